@@ -1,0 +1,34 @@
+"""The codemods, in the order they run (and are committed by ``--branch``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from fastapi_fix.engine.codemod import Codemod
+
+REGISTRY: tuple[type[Codemod], ...] = ()
+
+
+class UnknownCodemod(ValueError):
+    pass
+
+
+def by_name() -> dict[str, type[Codemod]]:
+    return {codemod.name: codemod for codemod in REGISTRY}
+
+
+def _split_names(values: Iterable[str]) -> list[str]:
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def select(selected: Sequence[str] = (), ignored: Sequence[str] = ()) -> list[type[Codemod]]:
+    """The codemods to run, in registry order. Without a selection: every default one."""
+    known = by_name()
+    chosen, skipped = _split_names(selected), set(_split_names(ignored))
+    unknown = [name for name in (*chosen, *skipped) if name not in known]
+    if unknown:
+        raise UnknownCodemod(
+            f"unknown codemod {', '.join(map(repr, unknown))}; valid names: {', '.join(known)}"
+        )
+    wanted = set(chosen) if chosen else {c.name for c in REGISTRY if c.default_enabled}
+    return [c for c in REGISTRY if c.name in wanted and c.name not in skipped]

@@ -1,0 +1,1 @@
+"""Discovery, parallel runs, diffs and safe writes. Knows no codemod in particular; never prints."""

@@ -1,0 +1,132 @@
+"""The contract between the engine and a codemod.
+
+The engine knows codemods only through this interface. A codemod runs in up to three
+steps, so that a large project is parsed by LibCST only where something will change:
+
+1. ``gather`` (parallel, stdlib ``ast``): facts about one file, for every file whose
+   bytes pass ``wants_gather``;
+2. ``build_index`` (main process): merge the facts into a project index, and
+   ``targets``: which files the codemod has to rewrite;
+3. ``transform`` (parallel, LibCST): rewrite one target file, reporting what it leaves.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import libcst as cst
+
+from fastapi_fix.engine.results import Edit, Finding
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    display_path: str
+    module_name: str
+
+    @property
+    def is_package(self) -> bool:
+        return self.path.name == "__init__.py"
+
+    @property
+    def package(self) -> str:
+        """The package that relative imports in this file start from."""
+        if self.is_package:
+            return self.module_name
+        return self.module_name.rpartition(".")[0]
+
+
+@dataclass(frozen=True)
+class Option:
+    """A codemod setting, read from ``[tool.fastapi-fix.<codemod>]`` or the command line."""
+
+    name: str
+    default: Any
+    help: str
+
+    def validate(self, value: Any) -> Any:
+        expected = type(self.default)
+        if expected is list:
+            if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise ValueError(f"{self.name} must be a list of strings")
+        elif not isinstance(value, expected):
+            raise ValueError(f"{self.name} must be a {expected.__name__}")
+        return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings shared by every codemod of one run."""
+
+    target_version: tuple[int, int] | None = None
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+class FileContext:
+    """What a codemod sees of the file it transforms, and where it records its work."""
+
+    def __init__(self, file: SourceFile, codemod: str) -> None:
+        self.file = file
+        self.codemod = codemod
+        self.findings: list[Finding] = []
+        self.edits: list[Edit] = []
+
+    def report(self, line: int, column: int, message: str) -> None:
+        """A place the codemod leaves alone; ``column`` is 0-based, shown 1-based."""
+        self.findings.append(
+            Finding(self.file.display_path, line, column + 1, self.codemod, message)
+        )
+
+    def record_edit(self, line: int, end_line: int, description: str = "") -> None:
+        self.edits.append(Edit(self.codemod, line, end_line, description))
+
+
+class Codemod:
+    """Base class of every codemod. Subclasses set the class attributes and override steps."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    safety: ClassVar[str]
+    # Example for the README's codemod table: (before, after).
+    example: ClassVar[tuple[str, str]] = ("", "")
+    # A file containing none of these byte strings is never parsed for this codemod.
+    markers: ClassVar[tuple[bytes, ...]] = ()
+    options: ClassVar[tuple[Option, ...]] = ()
+    # Runs when no codemod is selected by name.
+    default_enabled: ClassVar[bool] = True
+    # Needs nothing but the file it rewrites (safe in a pre-commit hook on single files).
+    file_local: ClassVar[bool] = True
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        given = self.settings.options.get(self.name, {})
+        self.option_values = {opt.name: given.get(opt.name, opt.default) for opt in self.options}
+
+    def option(self, name: str) -> Any:
+        return self.option_values[name]
+
+    def may_apply(self, source: bytes) -> bool:
+        return any(marker in source for marker in self.markers)
+
+    def wants_gather(self, source: bytes) -> bool:
+        return self.may_apply(source)
+
+    def gather(self, file: SourceFile, tree: ast.Module) -> Any:
+        """Facts about one file (picklable). ``None`` means nothing of interest."""
+        return None
+
+    def build_index(self, facts: Mapping[SourceFile, Any], unparsed: Sequence[SourceFile]) -> Any:
+        """Merge the facts of every file. ``unparsed``: files stdlib ``ast`` rejected."""
+        return None
+
+    def targets(self, index: Any) -> Collection[Path] | None:
+        """Files to transform; ``None`` means every file that ``may_apply``."""
+        return None
+
+    def transform(self, ctx: FileContext, module: cst.Module, index: Any) -> cst.Module:
+        raise NotImplementedError

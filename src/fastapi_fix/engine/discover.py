@@ -1,0 +1,144 @@
+"""From the paths a user names to the Python files to process."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pathspec
+
+from fastapi_fix.engine.codemod import SourceFile
+
+# Folders no one wants rewritten: VCS data, environments, build output, caches.
+DEFAULT_EXCLUDED_DIRS = frozenset(
+    {
+        ".git", ".hg", ".svn", ".venv", "venv", ".env", ".tox", ".nox", "node_modules",
+        "build", "dist", "__pycache__", "site-packages", ".eggs", ".mypy_cache",
+        ".pytest_cache", ".ruff_cache",
+    }
+)
+
+
+@dataclass
+class Discovery:
+    files: list[SourceFile] = field(default_factory=list)
+    # (display path, reason) for files found but not processed.
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    # Real paths under which the tool may write.
+    roots: list[Path] = field(default_factory=list)
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    """Relative to the current folder when possible, always with forward slashes."""
+    try:
+        return Path(os.path.relpath(path, cwd)).as_posix()
+    except ValueError:  # another drive on Windows
+        return path.as_posix()
+
+
+@lru_cache(maxsize=None)
+def _package_parts(directory: Path) -> tuple[str, ...]:
+    """The dotted package path of a folder: parents are walked while they hold __init__.py."""
+    if not (directory / "__init__.py").is_file() or directory.parent == directory:
+        return ()
+    return (*_package_parts(directory.parent), directory.name)
+
+
+def module_name(path: Path) -> str:
+    parts = _package_parts(path.parent)
+    if path.name == "__init__.py":
+        return ".".join(parts)
+    return ".".join((*parts, path.stem))
+
+
+def source_file(path: Path, cwd: Path) -> SourceFile:
+    absolute = Path(os.path.abspath(path))
+    return SourceFile(absolute, display_path(absolute, cwd), module_name(absolute))
+
+
+class _IgnoreRules:
+    """.gitignore files (from the repository root down) plus the user's --exclude globs."""
+
+    def __init__(self, excludes: Iterable[str]) -> None:
+        self._excludes = pathspec.GitIgnoreSpec.from_lines(list(excludes))
+        self._by_dir: dict[Path, pathspec.GitIgnoreSpec | None] = {}
+
+    def _spec(self, directory: Path) -> pathspec.GitIgnoreSpec | None:
+        if directory not in self._by_dir:
+            gitignore = directory / ".gitignore"
+            spec = None
+            if gitignore.is_file():
+                lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
+                spec = pathspec.GitIgnoreSpec.from_lines(lines)
+            self._by_dir[directory] = spec
+        return self._by_dir[directory]
+
+    def ignored(self, path: Path, root: Path, is_dir: bool) -> bool:
+        suffix = "/" if is_dir else ""
+        if self._excludes.match_file(path.relative_to(root).as_posix() + suffix):
+            return True
+        for directory in _gitignore_dirs(path.parent, root):
+            spec = self._spec(directory)
+            if spec is not None and spec.match_file(path.relative_to(directory).as_posix() + suffix):
+                return True
+        return False
+
+
+def _repository_root(start: Path) -> Path | None:
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return None
+
+
+@lru_cache(maxsize=None)
+def _gitignore_dirs(directory: Path, root: Path) -> tuple[Path, ...]:
+    """Folders whose .gitignore applies below ``directory``: up to the repository root."""
+    top = _repository_root(root) or root
+    chain = []
+    for candidate in (directory, *directory.parents):
+        chain.append(candidate)
+        if candidate == top:
+            break
+    return tuple(reversed(chain))
+
+
+def discover(paths: Iterable[Path], excludes: Iterable[str] = (), cwd: Path | None = None) -> Discovery:
+    cwd = cwd or Path.cwd()
+    rules = _IgnoreRules(excludes)
+    result = Discovery()
+    seen: set[Path] = set()
+    given = [Path(os.path.abspath(p)) for p in paths]
+    result.roots = [Path(os.path.realpath(p)) for p in given]
+    for path in given:
+        candidates = [path] if path.is_file() else _walk(path, rules)
+        for file in candidates:
+            real = Path(os.path.realpath(file))
+            if real in seen:
+                continue
+            seen.add(real)
+            if file != path and not any(real == r or r in real.parents for r in result.roots):
+                result.skipped.append((display_path(file, cwd), "symlink to a file outside the given paths"))
+                continue
+            result.files.append(source_file(file, cwd))
+    result.files.sort(key=lambda f: f.display_path)
+    return result
+
+
+def _walk(root: Path, rules: _IgnoreRules) -> Iterator[Path]:
+    for directory, dirnames, filenames in os.walk(root):
+        here = Path(directory)
+        dirnames[:] = sorted(
+            name
+            for name in dirnames
+            if name not in DEFAULT_EXCLUDED_DIRS
+            and not name.endswith(".egg-info")
+            and not rules.ignored(here / name, root, is_dir=True)
+        )
+        for name in sorted(filenames):
+            file = here / name
+            if name.endswith(".py") and file.is_file() and not rules.ignored(file, root, is_dir=False):
+                yield file

@@ -1,0 +1,162 @@
+"""What happens to one file: gather its facts, then transform it and check the result.
+
+These functions take bytes and return plain data; they never touch the disk except to
+read the file they are given, so the runner can call them in any process.
+"""
+
+from __future__ import annotations
+
+import ast
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from fastapi_fix.engine.codemod import Codemod, FileContext, SourceFile
+from fastapi_fix.engine.files import SkipFile, Snapshot, source_encoding
+from fastapi_fix.engine.results import Edit, Finding
+
+GENERATED_MARKER = b"@" + b"generated"
+
+
+class CodemodBug(Exception):
+    """A codemod crashed or produced output that fails the engine's checks."""
+
+
+@dataclass
+class GatherOutcome:
+    file: SourceFile
+    facts: dict[str, Any] = field(default_factory=dict)
+    # Codemods whose byte markers occur in the file.
+    applicable: frozenset[str] = frozenset()
+    # stdlib ``ast`` could parse it (False for syntax newer than the running Python).
+    ast_ok: bool = True
+    skip: str | None = None
+    failure: str | None = None
+
+
+def check_readable(data: bytes) -> None:
+    """Raise `SkipFile` for files the tool must not touch."""
+    if GENERATED_MARKER in data:
+        raise SkipFile("generated file (@generated)")
+    source_encoding(data)
+
+
+def gather_file(file: SourceFile, data: bytes, codemods: Sequence[Codemod]) -> GatherOutcome:
+    outcome = GatherOutcome(file)
+    try:
+        check_readable(data)
+    except SkipFile as exc:
+        outcome.skip = str(exc)
+        return outcome
+    outcome.applicable = frozenset(cm.name for cm in codemods if cm.may_apply(data))
+    gatherers = [cm for cm in codemods if cm.wants_gather(data)]
+    if not gatherers:
+        return outcome
+    tree = _parse_ast(data, file)
+    if tree is None:
+        outcome.ast_ok = False
+        return outcome
+    for codemod in gatherers:
+        try:
+            facts = codemod.gather(file, tree)
+        except Exception as exc:  # a bug in one codemod must not stop the run
+            outcome.failure = f"internal error in {codemod.name} (gather): {exc!r}"
+            return outcome
+        if facts is not None:
+            outcome.facts[codemod.name] = facts
+    return outcome
+
+
+def _parse_ast(data: bytes, file: SourceFile) -> ast.Module | None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SyntaxWarning for invalid escapes, etc.
+        try:
+            return ast.parse(data, filename=file.display_path)
+        except (SyntaxError, ValueError):
+            return None
+
+
+@dataclass
+class TransformOutcome:
+    new: bytes | None = None
+    findings: list[Finding] = field(default_factory=list)
+    edits: list[Edit] = field(default_factory=list)
+    skip: str | None = None
+    failure: str | None = None
+
+
+def parse_module(data: bytes) -> cst.Module:
+    """LibCST parse with a one-line `SkipFile` for code that is not valid Python."""
+    try:
+        return cst.parse_module(data)
+    except cst.ParserSyntaxError as exc:
+        raise SkipFile(f"syntax error at line {exc.raw_line}:{exc.raw_column + 1}: {exc.message}") from None
+    except (SyntaxError, UnicodeDecodeError) as exc:
+        raise SkipFile(f"cannot parse: {exc}") from None
+
+
+def apply_codemods(
+    file: SourceFile, module: cst.Module, plan: Sequence[tuple[Codemod, Any]]
+) -> tuple[cst.Module, list[Finding], list[Edit]]:
+    findings: list[Finding] = []
+    edits: list[Edit] = []
+    for codemod, index in plan:
+        ctx = FileContext(file, codemod.name)
+        try:
+            module = codemod.transform(ctx, module, index)
+        except Exception as exc:
+            raise CodemodBug(f"internal error in {codemod.name}: {exc!r}") from exc
+        findings.extend(ctx.findings)
+        edits.extend(ctx.edits)
+    return module, findings, edits
+
+
+def transform_source(
+    file: SourceFile, data: bytes, plan: Sequence[tuple[Codemod, Any]]
+) -> TransformOutcome:
+    """Run the planned codemods on ``data``; the result is checked before anyone may write it."""
+    try:
+        check_readable(data)
+        module = parse_module(data)
+    except SkipFile as exc:
+        return TransformOutcome(skip=str(exc))
+    try:
+        module, findings, edits = apply_codemods(file, module, plan)
+        new = module.bytes
+        if new != data:
+            check_output(file, data, new, plan)
+    except CodemodBug as exc:
+        return TransformOutcome(failure=str(exc))
+    return TransformOutcome(new=new if new != data else None, findings=findings, edits=edits)
+
+
+def check_output(file: SourceFile, old: bytes, new: bytes, plan: Sequence[tuple[Codemod, Any]]) -> None:
+    """The new bytes must compile (when the old did) and be a fixed point of the codemods."""
+    if _compiles(old, file):
+        try:
+            _compile(new, file)
+        except (SyntaxError, ValueError) as exc:
+            raise CodemodBug(f"rewrite does not compile: {exc}") from None
+    try:
+        again, _, _ = apply_codemods(file, cst.parse_module(new), plan)
+    except cst.ParserSyntaxError as exc:
+        raise CodemodBug(f"rewrite does not parse: {exc.message}") from None
+    if again.bytes != new:
+        raise CodemodBug("rewrite is not stable: a second run changes it again")
+
+
+def _compile(data: bytes, file: SourceFile) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        compile(data, file.display_path, "exec", dont_inherit=True)
+
+
+def _compiles(data: bytes, file: SourceFile) -> bool:
+    try:
+        _compile(data, file)
+    except (SyntaxError, ValueError):
+        return False
+    return True

@@ -1,0 +1,170 @@
+"""Run codemods over many files: parallel gather, index, parallel transform, safe write."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi_fix.engine.codemod import Codemod, SourceFile
+from fastapi_fix.engine.files import SkipFile, read_snapshot, safe_write
+from fastapi_fix.engine.pipeline import GatherOutcome, gather_file, transform_source
+from fastapi_fix.engine.results import FileResult, Status
+
+# (phase, files done, files in phase) -> None
+ProgressCallback = Callable[[str, int, int], None]
+# Below this many files per process, starting processes costs more than it saves.
+MIN_FILES_PER_JOB = 16
+
+
+@dataclass(frozen=True)
+class _Job:
+    file: SourceFile
+    # Codemod names to apply, in registry order.
+    codemods: tuple[str, ...] = ()
+    # In-memory source (tests); None means read the file from disk.
+    data: bytes | None = None
+
+
+# Per-process state: the codemods and their project indexes, set once per worker.
+_codemods: dict[str, Codemod] = {}
+_indexes: dict[str, Any] = {}
+
+
+def _init_worker(codemods: Sequence[Codemod], indexes: Mapping[str, Any]) -> None:
+    _codemods.clear()
+    _codemods.update({cm.name: cm for cm in codemods})
+    _indexes.clear()
+    _indexes.update(indexes)
+
+
+def _gather_job(job: _Job) -> GatherOutcome:
+    try:
+        data = job.data if job.data is not None else read_snapshot(job.file.path).data
+    except SkipFile as exc:
+        return GatherOutcome(job.file, skip=str(exc))
+    return gather_file(job.file, data, list(_codemods.values()))
+
+
+def _transform_job(job: _Job) -> FileResult:
+    file = job.file
+    try:
+        snapshot = read_snapshot(file.path) if job.data is None else None
+    except SkipFile as exc:
+        return FileResult(file.path, file.display_path, Status.SKIPPED, str(exc))
+    data = job.data if snapshot is None else snapshot.data
+    plan = [(_codemods[name], _indexes.get(name)) for name in job.codemods]
+    outcome = transform_source(file, data, plan)
+    result = FileResult(file.path, file.display_path, Status.UNCHANGED, old=data,
+                        findings=outcome.findings, edits=outcome.edits)
+    if outcome.skip:
+        result.status, result.reason = Status.SKIPPED, outcome.skip
+    elif outcome.failure:
+        result.status, result.reason = Status.FAILED, outcome.failure
+    elif outcome.new is not None:
+        result.status, result.new = Status.CHANGED, outcome.new
+    result.snapshot = snapshot
+    return result
+
+
+class Runner:
+    """Runs a fixed list of codemods over files; ``jobs`` processes (1 = in this process)."""
+
+    def __init__(self, codemods: Sequence[Codemod], jobs: int | None = None,
+                 progress: ProgressCallback | None = None) -> None:
+        self.codemods = list(codemods)
+        self.jobs = jobs or os.cpu_count() or 1
+        self.progress = progress or (lambda phase, done, total: None)
+
+    def run(self, files: Sequence[SourceFile], *, write: bool = False,
+            roots: Sequence[Path] = (), sources: Mapping[SourceFile, bytes] | None = None
+            ) -> Iterator[FileResult]:
+        """Yield one result per file, in the order of ``files``; write changes if asked."""
+        sources = sources or {}
+        jobs = [_Job(f, data=sources.get(f)) for f in files]
+        outcomes = list(self._map(_gather_job, jobs, "gather", {}))
+        indexes = self._build_indexes(outcomes)
+        planned = {o.file: self._plan(o, indexes) for o in outcomes if not (o.skip or o.failure)}
+        transform_jobs = [_Job(f, names, sources.get(f)) for f, names in planned.items() if names]
+        transformed = {
+            r.path: r for r in self._map(_transform_job, transform_jobs, "transform", indexes)
+        }
+        for outcome in outcomes:
+            result = self._result(outcome, transformed)
+            if write and result.status is Status.CHANGED:
+                self._write(result, list(roots))
+            yield result
+
+    def _build_indexes(self, outcomes: Sequence[GatherOutcome]) -> dict[str, Any]:
+        unparsed = [o.file for o in outcomes if not o.ast_ok]
+        indexes: dict[str, Any] = {}
+        for codemod in self.codemods:
+            facts = {o.file: o.facts[codemod.name] for o in outcomes if codemod.name in o.facts}
+            indexes[codemod.name] = codemod.build_index(facts, unparsed)
+        return indexes
+
+    def _plan(self, outcome: GatherOutcome, indexes: Mapping[str, Any]) -> tuple[str, ...]:
+        names = []
+        for codemod in self.codemods:
+            targets = codemod.targets(indexes[codemod.name])
+            applicable = codemod.name in outcome.applicable
+            if (targets is None and applicable) or (targets is not None and outcome.file.path in targets) \
+                    or (applicable and not outcome.ast_ok):
+                names.append(codemod.name)
+        return tuple(names)
+
+    @staticmethod
+    def _result(outcome: GatherOutcome, transformed: Mapping[Path, FileResult]) -> FileResult:
+        file = outcome.file
+        if outcome.skip:
+            return FileResult(file.path, file.display_path, Status.SKIPPED, outcome.skip)
+        if outcome.failure:
+            return FileResult(file.path, file.display_path, Status.FAILED, outcome.failure)
+        return transformed.get(file.path) or FileResult(file.path, file.display_path, Status.UNCHANGED)
+
+    @staticmethod
+    def _write(result: FileResult, roots: list[Path]) -> None:
+        assert result.new is not None and result.snapshot is not None
+        try:
+            safe_write(result.path, result.new, result.snapshot, roots)
+        except SkipFile as exc:
+            result.status, result.reason, result.write_refused = Status.SKIPPED, str(exc), True
+        except OSError as exc:
+            result.status, result.reason = Status.FAILED, f"write failed: {exc}"
+        else:
+            result.written = True
+
+    def _map(self, fn: Callable[[_Job], Any], jobs: Sequence[_Job], phase: str,
+             indexes: Mapping[str, Any]) -> Iterable[Any]:
+        total = len(jobs)
+        processes = min(self.jobs, total // MIN_FILES_PER_JOB)
+        if processes <= 1:
+            _init_worker(self.codemods, indexes)
+            results = map(fn, jobs)
+        else:
+            executor = ProcessPoolExecutor(processes, mp_context=_mp_context(),
+                                           initializer=_init_worker, initargs=(self.codemods, indexes))
+            chunksize = max(1, min(64, total // (processes * 8)))
+            results = _closing(executor, executor.map(fn, jobs, chunksize=chunksize))
+        for done, result in enumerate(results, 1):
+            self.progress(phase, done, total)
+            yield result
+
+
+def _closing(executor: ProcessPoolExecutor, results: Iterator[Any]) -> Iterator[Any]:
+    try:
+        yield from results
+    finally:
+        executor.shutdown(cancel_futures=True)
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    # fork shares the already-imported codemods for free; elsewhere fall back to spawn.
+    if sys.platform == "linux":
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
