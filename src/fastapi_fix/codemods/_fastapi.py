@@ -1,0 +1,94 @@
+"""FastAPI knowledge shared by the codemods: which names are FastAPI's, and how a module
+names things it imports. Both the stdlib-``ast`` side (gather) and the LibCST side
+(transform) resolve names to qualified names the same way, so the codemods never decide
+by a bare name.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+import libcst as cst
+from libcst.metadata import QualifiedNameProvider, QualifiedNameSource
+
+from fastapi_fix.engine.codemod import SourceFile
+
+# Where FastAPI's parameter functions can be imported from.
+FASTAPI_PARAM_MODULES = ("fastapi", "fastapi.params", "fastapi.param_functions")
+DEPENDENCY_FUNCTIONS = frozenset({"Depends", "Security"})
+PARAM_FUNCTIONS = frozenset({"Query", "Path", "Body", "Header", "Cookie", "Form", "File"}) | DEPENDENCY_FUNCTIONS
+HTTP_METHODS = frozenset({"get", "post", "put", "delete", "patch", "options", "head", "trace"})
+ROUTE_DECORATORS = HTTP_METHODS | {"api_route", "websocket"}
+ROUTER_CLASSES = frozenset({"fastapi.FastAPI", "fastapi.APIRouter", "fastapi.applications.FastAPI",
+                            "fastapi.routing.APIRouter"})
+BACKGROUND_TASKS_CLASSES = frozenset({"fastapi.BackgroundTasks", "fastapi.background.BackgroundTasks",
+                                      "starlette.background.BackgroundTasks"})
+
+
+def param_function(qualified_name: str) -> str | None:
+    """``fastapi.params.Depends`` → ``Depends``; ``None`` for anything not FastAPI's."""
+    module, _, name = qualified_name.rpartition(".")
+    if module in FASTAPI_PARAM_MODULES and name in PARAM_FUNCTIONS:
+        return name
+    return None
+
+
+# -- stdlib ast side -------------------------------------------------------------------
+
+def resolve_relative(file: SourceFile, module: str | None, level: int) -> str:
+    """The absolute module a ``from ... import`` names, seen from ``file``."""
+    if level == 0:
+        return module or ""
+    base = file.package.split(".") if file.package else []
+    if level > 1:
+        base = base[: len(base) - (level - 1)] if level - 1 <= len(base) else []
+    return ".".join([*base, *([module] if module else [])])
+
+
+class ImportTable:
+    """Local name → qualified name for every import in a module (any depth)."""
+
+    def __init__(self, file: SourceFile, tree: ast.Module) -> None:
+        self.names: dict[str, str] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        self.names[alias.asname] = alias.name
+                    else:
+                        top = alias.name.partition(".")[0]
+                        self.names[top] = top
+            elif isinstance(node, ast.ImportFrom):
+                module = resolve_relative(file, node.module, node.level)
+                for alias in node.names:
+                    if alias.name != "*":
+                        self.names[alias.asname or alias.name] = f"{module}.{alias.name}" if module else alias.name
+
+    def qualified(self, expr: ast.expr) -> str | None:
+        """``D`` → ``fastapi.Depends``; ``fastapi.params.Query`` → itself; else ``None``."""
+        parts: list[str] = []
+        while isinstance(expr, ast.Attribute):
+            parts.append(expr.attr)
+            expr = expr.value
+        if not isinstance(expr, ast.Name) or expr.id not in self.names:
+            return None
+        return ".".join([self.names[expr.id], *reversed(parts)])
+
+
+def iter_functions(tree: ast.AST) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node
+
+
+# -- LibCST side -----------------------------------------------------------------------
+
+def cst_param_function(metadata: object, call: cst.Call) -> str | None:
+    """``Depends`` when ``call`` calls FastAPI's Depends (under any alias), else ``None``."""
+    for name in metadata.get_metadata(QualifiedNameProvider, call.func, set()):  # type: ignore[attr-defined]
+        if name.source is QualifiedNameSource.IMPORT:
+            found = param_function(name.name)
+            if found:
+                return found
+    return None
