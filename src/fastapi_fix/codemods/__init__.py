@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from fastapi_fix.codemods.async_to_sync import AsyncToSync
+from fastapi_fix.codemods.background_task_logging import BackgroundTaskLogging
+from fastapi_fix.codemods.depends_to_annotated import DependsToAnnotated
+from fastapi_fix.codemods.layered_layout import LayeredLayout
 from fastapi_fix.engine.codemod import Codemod
 
-REGISTRY: tuple[type[Codemod], ...] = ()
+# Order matters: `--branch` commits one codemod after another in this order, and the
+# file-moving layout comes last so that every other rewrite happens in place first.
+REGISTRY: tuple[type[Codemod], ...] = (
+    DependsToAnnotated,
+    AsyncToSync,
+    BackgroundTaskLogging,
+    LayeredLayout,
+)
 
 
 class UnknownCodemod(ValueError):
