@@ -93,9 +93,20 @@ def parse_module(data: bytes) -> cst.Module:
     try:
         return cst.parse_module(data)
     except cst.ParserSyntaxError as exc:
-        raise SkipFile(f"syntax error at line {exc.raw_line}:{exc.raw_column + 1}: {exc.message}") from None
+        raise SkipFile(_syntax_error(data, exc)) from None
     except (SyntaxError, UnicodeDecodeError) as exc:
         raise SkipFile(f"cannot parse: {exc}") from None
+
+
+def _syntax_error(data: bytes, exc: cst.ParserSyntaxError) -> str:
+    """CPython's own message and position when it has one: clearer than the parser's."""
+    try:
+        _compile(data, "<file>")
+    except SyntaxError as error:
+        return f"syntax error at line {error.lineno}:{error.offset}: {error.msg}"
+    except ValueError:
+        pass
+    return f"syntax error: {exc.message.removeprefix('parser error: ')}"
 
 
 def apply_codemods(
@@ -137,7 +148,7 @@ def check_output(file: SourceFile, old: bytes, new: bytes, plan: Sequence[tuple[
     """The new bytes must compile (when the old did) and be a fixed point of the codemods."""
     if _compiles(old, file):
         try:
-            _compile(new, file)
+            _compile(new, file.display_path)
         except (SyntaxError, ValueError) as exc:
             raise CodemodBug(f"rewrite does not compile: {exc}") from None
     try:
@@ -148,15 +159,15 @@ def check_output(file: SourceFile, old: bytes, new: bytes, plan: Sequence[tuple[
         raise CodemodBug("rewrite is not stable: a second run changes it again")
 
 
-def _compile(data: bytes, file: SourceFile) -> None:
+def _compile(data: bytes, filename: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        compile(data, file.display_path, "exec", dont_inherit=True)
+        compile(data, filename, "exec", dont_inherit=True)
 
 
 def _compiles(data: bytes, file: SourceFile) -> bool:
     try:
-        _compile(data, file)
+        _compile(data, file.display_path)
     except (SyntaxError, ValueError):
         return False
     return True

@@ -1,0 +1,1 @@
+"""Bookshop API: catalogue, customer accounts and orders."""

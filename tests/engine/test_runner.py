@@ -1,0 +1,126 @@
+from pathlib import Path
+
+import pytest
+
+from fastapi_fix.engine.discover import discover
+from fastapi_fix.engine.results import Status
+from fastapi_fix.engine.runner import Runner
+from tests.engine.toy import Broken, RenameFoo, Unstable
+
+
+def make_project(root: Path, files: dict[str, bytes]) -> Path:
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root
+
+
+def run(root: Path, codemod=None, *, write=True, jobs=1):
+    found = discover([root], cwd=root)
+    results = Runner([codemod or RenameFoo()], jobs=jobs).run(found.files, write=write, roots=found.roots)
+    return {r.display_path: r for r in results}
+
+
+BAD_FILES = {
+    "good.py": b"foo = 1\n",
+    "syntax.py": b"foo = (\n",
+    "undecodable.py": b"foo = '\xff'\n",
+    "generated.py": b"# @generated\nfoo = 1\n",
+    "crlf.py": b"foo = 1\r\nx = foo\r\n",
+    "bom.py": b"\xef\xbb\xbffoo = 1\n",
+    "latin1.py": b"# -*- coding: latin-1 -*-\nfoo = '\xe9'\n",
+    "tabs.py": b"if True:\n\tfoo = 1\n",
+    "no_newline.py": b"foo = 1",
+    "newer_syntax.py": b"try:\n    foo()\nexcept A, B:\n    pass\n",
+}
+
+
+def test_one_bad_file_never_stops_the_others(tmp_path):
+    results = run(make_project(tmp_path, BAD_FILES))
+    assert results["syntax.py"].status is Status.SKIPPED
+    assert results["syntax.py"].reason.startswith("syntax error at line")
+    assert results["undecodable.py"].status is Status.SKIPPED
+    assert "undecodable" in results["undecodable.py"].reason
+    assert results["generated.py"].status is Status.SKIPPED
+    assert (tmp_path / "syntax.py").read_bytes() == BAD_FILES["syntax.py"]
+    assert (tmp_path / "good.py").read_bytes() == b"bar = 1\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("crlf.py", b"bar = 1\r\nx = bar\r\n"),
+        ("bom.py", b"\xef\xbb\xbfbar = 1\n"),
+        ("latin1.py", b"# -*- coding: latin-1 -*-\nbar = '\xe9'\n"),
+        ("tabs.py", b"if True:\n\tbar = 1\n"),
+        ("no_newline.py", b"bar = 1"),
+        # stdlib ast of this Python rejects PEP 758; LibCST still rewrites it.
+        ("newer_syntax.py", b"try:\n    bar()\nexcept A, B:\n    pass\n"),
+    ],
+)
+def test_untouched_bytes_stay_identical(tmp_path, name, expected):
+    results = run(make_project(tmp_path, BAD_FILES))
+    assert results[name].status is Status.CHANGED
+    assert (tmp_path / name).read_bytes() == expected
+
+
+def test_dry_run_writes_nothing(tmp_path):
+    make_project(tmp_path, BAD_FILES)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    results = run(tmp_path, write=False)
+    assert results["good.py"].new == b"bar = 1\n"
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_findings_and_edits_are_reported(tmp_path):
+    make_project(tmp_path, {"a.py": b"foo = baz\n"})
+    result = run(tmp_path)["a.py"]
+    assert [str(f) for f in result.findings] == ["a.py:1:7: rename-foo: baz left alone"]
+    assert [(e.codemod, e.line) for e in result.edits] == [("rename-foo", 1)]
+
+
+def test_files_without_markers_are_never_parsed(tmp_path, monkeypatch):
+    make_project(tmp_path, {"a.py": b"x = 1\n", "b.py": b"foo = 1\n"})
+    parsed = []
+    import fastapi_fix.engine.pipeline as pipeline
+
+    original = pipeline.parse_module
+    monkeypatch.setattr(pipeline, "parse_module", lambda data: parsed.append(data) or original(data))
+    run(tmp_path, write=False)
+    assert parsed == [b"foo = 1\n"]
+
+
+def test_output_that_does_not_compile_is_never_written(tmp_path):
+    make_project(tmp_path, {"a.py": b"foo = 1\n"})
+    result = run(tmp_path, Broken())["a.py"]
+    assert result.status is Status.FAILED
+    assert "does not compile" in result.reason
+    assert (tmp_path / "a.py").read_bytes() == b"foo = 1\n"
+
+
+def test_output_that_is_not_a_fixed_point_is_never_written(tmp_path):
+    make_project(tmp_path, {"a.py": b"foo = 1\n"})
+    result = run(tmp_path, Unstable())["a.py"]
+    assert result.status is Status.FAILED
+    assert "not stable" in result.reason
+    assert (tmp_path / "a.py").read_bytes() == b"foo = 1\n"
+
+
+def test_read_only_file_is_skipped_and_kept(tmp_path):
+    make_project(tmp_path, {"a.py": b"foo = 1\n", "b.py": b"foo = 2\n"})
+    (tmp_path / "a.py").chmod(0o444)
+    results = run(tmp_path)
+    assert results["a.py"].status is Status.SKIPPED
+    assert results["a.py"].write_refused
+    assert (tmp_path / "a.py").read_bytes() == b"foo = 1\n"
+    assert (tmp_path / "b.py").read_bytes() == b"bar = 2\n"
+
+
+def test_parallel_run_gives_the_same_results(tmp_path):
+    files = {f"pkg/m{i}.py": f"foo = {i}\nx = 1\n".encode() for i in range(80)}
+    make_project(tmp_path, files)
+    serial = run(tmp_path, write=False, jobs=1)
+    parallel = run(tmp_path, write=False, jobs=2)
+    assert list(serial) == list(parallel)
+    assert all(serial[k].new == parallel[k].new for k in serial)

@@ -1,0 +1,57 @@
+"""A tiny codemod that exercises the engine without depending on any real codemod."""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from fastapi_fix.engine.codemod import Codemod, FileContext
+
+
+class RenameFoo(Codemod):
+    """Renames every name ``foo`` to ``bar``; reports every name ``baz``."""
+
+    name = "rename-foo"
+    summary = "foo → bar"
+    safety = "test only"
+    markers = (b"foo", b"baz")
+
+    def transform(self, ctx: FileContext, module: cst.Module, index: object) -> cst.Module:
+        wrapper = MetadataWrapper(module)
+        positions = wrapper.resolve(PositionProvider)
+
+        class Rename(cst.CSTTransformer):
+            def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
+                start = positions[original].start
+                if original.value == "foo":
+                    ctx.record_edit(start.line, start.line, "foo → bar")
+                    return updated.with_changes(value="bar")
+                if original.value == "baz":
+                    ctx.report(start.line, start.column, "baz left alone")
+                return updated
+
+        return wrapper.module.visit(Rename())
+
+
+class Broken(Codemod):
+    """Produces output that does not compile: the engine must refuse to write it."""
+
+    name = "broken"
+    summary = "breaks code"
+    safety = "test only"
+    markers = (b"foo",)
+
+    def transform(self, ctx: FileContext, module: cst.Module, index: object) -> cst.Module:
+        return module.with_changes(body=[*module.body, cst.parse_statement("await foo()\n")])
+
+
+class Unstable(Codemod):
+    """Adds a line every time it runs: the engine must catch the missing fixed point."""
+
+    name = "unstable"
+    summary = "never converges"
+    safety = "test only"
+    markers = (b"foo",)
+
+    def transform(self, ctx: FileContext, module: cst.Module, index: object) -> cst.Module:
+        return module.with_changes(body=[*module.body, cst.parse_statement("foo = 1\n")])

@@ -1,0 +1,134 @@
+"""The command line contract, with test-only codemods so it holds whatever the real ones do."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fastapi_fix import codemods
+from fastapi_fix.cli import main
+from tests.engine.toy import Broken, RenameFoo
+
+PROJECT = {
+    "pkg/__init__.py": b"",
+    "pkg/a.py": b"foo = 1\r\nprint(foo)\r\n",
+    "pkg/b.py": b"x = baz\n",
+    "pkg/c.py": b"nothing = 1\n",
+}
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    for name, data in PROJECT.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(codemods, "REGISTRY", (RenameFoo, Broken))
+    Broken.default_enabled = False
+    return tmp_path
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*.py"))}
+
+
+def test_in_place_applies_and_exits_0(project):
+    result = invoke(".")
+    assert result.exit_code == 0, result.output
+    assert (project / "pkg/a.py").read_bytes() == b"bar = 1\r\nprint(bar)\r\n"
+    assert invoke(".").exit_code == 0  # nothing left to do
+
+
+def test_dry_run_writes_nothing_and_its_patch_applies(project):
+    before = snapshot(project)
+    result = invoke("--dry-run", ".")
+    assert result.exit_code == 1
+    assert snapshot(project) == before
+    assert result.stdout_bytes.startswith(b"--- a/pkg/a.py\n+++ b/pkg/a.py\n")
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    subprocess.run(["git", "apply", "-"], input=result.stdout_bytes, cwd=project, check=True)
+    applied = snapshot(project)
+    for name, data in before.items():
+        (project / name).write_bytes(data)
+    invoke(".")
+    assert applied == snapshot(project)
+
+
+def test_check_lists_files_and_exits_1(project):
+    before = snapshot(project)
+    result = invoke("--check", ".")
+    assert result.exit_code == 1
+    assert result.stdout == "would fix pkg/a.py\n"
+    assert snapshot(project) == before
+
+
+def test_findings_are_listed_as_path_line_col(project):
+    result = invoke("--dry-run", ".")
+    assert "pkg/b.py:1:5: rename-foo: baz left alone" in result.stderr
+
+
+def test_unknown_codemod_is_a_usage_error_listing_valid_names(project):
+    result = invoke("--select", "nope", ".")
+    assert result.exit_code == 2
+    assert "unknown codemod 'nope'" in result.output
+    assert "rename-foo, broken" in result.output
+
+
+def test_missing_path_is_a_usage_error(project):
+    result = invoke("does-not-exist")
+    assert result.exit_code == 2
+    assert "does-not-exist" in result.output
+
+
+def test_failure_exits_123_and_writes_nothing(project):
+    before = snapshot(project)
+    result = invoke("--select", "broken", ".")
+    assert result.exit_code == 123
+    assert "pkg/a.py: error: rewrite does not compile" in result.stderr
+    assert snapshot(project) == before
+
+
+def test_read_only_file_exits_123_and_others_are_written(project):
+    (project / "pkg/b.py").write_bytes(b"foo = 2\n")
+    (project / "pkg/b.py").chmod(0o444)
+    result = invoke(".")
+    assert result.exit_code == 123
+    assert "pkg/b.py: skipped: read-only file" in result.stderr
+    assert (project / "pkg/b.py").read_bytes() == b"foo = 2\n"
+    assert (project / "pkg/a.py").read_bytes() == b"bar = 1\r\nprint(bar)\r\n"
+
+
+def test_syntax_error_is_one_line_and_others_are_processed(project):
+    (project / "pkg/bad.py").write_bytes(b"foo = (\n")
+    result = invoke(".")
+    assert result.exit_code == 0
+    assert "pkg/bad.py: skipped: syntax error at line 1:7: " in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_select_ignore_and_list(project):
+    assert invoke("--select", "rename-foo", "--ignore", "rename-foo", "--check", ".").exit_code == 0
+    listing = invoke("--list-codemods").stdout
+    assert "rename-foo" in listing and "broken (only with --select)" in listing
+
+
+def test_summary_counts_per_codemod(project):
+    result = invoke("--dry-run", ".")
+    row = next(line for line in result.stderr.splitlines() if line.strip().startswith("rename-foo"))
+    assert row.split()[1:] == ["│", "1", "│", "2", "│", "1"]
+
+
+def test_console_script_and_module_entry_points():
+    for command in (["fastapi-fix"], [sys.executable, "-m", "fastapi_fix"]):
+        if command[0] == "fastapi-fix":
+            command[0] = shutil.which("fastapi-fix") or str(Path(sys.executable).with_name("fastapi-fix"))
+        out = subprocess.run([*command, "--version"], capture_output=True, text=True, env=os.environ)
+        assert out.returncode == 0 and "fastapi-fix" in out.stdout
