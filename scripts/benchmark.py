@@ -1,0 +1,102 @@
+#!/usr/bin/env python
+"""How fast is ``fastapi-fix --dry-run`` on a code base, next to the parsing floors?
+
+    python scripts/benchmark.py PATH [--jobs N] [--select NAME ...]
+
+Prints files/s and seconds for: stdlib ``ast.parse`` of every file, LibCST parse + print of
+every file (the cost of handing every file to LibCST), and a ``--dry-run`` of the chosen
+codemods (default: every default codemod) through the real engine, plus peak memory.
+All three use the same number of processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import resource
+import time
+import warnings
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import libcst as cst
+
+from fastapi_fix import codemods
+from fastapi_fix.engine.codemod import Settings
+from fastapi_fix.engine.discover import discover
+from fastapi_fix.engine.results import Status
+from fastapi_fix.engine.runner import Runner
+
+
+def _ast_parse(path: Path) -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ast.parse(path.read_bytes())
+        except (SyntaxError, ValueError):
+            return False
+    return True
+
+
+def _libcst_roundtrip(path: Path) -> bool:
+    try:
+        data = path.read_bytes()
+        return cst.parse_module(data).bytes == data
+    except Exception:
+        return False
+
+
+def _timed(label: str, fn: Callable[[], object], files: int) -> float:
+    start = time.perf_counter()
+    fn()
+    seconds = time.perf_counter() - start
+    print(f"{label:<34} {seconds:8.2f} s {files / seconds:10.0f} files/s")
+    return seconds
+
+
+def _parallel(fn: Callable[[Path], bool], paths: list[Path], jobs: int) -> list[bool]:
+    if jobs == 1:
+        return [fn(p) for p in paths]
+    with ProcessPoolExecutor(jobs) as pool:
+        return list(pool.map(fn, paths, chunksize=32))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("path", type=Path)
+    parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count())
+    parser.add_argument("--select", action="append", default=[])
+    parser.add_argument("--skip-libcst", action="store_true", help="skip the slow LibCST floor")
+    args = parser.parse_args()
+
+    files = discover([args.path]).files
+    paths = [f.path for f in files]
+    lines = sum(p.read_bytes().count(b"\n") for p in paths)
+    chosen = codemods.select(args.select)
+    print(f"{len(paths)} files, {lines:,} lines, {args.jobs} processes, "
+          f"codemods: {', '.join(c.name for c in chosen)}\n")
+
+    floor_ast = _timed("ast.parse every file", lambda: _parallel(_ast_parse, paths, args.jobs), len(paths))
+    floor_cst = None
+    if not args.skip_libcst:
+        floor_cst = _timed("LibCST parse+print every file",
+                           lambda: _parallel(_libcst_roundtrip, paths, args.jobs), len(paths))
+    statuses: list[Status] = []
+    runner = Runner([c(Settings()) for c in chosen], jobs=args.jobs)
+    ours = _timed("fastapi-fix --dry-run",
+                  lambda: statuses.extend(r.status for r in runner.run(files)), len(paths))
+
+    counts = {s.value: statuses.count(s) for s in Status}
+    print(f"\nresults: {counts}")
+    print(f"--dry-run / ast floor: {ours / floor_ast:.2f}x")
+    if floor_cst:
+        print(f"--dry-run / LibCST floor: {ours / floor_cst:.2f}x (goal: under 0.20x)")
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    print(f"peak memory of one process: {peak / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
