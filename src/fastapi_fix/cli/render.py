@@ -50,6 +50,8 @@ class Renderer:
 
     # -- per-file problems -----------------------------------------------------
     def file_problem(self, result: FileResult) -> None:
+        if self.verbose and result.status is Status.UNCHANGED:
+            self.err.print(Text(f"{result.display_path}: unchanged", style="dim"))
         if result.status is Status.FAILED:
             self.err.print(Text(f"{result.display_path}: error: {result.reason}", style="red"))
         elif result.status is Status.SKIPPED and (not self.quiet or result.write_refused):

@@ -91,11 +91,10 @@ class Runner:
         indexes = self._build_indexes(outcomes)
         planned = {o.file: self._plan(o, indexes) for o in outcomes if not (o.skip or o.failure)}
         transform_jobs = [_Job(f, names, sources.get(f)) for f, names in planned.items() if names]
-        transformed = {
-            r.path: r for r in self._map(_transform_job, transform_jobs, "transform", indexes)
-        }
+        # Results arrive in file order: stream them, so memory stays flat in the project's size.
+        transformed = iter(self._map(_transform_job, transform_jobs, "transform", indexes))
         for outcome in outcomes:
-            result = self._result(outcome, transformed)
+            result = next(transformed) if planned.get(outcome.file) else self._result(outcome)
             if write and result.status is Status.CHANGED:
                 self._write(result, list(roots))
             yield result
@@ -119,13 +118,14 @@ class Runner:
         return tuple(names)
 
     @staticmethod
-    def _result(outcome: GatherOutcome, transformed: Mapping[Path, FileResult]) -> FileResult:
+    def _result(outcome: GatherOutcome) -> FileResult:
+        """The result of a file that needed no transform."""
         file = outcome.file
         if outcome.skip:
             return FileResult(file.path, file.display_path, Status.SKIPPED, outcome.skip)
         if outcome.failure:
             return FileResult(file.path, file.display_path, Status.FAILED, outcome.failure)
-        return transformed.get(file.path) or FileResult(file.path, file.display_path, Status.UNCHANGED)
+        return FileResult(file.path, file.display_path, Status.UNCHANGED)
 
     @staticmethod
     def _write(result: FileResult, roots: list[Path]) -> None:
