@@ -1,17 +1,372 @@
-"""Codemod background-task-logging (being written)."""
+"""Codemod background-task-logging: a failing background task logs its own name, and by
+default no longer cancels the tasks queued after it.
+
+Starlette runs a response's background tasks one after another, after the client already
+has its response, with no try/except: the first failure stops every later task and reaches
+the server log only as a generic "Exception in ASGI application". This codemod finds every
+task handed to a ``BackgroundTasks`` (``add_task``) or built as a ``BackgroundTask``,
+follows it to its function's definition in the project and wraps that body::
+
+    try:
+        <body>
+    except Exception:
+        logger.exception("Background task %s failed", "app.tasks.send_email")
+        raise  # only with the ``reraise`` option
+
+Steps: ``gather`` (stdlib ``ast``, every file; ``_background_facts``) records task
+registrations, top-level functions and every other use of a project name; ``build_index``
+(here) resolves each task to its definition across modules and decides; ``transform``
+(LibCST, here and ``_background_logger``) wraps exactly the decided definitions and
+reports, at the registration, every task it leaves for a person.
+"""
 
 from __future__ import annotations
 
+import ast
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
 import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
 
-from fastapi_fix.engine.codemod import Codemod, FileContext
+from fastapi_fix.codemods._background_facts import (
+    BY_HAND,
+    ModuleFacts,
+    Registration,
+    Use,
+    bound_names,
+    function_shape,
+    gather_module,
+)
+from fastapi_fix.codemods._background_logger import (
+    insert_logger,
+    insert_logging_import,
+    is_docstring,
+    module_logging,
+    plan_logger,
+)
+from fastapi_fix.engine.codemod import Codemod, FileContext, Option, SourceFile
+from fastapi_fix.engine.suppress import MARKER as SUPPRESSION_MARKER
+from fastapi_fix.engine.suppress import find_suppressions
 
+MAX_REEXPORT_HOPS = 8
+
+# -- what is reported (decided over the whole project) ------------------------------------
+
+UNPARSED_FILE = ("this file uses syntax the running Python cannot parse: its background tasks were not "
+                 "checked; run fastapi-fix under a newer Python")
+
+
+def _library(qualified: str) -> str:
+    qualified = qualified.removeprefix("builtins.")
+    return (f"the task `{qualified}` is not defined in this project: register a project function "
+            "that calls it inside try/except with logger.exception")
+
+
+def _not_a_function(qualified: str) -> str:
+    return f"the task `{qualified}` is not a module-level function of the project: {BY_HAND}"
+
+
+def _generator(qualified: str, where: str) -> str:
+    return (f"the task `{qualified}` ({where}) is a generator function: Starlette calls it and drops "
+            "the generator, so its body never runs; make it a plain function")
+
+
+def _decorated(qualified: str, where: str, decorator: str) -> str:
+    return (f"the task `{qualified}` ({where}) is decorated with @{decorator}, which may rely on its "
+            f"exceptions (retries, transactions): {BY_HAND}, or list the decorator in the "
+            "`protecting-decorators` option if it already logs failures")
+
+
+def _defined_twice(qualified: str, where: str) -> str:
+    return f"the task `{qualified}` is bound more than once in {where}: {BY_HAND}"
+
+
+def _in_unparsed(qualified: str, where: str) -> str:
+    return f"the task `{qualified}` is in {where}, which the running Python cannot parse: {BY_HAND}"
+
+
+def _ambiguous_module(qualified: str, module: str) -> str:
+    return f"cannot tell which of several files named `{module}` defines the task `{qualified}`: {BY_HAND}"
+
+
+def _used_elsewhere(qualified: str, where: str, call: bool) -> str:
+    how = "called directly" if call else "used outside background tasks"
+    return (f"the task `{qualified}` is also {how} at {where}; wrapping it would swallow errors for "
+            "that caller, so it is left as is: run with --reraise (logs, then re-raises), or register "
+            "a separate task function that calls it")
+
+
+def _no_logging(qualified: str) -> str:
+    return (f"cannot wrap `{qualified}`: the name `logging` is taken in this module, so `import logging` "
+            f"cannot be added; {BY_HAND}")
+
+
+# -- index ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PendingFinding:
+    """A finding decided by `build_index`, reported by `transform` of the file it is in."""
+
+    line: int
+    column: int
+    message: str
+
+
+@dataclass
+class TaskIndex:
+    # Defining file → {function name: qualified task name} to wrap.
+    wrap: dict[Path, dict[str, str]] = field(default_factory=dict)
+    findings: dict[Path, list[PendingFinding]] = field(default_factory=dict)
+    unparsed: frozenset[Path] = frozenset()
+
+
+class _Project:
+    """Resolves qualified names to top-level functions across the gathered files."""
+
+    def __init__(self, facts: Mapping[SourceFile, ModuleFacts], unparsed: Sequence[SourceFile]) -> None:
+        self.facts = facts
+        # Folders that are not packages give several files one module name (`main`,
+        # `conftest`): each name keeps every file that has it.
+        self.files: dict[str, list[SourceFile]] = {}
+        for file in (*facts, *unparsed):
+            self.files.setdefault(file.module_name, []).append(file)
+        self.unparsed = set(unparsed)
+        self.packages = {name.partition(".")[0] for name in self.files if name}
+        self._cache: dict[tuple[str, Path], tuple[SourceFile, str] | str] = {}
+
+    def resolve(self, qualified: str, near: SourceFile) -> tuple[SourceFile, str] | str:
+        """(defining file, function name) of a name used in ``near``, or the problem message."""
+        key = (qualified, near.path.parent)
+        if key not in self._cache:
+            self._cache[key] = self._resolve(qualified, near)
+        return self._cache[key]
+
+    def _module_file(self, module: str, near: SourceFile) -> SourceFile | None:
+        candidates = self.files[module]
+        if len(candidates) == 1:
+            return candidates[0]
+        # Same module name in several folders: the one next to the user (`sys.path[0]`).
+        return next((f for f in candidates if f.path.parent == near.path.parent), None)
+
+    def _resolve(self, qualified: str, near: SourceFile) -> tuple[SourceFile, str] | str:
+        original = qualified
+        for _ in range(MAX_REEXPORT_HOPS):
+            parts = qualified.split(".")
+            module = next((".".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)
+                           if ".".join(parts[:i]) in self.files), None)
+            if module is None:
+                in_project = parts[0] in self.packages
+                return _not_a_function(original) if in_project else _library(original)
+            file, rest = self._module_file(module, near), parts[len(module.split(".")):]
+            if file is None:
+                return _ambiguous_module(original, module)
+            if file in self.unparsed:
+                return _in_unparsed(original, file.display_path)
+            module_facts = self.facts[file]
+            if len(rest) == 1 and rest[0] in module_facts.functions:
+                return file, rest[0]
+            if len(rest) != 1 or rest[0] not in module_facts.imported:
+                return _not_a_function(original)
+            qualified, near = module_facts.imported[rest[0]], file
+        return _not_a_function(original)
+
+
+def _where(file: SourceFile, line: int, column: int | None = None) -> str:
+    return f"{file.display_path}:{line}" + (f":{column + 1}" if column is not None else "")
+
+
+# -- transform: the wrapped body --------------------------------------------------------------
+
+def _as_block(body: cst.BaseSuite) -> cst.IndentedBlock:
+    """``def f(): a(); b()`` → the same statements as an indented block."""
+    if isinstance(body, cst.IndentedBlock):
+        return body
+    assert isinstance(body, cst.SimpleStatementSuite)
+    line = cst.SimpleStatementLine(body.body, trailing_whitespace=body.trailing_whitespace)
+    return cst.IndentedBlock(body=[line])
+
+
+def wrap_body(func: cst.FunctionDef, logger: str, task_name: str, reraise: bool) -> cst.FunctionDef:
+    """The body after the docstring inside ``try:`` / ``except Exception:`` that logs the task."""
+    block = _as_block(func.body)
+    statements = list(block.body)
+    head = [statements.pop(0)] if is_docstring(statements[0]) else []
+    # Blank lines above the first statement go above the `try:`; comments stay with it.
+    leading = list(statements[0].leading_lines)
+    blank = next((i for i, line in enumerate(leading) if line.comment is not None), len(leading))
+    statements[0] = statements[0].with_changes(leading_lines=leading[blank:])
+    log = cst.parse_statement(f'{logger}.exception("Background task %s failed", "{task_name}")\n')
+    handler_body: list[cst.BaseStatement] = [log, cst.SimpleStatementLine([cst.Raise()])] if reraise else [log]
+    wrapped = cst.Try(
+        body=cst.IndentedBlock(statements, indent=block.indent, footer=block.footer),
+        handlers=[cst.ExceptHandler(cst.IndentedBlock(handler_body, indent=block.indent),
+                                    type=cst.Name("Exception"))],
+        leading_lines=leading[:blank],
+    )
+    return func.with_changes(body=block.with_changes(body=[*head, wrapped], footer=()))
+
+
+# -- the codemod ------------------------------------------------------------------------------
 
 class BackgroundTaskLogging(Codemod):
     name = "background-task-logging"
-    summary = "(not written yet)"
-    safety = "(not written yet)"
-    markers = ()
+    summary = ("Wrap background task bodies in try/except that logs the failing task by name, so one "
+               "failure no longer cancels the tasks after it.")
+    safety = ("Rewrites only project functions registered as tasks; one that is also called directly is "
+              "left alone unless --reraise (log, then re-raise).")
+    example = (
+        "def send_email(to: str) -> None:\n    mailer.send(to)\n",
+        "def send_email(to: str) -> None:\n    try:\n        mailer.send(to)\n    except Exception:\n"
+        '        logger.exception("Background task %s failed", "app.tasks.send_email")\n',
+    )
+    markers = (b"add_task", b"BackgroundTask")
+    options = (
+        Option("reraise", False, "Re-raise after logging a failed background task (later tasks still stop)."),
+        Option("logger-name", "logger", "Name of the module logger to reuse, or to create when there is none."),
+        Option("protecting-decorators", [], "Qualified names of decorators that already catch and log a task's "
+               "failures; tasks decorated (or wrapped) with them are left alone."),
+    )
+    file_local = False
 
-    def transform(self, ctx: FileContext, module: cst.Module, index: object) -> cst.Module:
-        return module
+    def wants_gather(self, source: bytes) -> bool:
+        # Every file: a task can be defined, or called directly, in a file that mentions no
+        # BackgroundTasks at all. Parsing with stdlib `ast` is cheap.
+        return True
+
+    def gather(self, file: SourceFile, tree: ast.Module) -> ModuleFacts:
+        return gather_module(file, tree, frozenset(self.option("protecting-decorators")))
+
+    def build_index(self, facts: Mapping[SourceFile, ModuleFacts], unparsed: Sequence[SourceFile]) -> TaskIndex:
+        project = _Project(facts, unparsed)
+        index = TaskIndex(unparsed=frozenset(f.path for f in unparsed))
+        tasks: dict[tuple[SourceFile, str], list[tuple[SourceFile, Registration]]] = {}
+        for file, module_facts in facts.items():
+            for registration in module_facts.registrations:
+                problem = registration.problem
+                if registration.task is not None:
+                    resolved = project.resolve(registration.task, file)
+                    if isinstance(resolved, str):
+                        problem = resolved
+                    else:
+                        wrap, problem = self._decide(project, *resolved)
+                        if wrap:
+                            tasks.setdefault(resolved, []).append((file, registration))
+                if problem is not None:
+                    self._report(index, file, registration, problem)
+        used = {} if self.option("reraise") else self._direct_uses(project, set(tasks))
+        for (file, name), registrations in tasks.items():
+            qualified = f"{file.module_name}.{name}" if file.module_name else name
+            if (file, name) in used:
+                user, use = used[(file, name)]
+                message = _used_elsewhere(qualified, _where(user, use.line, use.column), use.call)
+                for registration_file, registration in registrations:
+                    self._report(index, registration_file, registration, message)
+            else:
+                index.wrap.setdefault(file.path, {})[name] = qualified
+        return index
+
+    def _decide(self, project: _Project, file: SourceFile, name: str) -> tuple[bool, str | None]:
+        """Whether to wrap a task's definition, and what to report when it cannot be."""
+        function = project.facts[file].functions[name]
+        qualified = f"{file.module_name}.{name}" if file.module_name else name
+        where = _where(file, function.line)
+        protecting = set(self.option("protecting-decorators"))
+        if function.shape.protected or function.shape.trivial or protecting.intersection(function.decorators):
+            return False, None
+        if function.defined_twice:
+            return False, _defined_twice(qualified, file.display_path)
+        if function.shape.generator:
+            return False, _generator(qualified, where)
+        if function.decorators:
+            return False, _decorated(qualified, where, function.decorators[0])
+        return True, None
+
+    @staticmethod
+    def _direct_uses(project: _Project, tasks: set[tuple[SourceFile, str]]
+                     ) -> dict[tuple[SourceFile, str], tuple[SourceFile, Use]]:
+        """For each task, its first use anywhere that is not a task registration."""
+        found: dict[tuple[SourceFile, str], tuple[SourceFile, Use]] = {}
+        for file, module_facts in project.facts.items():
+            for qualified, use in module_facts.uses.items():
+                if qualified.partition(".")[0] not in project.packages:
+                    continue
+                resolved = project.resolve(qualified, file)
+                if isinstance(resolved, tuple) and resolved in tasks:
+                    known = found.get(resolved)
+                    if known is None or (use.call and not known[1].call):
+                        found[resolved] = (file, use)
+        return found
+
+    @staticmethod
+    def _report(index: TaskIndex, file: SourceFile, registration: Registration, message: str) -> None:
+        finding = PendingFinding(registration.line, registration.column, message)
+        index.findings.setdefault(file.path, []).append(finding)
+
+    def targets(self, index: TaskIndex) -> set[Path]:
+        return set(index.wrap) | set(index.findings)
+
+    def transform(self, ctx: FileContext, module: cst.Module, index: TaskIndex) -> cst.Module:
+        self._report_findings(ctx, module, index)
+        tasks = index.wrap.get(ctx.file.path)
+        return self._wrap_tasks(ctx, module, tasks) if tasks else module
+
+    def _suppressed_lines(self, module: cst.Module) -> set[int]:
+        """Lines under ``# fastapi-fix: ignore`` for this codemod."""
+        if SUPPRESSION_MARKER.decode() not in module.code:
+            return set()
+        return {line for suppression in find_suppressions(module) if suppression.applies_to(self.name)
+                for line in range(suppression.first, suppression.last + 1)}
+
+    @staticmethod
+    def _report_findings(ctx: FileContext, module: cst.Module, index: TaskIndex) -> None:
+        if ctx.file.path in index.unparsed:
+            ctx.report(1, 0, UNPARSED_FILE)
+        findings = index.findings.get(ctx.file.path, [])
+        lines = module.code.splitlines() if findings else []
+        for finding in findings:
+            # `ast` columns count UTF-8 bytes; findings count characters.
+            text = lines[finding.line - 1] if finding.line <= len(lines) else ""
+            column = len(text.encode()[: finding.column].decode(errors="ignore"))
+            ctx.report(finding.line, column, finding.message)
+
+    def _wrap_tasks(self, ctx: FileContext, module: cst.Module, tasks: Mapping[str, str]) -> cst.Module:
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        suppressed = self._suppressed_lines(module)
+        chosen: list[tuple[int, cst.FunctionDef, set[str]]] = []
+        for position, statement in enumerate(module.body):
+            if not (isinstance(statement, cst.FunctionDef) and statement.name.value in tasks):
+                continue
+            span = positions[statement]
+            if suppressed.intersection(range(span.start.line, span.end.line + 1)):
+                continue  # left whole, so no logger is added for it either
+            parsed = ast.parse(module.code_for_node(statement)).body[0]
+            assert isinstance(parsed, (ast.FunctionDef, ast.AsyncFunctionDef))
+            shape = function_shape(parsed)
+            # Checked again here: the engine re-applies this step to its own output.
+            if not (shape.protected or shape.trivial or shape.generator):
+                chosen.append((position, statement, bound_names(parsed)))
+        if not chosen:
+            return module
+        shadowed = set().union(*(names for _, _, names in chosen))
+        plan = plan_logger(module, shadowed, self.option("logger-name"))
+        if plan is None:
+            for _, statement, _ in chosen:
+                start = positions[statement.name].start
+                ctx.report(start.line, start.column, _no_logging(tasks[statement.name.value]))
+            return module
+        body = list(module.body)
+        for position, statement, _ in chosen:
+            task_name = tasks[statement.name.value]
+            body[position] = wrap_body(statement, plan.name, task_name, self.option("reraise"))
+            span = positions[statement]
+            ctx.record_edit(span.start.line, span.end.line, f"background task {task_name} logs its failure")
+        if plan.create:
+            first = chosen[0][0]
+            imported_at = min(module_logging(body).get_logger.values(), default=None)
+            if plan.import_logging:
+                imported_at = insert_logging_import(body, first)
+                first += 1
+            insert_logger(body, plan.create, first, -1 if imported_at is None else imported_at)
+        return module.with_changes(body=body)
