@@ -3,26 +3,42 @@
 from __future__ import annotations
 
 import contextlib
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
 from fastapi_fix import __version__, codemods
+from fastapi_fix.cli.branch import BranchRefused, VerifyRequest, build_branch
 from fastapi_fix.cli.render import Renderer
+from fastapi_fix.engine import report
 from fastapi_fix.engine.codemod import Codemod, Option, Settings
 from fastapi_fix.engine.config import (
     ConfigError,
-    find_pyproject,
-    load_pyproject,
+    Targets,
+    ToolConfig,
+    effective_options,
+    effective_selection,
+    load_tool_config,
     parse_target_version,
-    project_target_version,
 )
-from fastapi_fix.engine.discover import discover
+from fastapi_fix.engine.git import GitError
 from fastapi_fix.engine.results import FileResult, Status
 from fastapi_fix.engine.runner import Runner
+from fastapi_fix.engine.verify import (
+    Rollback,
+    Verification,
+    VerifyError,
+    parse_app_spec,
+    snapshot_app,
+    verify_rewrite,
+)
 
 EXIT_OK, EXIT_PENDING, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 123
+# --verify found the API changed: the rewrite was rolled back (or the branch stopped).
+EXIT_API_CHANGED = 3
 
 
 def _option_param(codemod: type[Codemod], option: Option) -> click.Option:
@@ -46,11 +62,14 @@ def _codemod_options(params: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return chosen
 
 
-def _target_version(given: str | None, paths: tuple[Path, ...]) -> tuple[int, int] | None:
-    if given:
-        return parse_target_version(given)
-    pyproject = find_pyproject(paths)
-    return project_target_version(load_pyproject(pyproject)) if pyproject else None
+def _target_version(given: str | None, config: ToolConfig) -> tuple[int, int] | None:
+    return parse_target_version(given) if given else config.target_version
+
+
+def _chosen_codemods(config: ToolConfig, select: tuple[str, ...], ignore: tuple[str, ...],
+                     file_local: bool) -> list[type[Codemod]]:
+    chosen = codemods.select(*effective_selection(config, select, ignore))
+    return [c for c in chosen if c.file_local] if file_local else chosen
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -63,39 +82,151 @@ def _target_version(given: str | None, paths: tuple[Path, ...]) -> tuple[int, in
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files matching this glob (repeatable).")
 @click.option("--target-version", metavar="PYXY", help="Oldest Python the project supports (default: requires-python).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Processes to use [default: all cores].")
+@click.option("--file-local", is_flag=True,
+              help="Run only the codemods that need nothing but the file they rewrite (pre-commit hooks).")
+@click.option("--branch", metavar="NAME",
+              help="Apply on a new git branch NAME, one commit per codemod; your checkout is untouched.")
+@click.option("--verify", metavar="MODULE:APP",
+              help="Import the app before and after (runs your code); undo the rewrite if its OpenAPI "
+                   "schema or routes change.")
+@click.option("--verify-python", metavar="PATH", default=sys.executable, show_default="this Python",
+              help="Interpreter that imports the app for --verify (your project's environment).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              help="json: one machine-readable document on stdout (schema in the README).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only diffs and errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list unchanged files.")
 @click.version_option(__version__, "--version", prog_name="fastapi-fix")
 @click.pass_context
 def main(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool, check: bool, select: tuple[str, ...],
          ignore: tuple[str, ...], list_codemods: bool, exclude: tuple[str, ...], target_version: str | None,
-         jobs: int | None, quiet: bool, verbose: bool, **codemod_params: Any) -> None:
-    """Fix the common pitfalls of a FastAPI code base, in place (or preview with --dry-run)."""
-    renderer = Renderer(quiet=quiet, verbose=verbose)
-    try:
-        chosen = codemods.select(select, ignore)
-    except codemods.UnknownCodemod as exc:
-        raise click.UsageError(str(exc)) from None
+         jobs: int | None, file_local: bool, branch: str | None, verify: str | None, verify_python: str,
+         output_format: str, quiet: bool, verbose: bool, **codemod_params: Any) -> None:
+    """Fix the common pitfalls of a FastAPI code base, in place (or preview with --dry-run).
+
+    Settings come from [tool.fastapi-fix] in the nearest pyproject.toml; options given here win.
+    """
+    text = output_format == "text"
+    renderer = Renderer(quiet=quiet or not text, verbose=verbose and text)
     if list_codemods:
         renderer.codemod_list(codemods.REGISTRY)
         ctx.exit(EXIT_OK)
     if not paths:
         raise click.UsageError("give at least one PATH (for example: fastapi-fix --dry-run .)")
-    if dry_run and check:
-        raise click.UsageError("--dry-run and --check cannot be combined")
+    _check_combinations(dry_run, check, branch, verify)
     try:
-        settings = Settings(_target_version(target_version, paths), _codemod_options(codemod_params))
-    except ConfigError as exc:
+        config = load_tool_config(paths, codemods.REGISTRY)
+        chosen = _chosen_codemods(config, select, ignore, file_local)
+        options = effective_options(config, _codemod_options(codemod_params))
+        settings = Settings(_target_version(target_version, config), options)
+    except (ConfigError, codemods.UnknownCodemod) as exc:
         raise click.UsageError(str(exc)) from None
     instances = [codemod(settings) for codemod in chosen]
-    ctx.exit(run(instances, chosen, paths, exclude, jobs, renderer, write=not (dry_run or check), check=check))
+    targets = Targets(paths, exclude, config.exclude, config.root)
+    verify_request = VerifyRequest(verify, verify_python) if verify else None
+    if branch:
+        code, results, sections = _run_on_branch(branch, instances, targets, jobs, renderer, verify_request, text)
+    else:
+        code, results, sections = _run_in_place(instances, targets, jobs, renderer, verify_request, text,
+                                                write=not (dry_run or check), check=check)
+    if text:
+        renderer.summary(chosen, results, applied=not (dry_run or check))
+    else:
+        mode = "branch" if branch else "check" if check else "dry-run" if dry_run else "apply"
+        doc = report.document(results, mode=mode, codemods=[c.name for c in chosen], exit_code=code, **sections)
+        click.echo(report.dumps(doc), nl=False)
+    ctx.exit(code)
 
 
-def run(instances: list[Codemod], chosen: list[type[Codemod]], paths: tuple[Path, ...], exclude: tuple[str, ...],
-        jobs: int | None, renderer: Renderer, *, write: bool, check: bool) -> int:
-    found = discover(paths, exclude)
-    for display, reason in found.skipped:
-        renderer.file_problem(FileResult(Path(display), display, Status.SKIPPED, reason))
+def _check_combinations(dry_run: bool, check: bool, branch: str | None, verify: str | None) -> None:
+    if dry_run and check:
+        raise click.UsageError("--dry-run and --check cannot be combined")
+    if branch and (dry_run or check):
+        raise click.UsageError("--branch applies and commits; preview with --dry-run first, without --branch")
+    if verify:
+        if dry_run or check:
+            raise click.UsageError("--verify checks a rewrite it applies; it cannot be combined with "
+                                   "--dry-run or --check")
+        try:
+            parse_app_spec(verify)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+
+
+def _run_in_place(instances: list[Codemod], targets: Targets, jobs: int | None, renderer: Renderer,
+                  verify: VerifyRequest | None, text: bool, *, write: bool, check: bool
+                  ) -> tuple[int, list[FileResult], dict[str, Any]]:
+    if verify is None:
+        results = run(instances, targets, jobs, renderer, write=write, check=check, show=text)
+        return _exit_code(results, write=write), results, {}
+    app_root = Path.cwd()
+    try:
+        baseline = snapshot_app(verify.app, app_root, verify.python)
+    except VerifyError as exc:
+        renderer.error(f"--verify: cannot inspect the app before the rewrite: {exc}")
+        return EXIT_USAGE, [], {}
+    rollback = Rollback()
+    results = run(instances, targets, jobs, renderer, write=True, check=False, show=text, rollback=rollback)
+    code = _exit_code(results, write=True)
+    verification = Verification(verify.app)
+    if rollback:
+        verification.differences = verify_rewrite(verify.app, app_root, baseline, verify.python)
+        verification.status = "changed" if verification.differences else "unchanged"
+    if verification.differences:
+        verification.rolled_back, verification.not_restored = rollback.restore()
+        for result in results:
+            result.written = result.written and result.display_path not in verification.rolled_back
+        code = EXIT_FAILED if verification.not_restored else EXIT_API_CHANGED
+    _render_verification(renderer, verification)
+    return code, results, {"verify": verification.as_json()}
+
+
+def _render_verification(renderer: Renderer, verification: Verification) -> None:
+    if verification.status == "unchanged":
+        renderer.note(f"--verify {verification.app}: OpenAPI schema and routes unchanged")
+    if verification.status == "not-run":
+        renderer.note(f"--verify {verification.app}: nothing was rewritten, nothing to compare")
+    if verification.status != "changed":
+        return
+    renderer.error(f"--verify {verification.app}: the rewrite changed the API; "
+                   f"rolled back {len(verification.rolled_back)} file(s)")
+    renderer.differences(verification.differences)
+    for path, reason in verification.not_restored:
+        renderer.error(f"{path}: could not be rolled back: {reason}")
+
+
+def _run_on_branch(name: str, instances: list[Codemod], targets: Targets, jobs: int | None, renderer: Renderer,
+                   verify: VerifyRequest | None, text: bool) -> tuple[int, list[FileResult], dict[str, Any]]:
+    def apply(selected: Sequence[Codemod], where: Targets) -> list[FileResult]:
+        return run(list(selected), where, jobs, renderer, write=True, check=False, show=text)
+
+    try:
+        outcome = build_branch(name, instances, targets, apply, renderer, verify)
+    except BranchRefused as exc:
+        renderer.error(str(exc))
+        return EXIT_USAGE, [], {}
+    except GitError as exc:
+        renderer.error(str(exc))
+        return EXIT_FAILED, [], {}
+    for step in outcome.steps:
+        renderer.differences(step.differences)
+    results = report.merge_results([step.results for step in outcome.steps])
+    if outcome.kept:
+        renderer.note(f"branch {name}: {len(outcome.commits)} commit(s) on top of {outcome.origin}; you are "
+                      f"still on {outcome.origin}, your files untouched. Review: git log -p {outcome.origin}..{name}"
+                      f" ; then: git switch {name}")
+    else:
+        renderer.note(f"nothing committed: branch {name} was not created")
+    code = EXIT_API_CHANGED if outcome.api_changed else EXIT_FAILED if outcome.failed else EXIT_OK
+    return code, results, {"branch": outcome.as_json()}
+
+
+def run(instances: list[Codemod], targets: Targets, jobs: int | None, renderer: Renderer, *, write: bool,
+        check: bool, show: bool = True, rollback: Rollback | None = None) -> list[FileResult]:
+    """Discover, transform, write (if asked) and render each file as its result comes."""
+    found = targets.discover()
+    if show:
+        for display, reason in found.skipped:
+            renderer.file_problem(FileResult(Path(display), display, Status.SKIPPED, reason))
     results: list[FileResult] = []
     progress = renderer.progress(len(found.files))
     tasks: dict[str, Any] = {}
@@ -109,11 +240,13 @@ def run(instances: list[Codemod], chosen: list[type[Codemod]], paths: tuple[Path
     runner = Runner(instances, jobs=jobs, progress=advance)
     with progress or contextlib.nullcontext():
         for result in runner.run(found.files, write=write, roots=found.roots):
-            _render_result(renderer, result, write=write, check=check)
+            if show:
+                _render_result(renderer, result, write=write, check=check)
+            if rollback is not None:
+                rollback.keep(result, found.roots)
             result.old = result.new = None  # rendered: keep memory flat in the project's size
             results.append(result)
-    renderer.summary(chosen, results, applied=write)
-    return _exit_code(results, write=write)
+    return results
 
 
 def _render_result(renderer: Renderer, result: FileResult, *, write: bool, check: bool) -> None:

@@ -66,6 +66,18 @@ class Renderer:
     def error(self, message: str) -> None:
         self.err.print(Text(f"error: {message}", style="red"))
 
+    def note(self, message: str) -> None:
+        if not self.quiet:
+            self.err.print(Text(message))
+
+    def differences(self, lines: Sequence[str]) -> None:
+        """What --verify found changed: unified diffs of routes and OpenAPI schema."""
+        if self.quiet:
+            return
+        for line in lines:
+            style = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "")
+            self.err.print(Text(line, style="bold" if line.startswith(("+++", "---")) else style))
+
     # -- summary ---------------------------------------------------------------
     def summary(self, codemods: Sequence[type[Codemod]], results: Sequence[FileResult], *, applied: bool) -> None:
         if self.quiet:

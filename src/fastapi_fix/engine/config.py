@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import pathspec
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+from fastapi_fix.engine.codemod import Codemod, SourceFile
+from fastapi_fix.engine.discover import Discovery, discover
 
 
 class ConfigError(ValueError):
@@ -65,3 +72,173 @@ def project_target_version(pyproject: dict[str, Any]) -> tuple[int, int] | None:
     if isinstance(poetry, str):
         return minimum_python(poetry)
     return None
+
+
+# -- [tool.fastapi-fix] -----------------------------------------------------------------
+
+TOOL_TABLE = "tool.fastapi-fix"
+GENERAL_KEYS = ("select", "ignore", "exclude", "target-version")
+
+
+@dataclass(frozen=True)
+class ToolConfig:
+    """``[tool.fastapi-fix]`` of one ``pyproject.toml``, validated."""
+
+    # The pyproject.toml it came from; its folder anchors the ``exclude`` globs.
+    path: Path | None = None
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    # ``target-version`` if set, else the minimum of ``requires-python``.
+    target_version: tuple[int, int] | None = None
+    # {codemod name: {option name: value}} from ``[tool.fastapi-fix.<codemod>]`` tables.
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path | None:
+        return self.path.parent if self.path else None
+
+
+def load_tool_config(paths: Iterable[Path], codemods: Sequence[type[Codemod]]) -> ToolConfig:
+    """The configuration of the project holding ``paths`` (empty without a pyproject.toml)."""
+    pyproject = find_pyproject(paths)
+    if pyproject is None:
+        return ToolConfig()
+    return parse_tool_config(load_pyproject(pyproject), pyproject, codemods)
+
+
+def parse_tool_config(
+    document: Mapping[str, Any], path: Path, codemods: Sequence[type[Codemod]]
+) -> ToolConfig:
+    table = document.get("tool", {}).get("fastapi-fix", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [{TOOL_TABLE}] must be a table")
+    by_name = {codemod.name: codemod for codemod in codemods}
+    _reject_unknown_keys(path, table, by_name)
+    known = list(by_name)
+    version = table.get("target-version")
+    if version is not None and not isinstance(version, str):
+        raise ConfigError(f"{path}: [{TOOL_TABLE}] target-version must be a string such as \"py39\"")
+    return ToolConfig(
+        path=path,
+        select=_codemod_names(path, table, "select", known),
+        ignore=_codemod_names(path, table, "ignore", known),
+        exclude=_strings(path, table, "exclude"),
+        target_version=parse_target_version(version) if version else project_target_version(dict(document)),
+        options={name: _codemod_options(path, table[name], by_name[name]) for name in by_name if name in table},
+    )
+
+
+def _reject_unknown_keys(path: Path, table: Mapping[str, Any], by_name: Mapping[str, type[Codemod]]) -> None:
+    valid = [*GENERAL_KEYS, *by_name]
+    for key in table:
+        if key in valid:
+            continue
+        message = f"{path}: unknown key {key!r} in [{TOOL_TABLE}]; valid keys: {', '.join(valid)}"
+        owners = [name for name, codemod in by_name.items() if key in {o.name for o in codemod.options}]
+        if owners:
+            message += f" ({key!r} is an option of {owners[0]}: set it in [{TOOL_TABLE}.{owners[0]}])"
+        raise ConfigError(message)
+
+
+def _strings(path: Path, table: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if not (isinstance(value, list) and all(isinstance(item, str) for item in value)):
+        raise ConfigError(f"{path}: [{TOOL_TABLE}] {key} must be a list of strings")
+    return tuple(value)
+
+
+def _codemod_names(path: Path, table: Mapping[str, Any], key: str, known: Sequence[str]) -> tuple[str, ...]:
+    names = _strings(path, table, key)
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigError(
+            f"{path}: [{TOOL_TABLE}] {key}: unknown codemod {', '.join(map(repr, unknown))}; "
+            f"valid names: {', '.join(known)}"
+        )
+    return names
+
+
+def _codemod_options(path: Path, table: Any, codemod: type[Codemod]) -> dict[str, Any]:
+    section = f"[{TOOL_TABLE}.{codemod.name}]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: {section} must be a table of options")
+    options = {option.name: option for option in codemod.options}
+    for key, value in table.items():
+        if key not in options:
+            valid = ", ".join(options) if options else "none, this codemod has no options"
+            raise ConfigError(f"{path}: unknown key {key!r} in {section}; valid keys: {valid}")
+        try:
+            options[key].validate(value)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: {section} {exc}") from None
+    return dict(table)
+
+
+# -- command line over configuration -----------------------------------------------------
+
+def effective_selection(
+    config: ToolConfig, select: Sequence[str], ignore: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """(select, ignore) after the command line: ``--select`` replaces the configured ``select``
+    and ``ignore`` (naming a codemod means running it); ``--ignore`` adds to ``ignore``."""
+    if select:
+        return list(select), list(ignore)
+    return list(config.select), [*config.ignore, *ignore]
+
+
+def effective_options(
+    config: ToolConfig, command_line: Mapping[str, Mapping[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Codemod options: the configuration, then each option given on the command line."""
+    merged = {name: dict(values) for name, values in config.options.items()}
+    for name, values in command_line.items():
+        merged.setdefault(name, {}).update(values)
+    return merged
+
+
+def without_excluded(files: Sequence[SourceFile], patterns: Sequence[str], root: Path) -> list[SourceFile]:
+    """``files`` minus those the configured ``exclude`` globs match, relative to ``root`` (the
+    folder of pyproject.toml). Applies to files named on the command line too, which is what a
+    pre-commit hook passes."""
+    if not patterns:
+        return list(files)
+    spec = pathspec.GitIgnoreSpec.from_lines(list(patterns))
+    kept = []
+    for file in files:
+        try:
+            relative = file.path.relative_to(root).as_posix()
+        except ValueError:  # outside the project: the project's globs do not speak for it
+            kept.append(file)
+            continue
+        if not spec.match_file(relative):
+            kept.append(file)
+    return kept
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What a run covers: the paths named, ``--exclude`` globs (relative to each path) and
+    the configured ``exclude`` globs (relative to the folder of pyproject.toml)."""
+
+    paths: tuple[Path, ...]
+    exclude: tuple[str, ...] = ()
+    config_exclude: tuple[str, ...] = ()
+    config_root: Path | None = None
+    # Display paths are relative to this folder (default: the current one).
+    cwd: Path | None = None
+
+    def discover(self) -> Discovery:
+        found = discover(self.paths, self.exclude, cwd=self.cwd)
+        if self.config_root is not None:
+            found.files = without_excluded(found.files, self.config_exclude, self.config_root)
+        return found
+
+    def relocated(self, old_root: Path, new_root: Path) -> Targets:
+        """The same targets in another checkout of the repository (``--branch``'s worktree);
+        paths are shown relative to its root."""
+        def move(path: Path) -> Path:
+            return new_root / os.path.relpath(os.path.realpath(path), old_root)
+
+        return replace(self, paths=tuple(move(p) for p in self.paths), cwd=new_root,
+                       config_root=move(self.config_root) if self.config_root else None)

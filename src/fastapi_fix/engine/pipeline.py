@@ -17,6 +17,8 @@ import libcst as cst
 from fastapi_fix.engine.codemod import Codemod, FileContext, SourceFile
 from fastapi_fix.engine.files import SkipFile, Snapshot, source_encoding
 from fastapi_fix.engine.results import Edit, Finding
+from fastapi_fix.engine.suppress import MARKER as SUPPRESSION_MARKER
+from fastapi_fix.engine.suppress import honour_suppressions
 
 GENERATED_MARKER = b"@" + b"generated"
 
@@ -110,14 +112,19 @@ def _syntax_error(data: bytes, exc: cst.ParserSyntaxError) -> str:
 
 
 def apply_codemods(
-    file: SourceFile, module: cst.Module, plan: Sequence[tuple[Codemod, Any]]
+    file: SourceFile, module: cst.Module, plan: Sequence[tuple[Codemod, Any]], source: bytes | None = None
 ) -> tuple[cst.Module, list[Finding], list[Edit]]:
+    """``source``: the module's bytes if known, to skip rendering it for the suppression check."""
     findings: list[Finding] = []
     edits: list[Edit] = []
+    suppressible = SUPPRESSION_MARKER in (module.bytes if source is None else source)
     for codemod, index in plan:
         ctx = FileContext(file, codemod.name)
         try:
-            module = codemod.transform(ctx, module, index)
+            transformed = codemod.transform(ctx, module, index)
+            if suppressible:
+                transformed = honour_suppressions(ctx, module, transformed)
+            module = transformed
         except Exception as exc:
             raise CodemodBug(f"internal error in {codemod.name}: {exc!r}") from exc
         findings.extend(ctx.findings)
@@ -135,7 +142,7 @@ def transform_source(
     except SkipFile as exc:
         return TransformOutcome(skip=str(exc))
     try:
-        module, findings, edits = apply_codemods(file, module, plan)
+        module, findings, edits = apply_codemods(file, module, plan, data)
         new = module.bytes
         if new != data:
             check_output(file, data, new, plan)
@@ -152,7 +159,7 @@ def check_output(file: SourceFile, old: bytes, new: bytes, plan: Sequence[tuple[
         except (SyntaxError, ValueError) as exc:
             raise CodemodBug(f"rewrite does not compile: {exc}") from None
     try:
-        again, _, _ = apply_codemods(file, cst.parse_module(new), plan)
+        again, _, _ = apply_codemods(file, cst.parse_module(new), plan, new)
     except cst.ParserSyntaxError as exc:
         raise CodemodBug(f"rewrite does not parse: {exc.message}") from None
     if again.bytes != new:

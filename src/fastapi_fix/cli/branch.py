@@ -1,0 +1,202 @@
+"""``--branch NAME``: the migration branch, one commit per codemod.
+
+NAME is created from HEAD and built in a temporary ``git worktree``, so the user's checkout,
+index and current branch never change, whatever happens: like ``git branch NAME``, the user
+stays where they were and switches when they have reviewed. Codemods run in registry order;
+each one that changes something gets its own commit, whose message lists its files, its edits
+and the places it left for review. If one fails (or ``--verify`` finds the API changed), it
+gets no commit and the run stops: the branch keeps the commits before it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi_fix.cli.render import Renderer
+from fastapi_fix.engine.codemod import Codemod
+from fastapi_fix.engine.config import Targets
+from fastapi_fix.engine.git import GitError, Repository, Worktree
+from fastapi_fix.engine.report import new_display_path
+from fastapi_fix.engine.results import FileResult, Status
+from fastapi_fix.engine.verify import AppSnapshot, VerifyError, snapshot_app, verify_rewrite
+
+# Runs codemods over targets and writes the changes (the CLI's own apply path).
+Apply = Callable[[Sequence[Codemod], Targets], list[FileResult]]
+
+
+class BranchRefused(Exception):
+    """The branch cannot be made (not a repository, dirty tree, name taken, ...): usage error."""
+
+
+@dataclass
+class CodemodStep:
+    codemod: str
+    results: list[FileResult]
+    commit: str | None = None
+    # Why this codemod stopped the run (failed files, API changed); None if it did not.
+    failure: str | None = None
+    differences: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        changed = [r for r in self.results if r.status is Status.CHANGED]
+        return {"codemod": self.codemod, "commit": self.commit, "failure": self.failure,
+                "files": [r.display_path for r in changed],
+                "edits": sum(len(r.edits) for r in changed),
+                "findings": sum(len(r.findings) for r in self.results),
+                "differences": self.differences}
+
+
+@dataclass
+class BranchOutcome:
+    name: str
+    base: str
+    # The user's branch (or the short commit of a detached HEAD): where they stay.
+    origin: str
+    steps: list[CodemodStep] = field(default_factory=list)
+    kept: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return any(step.failure for step in self.steps)
+
+    @property
+    def api_changed(self) -> bool:
+        return any(step.differences for step in self.steps)
+
+    @property
+    def commits(self) -> list[CodemodStep]:
+        return [step for step in self.steps if step.commit]
+
+    def as_json(self) -> dict:
+        return {"name": self.name, "base": self.base, "origin": self.origin, "kept": self.kept,
+                "steps": [step.as_json() for step in self.steps]}
+
+
+@dataclass(frozen=True)
+class VerifyRequest:
+    app: str
+    python: str
+
+
+def prepare(name: str, targets: Targets) -> tuple[Repository, str]:
+    """The repository and its HEAD commit, or `BranchRefused` saying what is wrong."""
+    repo = Repository.containing(targets.paths[0])
+    if repo is None:
+        raise BranchRefused(f"--branch needs a git repository; {targets.paths[0]} is not in one")
+    root = os.path.realpath(repo.root)
+    outside = [str(p) for p in targets.paths if not _is_within(Path(os.path.realpath(p)), Path(root))]
+    if outside:
+        raise BranchRefused(f"--branch: {', '.join(outside)} is outside the repository at {repo.root}")
+    head = repo.head()
+    if head is None:
+        raise BranchRefused("--branch needs a commit to start from; this repository has none yet")
+    dirty = repo.uncommitted()
+    if dirty:
+        shown = "\n".join(f"  {line}" for line in dirty[:10]) + ("\n  ..." if len(dirty) > 10 else "")
+        raise BranchRefused("--branch needs a clean working tree (commit or stash first); "
+                            f"uncommitted changes:\n{shown}")
+    try:
+        repo.check_branch_name(name)
+    except GitError:
+        raise BranchRefused(f"--branch: {name!r} is not a valid branch name") from None
+    if repo.branch_exists(name):
+        raise BranchRefused(f"--branch: a branch named {name!r} already exists")
+    try:
+        repo.check_identity()
+    except GitError as exc:
+        raise BranchRefused(f"--branch: git cannot commit: {exc}") from None
+    return repo, head
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def build_branch(name: str, instances: Sequence[Codemod], targets: Targets, apply: Apply,
+                 renderer: Renderer, verify: VerifyRequest | None = None) -> BranchOutcome:
+    """Create ``name`` and commit each codemod's changes on it (see the module docstring).
+    `BranchRefused` if the branch cannot be made; a branch without commits is not kept."""
+    repo, head = prepare(name, targets)
+    outcome = BranchOutcome(name, head, repo.current_branch() or head[:10])
+    repo.create_branch(name, head)
+    try:
+        with repo.worktree(name) as tree:
+            relocated = targets.relocated(Path(os.path.realpath(repo.root)), tree.root)
+            _commit_codemods(outcome, tree, instances, relocated, apply, renderer, verify,
+                             _app_root(repo, tree.root))
+    finally:
+        outcome.kept = bool(outcome.commits)
+        if not outcome.kept:  # nothing on it: no empty branch left behind
+            with contextlib.suppress(GitError):
+                repo.delete_branch_if_at(name, head)
+    return outcome
+
+
+def _commit_codemods(outcome: BranchOutcome, tree: Worktree, instances: Sequence[Codemod], targets: Targets,
+                     apply: Apply, renderer: Renderer, verify: VerifyRequest | None, app_root: Path) -> None:
+    baseline = _baseline(verify, app_root)
+    for codemod in instances:
+        step = CodemodStep(codemod.name, apply([codemod], targets))
+        outcome.steps.append(step)
+        failed = [r for r in step.results if r.status is Status.FAILED or r.write_refused]
+        if failed:
+            step.failure = f"{len(failed)} file{'s' * (len(failed) != 1)} failed"
+        else:
+            tree.stage(path for r in step.results if r.written for path in (r.path, r.new_path) if path)
+            if verify is not None and baseline is not None and tree.has_staged_changes():
+                step.differences = verify_rewrite(verify.app, app_root, baseline, verify.python)
+                if step.differences:
+                    step.failure = "the API changed (--verify)"
+        if step.failure:
+            tree.discard_changes()
+            renderer.error(f"{codemod.name}: {step.failure}; nothing committed for it, the run stops here")
+            return
+        if tree.has_staged_changes():
+            step.commit = tree.commit_staged(commit_message(codemod, step.results))
+            renderer.note(f"committed {step.commit[:10]} {subject(codemod, step.results)}")
+        else:
+            renderer.note(f"{codemod.name}: nothing to change, no commit")
+
+
+def _app_root(repo: Repository, tree_root: Path) -> Path:
+    """The worktree's twin of the current folder: where ``--verify`` imports the app from."""
+    relative = os.path.relpath(os.path.realpath(Path.cwd()), os.path.realpath(repo.root))
+    return tree_root if relative.startswith("..") else tree_root / relative
+
+
+def _baseline(verify: VerifyRequest | None, app_root: Path) -> AppSnapshot | None:
+    if verify is None:
+        return None
+    try:
+        return snapshot_app(verify.app, app_root, verify.python)
+    except VerifyError as exc:
+        raise BranchRefused(f"--verify: cannot inspect the app before any rewrite: {exc}") from None
+
+
+# -- commit messages ---------------------------------------------------------------------
+
+def subject(codemod: Codemod, results: Sequence[FileResult]) -> str:
+    changed = [r for r in results if r.status is Status.CHANGED]
+    edits = sum(len(r.edits) for r in changed)
+    return (f"fastapi-fix: {codemod.name} ({len(changed)} file{'s' * (len(changed) != 1)}, "
+            f"{edits} edit{'s' * (edits != 1)})")
+
+
+def commit_message(codemod: Codemod, results: Sequence[FileResult]) -> str:
+    """Subject, the codemod's summary, then its files with their edits, then what it left."""
+    lines = [subject(codemod, results), "", codemod.summary, "", "Files and edits:"]
+    for result in sorted((r for r in results if r.status is Status.CHANGED), key=lambda r: r.display_path):
+        moved = f" (moved to {new_display_path(result)})" if result.new_path else ""
+        lines.append(f"- {result.display_path}{moved}")
+        for edit in sorted(result.edits, key=lambda e: (e.line, e.end_line)):
+            span = f"{edit.line}" if edit.end_line == edit.line else f"{edit.line}-{edit.end_line}"
+            lines.append(f"  - line {span}: {edit.description or 'rewritten'}")
+    findings = sorted((f for r in results for f in r.findings), key=lambda f: (f.path, f.line, f.column))
+    if findings:
+        lines += ["", f"Left for review ({len(findings)}):"]
+        lines += [f"- {finding.path}:{finding.line}:{finding.column}: {finding.message}" for finding in findings]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,221 @@
+"""``--verify MODULE:APP``: the app's API before and after the rewrite must be identical, or
+the rewrite is rolled back. A test-only codemod that changes a route path is the deliberately
+wrong rewrite that must be caught."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import libcst as cst
+import pytest
+from click.testing import CliRunner
+
+from fastapi_fix import codemods
+from fastapi_fix.cli import main
+from fastapi_fix.engine.codemod import Codemod, FileContext
+from fastapi_fix.engine.discover import source_file
+from fastapi_fix.engine.results import FileResult, Status
+from fastapi_fix.engine.verify import AppSnapshot, Rollback, differences, parse_app_spec
+from tests.engine.toy import RenameFoo
+from tests.example_apps import EXAMPLE_APPS, copy_example
+
+APP = (
+    b"from fastapi import FastAPI\r\n"
+    b"\r\n"
+    b"app = FastAPI()\r\n"
+    b"\r\n"
+    b"\r\n"
+    b'@app.get("/items/{item_id}")\r\n'
+    b"def read_item(item_id: int):\r\n"
+    b"    foo = item_id\r\n"
+    b'    return {"item_id": foo}\r\n'
+)
+
+
+class MoveItemsRoute(Codemod):
+    """Wrong on purpose: ``"/items/..."`` becomes ``"/things/..."``, a different API."""
+
+    name = "move-items-route"
+    summary = "changes a route path"
+    safety = "test only: wrong"
+    markers = (b"/items",)
+
+    def transform(self, ctx: FileContext, module: cst.Module, index: object) -> cst.Module:
+        class Move(cst.CSTTransformer):
+            def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.SimpleString:
+                return updated.with_changes(value=updated.value.replace("/items", "/things"))
+
+        return module.visit(Move())
+
+
+class BreakImport(Codemod):
+    """Wrong on purpose: the app no longer imports (``FastAPI`` → ``FastAPIX``)."""
+
+    name = "break-import"
+    summary = "breaks the import"
+    safety = "test only: wrong"
+    markers = (b"FastAPI",)
+
+    def transform(self, ctx: FileContext, module: cst.Module, index: object) -> cst.Module:
+        class Swap(cst.CSTTransformer):
+            def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
+                return updated.with_changes(value="FastAPIX") if updated.value == "FastAPI" else updated
+
+        return module.visit(Swap())
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/__init__.py").write_bytes(b"")
+    (tmp_path / "app/main.py").write_bytes(APP)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(codemods, "REGISTRY", (RenameFoo, MoveItemsRoute, BreakImport))
+    for codemod in (MoveItemsRoute, BreakImport):
+        monkeypatch.setattr(codemod, "default_enabled", False)
+    return tmp_path
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_rewrite_that_keeps_the_api_is_kept(project):
+    result = invoke("--verify", "app.main:app", "app")
+    assert result.exit_code == 0, result.output
+    assert "--verify app.main:app: OpenAPI schema and routes unchanged" in result.stderr
+    assert (project / "app/main.py").read_bytes() == APP.replace(b"foo", b"bar")
+    assert not list(project.rglob("__pycache__"))  # importing the app wrote no bytecode
+
+
+def test_rewrite_that_changes_a_route_is_rolled_back(project):
+    result = invoke("--verify", "app.main:app", "--select", "rename-foo,move-items-route", "app")
+    assert result.exit_code == 3
+    assert (project / "app/main.py").read_bytes() == APP  # byte for byte, CRLF included
+    assert "the rewrite changed the API; rolled back 1 file(s)" in result.stderr
+    assert "-APIRoute GET /items/{item_id} name=read_item" in result.stderr
+    assert "+APIRoute GET /things/{item_id} name=read_item" in result.stderr
+    assert '-    "/items/{item_id}": {' in result.stderr  # the OpenAPI document differs too
+
+
+def test_rewrite_after_which_the_app_no_longer_imports_is_rolled_back(project):
+    result = invoke("--verify", "app.main:app", "--select", "break-import", "app")
+    assert result.exit_code == 3
+    assert "after the rewrite: importing app.main:app failed" in result.stderr
+    assert "ImportError" in result.stderr
+    assert (project / "app/main.py").read_bytes() == APP
+
+
+def test_app_that_cannot_be_imported_before_is_an_error_and_nothing_is_written(project):
+    result = invoke("--verify", "app.nope:app", "app")
+    assert result.exit_code == 2
+    assert "cannot inspect the app before the rewrite: importing app.nope:app failed" in result.stderr
+    assert (project / "app/main.py").read_bytes() == APP
+
+
+def test_app_imported_from_outside_the_project_is_refused(project, tmp_path_factory, monkeypatch):
+    installed = tmp_path_factory.mktemp("site-packages")
+    (installed / "elsewhere").mkdir()
+    (installed / "elsewhere/__init__.py").write_bytes(b"")
+    (installed / "elsewhere/main.py").write_bytes(APP)
+    monkeypatch.setenv("PYTHONPATH", str(installed))
+    result = invoke("--verify", "elsewhere.main:app", "app")
+    assert result.exit_code == 2
+    assert "elsewhere.main was imported from" in result.stderr and "not from the project at" in result.stderr
+    assert (project / "app/main.py").read_bytes() == APP
+
+
+def test_json_report_carries_the_verification(project):
+    result = invoke("--format", "json", "--verify", "app.main:app", "--select", "move-items-route", "app")
+    doc = json.loads(result.stdout)
+    assert doc["exit_code"] == 3
+    assert (doc["verify"]["app"], doc["verify"]["status"], doc["verify"]["rolled_back"]) == (
+        "app.main:app", "changed", ["app/main.py"])
+    assert "+APIRoute GET /things/{item_id} name=read_item" in doc["verify"]["differences"]
+    assert doc["files"][1]["path"] == "app/main.py" and doc["files"][1]["written"] is False
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--verify", "app.main"], "--verify takes MODULE:APP", id="no attribute"),
+        pytest.param(["--verify", "app/main.py:app"], "--verify takes MODULE:APP", id="a path"),
+        pytest.param(["--verify", "app.main:app", "--dry-run"], "cannot be combined", id="with a preview"),
+    ],
+)
+def test_usage_errors(project, args, message):
+    result = invoke(*args, "app")
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_branch_stops_at_the_codemod_that_changes_the_api(project, monkeypatch):
+    for command in (["init", "-q", "-b", "main"], ["config", "user.name", "T"], ["config", "user.email", "t@e.x"],
+                    ["add", "-A"], ["commit", "-q", "-m", "initial"]):
+        subprocess.run(["git", *command], cwd=project, check=True)
+    monkeypatch.setattr(MoveItemsRoute, "default_enabled", True)
+    result = invoke("--branch", "migrate", "--verify", "app.main:app", "app")
+    assert result.exit_code == 3
+    assert "move-items-route: the API changed (--verify); nothing committed for it" in result.stderr
+    log = subprocess.run(["git", "log", "--format=%s", "main..migrate"], cwd=project, capture_output=True,
+                         text=True, check=True).stdout
+    assert log == "fastapi-fix: rename-foo (1 file, 2 edits)\n"
+    assert (project / "app/main.py").read_bytes() == APP
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLE_APPS))
+def test_example_app_keeps_its_api_under_every_default_codemod(example, tmp_path, monkeypatch):
+    """End to end with the real codemods: they rewrite the example, and its API holds."""
+    app = copy_example(example, tmp_path)
+    monkeypatch.chdir(app)
+    result = invoke("--verify", EXAMPLE_APPS[example].app_ref, ".")
+    assert result.exit_code == 0, result.output
+    assert f"--verify {EXAMPLE_APPS[example].app_ref}: OpenAPI schema and routes unchanged" in result.stderr
+
+
+# -- the pieces ---------------------------------------------------------------------------
+
+def test_differences_are_unified_diffs_of_routes_and_schema():
+    before = AppSnapshot(("APIRoute GET /a name=a",), '{\n  "x": 1\n}')
+    after = AppSnapshot(("APIRoute GET /b name=a",), '{\n  "x": 1\n}')
+    assert differences(before, before) == []
+    assert differences(before, after) == ["--- routes before", "+++ routes after", "@@ -1 +1 @@",
+                                           "-APIRoute GET /a name=a", "+APIRoute GET /b name=a"]
+
+
+def test_parse_app_spec():
+    assert parse_app_spec("pkg.mod:factory.app") == "pkg.mod:factory.app"
+    with pytest.raises(ValueError):
+        parse_app_spec("pkg.mod:")
+
+
+def test_rollback_leaves_a_file_changed_since_the_rewrite(tmp_path):
+    path = tmp_path / "a.py"
+    path.write_bytes(b"new\n")
+    result = FileResult(path, "a.py", Status.CHANGED, old=b"old\n", new=b"new\n", written=True)
+    rollback = Rollback()
+    rollback.keep(result, [tmp_path])
+    path.write_bytes(b"edited by someone\n")
+    restored, failed = rollback.restore()
+    assert restored == [] and failed == [("a.py", "changed on disk since the rewrite; not restored")]
+    assert path.read_bytes() == b"edited by someone\n"
+    assert source_file(path, tmp_path).display_path == "a.py"
+
+
+def test_nothing_rewritten_means_nothing_to_compare(project):
+    (project / "app/main.py").write_bytes(APP.replace(b"foo", b"value"))
+    result = invoke("--format", "json", "--verify", "app.main:app", "app")
+    doc = json.loads(result.stdout)
+    assert (result.exit_code, doc["verify"]["status"], doc["verify"]["differences"]) == (0, "not-run", [])
+
+
+def test_branch_commits_only_the_rewrite_not_what_the_app_creates_on_import(project, monkeypatch):
+    (project / "app/main.py").write_bytes(APP + b'open("app.db", "w").close()\r\n')
+    for command in (["init", "-q", "-b", "main"], ["config", "user.name", "T"], ["config", "user.email", "t@e.x"],
+                    ["add", "-A"], ["commit", "-q", "-m", "initial"]):
+        subprocess.run(["git", *command], cwd=project, check=True)
+    result = invoke("--branch", "migrate", "--verify", "app.main:app", "app")
+    assert result.exit_code == 0, result.output
+    changed = subprocess.run(["git", "diff", "--name-status", "main", "migrate"], cwd=project, capture_output=True,
+                             text=True, check=True).stdout
+    assert changed == "M\tapp/main.py\n"
