@@ -1,17 +1,141 @@
-"""Codemod async-to-sync (being written)."""
+"""Codemod async-to-sync: ``async def`` → ``def`` for routes and dependencies that only block.
+
+FastAPI runs an ``async def`` route or dependency on the event loop and a plain ``def`` one
+in its threadpool. An ``async def`` that awaits nothing but calls something blocking (a sync
+SQLAlchemy ``Session`` handed to the service layer, ``requests``, ``open``, ``time.sleep``)
+therefore stalls every other request while it runs; as ``def`` it runs beside them.
+An await-less ``async def`` that blocks nothing is what FastAPI prefers, so the codemod
+needs positive evidence: at least one call from the catalogue (``_blocking``), made directly
+or through project functions and methods, followed across modules.
+
+It converts a function only when its own body has no ``await``/``async for``/``async with``/
+async comprehension, it uses nothing that needs the running loop (asyncio, anyio,
+contextvars), it is not a websocket or lifespan handler nor an ``@asynccontextmanager``,
+its only decorators are route decorators, and nothing in the project calls, awaits or
+schedules it. The rewrite removes the ``async`` keyword and nothing else; an async
+generator dependency becomes a sync generator dependency, which FastAPI also runs in its
+threadpool. Every blocking call it leaves on the event loop is reported with what to use
+instead.
+
+Trade-offs of ``def``: the threadpool has 40 threads by default (anyio's limiter), so 40
+slow sync requests at once make the 41st wait; and the function now runs in a worker
+thread, so objects bound to one thread break: a SQLite connection made with the default
+``check_same_thread=True`` in one thread and used in another raises ``ProgrammingError``
+(a session per request from a ``Depends`` generator is fine; a module-level connection is
+not).
+"""
 
 from __future__ import annotations
 
+import ast
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
 import libcst as cst
 
-from fastapi_fix.engine.codemod import Codemod, FileContext
+from fastapi_fix.codemods._async_facts import ModuleFacts, gather_module
+from fastapi_fix.codemods._async_index import AsyncIndex, FilePlan, Project
+from fastapi_fix.codemods._blocking import Catalogue
+from fastapi_fix.engine.codemod import Codemod, FileContext, Option, SourceFile
 
 
 class AsyncToSync(Codemod):
     name = "async-to-sync"
-    summary = "(not written yet)"
-    safety = "(not written yet)"
-    markers = ()
+    summary = "Make `async def` routes and dependencies that await nothing but block plain `def`."
+    safety = (
+        "Only with evidence of a blocking call and no await, loop use, unknown decorator or caller; "
+        "`def` runs in the threadpool (40 threads by default) and per-thread objects such as "
+        "sqlite3 connections with check_same_thread need one per request."
+    )
+    example = (
+        "@router.get('/users/{id}')\nasync def read_user(id: int, db: Session = Depends(get_db)):\n"
+        "    return crud.get_user(db, id)\n",
+        "@router.get('/users/{id}')\ndef read_user(id: int, db: Session = Depends(get_db)):\n"
+        "    return crud.get_user(db, id)\n",
+    )
+    markers = (b"async",)
+    options = (
+        Option("blocking-calls", [], "More blocking calls: fnmatch patterns on qualified names "
+                                     "(mylib.client.fetch, mylib.Client.*)."),
+        Option("report-non-blocking", False, "Also report await-less async routes and dependencies "
+                                             "kept async because nothing in them blocks."),
+    )
+    file_local = False
 
-    def transform(self, ctx: FileContext, module: cst.Module, index: object) -> cst.Module:
-        return module
+    def wants_gather(self, source: bytes) -> bool:
+        return True  # the service layer that blocks is often in files without any `async`
+
+    def gather(self, file: SourceFile, tree: ast.Module) -> ModuleFacts:
+        return gather_module(file, tree)
+
+    def build_index(self, facts: Mapping[SourceFile, Any], unparsed: Sequence[SourceFile]) -> AsyncIndex:
+        catalogue = Catalogue(self.option("blocking-calls"))
+        return Project(facts, unparsed, catalogue, self.option("report-non-blocking")).plan()
+
+    def targets(self, index: AsyncIndex) -> set[Path]:
+        return set(index.plans)
+
+    def transform(self, ctx: FileContext, module: cst.Module, index: AsyncIndex) -> cst.Module:
+        plan = index.plan(ctx.file.path)
+        if plan is None:
+            return module
+        # Lines as ast counts them: str.splitlines would also split at \f or \u2028.
+        lines = module.code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        for finding in plan.findings:
+            ctx.report(finding.line, _character_column(lines, finding.line, finding.col), finding.message)
+        if not plan.conversions:
+            return module
+        return module.visit(_DropAsync(ctx, plan))
+
+
+def _character_column(lines: list[str], line: int, byte_offset: int) -> int:
+    """ast counts columns in UTF-8 bytes; findings count characters."""
+    if not 0 < line <= len(lines):
+        return byte_offset
+    text = lines[line - 1].lstrip("\ufeff") if line == 1 else lines[line - 1]
+    return len(text.encode("utf-8")[:byte_offset].decode("utf-8", "ignore"))
+
+
+class _DropAsync(cst.CSTTransformer):
+    """Removes ``async`` from the planned functions, found by qualified name and ordinal."""
+
+    def __init__(self, ctx: FileContext, plan: FilePlan) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.plan = plan
+        self.scopes: list[tuple[str, bool]] = []  # (name, is a function)
+        self.seen: dict[str, int] = {}
+        self.functions: list[tuple[str, int]] = []
+
+    def _qualname(self, name: str) -> str:
+        parts: list[str] = []
+        for scope, is_function in self.scopes:
+            parts.append(scope)
+            if is_function:
+                parts.append("<locals>")
+        return ".".join([*parts, name])
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.scopes.append((node.name.value, False))
+
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+        self.scopes.pop()
+        return updated_node
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        qualname = self._qualname(node.name.value)
+        ordinal = self.seen.get(qualname, 0)
+        self.seen[qualname] = ordinal + 1
+        self.functions.append((qualname, ordinal))
+        self.scopes.append((node.name.value, True))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef,
+                          updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        self.scopes.pop()
+        planned = self.plan.conversions.get(self.functions.pop())
+        if planned is None or updated_node.asynchronous is None:
+            return updated_node
+        line, description = planned
+        self.ctx.record_edit(line, line, description)
+        return updated_node.with_changes(asynchronous=None)

@@ -1,0 +1,642 @@
+"""What async-to-sync learns about one module, with stdlib ``ast`` (runs in workers).
+
+Nothing here knows other modules: every name is written down *symbolically*, as a small
+tuple the project index resolves later (``_async_index``), when every module is known:
+
+- ``("ref", "app.crud.get_user")``: the object a qualified name denotes (a module, a
+  function, a class, a module-level instance, or something outside the project);
+- ``("funckey", id)`` / ``("classkey", id)``: a function or class of this module;
+- ``("inst", sym)``: an instance of the class ``sym`` (from an annotation);
+- ``("call", sym)``, ``("attr", sym, name)``, ``("item", sym)``, ``("div", sym)``: the
+  result of calling, reading an attribute of, subscripting or ``/``-joining ``sym``;
+- ``("dep", sym)``: the value ``Depends(sym)`` provides;
+- ``("either", a, b)``: ``a`` if it resolves, else ``b`` (``db: Session = Depends(get_db)``);
+- ``("param", function id, position, name)``: an unannotated parameter, typed by what the
+  project's calls of that function pass to it;
+- ``("annotated", type, dep)``: an ``Annotated[...]`` alias such as ``SessionDep``.
+
+Local variables are replaced by what was assigned to them (first binding wins), so a
+symbol never depends on the scope it came from.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Optional
+
+from fastapi_fix.codemods._blocking import needs_event_loop
+from fastapi_fix.codemods._fastapi import DEPENDENCY_FUNCTIONS, ImportTable, param_function, resolve_relative
+from fastapi_fix.engine.codemod import SourceFile
+
+Sym = tuple  # see the module docstring
+
+ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
+OPTIONAL = frozenset({"typing.Optional", "typing.Union", "typing_extensions.Optional"})
+TYPE_ALIAS = frozenset({"typing.TypeAlias", "typing_extensions.TypeAlias"})
+# ``-> Generator[Session, None, None]``: a generator dependency provides a Session.
+ITERATOR_TYPES = frozenset(
+    f"{module}.{name}"
+    for module in ("typing", "typing_extensions", "collections.abc")
+    for name in ("Generator", "Iterator", "Iterable", "AsyncGenerator", "AsyncIterator", "AsyncIterable")
+)
+# Callables that run (or inspect) a coroutine function handed to them by reference.
+SCHEDULERS = frozenset({
+    "create_task", "ensure_future", "gather", "wait", "wait_for", "shield", "run",
+    "run_until_complete", "run_coroutine_threadsafe", "start_soon", "start", "iscoroutinefunction",
+    "partial", "from_thread",
+})
+ROUTE_REGISTRARS = {"add_api_route": "route", "add_api_websocket_route": "websocket",
+                    "add_websocket_route": "websocket"}
+_BUILTINS = frozenset(dir(builtins))
+_TEXT_LIMIT = 60
+
+
+@dataclass(frozen=True)
+class CallSite:
+    line: int
+    col: int  # UTF-8 byte offset, as ast gives it
+    text: str  # the callee as written, for messages
+    callee: Optional[Sym]
+    awaited: bool = False
+    # The call it is an argument of (``asyncio.create_task(handler())``), as written.
+    argument_of: Optional[str] = None
+    name: str = ""  # the callee's last name: ``get_user`` of ``crud.get_user``
+    # What the call passes, so an unannotated parameter can take its callers' types.
+    args: tuple[Optional[Sym], ...] = ()
+    keywords: tuple[tuple[str, Optional[Sym]], ...] = ()
+
+
+@dataclass(frozen=True)
+class Decorator:
+    text: str
+    target: Optional[Sym]  # the decorator, or the callee of a decorator call
+
+
+@dataclass(frozen=True)
+class Use:
+    """A place a function is handed to something that calls it: FastAPI or a scheduler."""
+
+    kind: str  # "depends", "route", "websocket", "lifespan", "passed"
+    line: int
+    col: int
+    target: Optional[Sym]
+    via: Optional[Sym] = None  # the router of a route, the callee of "passed"
+    text: str = ""
+
+
+@dataclass
+class FunctionFacts:
+    id: str  # key, plus "#n" for the n-th redefinition in the module
+    key: str  # module + qualified name, as ``__qualname__`` spells it
+    qualname: str
+    ordinal: int
+    name: str
+    line: int
+    col: int
+    is_async: bool
+    class_id: Optional[str] = None
+    # Arguments a caller passes start at this parameter (1 past ``self``/``cls``).
+    first_argument: int = 0
+    decorators: list[Decorator] = field(default_factory=list)
+    calls: list[CallSite] = field(default_factory=list)
+    awaits: bool = False
+    generator: bool = False
+    loop_uses: list[tuple[int, int, str]] = field(default_factory=list)
+    returns: Optional[Sym] = None  # return annotation
+    yields_annotation: Optional[Sym] = None  # T of ``-> Iterator[T]``
+    yielded: list[Sym] = field(default_factory=list)
+    returned: list[Sym] = field(default_factory=list)
+
+
+@dataclass
+class ClassFacts:
+    id: str
+    bases: list[Sym] = field(default_factory=list)
+    methods: dict[str, str] = field(default_factory=dict)  # name -> function id
+    attributes: dict[str, Sym] = field(default_factory=dict)
+
+
+@dataclass
+class ModuleFacts:
+    module: str
+    display_path: str
+    symbols: dict[str, Sym] = field(default_factory=dict)
+    star_imports: list[str] = field(default_factory=list)
+    functions: list[FunctionFacts] = field(default_factory=list)
+    classes: list[ClassFacts] = field(default_factory=list)
+    uses: list[Use] = field(default_factory=list)
+
+
+def gather_module(file: SourceFile, tree: ast.Module) -> ModuleFacts:
+    return _Gatherer(file, tree).run()
+
+
+def _text(node: ast.AST) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= _TEXT_LIMIT else text[: _TEXT_LIMIT - 1] + "…"
+
+
+def _ref_name(symbol: Optional[Sym]) -> Optional[str]:
+    return symbol[1] if symbol and symbol[0] == "ref" else None
+
+
+class _Scope:
+    """The names of one function body (or of the module, when ``parent`` is None)."""
+
+    def __init__(self, gatherer: _Gatherer, parent: Optional[_Scope], prefix: str) -> None:
+        self.gatherer = gatherer
+        self.parent = parent
+        self.prefix = prefix  # qualname prefix of what is defined here ("f.<locals>.")
+        self.types: dict[str, Optional[Sym]] = {}
+
+    def bind(self, name: str, symbol: Optional[Sym]) -> None:
+        existing = self.types.get(name)
+        if existing is None:  # the first binding with a type wins...
+            self.types[name] = symbol
+        elif existing[0] == "param" and symbol is not None:  # ...over what callers pass
+            self.types[name] = ("either", symbol, existing)
+
+    def lookup(self, name: str) -> Optional[Sym]:
+        scope: Optional[_Scope] = self
+        while scope is not None and scope.parent is not None:
+            if name in scope.types:
+                return scope.types[name]
+            scope = scope.parent
+        return self.gatherer.global_symbol(name)
+
+
+class _Gatherer:
+    def __init__(self, file: SourceFile, tree: ast.Module) -> None:
+        self.file = file
+        self.tree = tree
+        self.module = file.module_name
+        self.imports = ImportTable(file, tree)
+        self.facts = ModuleFacts(self.module, file.display_path)
+        self.globals: set[str] = set()
+        self.seen_keys: dict[str, int] = {}
+        self.argument_of: dict[int, str] = {}  # id(call node) -> outer call text
+        self.awaited_calls: set[int] = set()
+
+    # -- names -------------------------------------------------------------------------
+
+    def qualify(self, name: str) -> str:
+        return f"{self.module}.{name}" if self.module else name
+
+    def global_symbol(self, name: str) -> Optional[Sym]:
+        if name in self.globals:
+            return ("ref", self.qualify(name))
+        if name in self.imports.names:
+            return ("ref", self.imports.names[name])
+        if name in _BUILTINS:
+            return ("ref", f"builtins.{name}")
+        return None
+
+    def sym(self, expr: ast.expr, scope: _Scope) -> Optional[Sym]:
+        if isinstance(expr, ast.Name):
+            return scope.lookup(expr.id)
+        if isinstance(expr, ast.Attribute):
+            base = self.sym(expr.value, scope)
+            if base is None:
+                return None
+            if base[0] == "ref":
+                return ("ref", f"{base[1]}.{expr.attr}")
+            return ("attr", base, expr.attr)
+        if isinstance(expr, ast.Call):
+            callee = self.sym(expr.func, scope)
+            return ("call", callee) if callee else None
+        if isinstance(expr, ast.Subscript):
+            if _ref_name(self.sym(expr.value, scope)) in ANNOTATED:
+                return self._annotated_alias(expr, scope)
+            base = self.sym(expr.value, scope)
+            return ("item", base) if base else None
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Div):
+            left = self.sym(expr.left, scope)
+            return ("div", left) if left else None
+        if isinstance(expr, ast.NamedExpr):
+            return self.sym(expr.value, scope)
+        return None
+
+    def annotation(self, expr: Optional[ast.expr], scope: _Scope) -> Optional[Sym]:
+        """The type an annotation declares, as ``("inst", class)``, Annotated unwrapped."""
+        if expr is None:
+            return None
+        if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+            try:
+                parsed = ast.parse(expr.value, mode="eval").body
+            except SyntaxError:
+                return None
+            return self.annotation(parsed, scope)
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitOr):
+            left_is_none = isinstance(expr.left, ast.Constant) and expr.left.value is None
+            return self.annotation(expr.right if left_is_none else expr.left, scope)
+        if isinstance(expr, ast.Subscript):
+            outer = _ref_name(self.sym(expr.value, scope))
+            args = _subscript_args(expr)
+            if outer in ANNOTATED and args:
+                declared = self.annotation(args[0], scope)
+                dependency = self._dependency_in(args[1:], scope)
+                return ("either", declared, dependency) if dependency else declared
+            if outer in OPTIONAL:
+                real = [a for a in args if not (isinstance(a, ast.Constant) and a.value is None)]
+                return self.annotation(real[0], scope) if real else None
+            return self.annotation(expr.value, scope)
+        if isinstance(expr, (ast.Name, ast.Attribute)):
+            target = self.sym(expr, scope)
+            return ("inst", target) if target else None
+        return None
+
+    def iterated(self, expr: Optional[ast.expr], scope: _Scope) -> Optional[Sym]:
+        """``T`` of a ``Generator[T, ...]``/``Iterator[T]`` return annotation."""
+        if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+            try:
+                expr = ast.parse(expr.value, mode="eval").body
+            except SyntaxError:
+                return None
+        if isinstance(expr, ast.Subscript) and _ref_name(self.sym(expr.value, scope)) in ITERATOR_TYPES:
+            args = _subscript_args(expr)
+            return self.annotation(args[0], scope) if args else None
+        return None
+
+    def _annotated_alias(self, expr: ast.Subscript, scope: _Scope) -> Optional[Sym]:
+        args = _subscript_args(expr)
+        if not args:
+            return None
+        return ("annotated", self.annotation(args[0], scope), self._dependency_in(args[1:], scope))
+
+    def _dependency_in(self, metadata: Iterable[ast.expr], scope: _Scope) -> Optional[Sym]:
+        for item in metadata:
+            target = self.dependency_target(item, scope)
+            if target:
+                return ("dep", target)
+        return None
+
+    def dependency_target(self, expr: ast.expr, scope: _Scope) -> Optional[Sym]:
+        """``f`` of ``Depends(f)`` / ``Security(f, ...)`` / ``Depends(dependency=f)``."""
+        if not isinstance(expr, ast.Call):
+            return None
+        qualified = _ref_name(self.sym(expr.func, scope))
+        if not qualified or param_function(qualified) not in DEPENDENCY_FUNCTIONS:
+            return None
+        if expr.args:
+            return self.sym(expr.args[0], scope)
+        for keyword in expr.keywords:
+            if keyword.arg == "dependency":
+                return self.sym(keyword.value, scope)
+        return None
+
+    # -- walking -----------------------------------------------------------------------
+
+    def run(self) -> ModuleFacts:
+        self.globals = _module_bindings(self.tree.body)
+        scope = _Scope(self, None, "")
+        owner = FunctionFacts(  # module-level code
+            id=self.qualify("<module>"), key=self.qualify("<module>"), qualname="<module>",
+            ordinal=0, name="<module>", line=1, col=0, is_async=False,
+        )
+        for name, dotted in self.imports.names.items():
+            self.facts.symbols.setdefault(name, ("ref", dotted))
+        self._visit_body(self.tree.body, scope, owner, module_level=True)
+        self.facts.functions.append(owner)
+        return self.facts
+
+    def _new_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope,
+                      class_id: Optional[str], class_prefix: str = "") -> FunctionFacts:
+        qualname = f"{scope.prefix}{class_prefix}{node.name}"
+        key = self.qualify(qualname)
+        ordinal = self.seen_keys.get(key, 0)
+        self.seen_keys[key] = ordinal + 1
+        return FunctionFacts(
+            id=key if ordinal == 0 else f"{key}#{ordinal}", key=key, qualname=qualname, ordinal=ordinal,
+            name=node.name, line=node.lineno, col=node.col_offset,
+            is_async=isinstance(node, ast.AsyncFunctionDef), class_id=class_id,
+        )
+
+    def _visit_body(self, body: list[ast.stmt], scope: _Scope, owner: FunctionFacts,
+                    module_level: bool = False) -> None:
+        for statement in body:
+            if module_level:
+                self._bind_module_statement(statement, scope)
+            self._visit(statement, scope, owner)
+
+    def _bind_module_statement(self, statement: ast.stmt, scope: _Scope) -> None:
+        """Module-level ``x = ...`` and ``x: T`` become symbols other modules can resolve."""
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target = statement.targets[0]
+            if isinstance(target, ast.Name):
+                value = self.sym(statement.value, scope)
+                if value is not None:
+                    self.facts.symbols[target.id] = value
+        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            declared = _ref_name(self.sym(statement.annotation, scope))
+            if declared in TYPE_ALIAS and statement.value is not None:
+                value = self.sym(statement.value, scope)
+            else:
+                value = self.annotation(statement.annotation, scope) or (
+                    self.sym(statement.value, scope) if statement.value else None)
+            if value is not None:
+                self.facts.symbols[statement.target.id] = value
+        elif isinstance(statement, (ast.If, ast.Try)):
+            for child in ast.iter_child_nodes(statement):
+                if isinstance(child, ast.stmt):
+                    self._bind_module_statement(child, scope)
+            for handler in getattr(statement, "handlers", ()):
+                for child in handler.body:
+                    self._bind_module_statement(child, scope)
+
+    def _visit(self, node: ast.AST, scope: _Scope, owner: FunctionFacts) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            self._visit_function(node, scope, owner)
+            return
+        if isinstance(node, ast.ClassDef):
+            self._visit_class(node, scope, owner)
+            return
+        if isinstance(node, (ast.Lambda, ast.Constant)):
+            return  # a lambda's body is not this function's body
+        if isinstance(node, ast.ImportFrom):
+            if any(alias.name == "*" for alias in node.names):
+                self.facts.star_imports.append(resolve_relative(self.file, node.module, node.level))
+            return
+        facts = owner  # what this body does
+        if isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith)):
+            facts.awaits = True
+            if isinstance(node, ast.Await) and isinstance(node.value, ast.Call):
+                self.awaited_calls.add(id(node.value))
+        elif isinstance(node, ast.comprehension) and node.is_async:
+            facts.awaits = True
+        elif isinstance(node, (ast.Yield, ast.YieldFrom)):
+            facts.generator = True
+            if isinstance(node, ast.Yield) and node.value is not None:
+                yielded = self.sym(node.value, scope)
+                if yielded:
+                    facts.yielded.append(yielded)
+        elif isinstance(node, ast.Return) and node.value is not None:
+            returned = self.sym(node.value, scope)
+            if returned:
+                facts.returned.append(returned)
+        elif isinstance(node, ast.Call):
+            self._visit_call(node, scope, owner)
+        elif isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
+            used = _ref_name(self.sym(node, scope))
+            if used and needs_event_loop(used):
+                facts.loop_uses.append((node.lineno, node.col_offset, used))
+                return  # not again for the parts of ``asyncio.get_running_loop``
+        for child in ast.iter_child_nodes(node):
+            self._visit(child, scope, owner)
+
+    def _visit_call(self, call: ast.Call, scope: _Scope, owner: FunctionFacts) -> None:
+        callee = self.sym(call.func, scope)
+        text = _text(call.func)
+        name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+        positional: list[Optional[Sym]] = []
+        for argument in call.args:
+            if isinstance(argument, ast.Starred):
+                break  # positions after *args are unknown
+            positional.append(self.sym(argument, scope))
+        owner.calls.append(CallSite(
+            call.lineno, call.col_offset, text, callee,
+            awaited=id(call) in self.awaited_calls, argument_of=self.argument_of.get(id(call)), name=name,
+            args=tuple(positional),
+            keywords=tuple((k.arg, self.sym(k.value, scope)) for k in call.keywords if k.arg),
+        ))
+        for argument in [*call.args, *(k.value for k in call.keywords)]:
+            if isinstance(argument, ast.Starred):
+                argument = argument.value
+            if isinstance(argument, ast.Call):
+                self.argument_of[id(argument)] = text
+        self._record_uses(call, callee, text, scope)
+
+    def _record_uses(self, call: ast.Call, callee: Optional[Sym], text: str, scope: _Scope) -> None:
+        uses = self.facts.uses
+        position = (call.lineno, call.col_offset)
+        dependency = self.dependency_target(call, scope)
+        if dependency:
+            uses.append(Use("depends", *position, dependency))
+        method = call.func.attr if isinstance(call.func, ast.Attribute) else None
+        if method in ROUTE_REGISTRARS and isinstance(call.func, ast.Attribute):
+            endpoint = _argument(call, 1, "endpoint")
+            if endpoint is not None:
+                uses.append(Use(ROUTE_REGISTRARS[method], *position, self.sym(endpoint, scope),
+                                via=self.sym(call.func.value, scope)))
+        if method == "add_event_handler":
+            handler = _argument(call, 1, "func")
+            if handler is not None:
+                uses.append(Use("lifespan", *position, self.sym(handler, scope)))
+        for keyword in call.keywords:
+            if keyword.arg == "lifespan":
+                uses.append(Use("lifespan", *position, self.sym(keyword.value, scope)))
+            elif keyword.arg in ("on_startup", "on_shutdown") and isinstance(keyword.value,
+                                                                             (ast.List, ast.Tuple)):
+                uses.extend(Use("lifespan", *position, self.sym(e, scope)) for e in keyword.value.elts)
+        name = method or (call.func.id if isinstance(call.func, ast.Name) else None)
+        if name in SCHEDULERS:
+            for argument in call.args:
+                if isinstance(argument, (ast.Name, ast.Attribute)):
+                    uses.append(Use("passed", *position, self.sym(argument, scope), via=callee, text=text))
+
+    def _visit_signature(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope,
+                         owner: FunctionFacts) -> None:
+        """Decorators, defaults and annotations run in the enclosing scope."""
+        arguments = node.args
+        parts: list[Optional[ast.AST]] = [*node.decorator_list, *arguments.defaults, *arguments.kw_defaults,
+                                          node.returns]
+        for argument in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                         arguments.vararg, arguments.kwarg]:
+            if argument is not None:
+                parts.append(argument.annotation)
+        for part in parts:
+            if part is not None:
+                self._visit(part, scope, owner)
+
+    def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope,
+                        owner: FunctionFacts, class_facts: Optional[ClassFacts] = None,
+                        class_name: str = "") -> None:
+        self._visit_signature(node, scope, owner)
+        facts = self._new_function(node, scope, class_facts.id if class_facts else None,
+                                   f"{class_name}." if class_name else "")
+        facts.decorators = [self._decorator(d, scope) for d in node.decorator_list]
+        facts.returns = self.annotation(node.returns, scope)
+        facts.yields_annotation = self.iterated(node.returns, scope)
+        if class_facts is None:
+            self._bind_definition(node.name, ("funckey", facts.id), scope)
+        else:
+            class_facts.methods[node.name] = facts.id
+        inner = _Scope(self, scope, f"{facts.qualname}.<locals>.")
+        self._bind_parameters(node, scope, inner, class_facts, facts)
+        self._bind_locals(node.body, inner)
+        self._visit_body(node.body, inner, facts)
+        if class_facts is not None:
+            self._collect_self_attributes(node, inner, class_facts)
+        self.facts.functions.append(facts)
+
+    def _bind_definition(self, name: str, symbol: Sym, scope: _Scope) -> None:
+        if scope.parent is None:
+            self.facts.symbols[name] = symbol  # at module level the last definition wins
+        else:
+            scope.bind(name, symbol)
+
+    def _decorator(self, node: ast.expr, scope: _Scope) -> Decorator:
+        target = node.func if isinstance(node, ast.Call) else node
+        return Decorator(_text(node), self.sym(target, scope))
+
+    def _bind_parameters(self, node: ast.FunctionDef | ast.AsyncFunctionDef, outer: _Scope, inner: _Scope,
+                         class_facts: Optional[ClassFacts], facts: FunctionFacts) -> None:
+        arguments = node.args
+        positional = [*arguments.posonlyargs, *arguments.args]
+        defaults: dict[str, ast.expr] = dict(zip(
+            [a.arg for a in positional][len(positional) - len(arguments.defaults):], arguments.defaults))
+        defaults.update({a.arg: d for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d})
+        kinds = {_ref_name(self.sym(d, outer)) for d in node.decorator_list}
+        for index, argument in enumerate([*positional, *arguments.kwonlyargs]):
+            if class_facts is not None and index == 0 and "builtins.staticmethod" not in kinds \
+                    and argument.annotation is None:
+                itself = ("classkey", class_facts.id)
+                inner.bind(argument.arg, itself if "builtins.classmethod" in kinds else ("inst", itself))
+                facts.first_argument = 1
+                continue
+            declared = self.annotation(argument.annotation, outer)
+            default = defaults.get(argument.arg)
+            provided = self.dependency_target(default, outer) if default is not None else None
+            dependency = ("dep", provided) if provided else None
+            if declared and dependency:
+                inner.bind(argument.arg, ("either", declared, dependency))
+            elif declared or dependency:
+                inner.bind(argument.arg, declared or dependency)
+            else:
+                position = index if index < len(positional) else None
+                inner.bind(argument.arg, ("param", facts.id, position, argument.arg))
+        for argument in (arguments.vararg, arguments.kwarg):
+            if argument is not None:
+                inner.bind(argument.arg, None)
+
+    def _bind_locals(self, body: list[ast.stmt], scope: _Scope) -> None:
+        """What each local name holds, in source order (the first binding wins)."""
+        for node in _own_statements(body):
+            if isinstance(node, ast.Assign):
+                value = self.sym(node.value, scope)
+                for target in node.targets:
+                    for name in _target_names(target):
+                        scope.bind(name, value if isinstance(target, ast.Name) else None)
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                declared = self.annotation(node.annotation, scope)
+                scope.bind(node.target.id, declared or (self.sym(node.value, scope) if node.value else None))
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                for item in node.items:
+                    if item.optional_vars is not None:
+                        for name in _target_names(item.optional_vars):
+                            single = isinstance(item.optional_vars, ast.Name)
+                            scope.bind(name, self.sym(item.context_expr, scope) if single else None)
+            elif isinstance(node, (ast.For, ast.AsyncFor)):
+                for name in _target_names(node.target):
+                    scope.bind(name, None)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                scope.types.setdefault(node.name, None)  # bound for real when visited
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                scope.bind(node.name, None)
+
+    def _collect_self_attributes(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope,
+                                 class_facts: ClassFacts) -> None:
+        """``self.db = db`` in a method: the class's ``db`` attribute has the type of ``db``."""
+        positional = [*node.args.posonlyargs, *node.args.args]
+        if not positional:
+            return
+        self_name = positional[0].arg
+        for statement in _own_statements(node.body):
+            if isinstance(statement, ast.Assign):
+                targets, value = statement.targets, self.sym(statement.value, scope)
+            elif isinstance(statement, ast.AnnAssign):
+                targets = [statement.target]
+                value = self.annotation(statement.annotation, scope) or (
+                    self.sym(statement.value, scope) if statement.value else None)
+            else:
+                continue
+            for target in targets:
+                if (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                        and target.value.id == self_name and value is not None):
+                    class_facts.attributes.setdefault(target.attr, value)
+
+    def _visit_class(self, node: ast.ClassDef, scope: _Scope, owner: FunctionFacts,
+                     outer_class: str = "") -> None:
+        for part in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
+            self._visit(part, scope, owner)
+        relative = f"{outer_class}{node.name}"  # Outer.Inner for a class in a class
+        class_facts = ClassFacts(self.qualify(f"{scope.prefix}{relative}"))
+        for base in node.bases:
+            target = base.value if isinstance(base, ast.Subscript) else base  # CRUDBase[User]
+            symbol = self.sym(target, scope)
+            if symbol:
+                class_facts.bases.append(symbol)
+        if not outer_class:
+            self._bind_definition(node.name, ("classkey", class_facts.id), scope)
+        for statement in node.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self._visit_function(statement, scope, owner, class_facts, relative)
+                continue
+            if isinstance(statement, ast.ClassDef):
+                self._visit_class(statement, scope, owner, f"{relative}.")
+                continue
+            if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+                declared = self.annotation(statement.annotation, scope)
+                if declared:
+                    class_facts.attributes[statement.target.id] = declared
+            elif isinstance(statement, ast.Assign):
+                for target in statement.targets:
+                    value = self.sym(statement.value, scope)
+                    if isinstance(target, ast.Name) and value is not None:
+                        class_facts.attributes.setdefault(target.id, value)
+            self._visit(statement, scope, owner)
+        self.facts.classes.append(class_facts)
+
+
+def _subscript_args(expr: ast.Subscript) -> list[ast.expr]:
+    inner = expr.slice
+    return list(inner.elts) if isinstance(inner, ast.Tuple) else [inner]
+
+
+def _argument(call: ast.Call, position: int, keyword: str) -> Optional[ast.expr]:
+    for item in call.keywords:
+        if item.arg == keyword:
+            return item.value
+    if len(call.args) > position and not isinstance(call.args[position], ast.Starred):
+        return call.args[position]
+    return None
+
+
+def _target_names(target: ast.expr) -> list[str]:
+    return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+
+
+def _own_statements(body: list[ast.stmt]) -> Iterable[ast.AST]:
+    """The statements of a body (and its except handlers) in source order, through ``if``,
+    ``for``, ``with``, ``try`` and ``match`` blocks but not into nested functions or classes."""
+    stack: list[ast.AST] = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        children = [child for name in ("body", "handlers", "orelse", "finalbody", "cases")
+                    for child in getattr(node, name, None) or ()]
+        stack.extend(reversed(children))
+
+
+def _module_bindings(body: list[ast.stmt]) -> set[str]:
+    """Names that module-level statements bind (imports aside)."""
+    names: set[str] = set()
+    for node in _own_statements(body):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                names.update(_target_names(target))
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, (ast.With, ast.For)):
+            targets = [i.optional_vars for i in node.items] if isinstance(node, ast.With) else [node.target]
+            for target in targets:
+                if target is not None:
+                    names.update(_target_names(target))
+    return names
+

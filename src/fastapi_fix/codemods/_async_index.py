@@ -1,0 +1,650 @@
+"""The project-wide half of async-to-sync (main process): resolve the symbols every module
+wrote down, build the call graph, find what blocks, and decide each async route and
+dependency: convert it, or report why not.
+
+Resolved values are tuples too:
+
+- ``("module", name)``, ``("func", id)``, ``("class", id)``, ``("inst", class_id)``: the
+  project's own modules, functions, classes and instances of them;
+- ``("ext", dotted)``: a name outside the project (a function, class or module of a library);
+- ``("extinst", type)``: an instance of a library type (``sqlalchemy.orm.Session``);
+- ``("extbound", type, name)``: attribute ``name`` of such an instance (usually a method);
+- ``("alias", value)``: an ``Annotated[...]`` alias, standing for the type it declares.
+"""
+
+from __future__ import annotations
+
+import io
+import tokenize
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Union
+
+from fastapi_fix.codemods._async_facts import CallSite, ClassFacts, FunctionFacts, ModuleFacts, Sym, Use
+from fastapi_fix.codemods._blocking import (
+    ATTRIBUTE_TYPES,
+    CALL_RESULTS,
+    MEMOIZERS,
+    PATH,
+    STICKY_TYPES,
+    THREADPOOL_ADVICE,
+    Catalogue,
+    Match,
+    canonical_type,
+    needs_event_loop,
+)
+from fastapi_fix.codemods._fastapi import HTTP_METHODS
+from fastapi_fix.engine.codemod import SourceFile
+
+Value = tuple
+ROUTER_TYPES = frozenset({"fastapi.FastAPI", "fastapi.APIRouter"})
+ROUTE_METHODS = HTTP_METHODS | {"api_route"}
+ASYNC_CONTEXT_MANAGERS = frozenset({"contextlib.asynccontextmanager"})
+_MAX_CHAIN = 4
+
+
+@dataclass(frozen=True)
+class PlannedFinding:
+    line: int
+    col: int  # UTF-8 byte offset (ast); transform turns it into a character column
+    message: str
+
+
+@dataclass
+class FilePlan:
+    """What transform does in one file: functions to make sync, findings to report."""
+
+    # (qualname, ordinal) -> (def line, description of the edit)
+    conversions: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
+    findings: list[PlannedFinding] = field(default_factory=list)
+
+
+@dataclass
+class AsyncIndex:
+    plans: dict[Path, FilePlan] = field(default_factory=dict)
+
+    def plan(self, path: Path) -> FilePlan | None:
+        return self.plans.get(path)
+
+
+@dataclass(frozen=True)
+class Direct:
+    """A call the catalogue knows blocks."""
+
+    site: CallSite
+    match: Match
+
+
+@dataclass(frozen=True)
+class Via:
+    """A call of a project function that blocks."""
+
+    site: CallSite
+    callee: str  # function id
+
+
+Blocking = Union[Direct, Via]
+
+
+@dataclass(frozen=True)
+class _Located:
+    function: FunctionFacts
+    module: ModuleFacts
+    file: SourceFile
+
+
+class Project:
+    """Every module's facts, with the resolution and the decisions on top."""
+
+    def __init__(self, facts: Mapping[SourceFile, ModuleFacts], unparsed: Sequence[SourceFile],
+                 catalogue: Catalogue, report_non_blocking: bool = False) -> None:
+        self.catalogue = catalogue
+        self.report_non_blocking = report_non_blocking
+        self.modules: dict[str, ModuleFacts] = {}
+        self.all_modules = list(facts.values())
+        self.files: dict[str, SourceFile] = {}
+        self.functions: dict[str, _Located] = {}
+        self.classes: dict[str, ClassFacts] = {}
+        for file, module in facts.items():
+            self.modules.setdefault(module.module, module)
+            self.files[module.display_path] = file
+            for function in module.functions:
+                self.functions[function.id] = _Located(function, module, file)
+            for class_facts in module.classes:
+                self.classes[class_facts.id] = class_facts
+        self.path_modules = _path_module_names(facts, self.modules)
+        self.unparsed_names = {f.display_path: _identifiers(f) for f in unparsed}
+        self._memo: dict[Sym, Optional[Value]] = {}
+        self._memoized: dict[str, bool] = {}
+        # Filled by analyse() and roles():
+        self.sites: dict[str, list[tuple[CallSite, object]]] = {}
+        self.witness: dict[str, Blocking] = {}
+        # function id -> where the project calls it: (display path, site, caller id)
+        self.callers: dict[str, list[tuple[str, CallSite, str]]] = defaultdict(list)
+        self.passed: dict[str, list[tuple[str, Use]]] = defaultdict(list)
+        self._by_name: Optional[dict[str, list[CallSite]]] = None
+        self._active: set[Sym] = set()
+
+    # -- resolution --------------------------------------------------------------------
+
+    def resolve(self, symbol: Optional[Sym]) -> Optional[Value]:
+        if symbol is None:
+            return None
+        if symbol in self._memo:
+            return self._memo[symbol]
+        if symbol in self._active:
+            return None  # a cycle (x = x.y): unknown
+        self._active.add(symbol)
+        try:
+            value = self._resolve(symbol)
+        finally:
+            self._active.discard(symbol)
+        self._memo[symbol] = value
+        return value
+
+    def _resolve(self, symbol: Sym) -> Optional[Value]:
+        kind = symbol[0]
+        if kind == "ref":
+            return self._resolve_name(symbol[1])
+        if kind == "funckey":
+            return ("func", symbol[1]) if symbol[1] in self.functions else None
+        if kind == "classkey":
+            return ("class", symbol[1]) if symbol[1] in self.classes else None
+        if kind == "inst":
+            return self._instance_of(self.resolve(symbol[1]))
+        if kind == "call":
+            return self.call_result(self.resolve(symbol[1]))
+        if kind == "attr":
+            return self.member(self.resolve(symbol[1]), symbol[2])
+        if kind == "item":
+            return self._item(self.resolve(symbol[1]))
+        if kind == "div":
+            base = self.resolve(symbol[1])
+            return base if base == ("extinst", PATH) else None
+        if kind == "dep":
+            return self.provided(self.resolve(symbol[1]))
+        if kind == "either":
+            return self.resolve(symbol[1]) or self.resolve(symbol[2])
+        if kind == "annotated":
+            declared = self.resolve(symbol[1]) or self.resolve(symbol[2])
+            return ("alias", declared) if declared else None
+        if kind == "param":
+            return self._passed_to(symbol[1], symbol[2], symbol[3])
+        return None
+
+    def _passed_to(self, function_id: str, position: Optional[int], name: str) -> Optional[Value]:
+        """What the project's calls of a function pass to its unannotated parameter."""
+        located = self.functions.get(function_id)
+        if located is None:
+            return None
+        function = located.function
+        names = {function.name}
+        if function.name == "__init__" and function.class_id:
+            names.add(function.class_id.rpartition(".")[2])  # Service(db) calls __init__
+        for name_called in names:
+            for site in self._sites_by_name().get(name_called, ()):
+                if self._call_target(site) != function_id:
+                    continue
+                passed = dict(site.keywords).get(name)
+                index = None if position is None else position - function.first_argument
+                if passed is None and index is not None and 0 <= index < len(site.args):
+                    passed = site.args[index]
+                value = self.resolve(passed)
+                if value is not None:
+                    return value
+        return None
+
+    def _sites_by_name(self) -> dict[str, list[CallSite]]:
+        if self._by_name is None:
+            self._by_name = defaultdict(list)
+            for located in self.functions.values():
+                for site in located.function.calls:
+                    self._by_name[site.name].append(site)
+        return self._by_name
+
+    def _call_target(self, site: CallSite) -> Optional[str]:
+        value = self.resolve(site.callee)
+        if value and value[0] == "class":
+            return self._callable_id(self._class_member(value[1], "__init__", instance=True))
+        return self._callable_id(value)
+
+    def _resolve_name(self, dotted: str) -> Optional[Value]:
+        parts = dotted.split(".")
+        for end in range(len(parts), 0, -1):
+            module = ".".join(parts[:end])
+            if module not in self.modules and end > 1:
+                module = self.path_modules.get(module, module)
+            if module in self.modules:
+                value: Optional[Value] = ("module", module)
+                for name in parts[end:]:
+                    value = self.member(value, name)
+                return value
+        return ("ext", dotted)
+
+    def _module_member(self, module: str, name: str) -> Optional[Value]:
+        facts = self.modules[module]
+        if name in facts.symbols:
+            return self.resolve(facts.symbols[name])
+        if f"{module}.{name}" in self.modules:
+            return ("module", f"{module}.{name}")
+        for star in facts.star_imports:
+            found = self._module_member(star, name) if star in self.modules else None
+            if found:
+                return found
+        return None
+
+    def member(self, value: Optional[Value], name: str) -> Optional[Value]:
+        if value is None:
+            return None
+        kind = value[0]
+        if kind == "module":
+            return self._module_member(value[1], name)
+        if kind == "ext":
+            return ("ext", f"{value[1]}.{name}")
+        if kind in ("class", "inst"):
+            return self._class_member(value[1], name, instance=kind == "inst")
+        if kind == "extinst":
+            return ("extbound", value[1], name)
+        if kind == "extbound":
+            return self.member(self._attribute_type(value[1], value[2]), name)
+        return None
+
+    def _class_member(self, class_id: str, name: str, instance: bool) -> Optional[Value]:
+        for current in self._mro(class_id):
+            if isinstance(current, str):
+                class_facts = self.classes[current]
+                if name in class_facts.methods:
+                    return ("func", class_facts.methods[name])
+                if instance and name in class_facts.attributes:
+                    return self.resolve(class_facts.attributes[name])
+            elif current[0] == "ext":  # a library base class: httpx.Client, APIRouter
+                base = canonical_type(current[1])
+                return ("extbound", base, name) if instance else ("ext", f"{base}.{name}")
+        return None
+
+    def _mro(self, class_id: str) -> Iterator[Union[str, Value]]:
+        """The project classes from ``class_id`` up, then the first library base."""
+        seen: set[str] = set()
+        pending: list[Union[str, Value]] = [class_id]
+        while pending:
+            current = pending.pop(0)
+            if isinstance(current, str):
+                if current in seen or current not in self.classes:
+                    continue
+                seen.add(current)
+                yield current
+                for base in self.classes[current].bases:
+                    resolved = self.resolve(base)
+                    if resolved and resolved[0] == "class":
+                        pending.append(resolved[1])
+                    elif resolved and resolved[0] == "ext":
+                        pending.append(resolved)
+            else:
+                yield current
+
+    def _instance_of(self, value: Optional[Value]) -> Optional[Value]:
+        if value is None:
+            return None
+        if value[0] == "class":
+            return ("inst", value[1])
+        if value[0] == "ext":
+            return ("extinst", canonical_type(value[1]))
+        if value[0] == "alias":
+            return value[1]
+        return None
+
+    def _attribute_type(self, type_name: str, name: str) -> Optional[Value]:
+        found = ATTRIBUTE_TYPES.get(f"{type_name}.{name}") or ATTRIBUTE_TYPES.get(f"{type_name}.*")
+        return ("extinst", found) if found else None
+
+    def _item(self, value: Optional[Value]) -> Optional[Value]:
+        if value and value[0] == "extinst":
+            return self._attribute_type(value[1], "*")
+        if value and value[0] == "extbound":
+            return self._item(self._attribute_type(value[1], value[2]))
+        return None
+
+    def call_result(self, value: Optional[Value]) -> Optional[Value]:
+        if value is None:
+            return None
+        kind = value[0]
+        if kind == "class":
+            return ("inst", value[1])
+        if kind == "ext":
+            name = canonical_type(value[1])
+            if name in CALL_RESULTS:
+                return ("extinst", CALL_RESULTS[name])
+            return ("extinst", name) if name.rpartition(".")[2][:1].isupper() else None
+        if kind == "func":
+            return self.resolve(self.functions[value[1]].function.returns)
+        if kind == "extinst":
+            result = CALL_RESULTS.get(f"{value[1]}()")
+            return ("extinst", result) if result else None
+        if kind == "extbound":
+            result = CALL_RESULTS.get(f"{value[1]}.{value[2]}")
+            if result:
+                return ("extinst", result)
+            return ("extinst", value[1]) if value[1] in STICKY_TYPES else None
+        if kind == "inst":
+            return self.call_result(self._class_member(value[1], "__call__", instance=True))
+        return None
+
+    def provided(self, value: Optional[Value]) -> Optional[Value]:
+        """What ``Depends(value)`` hands to the function that declares it."""
+        if value is None:
+            return None
+        if value[0] == "func":
+            function = self.functions[value[1]].function
+            if function.generator:
+                candidates = [function.yields_annotation, *function.yielded]
+            else:
+                candidates = [function.returns, *function.returned]
+            return next(filter(None, map(self.resolve, candidates)), None)
+        if value[0] == "inst":
+            return self.provided(self._class_member(value[1], "__call__", instance=True))
+        return self.call_result(value)
+
+    def function_of(self, value: Optional[Value]) -> Optional[str]:
+        """The project function a value calls: itself, or a callable instance's ``__call__``."""
+        if value is None:
+            return None
+        if value[0] == "func":
+            return value[1]
+        if value[0] == "inst":
+            return self.function_of(self._class_member(value[1], "__call__", instance=True))
+        return None
+
+    # -- call graph --------------------------------------------------------------------
+
+    def classify(self, site: CallSite) -> Optional[Union[Match, str, tuple[str]]]:
+        """A `Match` (blocks), a function id (calls the project), ``("loop", name)``, or None."""
+        value = self.resolve(site.callee)
+        if value is None:
+            return None
+        kind = value[0]
+        if kind == "ext":
+            if needs_event_loop(value[1]):
+                return ("loop", value[1])
+            return self.catalogue.function(canonical_type(value[1]))
+        if kind == "extbound":
+            if needs_event_loop(f"{value[1]}.{value[2]}"):
+                return ("loop", f"{value[1]}.{value[2]}")
+            return self.catalogue.method(value[1], value[2])
+        if kind == "class":
+            return self._callable_id(self._class_member(value[1], "__init__", instance=True))
+        return self._callable_id(value)
+
+    def _callable_id(self, value: Optional[Value]) -> Optional[str]:
+        function_id = self.function_of(value)
+        return function_id if function_id in self.functions else None
+
+    # -- what blocks -------------------------------------------------------------------
+
+    def analyse(self) -> None:
+        """Classify every call, then find every function that blocks, transitively."""
+        reverse: dict[str, list[tuple[str, CallSite]]] = defaultdict(list)
+        for function_id, located in self.functions.items():
+            classified = []
+            for site in located.function.calls:
+                result = self.classify(site)
+                classified.append((site, result))
+                if isinstance(result, Match) and not site.awaited:
+                    self.witness.setdefault(function_id, Direct(site, result))
+                elif isinstance(result, str):
+                    self.callers[result].append((located.module.display_path, site, function_id))
+                    if self._runs_now(result, site.awaited):
+                        reverse[result].append((function_id, site))
+            self.sites[function_id] = classified
+            configured = self.catalogue.configured(located.function.key)
+            if configured:
+                function = located.function
+                declared = CallSite(function.line, function.col, function.key, None)
+                self.witness.setdefault(function_id, Direct(declared, configured))
+        pending = list(self.witness)
+        while pending:  # every function reaches the fixpoint once: recursion is harmless
+            callee = pending.pop()
+            for caller, site in reverse.get(callee, ()):
+                if caller not in self.witness:
+                    self.witness[caller] = Via(site, callee)
+                    pending.append(caller)
+
+    def _runs_now(self, callee: str, awaited: bool) -> bool:
+        """Whether a call runs the callee's body: a sync function called, a coroutine awaited
+        (on this event loop: if it blocks, so does its caller). ``@lru_cache`` and friends
+        block once per process at most, so their callers do not count as blocking."""
+        if self.functions[callee].function.is_async != awaited:
+            return False
+        if callee not in self._memoized:
+            self._memoized[callee] = any(
+                (value := self.resolve(d.target)) is not None and value[0] == "ext" and value[1] in MEMOIZERS
+                for d in self.functions[callee].function.decorators
+            )
+        return not self._memoized[callee]
+
+    def _blocking_callee(self, caller: str, callee: str, awaited: bool) -> bool:
+        return callee in self.witness and callee != caller and self._runs_now(callee, awaited)
+
+    def blocking_calls(self, function_id: str) -> list[Blocking]:
+        """The calls in a function's own body that block, directly or through the project."""
+        found: list[Blocking] = []
+        for site, result in self.sites.get(function_id, ()):
+            if isinstance(result, Match) and not site.awaited:
+                found.append(Direct(site, result))
+            elif isinstance(result, str) and self._blocking_callee(function_id, result, site.awaited):
+                found.append(Via(site, result))
+        return found
+
+    # -- what FastAPI calls ------------------------------------------------------------
+
+    def route_kind(self, value: Optional[Value]) -> Optional[str]:
+        """"route" or "websocket" for a router method (``router.get``), else None."""
+        if value and value[0] == "extbound" and value[1] in ROUTER_TYPES:
+            if value[2] in ROUTE_METHODS:
+                return "route"
+            if value[2] == "websocket":
+                return "websocket"
+        return None
+
+    def roles(self) -> dict[str, set[str]]:
+        """function id -> how FastAPI (or a scheduler) uses it."""
+        roles: dict[str, set[str]] = defaultdict(set)
+        for function_id, located in self.functions.items():
+            for decorator in located.function.decorators:
+                kind = self.route_kind(self.resolve(decorator.target))
+                if kind:
+                    roles[function_id].add(kind)
+        for module in self.all_modules:
+            for use in module.uses:
+                target = self.function_of(self.resolve(use.target))
+                if target is None:
+                    continue
+                if use.kind == "depends":
+                    roles[target].add("dependency")
+                elif use.kind in ("route", "websocket"):
+                    router = self.resolve(use.via)
+                    if router and router[0] in ("extinst", "inst") and self._is_router(router):
+                        roles[target].add(use.kind)
+                elif use.kind == "lifespan":
+                    roles[target].add("lifespan")
+                elif use.kind == "passed":
+                    self.passed[target].append((module.display_path, use))
+        return roles
+
+    def _is_router(self, value: Value) -> bool:
+        return self.route_kind(self.member(value, "get")) == "route"
+
+    def refusals(self, function_id: str, roles: set[str]) -> list[str]:
+        """Why an await-less async function that blocks must stay async (empty: convert it)."""
+        located = self.functions[function_id]
+        function = located.function
+        reasons: list[str] = []
+        if "websocket" in roles:
+            reasons.append("it is a websocket handler")
+        if "lifespan" in roles:
+            reasons.append("it is a lifespan or startup/shutdown handler")
+        if function.generator and roles & {"route", "websocket"}:
+            reasons.append("it is an async generator route")
+        for decorator in function.decorators:
+            value = self.resolve(decorator.target)
+            if self.route_kind(value):
+                continue
+            if value and value[0] == "ext" and value[1] in ASYNC_CONTEXT_MANAGERS:
+                reasons.append("it is an @asynccontextmanager")
+            else:
+                reasons.append(f"its decorator `@{decorator.text}` may need a coroutine function")
+        loop_uses = {name: line for line, _, name in function.loop_uses}
+        for site, result in self.sites.get(function_id, ()):
+            if isinstance(result, tuple):
+                loop_uses.setdefault(result[1], site.line)
+        if loop_uses:
+            listed = ", ".join(f"`{name}` (line {line})" for name, line in list(loop_uses.items())[:3])
+            reasons.append(f"it uses {listed}, which needs the event loop or the request's context")
+        reasons.extend(self._callers_reasons(function_id))
+        for path, names in self.unparsed_names.items():
+            if names is None:
+                reasons.append(f"{path} cannot be parsed by this Python nor read (it may await it)")
+            elif function.name in names:
+                reasons.append(f"its name appears in {path}, which this Python cannot parse "
+                               "(it may be awaited there)")
+        return reasons
+
+    def _callers_reasons(self, function_id: str) -> list[str]:
+        reasons = []
+        for path, site, caller in self.callers.get(function_id, ()):
+            if caller == function_id:
+                continue
+            if site.awaited:
+                reasons.append(f"it is awaited at {path}:{site.line}")
+            elif site.argument_of:
+                reasons.append(f"it is called at {path}:{site.line} and handed to `{site.argument_of}`")
+            else:
+                reasons.append(f"it is called at {path}:{site.line}, whose caller gets a coroutine")
+        for path, use in self.passed.get(function_id, ()):
+            reasons.append(f"it is passed to `{use.text}` at {path}:{use.line}")
+        if len(reasons) > 3:
+            reasons[3:] = [f"and {len(reasons) - 3} more uses"]
+        return reasons
+
+    # -- decisions ---------------------------------------------------------------------
+
+    def plan(self) -> AsyncIndex:
+        self.analyse()
+        index = AsyncIndex()
+        for function_id, roles in self.roles().items():
+            located = self.functions[function_id]
+            function = located.function
+            if not function.is_async or not roles & {"route", "dependency", "websocket", "lifespan"}:
+                continue
+            blocking = self.blocking_calls(function_id)
+            if not blocking:
+                if self.report_non_blocking and not function.awaits:
+                    message = (f"`{function.name}` stays async: no blocking call found (FastAPI runs "
+                               "an await-less `async def` on the event loop, which is right when "
+                               "nothing blocks)")
+                    self._plan_for(index, located).findings.append(
+                        PlannedFinding(function.line, function.col, message))
+                continue
+            if function.awaits:
+                self._report(index, located, blocking, "it also awaits, so it cannot become `def`")
+                continue
+            reasons = self.refusals(function_id, roles)
+            if reasons:
+                self._report(index, located, blocking, "not made `def` because " + "; ".join(reasons))
+                continue
+            what, _ = self.describe(blocking[0])
+            self._plan_for(index, located).conversions[(function.qualname, function.ordinal)] = (
+                function.line, f"async def {function.name} -> def: awaits nothing and {what}")
+        return index
+
+    def _plan_for(self, index: AsyncIndex, located: _Located) -> FilePlan:
+        return index.plans.setdefault(located.file.path, FilePlan())
+
+    def _report(self, index: AsyncIndex, located: _Located, blocking: list[Blocking], why: str) -> None:
+        plan = self._plan_for(index, located)
+        for call in blocking:
+            what, advice = self.describe(call)
+            message = f"{what} in async `{located.function.name}`; {why}: use {advice}"
+            plan.findings.append(PlannedFinding(call.site.line, call.site.col, message))
+
+    def describe(self, call: Blocking) -> tuple[str, str]:
+        """(what blocks, what to use instead) for a message."""
+        text = call.site.text
+        threadpool = f"`await run_in_threadpool({text}, ...)` (from fastapi.concurrency)"
+        if isinstance(call, Via) and call.site.awaited:  # a coroutine of the project blocks inside
+            callee = self.functions[call.callee].function.key
+            return (f"`await {text}(...)` blocks (via {self._chain(call.callee)})",
+                    f"a sync `{callee}` (or its blocking part) called with `await run_in_threadpool(...)` "
+                    "(from fastapi.concurrency)")
+        if isinstance(call, Direct):
+            match = call.match
+            if match.advice == THREADPOOL_ADVICE:
+                return f"`{text}(...)` blocks ({match.qualified})", threadpool
+            return f"`{text}(...)` blocks ({match.qualified})", f"{match.advice} or {threadpool}"
+        return f"`{text}(...)` blocks (via {self._chain(call.callee)})", threadpool
+
+    def _chain(self, callee: str) -> str:
+        """``app.crud.get_user → `db.query` (sqlalchemy.orm.Session.query) at app/crud.py:5``."""
+        steps: list[str] = []
+        current: Optional[str] = callee
+        while current is not None and current not in steps and len(steps) < _MAX_CHAIN:
+            located = self.functions[current]
+            steps.append(current)
+            witness = self.witness[current]
+            if isinstance(witness, Direct):
+                names = [self.functions[s].function.key for s in steps]
+                if witness.site.callee is None:  # declared blocking by the user
+                    return " → ".join(names) + " (blocking-calls setting)"
+                leaf = (f"`{witness.site.text}` ({witness.match.qualified}) at "
+                        f"{located.module.display_path}:{witness.site.line}")
+                return " → ".join([*names, leaf])
+            current = witness.callee
+        return " → ".join([*(self.functions[s].function.key for s in steps), "…"])
+
+
+def _path_module_names(facts: Mapping[SourceFile, ModuleFacts], modules: Mapping[str, ModuleFacts]
+                       ) -> dict[str, str]:
+    """Dotted names a module may be imported by when its folders lack ``__init__.py``.
+
+    ``app/crud/user.py`` in a project run from ``app/`` is imported as ``crud.user``; only
+    names of two parts or more, and only unambiguous ones, so that a project file never
+    hides a library (``app/cache/redis.py`` does not become ``redis``).
+    """
+    found: dict[str, str] = {}
+    ambiguous: set[str] = set()
+    for file, module in facts.items():
+        parts = file.path.with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        for start in range(len(parts) - 1):
+            name = ".".join(parts[start:])
+            if name in modules:
+                continue
+            if found.setdefault(name, module.module) != module.module:
+                ambiguous.add(name)
+    return {name: module for name, module in found.items() if name not in ambiguous}
+
+
+def _identifiers(file: SourceFile) -> Optional[frozenset[str]]:
+    """The names in a file the running Python cannot parse; None when it cannot be read."""
+    try:
+        data = file.path.read_bytes()
+    except OSError:
+        return None
+    names: set[str] = set()
+    try:
+        for token in tokenize.tokenize(io.BytesIO(data).readline):
+            if token.type == tokenize.NAME:
+                names.add(token.string)
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
+        text = data.decode("utf-8", "replace")
+        word = []
+        for char in text + " ":
+            if char.isidentifier() or (word and char.isalnum()) or char == "_":
+                word.append(char)
+            elif word:
+                names.add("".join(word))
+                word = []
+    return frozenset(names)
+

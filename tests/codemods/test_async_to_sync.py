@@ -1,0 +1,1674 @@
+"""async-to-sync: await-less async routes and dependencies that block become ``def``.
+
+Every case goes through the shared helper (LF, CRLF, BOM, compile, second run is a no-op).
+``path`` is the file checked; ``context`` holds the other files of the in-memory project.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from fastapi_fix.codemods.async_to_sync import AsyncToSync
+from fastapi_fix.engine.codemod import Settings
+from fastapi_fix.engine.discover import discover
+from fastapi_fix.engine.results import Status
+from fastapi_fix.engine.runner import Runner
+from tests.helpers import check_noop, check_transformed, run_project
+
+CODEMOD = "async-to-sync"
+
+# A small project the cases lean on: a sync session factory, crud functions, a service layer.
+DB = """\
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+engine = create_engine("sqlite://")
+SessionLocal = sessionmaker(bind=engine)
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+"""
+CRUD = """\
+from sqlalchemy.orm import Session
+
+from app.models import User
+
+
+def get_user(db: Session, user_id: int):
+    return db.query(User).filter(User.id == user_id).first()
+
+
+def count_users(db: Session) -> int:
+    return len(list_users(db))
+
+
+def list_users(db: Session):
+    return db.query(User).all()
+"""
+SERVICES = """\
+from sqlalchemy.orm import Session
+
+from app import crud
+
+
+class ContactUsService:
+    def create(self, db: Session, data: dict):
+        message = dict(data)
+        db.add(message)
+        db.commit()
+        return message
+
+    def summary(self, db: Session):
+        return {"users": crud.count_users(db)}
+
+
+contact_us_service = ContactUsService()
+"""
+API = """\
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api")
+"""
+PROJECT = {"app/__init__.py": "", "app/db.py": DB, "app/crud.py": CRUD, "app/services.py": SERVICES,
+           "app/api.py": API, "app/models.py": "class User:\n    id = 0\n"}
+
+
+def _handler(imports: str, body: str, keyword: str) -> str:
+    return (f"from fastapi import FastAPI, UploadFile\n{imports}\n\napp = FastAPI()\n\n\n"
+            f'@app.get("/")\n{keyword} handler(upload: UploadFile = None):\n'
+            + textwrap.indent(textwrap.dedent(body), "    "))
+
+
+# One await-less route per catalogue family: (imports, body, qualified name the catalogue matched).
+FAMILIES = [
+    pytest.param("import time", "time.sleep(1)\n", "time.sleep", id="time.sleep"),
+    pytest.param("from time import sleep as nap", "nap(1)\n", "time.sleep",
+                 id="time.sleep-aliased-from-import"),
+    pytest.param("import requests as rq", "return rq.get('https://x').json()\n",
+                 "requests.get", id="requests-aliased-module"),
+    pytest.param("import requests",
+                 "session = requests.Session()\nreturn session.post('https://x').json()\n",
+                 "requests.Session.post", id="requests-session"),
+    pytest.param("import httpx",
+                 "with httpx.Client() as client:\n    return client.get('https://x').json()\n",
+                 "httpx.Client.get", id="httpx-client"),
+    pytest.param("import httpx", "return httpx.get('https://x').json()\n",
+                 "httpx.get", id="httpx-function"),
+    pytest.param("from urllib.request import urlopen",
+                 "return urlopen('https://x').read()\n", "urllib.request.urlopen", id="urlopen"),
+    pytest.param("import urllib3",
+                 "pool = urllib3.PoolManager()\nreturn pool.request('GET', 'https://x').data\n",
+                 "urllib3.PoolManager.request", id="urllib3"),
+    pytest.param("", "with open('stock.csv') as fh:\n    return fh.read()\n",
+                 "builtins.open", id="open"),
+    pytest.param("", "return upload.file.read()\n", "io.IOBase.read",
+                 id="upload-file-object"),
+    pytest.param("import os", "return os.path.exists('covers')\n",
+                 "os.path.exists", id="os.path"),
+    pytest.param("from pathlib import Path",
+                 "return (Path('data') / 'x.txt').read_text()\n", "pathlib.Path.read_text", id="pathlib"),
+    pytest.param("import subprocess", "return subprocess.run(['ls']).returncode\n",
+                 "subprocess.run", id="subprocess"),
+    pytest.param("import os", "return os.system('ls')\n", "os.system",
+                 id="os.system"),
+    pytest.param("", "return input()\n", "builtins.input", id="input"),
+    pytest.param("import sqlite3",
+                 "cursor = sqlite3.connect('x.db').cursor()\nreturn cursor.fetchall()\n",
+                 "sqlite3.connect", id="sqlite3"),
+    pytest.param("from app.db import conn",
+                 "return conn.execute('select 1').fetchall()\n", "sqlite3.Cursor.fetchall",
+                 id="sqlite3-module-connection"),
+    pytest.param("import psycopg2\nconnection = psycopg2.connect('dbname=shop')",
+                 "cur = connection.cursor()\ncur.execute('select 1')\nreturn cur.fetchall()\n",
+                 "psycopg2.extensions.cursor.execute", id="psycopg2"),
+    pytest.param("import pymysql",
+                 "with pymysql.connect(host='db') as conn:\n    return conn.ping()\n",
+                 "pymysql.connect", id="pymysql"),
+    pytest.param("from pymongo import MongoClient\nclient = MongoClient()",
+                 "return client['shop'].users.find_one({'id': 1})\n",
+                 "pymongo.collection.Collection.find_one", id="pymongo"),
+    pytest.param("import redis\ncache = redis.Redis()",
+                 "return cache.get('key')\n", "redis.Redis.get", id="redis"),
+    pytest.param("import boto3\ns3 = boto3.client('s3')",
+                 "s3.upload_fileobj(upload.file, 'bucket', 'key')\n",
+                 "botocore.client.BaseClient.upload_fileobj", id="boto3"),
+    pytest.param("import socket",
+                 "sock = socket.socket()\nsock.connect(('db', 5432))\n", "socket.socket.connect", id="socket"),
+    pytest.param("import smtplib",
+                 "with smtplib.SMTP('mail') as smtp:\n    smtp.send_message(None)\n", "smtplib.SMTP", id="smtplib"),
+    pytest.param("from ftplib import FTP", "return FTP('ftp.example').nlst()\n",
+                 "ftplib.FTP.nlst", id="ftplib"),
+    pytest.param("import shutil",
+                 "with open('cover.png', 'wb') as out:\n    shutil.copyfileobj(upload.file, out)\n",
+                 "builtins.open", id="shutil-and-open"),
+    pytest.param("import shutil", "shutil.rmtree('tmp')\n", "shutil.rmtree",
+                 id="shutil"),
+    pytest.param("import os", "os.remove('cover.png')\n", "os.remove",
+                 id="os.remove"),
+    pytest.param("import os", "return os.listdir('covers')\n", "os.listdir",
+                 id="os.listdir"),
+    pytest.param("import glob", "return glob.glob('*.csv')\n", "glob.glob",
+                 id="glob"),
+    pytest.param("import json", "return json.load(upload.file)\n", "json.load",
+                 id="json.load"),
+    pytest.param("import pickle", "return pickle.load(upload.file)\n",
+                 "pickle.load", id="pickle.load"),
+    pytest.param("import pandas as pd", "return pd.read_csv('sales.csv').to_dict()\n", "pandas.read_csv",
+                 id="pandas"),
+    pytest.param("from app.db import engine",
+                 "with engine.connect() as conn:\n    return conn.execute('select 1').all()\n",
+                 "sqlalchemy.engine.Engine.connect", id="sqlalchemy-engine"),
+]
+
+
+@pytest.mark.parametrize(("imports", "body", "qualified"), FAMILIES)
+def test_each_catalogue_family_is_blocking(imports, body, qualified):
+    context = {**PROJECT, "app/db.py": DB + "\nimport sqlite3\nconn = sqlite3.connect('x.db')\n"}
+    before, after = _handler(imports, body, "async def"), _handler(imports, body, "def")
+    assert check_transformed(CODEMOD, before, after, context=context) == []
+    result = run_project(CODEMOD, {**_encoded(context), "app/main.py": before.encode()})["app/main.py"]
+    (edit,) = result.edits
+    def_line = before.splitlines().index("async def handler(upload: UploadFile = None):") + 1
+    assert (edit.line, edit.end_line) == (def_line, def_line)
+    assert f"({qualified})" in edit.description, edit.description
+
+
+TRANSFORMED = [
+    pytest.param(
+        """\
+        from fastapi import APIRouter, Depends
+        from sqlalchemy.orm import Session
+
+        from app.db import get_db
+        from app.services import contact_us_service
+
+        router = APIRouter()
+
+
+        @router.post("/contact-us")
+        async def contact_us(data: dict, db: Session = Depends(get_db)):
+            return contact_us_service.create(db, data)
+        """,
+        """\
+        from fastapi import APIRouter, Depends
+        from sqlalchemy.orm import Session
+
+        from app.db import get_db
+        from app.services import contact_us_service
+
+        router = APIRouter()
+
+
+        @router.post("/contact-us")
+        def contact_us(data: dict, db: Session = Depends(get_db)):
+            return contact_us_service.create(db, data)
+        """,
+        {},
+        id="service-layer-module-instance-across-modules",
+    ),
+    pytest.param(
+        """\
+        from fastapi import Depends, FastAPI
+
+        from app import crud
+        from app.db import get_db
+
+        app = FastAPI()
+
+
+        @app.get("/users/{user_id}")
+        async def read_user(user_id: int, db=Depends(get_db)):
+            return crud.get_user(db, user_id)
+        """,
+        """\
+        from fastapi import Depends, FastAPI
+
+        from app import crud
+        from app.db import get_db
+
+        app = FastAPI()
+
+
+        @app.get("/users/{user_id}")
+        def read_user(user_id: int, db=Depends(get_db)):
+            return crud.get_user(db, user_id)
+        """,
+        {},
+        id="crud-module-attribute-untyped-db-from-sync-generator",
+    ),
+    pytest.param(
+        """\
+        from fastapi import Depends, FastAPI
+
+        from app.db import get_db
+
+        app = FastAPI()
+
+
+        @app.get("/users")
+        async def list_users(db=Depends(get_db)):
+            return db.execute("select * from users").all()
+        """,
+        """\
+        from fastapi import Depends, FastAPI
+
+        from app.db import get_db
+
+        app = FastAPI()
+
+
+        @app.get("/users")
+        def list_users(db=Depends(get_db)):
+            return db.execute("select * from users").all()
+        """,
+        {},
+        id="session-from-sync-depends-generator",
+    ),
+    pytest.param(
+        """\
+        from fastapi import FastAPI
+        from sqlalchemy.orm import Session
+
+        app = FastAPI()
+
+
+        @app.post("/users")
+        async def create_user(user: dict, db: Session):
+            db.add(user)
+            db.commit()
+            db.refresh(user)
+            return user
+        """,
+        """\
+        from fastapi import FastAPI
+        from sqlalchemy.orm import Session
+
+        app = FastAPI()
+
+
+        @app.post("/users")
+        def create_user(user: dict, db: Session):
+            db.add(user)
+            db.commit()
+            db.refresh(user)
+            return user
+        """,
+        {},
+        id="typed-session-add-commit-refresh",
+    ),
+    pytest.param(
+        """\
+        from typing import Annotated
+
+        from fastapi import Depends, FastAPI
+        from sqlmodel import Session
+
+        from app.db import get_db
+
+        app = FastAPI()
+
+
+        @app.get("/users/{user_id}")
+        async def read_user(user_id: int, session: Annotated[Session, Depends(get_db)]):
+            return session.get(dict, user_id)
+        """,
+        """\
+        from typing import Annotated
+
+        from fastapi import Depends, FastAPI
+        from sqlmodel import Session
+
+        from app.db import get_db
+
+        app = FastAPI()
+
+
+        @app.get("/users/{user_id}")
+        def read_user(user_id: int, session: Annotated[Session, Depends(get_db)]):
+            return session.get(dict, user_id)
+        """,
+        {},
+        id="annotated-sqlmodel-session",
+    ),
+    pytest.param(
+        """\
+        from fastapi import FastAPI
+
+        from app.db import SessionDep
+
+        app = FastAPI()
+
+
+        @app.delete("/users/{user_id}")
+        async def delete_user(user_id: int, session: SessionDep):
+            session.delete(session.get(dict, user_id))
+        """,
+        """\
+        from fastapi import FastAPI
+
+        from app.db import SessionDep
+
+        app = FastAPI()
+
+
+        @app.delete("/users/{user_id}")
+        def delete_user(user_id: int, session: SessionDep):
+            session.delete(session.get(dict, user_id))
+        """,
+        {},
+        id="annotated-alias-imported",
+    ),
+    pytest.param(
+        """\
+        from fastapi import Depends, FastAPI
+
+        app = FastAPI()
+
+
+        async def get_settings_file():
+            fh = open("settings.json")
+            try:
+                yield fh
+            finally:
+                fh.close()
+
+
+        @app.get("/settings")
+        async def settings(fh=Depends(get_settings_file)):
+            return {"raw": fh.read()}
+        """,
+        """\
+        from fastapi import Depends, FastAPI
+
+        app = FastAPI()
+
+
+        def get_settings_file():
+            fh = open("settings.json")
+            try:
+                yield fh
+            finally:
+                fh.close()
+
+
+        @app.get("/settings")
+        def settings(fh=Depends(get_settings_file)):
+            return {"raw": fh.read()}
+        """,
+        {},
+        id="async-generator-dependency-becomes-sync-generator",
+    ),
+    pytest.param(
+        """\
+        import os
+
+        from fastapi import Depends, FastAPI, Header, HTTPException
+
+        app = FastAPI()
+
+
+        async def verify_key(x_key: str = Header()):
+            if not os.path.isfile(f"keys/{x_key}"):
+                raise HTTPException(403)
+
+
+        @app.get("/items", dependencies=[Depends(verify_key)])
+        async def items():
+            return []
+        """,
+        """\
+        import os
+
+        from fastapi import Depends, FastAPI, Header, HTTPException
+
+        app = FastAPI()
+
+
+        def verify_key(x_key: str = Header()):
+            if not os.path.isfile(f"keys/{x_key}"):
+                raise HTTPException(403)
+
+
+        @app.get("/items", dependencies=[Depends(verify_key)])
+        async def items():
+            return []
+        """,
+        {},
+        id="dependency-in-dependencies-list",
+    ),
+    pytest.param(
+        """\
+        from fastapi import Depends, FastAPI, Security
+
+        from app import crud
+        from app.db import SessionDep
+
+        app = FastAPI()
+
+
+        async def current_user(db: SessionDep, token: str = ""):
+            return crud.get_user(db, int(token))
+
+
+        @app.get("/me")
+        async def me(user=Security(current_user, scopes=["me"])):
+            return user
+        """,
+        """\
+        from fastapi import Depends, FastAPI, Security
+
+        from app import crud
+        from app.db import SessionDep
+
+        app = FastAPI()
+
+
+        def current_user(db: SessionDep, token: str = ""):
+            return crud.get_user(db, int(token))
+
+
+        @app.get("/me")
+        async def me(user=Security(current_user, scopes=["me"])):
+            return user
+        """,
+        {},
+        id="security-dependency",
+    ),
+    pytest.param(
+        """\
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        async def ping():
+            time.sleep(0.1)
+            return "pong"
+
+
+        app.add_api_route("/ping", ping, methods=["GET"])
+        """,
+        """\
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        def ping():
+            time.sleep(0.1)
+            return "pong"
+
+
+        app.add_api_route("/ping", ping, methods=["GET"])
+        """,
+        {},
+        id="add-api-route",
+    ),
+    pytest.param(
+        """\
+        from app import crud
+        from app.api import router
+        from app.db import SessionDep
+
+
+        @router.get("/users/{user_id}")
+        async def read_user(user_id: int, db: SessionDep):
+            return crud.get_user(db, user_id)
+        """,
+        """\
+        from app import crud
+        from app.api import router
+        from app.db import SessionDep
+
+
+        @router.get("/users/{user_id}")
+        def read_user(user_id: int, db: SessionDep):
+            return crud.get_user(db, user_id)
+        """,
+        {},
+        id="router-imported-from-another-module",
+    ),
+    pytest.param(
+        """\
+        import requests
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.api_route("/proxy", methods=["GET", "POST"])
+        async def proxy():
+            return requests.get("https://example.com").text
+        """,
+        """\
+        import requests
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.api_route("/proxy", methods=["GET", "POST"])
+        def proxy():
+            return requests.get("https://example.com").text
+        """,
+        {},
+        id="api-route",
+    ),
+    pytest.param(
+        """\
+        from fastapi import FastAPI
+        from mylib.client import fetch
+
+        app = FastAPI()
+
+
+        @app.get("/weather")
+        async def weather():
+            return fetch("weather")
+        """,
+        """\
+        from fastapi import FastAPI
+        from mylib.client import fetch
+
+        app = FastAPI()
+
+
+        @app.get("/weather")
+        def weather():
+            return fetch("weather")
+        """,
+        {"options": {"blocking-calls": ["mylib.client.fetch"]}},
+        id="user-configured-function",
+    ),
+    pytest.param(
+        """\
+        from fastapi import FastAPI
+        from mylib import Client
+
+        app = FastAPI()
+
+
+        @app.get("/weather")
+        async def weather(client: Client):
+            return client.fetch("weather")
+        """,
+        """\
+        from fastapi import FastAPI
+        from mylib import Client
+
+        app = FastAPI()
+
+
+        @app.get("/weather")
+        def weather(client: Client):
+            return client.fetch("weather")
+        """,
+        {"options": {"blocking-calls": ["mylib.Client.*"]}},
+        id="user-configured-method-pattern",
+    ),
+    pytest.param(
+        """\
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.get("/")
+        async def handler():
+            async def later():
+                await something()
+
+            time.sleep(1)
+            return later
+        """,
+        """\
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.get("/")
+        def handler():
+            async def later():
+                await something()
+
+            time.sleep(1)
+            return later
+        """,
+        {},
+        id="nested-async-def-with-await-is-not-its-own-body",
+    ),
+    pytest.param(
+        """\
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.get("/a")  # the old path
+        @app.get("/b")
+        async   def handler():  # keep me
+            # and me
+            time.sleep(1)  ;  return   1
+        """,
+        """\
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.get("/a")  # the old path
+        @app.get("/b")
+        def handler():  # keep me
+            # and me
+            time.sleep(1)  ;  return   1
+        """,
+        {},
+        id="only-the-keyword-changes",
+    ),
+    pytest.param(
+        """\
+        from fastapi import Depends, FastAPI
+        from sqlalchemy.orm import Session
+
+        from app.db import get_db
+        from app.models import User
+
+        app = FastAPI()
+
+
+        class UserService:
+            def __init__(self, db: Session):
+                self.db = db
+
+            def all(self):
+                return self.db.query(User).all()
+
+
+        @app.get("/users")
+        async def users(db=Depends(get_db)):
+            return UserService(db).all()
+        """,
+        """\
+        from fastapi import Depends, FastAPI
+        from sqlalchemy.orm import Session
+
+        from app.db import get_db
+        from app.models import User
+
+        app = FastAPI()
+
+
+        class UserService:
+            def __init__(self, db: Session):
+                self.db = db
+
+            def all(self):
+                return self.db.query(User).all()
+
+
+        @app.get("/users")
+        def users(db=Depends(get_db)):
+            return UserService(db).all()
+        """,
+        {},
+        id="service-object-holding-the-session",
+    ),
+    pytest.param(
+        """\
+        import shutil
+
+        from fastapi import APIRouter
+
+
+        class AuditedRouter(APIRouter):
+            pass
+
+
+        router = AuditedRouter()
+
+
+        @router.post("/backup")
+        async def backup():
+            shutil.copy("app.db", "backup.db")
+        """,
+        """\
+        import shutil
+
+        from fastapi import APIRouter
+
+
+        class AuditedRouter(APIRouter):
+            pass
+
+
+        router = AuditedRouter()
+
+
+        @router.post("/backup")
+        def backup():
+            shutil.copy("app.db", "backup.db")
+        """,
+        {},
+        id="project-subclass-of-apirouter",
+    ),
+    pytest.param(
+        """\
+        import os
+
+        from fastapi import Depends, FastAPI
+
+        app = FastAPI()
+
+
+        class FeatureFlag:
+            def __init__(self, name: str):
+                self.name = name
+
+            async def __call__(self) -> bool:
+                return os.path.exists(f"flags/{self.name}")
+
+
+        beta = FeatureFlag("beta")
+
+
+        @app.get("/beta")
+        async def beta_page(enabled: bool = Depends(beta)):
+            return {"enabled": enabled}
+        """,
+        """\
+        import os
+
+        from fastapi import Depends, FastAPI
+
+        app = FastAPI()
+
+
+        class FeatureFlag:
+            def __init__(self, name: str):
+                self.name = name
+
+            def __call__(self) -> bool:
+                return os.path.exists(f"flags/{self.name}")
+
+
+        beta = FeatureFlag("beta")
+
+
+        @app.get("/beta")
+        async def beta_page(enabled: bool = Depends(beta)):
+            return {"enabled": enabled}
+        """,
+        {},
+        id="callable-instance-dependency",
+    ),
+    pytest.param(
+        """\
+        import time
+
+        from fastapi import FastAPI
+
+
+        def create_app() -> FastAPI:
+            app = FastAPI()
+
+            @app.get("/slow")
+            async def slow():
+                time.sleep(1)
+
+            return app
+        """,
+        """\
+        import time
+
+        from fastapi import FastAPI
+
+
+        def create_app() -> FastAPI:
+            app = FastAPI()
+
+            @app.get("/slow")
+            def slow():
+                time.sleep(1)
+
+            return app
+        """,
+        {},
+        id="route-in-app-factory",
+    ),
+    pytest.param(
+        """\
+        import os
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        def walk(path: str, depth: int):
+            if depth:
+                walk(path, depth - 1)
+            return os.scandir(path)
+
+
+        def ping(n):
+            return pong(n - 1) if n else 0
+
+
+        def pong(n):
+            return ping(n)
+
+
+        @app.get("/tree")
+        async def tree():
+            ping(3)
+            return walk(".", 3)
+        """,
+        """\
+        import os
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        def walk(path: str, depth: int):
+            if depth:
+                walk(path, depth - 1)
+            return os.scandir(path)
+
+
+        def ping(n):
+            return pong(n - 1) if n else 0
+
+
+        def pong(n):
+            return ping(n)
+
+
+        @app.get("/tree")
+        def tree():
+            ping(3)
+            return walk(".", 3)
+        """,
+        {},
+        id="recursive-helpers",
+    ),
+    pytest.param(
+        """\
+        import httpx
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        class GitHub(httpx.Client):
+            def repo(self, name: str):
+                return self.get(f"/repos/{name}").json()
+
+
+        github = GitHub(base_url="https://api.github.com")
+
+
+        @app.get("/repos/{name}")
+        async def repo(name: str):
+            return github.repo(name)
+        """,
+        """\
+        import httpx
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        class GitHub(httpx.Client):
+            def repo(self, name: str):
+                return self.get(f"/repos/{name}").json()
+
+
+        github = GitHub(base_url="https://api.github.com")
+
+
+        @app.get("/repos/{name}")
+        def repo(name: str):
+            return github.repo(name)
+        """,
+        {},
+        id="method-inherited-from-a-library-client",
+    ),
+    pytest.param(
+        """\
+        from fastapi import Depends, FastAPI
+
+        from app.db import get_db
+        from app.repository import user_repository
+
+        app = FastAPI()
+
+
+        @app.get("/users")
+        async def users(db=Depends(get_db)):
+            return user_repository.all(db)
+        """,
+        """\
+        from fastapi import Depends, FastAPI
+
+        from app.db import get_db
+        from app.repository import user_repository
+
+        app = FastAPI()
+
+
+        @app.get("/users")
+        def users(db=Depends(get_db)):
+            return user_repository.all(db)
+        """,
+        {"context": {"app/repository.py": """\
+            class UserRepository:
+                def all(self, db):
+                    return db.query(dict).all()
+
+
+            user_repository = UserRepository()
+            """}},
+        id="unannotated-session-parameter-typed-by-its-callers",
+    ),
+    pytest.param(
+        """\
+        from fastapi import Depends, FastAPI
+
+        from crud.user import get_user
+        from app.db import get_db
+
+        app = FastAPI()
+
+
+        @app.get("/users/{user_id}")
+        async def read_user(user_id: int, db=Depends(get_db)):
+            return get_user(db, user_id)
+        """,
+        """\
+        from fastapi import Depends, FastAPI
+
+        from crud.user import get_user
+        from app.db import get_db
+
+        app = FastAPI()
+
+
+        @app.get("/users/{user_id}")
+        def read_user(user_id: int, db=Depends(get_db)):
+            return get_user(db, user_id)
+        """,
+        {"context": {"app/crud/user.py": CRUD}},
+        id="module-imported-from-a-folder-without-package-name",
+    ),
+]
+
+
+@pytest.mark.parametrize(("before", "after", "kwargs"), TRANSFORMED)
+def test_transformed(before, after, kwargs):
+    context = {**PROJECT, **kwargs.pop("context", {})}
+    findings = check_transformed(CODEMOD, before, after, context=context, **kwargs)
+    assert findings == []
+
+
+def test_edit_describes_the_chain_to_the_blocking_call():
+    before = TRANSFORMED[0].values[0]
+    result = run_project(CODEMOD, {**_encoded(PROJECT), "app/main.py": textwrap.dedent(before).encode()})
+    (edit,) = result["app/main.py"].edits
+    assert edit.line == edit.end_line == 11
+    assert edit.description == (
+        "async def contact_us -> def: awaits nothing and `contact_us_service.create(...)` blocks "
+        "(via app.services.ContactUsService.create → `db.commit` (sqlalchemy.orm.Session.commit) "
+        "at app/services.py:10)"
+    )
+
+
+def _encoded(files: dict[str, str]) -> dict[str, bytes]:
+    return {path: textwrap.dedent(code).encode() for path, code in files.items()}
+
+
+# (source, expected findings as "line:col: start of message", extra context, options)
+NOOP = [
+    pytest.param(
+        """\
+        import asyncio
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.get("/mixed")
+        async def mixed():
+            await asyncio.sleep(0)
+            time.sleep(1)
+        """,
+        ["12:5: `time.sleep(...)` blocks (time.sleep) in async `mixed`; it also awaits, so it cannot become "
+         "`def`: use `await asyncio.sleep(...)` or `await run_in_threadpool(time.sleep, ...)` "
+         "(from fastapi.concurrency)"],
+        {},
+        id="awaits-and-blocks",
+    ),
+    pytest.param(
+        """\
+        from fastapi import Depends, FastAPI
+
+        from app import crud
+        from app.db import get_db
+
+        app = FastAPI()
+
+
+        @app.get("/users/{user_id}")
+        async def read_user(user_id: int, notify=None, db=Depends(get_db)):
+            await notify()
+            return {"user": crud.get_user(db, user_id), "count": crud.count_users(db)}
+        """,
+        ["12:21: `crud.get_user(...)` blocks (via app.crud.get_user → `db.query` "
+         "(sqlalchemy.orm.Session.query) at app/crud.py:7) in async `read_user`; it also awaits, so it cannot "
+         "become `def`: use `await run_in_threadpool(crud.get_user, ...)` (from fastapi.concurrency)",
+         "12:58: `crud.count_users(...)` blocks (via app.crud.count_users → app.crud.list_users → `db.query` "
+         "(sqlalchemy.orm.Session.query) at app/crud.py:15) in async `read_user`; it also awaits, so it "
+         "cannot become `def`: use `await run_in_threadpool(crud.count_users, ...)` (from fastapi.concurrency)"],
+        {},
+        id="awaits-and-blocks-through-crud",
+    ),
+    pytest.param(
+        """\
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.get("/health")
+        async def health():
+            return {"status": "ok"}
+        """,
+        [],
+        {},
+        id="trivial-route-blocks-nothing",
+    ),
+    pytest.param(
+        """\
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.get("/health")
+        async def health():
+            return {"status": "ok"}
+        """,
+        ["7:1: `health` stays async: no blocking call found (FastAPI runs an await-less `async def` on the "
+         "event loop, which is right when nothing blocks)"],
+        {"options": {"report-non-blocking": True}},
+        id="trivial-route-explained-on-request",
+    ),
+    pytest.param(
+        """\
+        import time
+
+        from fastapi import FastAPI, WebSocket
+
+        app = FastAPI()
+
+
+        @app.websocket("/ws")
+        async def ws(websocket: WebSocket):
+            time.sleep(1)
+        """,
+        ["10:5: `time.sleep(...)` blocks (time.sleep) in async `ws`; not made `def` because it is a websocket "
+         "handler: use `await asyncio.sleep(...)`"],
+        {},
+        id="websocket-handler",
+    ),
+    pytest.param(
+        """\
+        from contextlib import asynccontextmanager
+
+        from fastapi import FastAPI
+
+        from app.db import engine
+
+
+        @asynccontextmanager
+        async def lifespan(app):
+            engine.connect().close()
+            yield
+
+
+        app = FastAPI(lifespan=lifespan)
+        """,
+        ["10:5: `engine.connect(...)` blocks (sqlalchemy.engine.Engine.connect) in async `lifespan`; not made "
+         "`def` because it is a lifespan or startup/shutdown handler; it is an @asynccontextmanager: use"],
+        {},
+        id="lifespan-asynccontextmanager",
+    ),
+    pytest.param(
+        """\
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.get("/items/{item_id}")
+        async def read_item(item_id: int):
+            time.sleep(1)
+            return {"id": item_id}
+        """,
+        ["10:5: `time.sleep(...)` blocks (time.sleep) in async `read_item`; not made `def` because it is "
+         "awaited at tests/test_main.py:6: use"],
+        {"context": {"tests/__init__.py": "", "tests/test_main.py": """\
+            import pytest
+            from app.main import read_item
+
+            @pytest.mark.anyio
+            async def test_read_item():
+                assert await read_item(1) == {"id": 1}
+            """}},
+        id="awaited-in-tests",
+    ),
+    pytest.param(
+        """\
+        import asyncio
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.post("/jobs")
+        async def run_job():
+            time.sleep(1)
+
+
+        def start_in_background():
+            return asyncio.create_task(run_job())
+        """,
+        ["11:5: `time.sleep(...)` blocks (time.sleep) in async `run_job`; not made `def` because it is called "
+         "at app/main.py:15 and handed to `asyncio.create_task`: use"],
+        {},
+        id="scheduled-with-create-task",
+    ),
+    pytest.param(
+        """\
+        import anyio
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.post("/jobs")
+        async def run_job():
+            time.sleep(1)
+
+
+        async def main():
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(run_job)
+        """,
+        ["11:5: `time.sleep(...)` blocks (time.sleep) in async `run_job`; not made `def` because it is passed "
+         "to `tg.start_soon` at app/main.py:16: use"],
+        {},
+        id="passed-to-a-task-group",
+    ),
+    pytest.param(
+        """\
+        import asyncio
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.get("/loop")
+        async def loop_info():
+            time.sleep(1)
+            return id(asyncio.get_running_loop())
+        """,
+        ["11:5: `time.sleep(...)` blocks (time.sleep) in async `loop_info`; not made `def` because it uses "
+         "`asyncio.get_running_loop` (line 12), which needs the event loop or the request's context: use"],
+        {},
+        id="uses-asyncio",
+    ),
+    pytest.param(
+        """\
+        import time
+        from contextvars import ContextVar
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+        request_id: ContextVar[str] = ContextVar("request_id")
+
+
+        @app.get("/trace")
+        async def trace():
+            request_id.set("abc")
+            time.sleep(1)
+        """,
+        ["13:5: `time.sleep(...)` blocks (time.sleep) in async `trace`; not made `def` because it uses "
+         "`contextvars.ContextVar.set` (line 12), which needs the event loop or the request's context: use"],
+        {},
+        id="sets-a-contextvar",
+    ),
+    pytest.param(
+        """\
+        import time
+
+        from fastapi import FastAPI
+        from fastapi_cache.decorator import cache
+
+        app = FastAPI()
+
+
+        @app.get("/cached")
+        @cache(expire=60)
+        async def cached():
+            time.sleep(1)
+        """,
+        ["12:5: `time.sleep(...)` blocks (time.sleep) in async `cached`; not made `def` because its decorator "
+         "`@cache(expire=60)` may need a coroutine function: use"],
+        {},
+        id="unknown-decorator",
+    ),
+    pytest.param(
+        """\
+        from fastapi import Depends, FastAPI
+
+        app = FastAPI()
+
+
+        class Repo:
+            def query(self, text):
+                return text.upper()
+
+
+        def get_repo():
+            return Repo()
+
+
+        @app.get("/search")
+        async def search(q: str, repo=Depends(get_repo), db=None):
+            db.query(q)
+            return repo.query(q)
+        """,
+        [],
+        {},
+        id="same-method-names-on-other-objects",
+    ),
+    pytest.param(
+        """\
+        from fastapi import Depends, FastAPI
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        app = FastAPI()
+
+
+        @app.get("/users")
+        async def users(db: AsyncSession):
+            result = await db.execute("select 1")
+            return result.all()
+        """,
+        [],
+        {},
+        id="async-session",
+    ),
+    pytest.param(
+        """\
+        from fastapi import FastAPI
+        from redis.asyncio import Redis
+
+        app = FastAPI()
+        cache = Redis()
+
+
+        @app.get("/cached")
+        async def cached():
+            return cache.get("key")
+        """,
+        [],
+        {},
+        id="redis-asyncio-is-not-sync-redis",
+    ),
+    pytest.param(
+        """\
+        from fastapi import FastAPI
+
+        from app.timing import sleep
+
+        app = FastAPI()
+
+
+        @app.get("/")
+        async def handler():
+            requests = {"a": 1}
+            sleep(1)
+            return requests.get("a")
+        """,
+        [],
+        {"context": {"app/timing.py": "async def sleep(seconds):\n    return seconds\n"}},
+        id="names-that-only-look-blocking",
+    ),
+    pytest.param(
+        """\
+        import time
+
+
+        async def helper():
+            time.sleep(1)
+        """,
+        [],
+        {},
+        id="async-function-fastapi-does-not-call",
+    ),
+    pytest.param(
+        """\
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.get("/")
+        async def handler():
+            def never_called():
+                time.sleep(1)
+
+            return sorted([3, 1], key=lambda n: time.sleep(n))
+        """,
+        [],
+        {},
+        id="blocking-only-in-nested-function-or-lambda",
+    ),
+    pytest.param(
+        """\
+        from fastapi import Depends, FastAPI
+        from fastapi.concurrency import run_in_threadpool
+
+        from app import crud
+        from app.db import get_db
+
+        app = FastAPI()
+
+
+        @app.get("/users/{user_id}")
+        async def read_user(user_id: int, db=Depends(get_db)):
+            return await run_in_threadpool(crud.get_user, db, user_id)
+        """,
+        [],
+        {},
+        id="already-in-the-threadpool",
+    ),
+    pytest.param(
+        """\
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.get("/")
+        def handler():
+            time.sleep(1)
+        """,
+        [],
+        {},
+        id="already-def",
+    ),
+    pytest.param(
+        """\
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.get("/stream")
+        async def stream():
+            time.sleep(1)
+            yield b"data"
+        """,
+        ["10:5: `time.sleep(...)` blocks (time.sleep) in async `stream`; not made `def` because it is an async "
+         "generator route: use"],
+        {},
+        id="async-generator-route",
+    ),
+    pytest.param(
+        """\
+        import time
+
+        from celery import Celery
+
+        worker = Celery()
+
+
+        @worker.task()
+        async def job():
+            time.sleep(1)
+        """,
+        [],
+        {},
+        id="decorator-of-something-that-is-not-a-router",
+    ),
+    pytest.param(
+        """\
+        import os
+
+        from fastapi import Depends, FastAPI
+
+        app = FastAPI()
+
+
+        async def get_user(token: str = ""):
+            return os.path.exists(token)
+
+
+        async def get_admin(user=Depends(get_user)):
+            return await get_user("admin")
+        """,
+        ["9:12: `os.path.exists(...)` blocks (os.path.exists) in async `get_user`; not made `def` because it "
+         "is awaited at app/main.py:13: use"],
+        {},
+        id="dependency-awaited-by-another-dependency",
+    ),
+    pytest.param(
+        """\
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.get("/")
+        async def handler():
+            time.sleep(1)
+
+
+        coroutine = handler()
+        """,
+        ["10:5: `time.sleep(...)` blocks (time.sleep) in async `handler`; not made `def` because it is called "
+         "at app/main.py:13, whose caller gets a coroutine: use"],
+        {},
+        id="called-directly",
+    ),
+    pytest.param(
+        """\
+        import asyncio
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.get("/")
+        async def handler():
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, time.sleep, 1)
+        """,
+        [],
+        {},
+        id="blocking-function-passed-to-an-executor",
+    ),
+    pytest.param(
+        """\
+        from fastapi import Depends, FastAPI
+
+        from app.db import get_db
+        from app.repository import load_user
+
+        app = FastAPI()
+
+
+        @app.get("/users/{user_id}")
+        async def read_user(user_id: int, db=Depends(get_db)):
+            return await load_user(db, user_id)
+        """,
+        ["11:18: `await load_user(...)` blocks (via app.repository.load_user → `db.get` (sqlalchemy.orm.Session.get) "
+         "at app/repository.py:5) in async `read_user`; it also awaits, so it cannot become `def`: use a sync "
+         "`app.repository.load_user` (or its blocking part) called with `await run_in_threadpool(...)`"],
+        {"context": {"app/repository.py": """\
+            from sqlalchemy.orm import Session
+
+
+            async def load_user(db: Session, user_id: int):
+                return db.get(dict, user_id)
+            """}},
+        id="awaits-a-project-coroutine-that-blocks",
+    ),
+    pytest.param(
+        """\
+        from functools import lru_cache
+        from pathlib import Path
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @lru_cache
+        def load_settings():
+            return Path("settings.toml").read_text()
+
+
+        @app.get("/settings")
+        async def settings():
+            return load_settings()
+        """,
+        [],
+        {},
+        id="memoized-helper-blocks-once",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "expected", "kwargs"), NOOP)
+def test_noop(source, expected, kwargs):
+    context = {**PROJECT, **kwargs.pop("context", {})}
+    findings = check_noop(CODEMOD, source, context=context, **kwargs)
+    rendered = [f"{f.line}:{f.column}: {f.message}" for f in findings]
+    assert len(rendered) == len(expected), rendered
+    for got, want in zip(rendered, expected):
+        assert got.startswith(want), got
+    assert all(f.codemod == CODEMOD and f.path == "app/main.py" for f in findings)
+
+
+def test_findings_are_in_characters_not_bytes():
+    source = """\
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.get("/")
+        async def handler(x=None):
+            await x; café = "é"; time.sleep(1)
+        """
+    (finding,) = check_noop(CODEMOD, source)
+    assert (finding.line, finding.column) == (10, 26)  # 28 in bytes
+
+
+def _write(root: Path, files: dict[str, bytes]) -> None:
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+ROUTE = b"""\
+import time
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/")
+async def slow_route():
+    time.sleep(1)
+"""
+# Python 3.14 syntax (PEP 758) that the running Python's ast rejects.
+NEWER_SYNTAX = b"try:\n    pass\nexcept ValueError, TypeError:\n    pass\n"
+
+
+@pytest.mark.parametrize(
+    ("newer_file", "converted"),
+    [
+        pytest.param(NEWER_SYNTAX + b"from app.main import slow_route\n", False, id="name-mentioned"),
+        pytest.param(NEWER_SYNTAX, True, id="name-not-mentioned"),
+    ],
+)
+def test_unparsed_files_are_treated_conservatively(tmp_path, newer_file, converted):
+    _write(tmp_path, {"app/__init__.py": b"", "app/main.py": ROUTE, "app/newer.py": newer_file})
+    found = discover([tmp_path], cwd=tmp_path)
+    results = {r.display_path: r for r in Runner([AsyncToSync(Settings())], jobs=1).run(found.files)}
+    main = results["app/main.py"]
+    if converted:
+        assert main.status is Status.CHANGED and b"\ndef slow_route" in main.new
+        assert main.findings == []
+    else:
+        assert main.status is Status.UNCHANGED
+        (finding,) = main.findings
+        assert "its name appears in app/newer.py, which this Python cannot parse" in finding.message
