@@ -95,6 +95,12 @@ def test_codemod_table_sets_options(project):
     assert source(project) == "BAZ = quux\n"
 
 
+def test_flat_option_keys_work_like_the_command_line_flags(project):
+    configure(project, '[tool.fastapi-fix]\nto = "baz"\nupper = true\n')
+    assert invoke("pkg").exit_code == 0
+    assert source(project) == "BAZ = quux\n"
+
+
 def test_command_line_option_beats_the_configuration(project):
     configure(project, '[tool.fastapi-fix.rename]\nto = "baz"\nupper = true\n')
     assert invoke("--to", "zap", "--no-upper", "pkg").exit_code == 0
@@ -155,10 +161,10 @@ def test_configuration_is_found_walking_up_from_the_paths(project, tmp_path_fact
     [
         pytest.param('[tool.fastapi-fix]\nselct = ["rename"]\n',
                      "unknown key 'selct' in [tool.fastapi-fix]; valid keys: select, ignore, exclude, "
-                     "target-version, rename, other", id="unknown top-level key"),
-        pytest.param("[tool.fastapi-fix]\nupper = true\n",
-                     "('upper' is an option of rename: set it in [tool.fastapi-fix.rename])",
-                     id="codemod option at the top level"),
+                     "target-version, rename, other, to, upper, keep-in", id="unknown top-level key"),
+        pytest.param("[tool.fastapi-fix]\nupper = true\n[tool.fastapi-fix.rename]\nupper = false\n",
+                     "'upper' is set both in [tool.fastapi-fix] and in [tool.fastapi-fix.rename]",
+                     id="codemod option set twice"),
         pytest.param("[tool.fastapi-fix.rename]\nuper = true\n",
                      "unknown key 'uper' in [tool.fastapi-fix.rename]; valid keys: to, upper, keep-in",
                      id="unknown codemod option"),

@@ -125,20 +125,35 @@ def parse_tool_config(
         ignore=_codemod_names(path, table, "ignore", known),
         exclude=_strings(path, table, "exclude"),
         target_version=parse_target_version(version) if version else project_target_version(dict(document)),
-        options={name: _codemod_options(path, table[name], by_name[name]) for name in by_name if name in table},
+        options=_all_codemod_options(path, table, by_name),
     )
 
 
-def _reject_unknown_keys(path: Path, table: Mapping[str, Any], by_name: Mapping[str, type[Codemod]]) -> None:
-    valid = [*GENERAL_KEYS, *by_name]
-    for key in table:
-        if key in valid:
+def _option_owners(by_name: Mapping[str, type[Codemod]]) -> dict[str, str]:
+    """Option name → its codemod. Names are unique across codemods (they are CLI flags too)."""
+    return {option.name: name for name, codemod in by_name.items() for option in codemod.options}
+
+
+def _all_codemod_options(
+    path: Path, table: Mapping[str, Any], by_name: Mapping[str, type[Codemod]]
+) -> dict[str, dict[str, Any]]:
+    """Options from ``[tool.fastapi-fix.<codemod>]`` tables and, like the command line's flags,
+    flat ``[tool.fastapi-fix]`` keys (``blocking-calls = [...]``)."""
+    options = {name: _codemod_options(path, table[name], by_name[name]) for name in by_name if name in table}
+    for key, owner in _option_owners(by_name).items():
+        if key not in table:
             continue
-        message = f"{path}: unknown key {key!r} in [{TOOL_TABLE}]; valid keys: {', '.join(valid)}"
-        owners = [name for name, codemod in by_name.items() if key in {o.name for o in codemod.options}]
-        if owners:
-            message += f" ({key!r} is an option of {owners[0]}: set it in [{TOOL_TABLE}.{owners[0]}])"
-        raise ConfigError(message)
+        if key in options.get(owner, {}):
+            raise ConfigError(f"{path}: {key!r} is set both in [{TOOL_TABLE}] and in [{TOOL_TABLE}.{owner}]")
+        options.setdefault(owner, {}).update(_codemod_options(path, {key: table[key]}, by_name[owner]))
+    return options
+
+
+def _reject_unknown_keys(path: Path, table: Mapping[str, Any], by_name: Mapping[str, type[Codemod]]) -> None:
+    valid = [*GENERAL_KEYS, *by_name, *_option_owners(by_name)]
+    for key in table:
+        if key not in valid:
+            raise ConfigError(f"{path}: unknown key {key!r} in [{TOOL_TABLE}]; valid keys: {', '.join(valid)}")
 
 
 def _strings(path: Path, table: Mapping[str, Any], key: str) -> tuple[str, ...]:
