@@ -124,3 +124,31 @@ def test_parallel_run_gives_the_same_results(tmp_path):
     parallel = run(tmp_path, write=False, jobs=2)
     assert list(serial) == list(parallel)
     assert all(serial[k].new == parallel[k].new for k in serial)
+
+
+class RecordExcepts(RenameFoo):
+    """Gathers the line of every ``except`` clause, to see what `ast` made of the file."""
+
+    name = "record-excepts"
+
+    def gather(self, file, tree):
+        import ast
+
+        return [node.lineno for node in ast.walk(tree) if isinstance(node, ast.ExceptHandler)]
+
+
+@pytest.mark.parametrize(
+    ("source", "except_lines"),
+    [
+        pytest.param(b"foo = 1\ntry:\n    pass\nexcept A, B:\n    pass\n", [4], id="PEP 758 except"),
+        pytest.param(b"type foo = int\ndef f[T](x: T) -> T:\n    try:\n        pass\n    except A:\n"
+                     b"        pass\n", [5], id="PEP 695 type params and alias"),
+    ],
+)
+def test_newer_syntax_is_still_gathered_with_true_line_numbers(source, except_lines):
+    from fastapi_fix.engine.pipeline import gather_file
+    from tests.helpers import in_memory_file
+
+    outcome = gather_file(in_memory_file("m.py"), source, [RecordExcepts()])
+    assert outcome.ast_ok
+    assert outcome.facts["record-excepts"] == except_lines

@@ -16,6 +16,7 @@ import libcst as cst
 
 from fastapi_fix.engine.codemod import Codemod, FileContext, SourceFile
 from fastapi_fix.engine.files import SkipFile, Snapshot, source_encoding
+from fastapi_fix.engine.newer_syntax import parse_newer
 from fastapi_fix.engine.results import Edit, Finding
 from fastapi_fix.engine.suppress import MARKER as SUPPRESSION_MARKER
 from fastapi_fix.engine.suppress import honour_suppressions
@@ -33,7 +34,8 @@ class GatherOutcome:
     facts: dict[str, Any] = field(default_factory=dict)
     # Codemods whose byte markers occur in the file.
     applicable: frozenset[str] = frozenset()
-    # stdlib ``ast`` could parse it (False for syntax newer than the running Python).
+    # stdlib ``ast`` could read it, if need be with newer syntax spelled the old way
+    # (False: a syntax error, or newer syntax `newer_syntax` does not know).
     ast_ok: bool = True
     skip: str | None = None
     failure: str | None = None
@@ -57,7 +59,7 @@ def gather_file(file: SourceFile, data: bytes, codemods: Sequence[Codemod]) -> G
     gatherers = [cm for cm in codemods if cm.wants_gather(data)]
     if not gatherers:
         return outcome
-    tree = _parse_ast(data, file)
+    tree = _parse_ast(data, file) or parse_newer(data, file.display_path)
     if tree is None:
         outcome.ast_ok = False
         return outcome
