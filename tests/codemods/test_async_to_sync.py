@@ -7,7 +7,6 @@ Every case goes through the shared helper (LF, CRLF, BOM, compile, second run is
 from __future__ import annotations
 
 import sys
-
 import textwrap
 from pathlib import Path
 
