@@ -152,3 +152,19 @@ def test_newer_syntax_is_still_gathered_with_true_line_numbers(source, except_li
     outcome = gather_file(in_memory_file("m.py"), source, [RecordExcepts()])
     assert outcome.ast_ok
     assert outcome.facts["record-excepts"] == except_lines
+
+
+def test_a_real_syntax_error_is_skipped_not_taken_for_newer_syntax():
+    from fastapi_fix.engine.pipeline import gather_file
+    from tests.helpers import in_memory_file
+
+    outcome = gather_file(in_memory_file("m.py"), b"async def foo(:\n    pass\n", [RecordExcepts()])
+    assert outcome.skip == "syntax error at line 1:15: invalid syntax"
+    assert outcome.ast_ok
+
+
+def test_null_bytes_are_a_one_line_skip(tmp_path):
+    make_project(tmp_path, {"a.py": b"foo = 1\x00\n"})
+    result = run(tmp_path)["a.py"]
+    assert result.status is Status.SKIPPED
+    assert result.reason == "cannot parse: source code string cannot contain null bytes"

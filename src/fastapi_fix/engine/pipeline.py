@@ -6,8 +6,6 @@ read the file they are given, so the runner can call them in any process.
 
 from __future__ import annotations
 
-import ast
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +14,7 @@ import libcst as cst
 
 from fastapi_fix.engine.codemod import Codemod, FileContext, SourceFile
 from fastapi_fix.engine.files import SkipFile, Snapshot, source_encoding
-from fastapi_fix.engine.newer_syntax import parse_newer
+from fastapi_fix.engine.parsing import NewerSyntax, compile_source, compiles, parse_ast, parse_module
 from fastapi_fix.engine.results import Edit, Finding
 from fastapi_fix.engine.suppress import MARKER as SUPPRESSION_MARKER
 from fastapi_fix.engine.suppress import honour_suppressions
@@ -35,7 +33,7 @@ class GatherOutcome:
     # Codemods whose byte markers occur in the file.
     applicable: frozenset[str] = frozenset()
     # stdlib ``ast`` could read it, if need be with newer syntax spelled the old way
-    # (False: a syntax error, or newer syntax `newer_syntax` does not know).
+    # (False: newer syntax that `parsing` cannot spell for this Python).
     ast_ok: bool = True
     skip: str | None = None
     failure: str | None = None
@@ -59,8 +57,12 @@ def gather_file(file: SourceFile, data: bytes, codemods: Sequence[Codemod]) -> G
     gatherers = [cm for cm in codemods if cm.wants_gather(data)]
     if not gatherers:
         return outcome
-    tree = _parse_ast(data, file) or parse_newer(data, file.display_path)
-    if tree is None:
+    try:
+        tree = parse_ast(data, file.display_path)
+    except SkipFile as exc:
+        outcome.skip = str(exc)
+        return outcome
+    except NewerSyntax:
         outcome.ast_ok = False
         return outcome
     for codemod in gatherers:
@@ -74,15 +76,6 @@ def gather_file(file: SourceFile, data: bytes, codemods: Sequence[Codemod]) -> G
     return outcome
 
 
-def _parse_ast(data: bytes, file: SourceFile) -> ast.Module | None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # SyntaxWarning for invalid escapes, etc.
-        try:
-            return ast.parse(data, filename=file.display_path)
-        except (SyntaxError, ValueError):
-            return None
-
-
 @dataclass
 class TransformOutcome:
     new: bytes | None = None
@@ -90,27 +83,6 @@ class TransformOutcome:
     edits: list[Edit] = field(default_factory=list)
     skip: str | None = None
     failure: str | None = None
-
-
-def parse_module(data: bytes) -> cst.Module:
-    """LibCST parse with a one-line `SkipFile` for code that is not valid Python."""
-    try:
-        return cst.parse_module(data)
-    except cst.ParserSyntaxError as exc:
-        raise SkipFile(_syntax_error(data, exc)) from None
-    except (SyntaxError, UnicodeDecodeError) as exc:
-        raise SkipFile(f"cannot parse: {exc}") from None
-
-
-def _syntax_error(data: bytes, exc: cst.ParserSyntaxError) -> str:
-    """CPython's own message and position when it has one: clearer than the parser's."""
-    try:
-        _compile(data, "<file>")
-    except SyntaxError as error:
-        return f"syntax error at line {error.lineno}:{error.offset}: {error.msg}"
-    except ValueError:
-        pass
-    return f"syntax error: {exc.message.removeprefix('parser error: ')}"
 
 
 def apply_codemods(
@@ -155,9 +127,9 @@ def transform_source(
 
 def check_output(file: SourceFile, old: bytes, new: bytes, plan: Sequence[tuple[Codemod, Any]]) -> None:
     """The new bytes must compile (when the old did) and be a fixed point of the codemods."""
-    if _compiles(old, file):
+    if compiles(old, file.display_path):
         try:
-            _compile(new, file.display_path)
+            compile_source(new, file.display_path)
         except (SyntaxError, ValueError) as exc:
             raise CodemodBug(f"rewrite does not compile: {exc}") from None
     try:
@@ -166,17 +138,3 @@ def check_output(file: SourceFile, old: bytes, new: bytes, plan: Sequence[tuple[
         raise CodemodBug(f"rewrite does not parse: {exc.message}") from None
     if again.bytes != new:
         raise CodemodBug("rewrite is not stable: a second run changes it again")
-
-
-def _compile(data: bytes, filename: str) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        compile(data, filename, "exec", dont_inherit=True)
-
-
-def _compiles(data: bytes, file: SourceFile) -> bool:
-    try:
-        _compile(data, file.display_path)
-    except (SyntaxError, ValueError):
-        return False
-    return True
