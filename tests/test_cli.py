@@ -132,3 +132,41 @@ def test_console_script_and_module_entry_points():
             command[0] = shutil.which("fastapi-fix") or str(Path(sys.executable).with_name("fastapi-fix"))
         out = subprocess.run([*command, "--version"], capture_output=True, text=True, env=os.environ)
         assert out.returncode == 0 and "fastapi-fix" in out.stdout
+
+
+class CountUses(RenameFoo):
+    """Renames ``foo`` only where the whole project uses it once: needs every file's facts."""
+
+    name = "count-uses"
+    markers = (b"foo",)
+
+    def wants_gather(self, source):
+        return b"foo" in source
+
+    def gather(self, file, tree):
+        import ast
+
+        return sum(isinstance(n, ast.Name) and n.id == "foo" for n in ast.walk(tree))
+
+    def build_index(self, facts, unparsed):
+        return sum(facts.values())
+
+    def transform(self, ctx, module, index):
+        return module if index != 1 else super().transform(ctx, module, index)
+
+
+def test_excluded_and_unnamed_files_are_read_but_never_rewritten(tmp_path, monkeypatch):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/routes.py").write_text("foo = 1\n")
+    (tmp_path / "app/cli.py").write_text("print(foo)\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(codemods, "REGISTRY", (CountUses,))
+    for args in (["--exclude", "app/cli.py", "."], ["app/routes.py"]):
+        result = invoke(*args)
+        assert result.exit_code == 0
+        assert (tmp_path / "app/routes.py").read_text() == "foo = 1\n", args  # two uses project-wide
+    (tmp_path / "app/cli.py").write_text("print(1)\n")
+    assert invoke("app/routes.py").exit_code == 0
+    assert (tmp_path / "app/routes.py").read_text() == "bar = 1\n"
+    assert (tmp_path / "app/cli.py").read_text() == "print(1)\n"

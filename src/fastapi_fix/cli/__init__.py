@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from fastapi_fix import __version__, codemods
+from fastapi_fix.cli import layout as layout_cli
 from fastapi_fix.cli.branch import BranchRefused, VerifyRequest, build_branch
 from fastapi_fix.cli.render import Renderer
 from fastapi_fix.engine import report
@@ -122,6 +123,11 @@ def main(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool, check: bool
         raise click.UsageError(str(exc)) from None
     instances = [codemod(settings) for codemod in chosen]
     targets = Targets(paths, exclude, config.exclude, config.root)
+    if layout_cli.is_project_level(instances):  # moves files: its own plan/patch/apply flow
+        if branch or verify or not text:
+            raise click.UsageError("layered-layout does not take --branch, --verify or --format json")
+        ctx.exit(layout_cli.run_project_codemods(instances, paths, targets.discover().files, renderer,
+                                                 dry_run=dry_run, check=check))
     verify_request = VerifyRequest(verify, verify_python) if verify else None
     if branch:
         code, results, sections = _run_on_branch(branch, instances, targets, jobs, renderer, verify_request, text)
@@ -239,7 +245,7 @@ def run(instances: list[Codemod], targets: Targets, jobs: int | None, renderer: 
 
     runner = Runner(instances, jobs=jobs, progress=advance)
     with progress or contextlib.nullcontext():
-        for result in runner.run(found.files, write=write, roots=found.roots):
+        for result in runner.run(found.files, write=write, roots=found.roots, context=found.context):
             if show:
                 _render_result(renderer, result, write=write, check=check)
             if rollback is not None:

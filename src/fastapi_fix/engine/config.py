@@ -18,7 +18,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from fastapi_fix.engine.codemod import Codemod, SourceFile
-from fastapi_fix.engine.discover import Discovery, discover
+from fastapi_fix.engine.discover import Discovery, discover, project_context, repository_root
 
 
 class ConfigError(ValueError):
@@ -247,7 +247,17 @@ class Targets:
         found = discover(self.paths, self.exclude, cwd=self.cwd)
         if self.config_root is not None:
             found.files = without_excluded(found.files, self.config_exclude, self.config_root)
+        project_context(found, self.project_root, cwd=self.cwd)
         return found
+
+    @property
+    def project_root(self) -> Path | None:
+        """The folder of pyproject.toml, else the git repository's top: what the codemods
+        read to know the whole project, whichever part of it they rewrite."""
+        if self.config_root is not None:
+            return self.config_root
+        first = Path(os.path.abspath(self.paths[0])) if self.paths else None
+        return repository_root(first if first.is_dir() else first.parent) if first else None
 
     def relocated(self, old_root: Path, new_root: Path) -> Targets:
         """The same targets in another checkout of the repository (``--branch``'s worktree);

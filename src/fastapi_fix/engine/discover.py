@@ -29,6 +29,9 @@ class Discovery:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     # Real paths under which the tool may write.
     roots: list[Path] = field(default_factory=list)
+    # The rest of the project: read to know who calls what, never rewritten. An excluded or
+    # unnamed file may still await a route or call a task directly.
+    context: list[SourceFile] = field(default_factory=list)
 
 
 def display_path(path: Path, cwd: Path) -> str:
@@ -87,7 +90,7 @@ class _IgnoreRules:
         return False
 
 
-def _repository_root(start: Path) -> Path | None:
+def repository_root(start: Path) -> Path | None:
     for directory in (start, *start.parents):
         if (directory / ".git").exists():
             return directory
@@ -97,7 +100,7 @@ def _repository_root(start: Path) -> Path | None:
 @lru_cache(maxsize=None)
 def _gitignore_dirs(directory: Path, root: Path) -> tuple[Path, ...]:
     """Folders whose .gitignore applies below ``directory``: up to the repository root."""
-    top = _repository_root(root) or root
+    top = repository_root(root) or root
     chain = []
     for candidate in (directory, *directory.parents):
         chain.append(candidate)
@@ -142,3 +145,13 @@ def _walk(root: Path, rules: _IgnoreRules) -> Iterator[Path]:
             file = here / name
             if name.endswith(".py") and file.is_file() and not rules.ignored(file, root, is_dir=False):
                 yield file
+
+
+def project_context(found: Discovery, project_root: Path | None, cwd: Path | None = None) -> None:
+    """Fill ``found.context`` with the project's other Python files (``.gitignore`` and the
+    usual folders still apply; ``--exclude`` globs do not: they only say what not to rewrite)."""
+    if project_root is None:
+        return
+    named = {Path(os.path.realpath(f.path)) for f in found.files}
+    others = discover([project_root], cwd=cwd).files
+    found.context = [f for f in others if Path(os.path.realpath(f.path)) not in named]

@@ -82,13 +82,18 @@ class Runner:
         self.progress = progress or (lambda phase, done, total: None)
 
     def run(self, files: Sequence[SourceFile], *, write: bool = False,
-            roots: Sequence[Path] = (), sources: Mapping[SourceFile, bytes] | None = None
-            ) -> Iterator[FileResult]:
-        """Yield one result per file, in the order of ``files``; write changes if asked."""
+            roots: Sequence[Path] = (), sources: Mapping[SourceFile, bytes] | None = None,
+            context: Sequence[SourceFile] = ()) -> Iterator[FileResult]:
+        """Yield one result per file, in the order of ``files``; write changes if asked.
+
+        ``context``: other files of the project, gathered (so the codemods know every caller)
+        but never transformed.
+        """
         sources = sources or {}
-        jobs = [_Job(f, data=sources.get(f)) for f in files]
-        outcomes = list(self._map(_gather_job, jobs, "gather", {}))
-        indexes = self._build_indexes(outcomes)
+        jobs = [_Job(f, data=sources.get(f)) for f in (*files, *context)]
+        gathered = list(self._map(_gather_job, jobs, "gather", {}))
+        indexes = self._build_indexes(gathered)
+        outcomes = gathered[: len(files)]
         planned = {o.file: self._plan(o, indexes) for o in outcomes if not (o.skip or o.failure)}
         transform_jobs = [_Job(f, names, sources.get(f)) for f, names in planned.items() if names]
         # Results arrive in file order: stream them, so memory stays flat in the project's size.

@@ -1,0 +1,303 @@
+"""Transform step of depends-to-annotated: rewrite signatures with LibCST, as the index planned.
+
+Nodes are moved, never re-printed from text, so comments and layout inside the FastAPI
+calls and the annotations survive; comments around a removed default argument are kept
+in the call.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import TypeVar
+
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+from fastapi_fix.codemods._annotated_index import FilePlan, FunctionPlan, Import, ParamPlan
+from fastapi_fix.engine.codemod import FileContext
+
+Item = TypeVar("Item", cst.ImportAlias, cst.SubscriptElement)
+_EMPTY_MODULE = cst.Module([])
+
+
+class SignatureRewriter(cst.CSTTransformer):
+    """Rewrites the parameters the plan names; reports those it must leave."""
+
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, ctx: FileContext, plan: FilePlan) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.plan = plan
+        self.scope: list[str] = []
+        self.keys: list[str] = []
+        self.seen: Counter[str] = Counter()
+        # What the rewritten module now needs.
+        self.imports: list[Import] = []
+        self.uses_annotated = False
+        self.uses_alias = False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.scope.append(node.name.value)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+        self.scope.pop()
+        return updated_node
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        # The same keys as the gather step builds: qualified name in the file + ordinal.
+        qualname = ".".join([*self.scope, node.name.value])
+        self.keys.append(f"{qualname}#{self.seen[qualname]}")
+        self.seen[qualname] += 1
+        self.scope.append(node.name.value)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        self.scope.pop()
+        plan = self.plan.functions.get(self.keys.pop())
+        if plan is None:
+            return updated_node
+        return updated_node.with_changes(params=self._rewrite(original_node.params, plan))
+
+    def _rewrite(self, params: cst.Parameters, plan: FunctionPlan) -> cst.Parameters:
+        by_name = {p.name.value: p for p in _all_params(params)}
+        converted: dict[str, cst.Param] = {}
+        for step in plan.params:
+            param = by_name.get(step.name)
+            if param is None or not isinstance(param.default, cst.Call):
+                continue  # already in Annotated form (a second run)
+            if step.leave:
+                self._report(param, f"`{step.name}` left as is: {step.leave}")
+            elif _compact(param.default.func) != step.func_code.replace(" ", ""):
+                self._report(param, f"`{step.name}` left as is: the two parsers disagree about this call")
+                return params
+            else:
+                converted[step.name] = self._convert(param, step)
+        if not converted:
+            return params
+        rewritten = _reorder_keyword_only(params, converted, plan.star_at)
+        if rewritten is None:
+            for name in converted:
+                self._report(by_name[name], f"`{name}` left as is: cannot keep the parameter order valid")
+            return params
+        for name, step in ((s.name, s) for s in plan.params if s.name in converted):
+            start, end = self._span(by_name[name])
+            self.ctx.record_edit(start, end, f"`{name}`: {step.function}(...) default → Annotated")
+        return rewritten
+
+    def _convert(self, param: cst.Param, step: ParamPlan) -> cst.Param:
+        call = param.default
+        assert isinstance(call, cst.Call)
+        default: cst.BaseExpression | None = None
+        if step.mode in ("move", "required"):
+            call, moved = _without_default_argument(call)
+            default = moved if step.mode == "move" else None
+        if step.alias and not _has_comment(call):
+            annotation: cst.BaseExpression = cst.parse_expression(step.alias)
+            self.imports.extend(step.alias_imports)
+            self.uses_alias = True
+        else:
+            annotation = self._annotated(param, step, call)
+        new_annotation = param.annotation.with_changes(annotation=annotation) if param.annotation \
+            else cst.Annotation(annotation)
+        keep_equal = default is not None and param.annotation is not None
+        return param.with_changes(annotation=new_annotation, default=default,
+                                  equal=param.equal if keep_equal else cst.MaybeSentinel.DEFAULT)
+
+    def _annotated(self, param: cst.Param, step: ParamPlan, call: cst.Call) -> cst.BaseExpression:
+        self.uses_annotated = True
+        if step.extend and param.annotation and isinstance(param.annotation.annotation, cst.Subscript):
+            existing = param.annotation.annotation
+            element = cst.SubscriptElement(cst.Index(call))
+            return existing.with_changes(slice=insert_item(
+                existing.slice, len(existing.slice), element, existing.lbracket.whitespace_after))
+        if param.annotation:
+            base = param.annotation.annotation
+        else:
+            assert step.type_code is not None
+            base = cst.parse_expression(step.type_code)
+            self.imports.extend(step.type_imports)
+        assert self.plan.annotated is not None
+        return cst.Subscript(
+            value=cst.parse_expression(self.plan.annotated),
+            slice=[
+                cst.SubscriptElement(cst.Index(base), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                cst.SubscriptElement(cst.Index(call)),
+            ],
+        )
+
+    def _report(self, param: cst.Param, message: str) -> None:
+        start = self.get_metadata(PositionProvider, param.name).start
+        self.ctx.report(start.line, start.column, message)
+
+    def _span(self, param: cst.Param) -> tuple[int, int]:
+        position = self.get_metadata(PositionProvider, param)
+        return position.start.line, position.end.line
+
+
+def _all_params(params: cst.Parameters) -> list[cst.Param]:
+    return [*params.posonly_params, *params.params, *params.kwonly_params]
+
+
+def _compact(node: cst.CSTNode) -> str:
+    return "".join(_EMPTY_MODULE.code_for_node(node).split())
+
+
+def _out_of_order(params: Sequence[cst.Param]) -> bool:
+    """A parameter without a default after one with a default (a SyntaxError)."""
+    seen_default = False
+    for param in params:
+        if param.default is not None:
+            seen_default = True
+        elif seen_default:
+            return True
+    return False
+
+
+def _reorder_keyword_only(params: cst.Parameters, converted: dict[str, cst.Param],
+                          star_at: int | None) -> cst.Parameters | None:
+    """Put the converted parameters in; add a bare `*` where a required one follows a default.
+
+    Nothing moves: the parameters from ``star_at`` on become keyword-only in place.
+    """
+    posonly = [converted.get(p.name.value, p) for p in params.posonly_params]
+    regular = [converted.get(p.name.value, p) for p in params.params]
+    kwonly = [converted.get(p.name.value, p) for p in params.kwonly_params]
+    star = params.star_arg
+    if isinstance(star, cst.ParamStar) and _out_of_order(_all_params(params)) \
+            and not _out_of_order([*posonly, *regular, *kwonly]):
+        # The `*` only let a required parameter follow `= Path(...)`; the docs drop it then.
+        # Dropping it only allows more calls, never fewer.
+        return params.with_changes(posonly_params=posonly, params=[*regular, *kwonly],
+                                   star_arg=cst.MaybeSentinel.DEFAULT, kwonly_params=[])
+    if _out_of_order([*posonly, *regular]):
+        cut = -1 if star_at is None else star_at - len(posonly)
+        if isinstance(star, cst.Param) or not 0 <= cut < len(regular):
+            return None
+        moved, regular = regular[cut:], regular[:cut]
+        if not isinstance(star, cst.ParamStar):
+            comma = moved[0].comma if isinstance(moved[0].comma, cst.Comma) else cst.Comma(
+                whitespace_after=cst.SimpleWhitespace(" "))
+            star = cst.ParamStar(comma=comma)
+        kwonly = [*moved, *kwonly]
+        if _out_of_order([*posonly, *regular]):
+            return None
+    return params.with_changes(posonly_params=posonly, params=regular, star_arg=star, kwonly_params=kwonly)
+
+
+# -- removing the default argument from Query(None, ...) --------------------------------
+
+def _without_default_argument(call: cst.Call) -> tuple[cst.Call, cst.BaseExpression]:
+    """``Query(None, max_length=5)`` → (``Query(max_length=5)``, ``None``), keeping comments."""
+    args = list(call.args)
+    index = next(i for i, arg in enumerate(args)
+                 if (arg.keyword is None and not arg.star) or (arg.keyword and arg.keyword.value == "default"))
+    removed = args.pop(index)
+    removed_after = removed.comma.whitespace_after if isinstance(removed.comma, cst.Comma) \
+        else removed.whitespace_after_arg
+    before_args = call.whitespace_before_args
+    if index < len(args):  # arguments follow: the gap before the removed one now leads to the next
+        if index == 0:
+            before_args = rescue_comments(before_args, removed_after)
+        else:
+            previous = args[index - 1]
+            assert isinstance(previous.comma, cst.Comma)
+            args[index - 1] = previous.with_changes(comma=previous.comma.with_changes(
+                whitespace_after=rescue_comments(previous.comma.whitespace_after, removed_after)))
+    elif index > 0:  # it was the last: the one before now ends the list, the way it did
+        previous = args[index - 1]
+        assert isinstance(previous.comma, cst.Comma)
+        if isinstance(removed.comma, cst.Comma):
+            args[index - 1] = previous.with_changes(comma=removed.comma.with_changes(
+                whitespace_after=rescue_comments(removed.comma.whitespace_after, previous.comma.whitespace_after)))
+        else:
+            args[index - 1] = previous.with_changes(comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=(
+                rescue_comments(removed.whitespace_after_arg, previous.comma.whitespace_after)))
+    else:  # it was the only one
+        before_args = rescue_comments(cst.SimpleWhitespace(""), before_args)
+        before_args = rescue_comments(before_args, removed_after)
+    return call.with_changes(args=args, whitespace_before_args=before_args), removed.value
+
+
+def _comment_lines(whitespace: cst.BaseParenthesizableWhitespace) -> tuple[cst.EmptyLine | None, list[cst.EmptyLine]]:
+    """The comment ending the first line (as an own line), and the comment lines after it."""
+    if not isinstance(whitespace, cst.ParenthesizedWhitespace):
+        return None, []
+    first = None
+    if whitespace.first_line.comment is not None:
+        first = cst.EmptyLine(indent=whitespace.indent, whitespace=whitespace.last_line,
+                              comment=whitespace.first_line.comment)
+    return first, [line for line in whitespace.empty_lines if line.comment is not None]
+
+
+def rescue_comments(keep: cst.BaseParenthesizableWhitespace,
+                    drop: cst.BaseParenthesizableWhitespace) -> cst.BaseParenthesizableWhitespace:
+    """``keep``, plus any comment that was in ``drop`` (whitespace about to disappear)."""
+    first, others = _comment_lines(drop)
+    if first is None and not others:
+        return keep
+    assert isinstance(drop, cst.ParenthesizedWhitespace)
+    if not isinstance(keep, cst.ParenthesizedWhitespace):
+        return drop  # comments need their line breaks: take the dropped layout whole
+    if first is not None and keep.first_line.comment is None:
+        keep = keep.with_changes(first_line=drop.first_line)
+        first = None
+    return keep.with_changes(empty_lines=[*keep.empty_lines, *([first] if first else []), *others])
+
+
+def _has_comment(node: cst.CSTNode) -> bool:
+    class Finder(cst.CSTVisitor):
+        found = False
+
+        def visit_Comment(self, node: cst.Comment) -> None:
+            self.found = True
+
+    finder = Finder()
+    node.visit(finder)
+    return finder.found
+
+
+# -- inserting into comma-separated lists (import names, Annotated[...] elements) --------
+
+def _bare(whitespace: cst.BaseParenthesizableWhitespace) -> cst.BaseParenthesizableWhitespace:
+    """The same line break and indentation, without any comment; or a single space."""
+    if isinstance(whitespace, cst.ParenthesizedWhitespace):
+        return cst.ParenthesizedWhitespace(indent=whitespace.indent, last_line=whitespace.last_line)
+    return cst.SimpleWhitespace(" ")
+
+
+def insert_item(items: Sequence[Item], index: int, new: Item,
+                opening: cst.BaseParenthesizableWhitespace) -> list[Item]:
+    """Insert ``new`` at ``index``, laid out like its neighbours (one per line, or inline).
+
+    ``opening`` is the whitespace after the opening bracket, which leads to the first item.
+    Comments stay on the line of the item they follow.
+    """
+    result = list(items)
+    if index < len(result):
+        lead = opening if index == 0 else _comma_whitespace(result[index - 1])
+        result.insert(index, new.with_changes(comma=cst.Comma(whitespace_after=_bare(lead))))
+        return result
+    last = result[-1]
+    lead = opening if len(result) < 2 else _comma_whitespace(result[-2])
+    if isinstance(last.comma, cst.Comma):  # a trailing comma stays trailing
+        trailing = last.comma.whitespace_after
+        between = _bare(lead)
+        if isinstance(trailing, cst.ParenthesizedWhitespace) and isinstance(between, cst.ParenthesizedWhitespace):
+            between = between.with_changes(first_line=trailing.first_line, empty_lines=trailing.empty_lines)
+        result[-1] = last.with_changes(comma=last.comma.with_changes(whitespace_after=between))
+        result.append(new.with_changes(comma=cst.Comma(whitespace_after=_bare_closing(trailing))))
+    else:
+        result[-1] = last.with_changes(comma=cst.Comma(whitespace_after=_bare(lead)))
+        result.append(new.with_changes(comma=cst.MaybeSentinel.DEFAULT))
+    return result
+
+
+def _comma_whitespace(item: Item) -> cst.BaseParenthesizableWhitespace:
+    return item.comma.whitespace_after if isinstance(item.comma, cst.Comma) else cst.SimpleWhitespace(" ")
+
+
+def _bare_closing(whitespace: cst.BaseParenthesizableWhitespace) -> cst.BaseParenthesizableWhitespace:
+    if isinstance(whitespace, cst.ParenthesizedWhitespace):
+        return cst.ParenthesizedWhitespace(indent=whitespace.indent, last_line=whitespace.last_line)
+    return whitespace
