@@ -65,3 +65,18 @@ def test_module_names_follow_packages(tmp_path):
     assert module_name(tmp_path / "app" / "api" / "deps.py") == "app.api.deps"
     assert module_name(tmp_path / "app" / "api" / "__init__.py") == "app.api"
     assert module_name(tmp_path / "scripts" / "run.py") == "run"
+
+
+def test_files_sharing_a_module_name_get_distinct_names(tmp_path):
+    touch(tmp_path, "main.py", "users_service/main.py", "orders_service/main.py",
+          "app/__init__.py", "app/main.py", "legacy/app/__init__.py", "legacy/app/main.py")
+    names = {f.display_path: f.module_name for f in discover([tmp_path], cwd=tmp_path).files}
+    assert names == {
+        "main.py": "main",  # nearest the top: the one importable from there
+        "users_service/main.py": "users_service.main",
+        "orders_service/main.py": "orders_service.main",
+        "app/__init__.py": "app",
+        "app/main.py": "app.main",
+        "legacy/app/__init__.py": "legacy.app",
+        "legacy/app/main.py": "legacy.app.main",
+    }

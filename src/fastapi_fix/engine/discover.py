@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -127,8 +128,40 @@ def discover(paths: Iterable[Path], excludes: Iterable[str] = (), cwd: Path | No
                 result.skipped.append((display_path(file, cwd), "symlink to a file outside the given paths"))
                 continue
             result.files.append(source_file(file, cwd))
-    result.files.sort(key=lambda f: f.display_path)
+    result.files = sorted(distinct_module_names(result.files), key=lambda f: f.display_path)
     return result
+
+
+def distinct_module_names(files: list[SourceFile]) -> list[SourceFile]:
+    """Give files that would share a module name (``users/main.py`` and ``orders/main.py``
+    in folders without ``__init__.py``) distinct names, so their facts never mix.
+
+    The file nearest the top keeps the plain name (it is the one importable from there);
+    the others are named by as many of their folders as it takes to tell them apart.
+    """
+    groups: dict[str, list[SourceFile]] = defaultdict(list)
+    for file in files:
+        groups[file.module_name].append(file)
+    renamed: dict[SourceFile, SourceFile] = {}
+    for name, group in groups.items():
+        if len(group) < 2:
+            continue
+        depth = [len(f.path.parts) for f in group]
+        keeper = group[depth.index(min(depth))] if depth.count(min(depth)) == 1 else None
+        others = [f for f in group if f is not keeper]
+        for file, qualified in zip(others, _shortest_distinct_suffixes(others, name)):
+            renamed[file] = replace(file, module_name=qualified)
+    return [renamed.get(f, f) for f in files]
+
+
+def _shortest_distinct_suffixes(files: list[SourceFile], name: str) -> list[str]:
+    parts = [f.path.with_suffix("").parts for f in files]
+    parts = [p[:-1] if p[-1] == "__init__" else p for p in parts]
+    for length in range(len(name.split(".")) + 1, max(map(len, parts)) + 1):
+        suffixes = [".".join(p[-length:]) for p in parts]
+        if len(set(suffixes)) == len(suffixes):
+            return suffixes
+    return [".".join(p) for p in parts]
 
 
 def _walk(root: Path, rules: _IgnoreRules) -> Iterator[Path]:
@@ -154,4 +187,6 @@ def project_context(found: Discovery, project_root: Path | None, cwd: Path | Non
         return
     named = {Path(os.path.realpath(f.path)) for f in found.files}
     others = discover([project_root], cwd=cwd).files
-    found.context = [f for f in others if Path(os.path.realpath(f.path)) not in named]
+    context = [f for f in others if Path(os.path.realpath(f.path)) not in named]
+    everything = distinct_module_names([*found.files, *context])
+    found.files, found.context = everything[: len(found.files)], everything[len(found.files):]
