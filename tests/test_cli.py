@@ -170,3 +170,16 @@ def test_excluded_and_unnamed_files_are_read_but_never_rewritten(tmp_path, monke
     assert invoke("app/routes.py").exit_code == 0
     assert (tmp_path / "app/routes.py").read_text() == "bar = 1\n"
     assert (tmp_path / "app/cli.py").read_text() == "print(1)\n"
+
+
+def test_empty_branch_name_is_a_usage_error(project):
+    before = snapshot(project)
+    result = invoke("--branch", "", ".")
+    assert result.exit_code == 2 and "--branch needs a branch name" in result.output
+    assert snapshot(project) == before
+
+
+def test_nothing_selected_says_so(project):
+    result = invoke("--select", "rename-foo", "--ignore", "rename-foo", ".")
+    assert result.exit_code == 0
+    assert "no codemod selected" in result.stderr

@@ -116,6 +116,11 @@ def test_list_option_from_configuration_and_command_line(project):
     assert source(project) == "bar = 1\n"
 
 
+def test_list_option_takes_comma_lists_on_the_command_line(project):
+    invoke("--keep-in", "a.py,old.py", "pkg")
+    assert (source(project), source(project, "pkg/legacy/old.py")) == ("foo = quux\n", "foo = 1\n")
+
+
 def test_configured_select_and_ignore(project):
     configure(project, '[tool.fastapi-fix]\nignore = ["other"]\n')
     invoke("pkg")

@@ -80,3 +80,15 @@ def test_files_sharing_a_module_name_get_distinct_names(tmp_path):
         "legacy/app/__init__.py": "legacy.app",
         "legacy/app/main.py": "legacy.app.main",
     }
+
+
+def test_virtual_environments_by_any_name_are_skipped(tmp_path):
+    touch(tmp_path, "app/main.py", "venv2/lib/x.py")
+    (tmp_path / "venv2" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    assert found(tmp_path) == ["app/main.py"]
+
+
+def test_symlink_inside_the_root_is_processed_as_its_target(tmp_path):
+    touch(tmp_path, "app/target.py")
+    (tmp_path / "app" / "alias.py").symlink_to(tmp_path / "app" / "target.py")
+    assert found(tmp_path) == ["app/target.py"]

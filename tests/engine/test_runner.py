@@ -33,6 +33,7 @@ BAD_FILES = {
     "tabs.py": b"if True:\n\tfoo = 1\n",
     "no_newline.py": b"foo = 1",
     "newer_syntax.py": b"try:\n    foo()\nexcept A, B:\n    pass\n",
+    "cr_only.py": b"foo = 1\rx = 2\r",
 }
 
 
@@ -43,6 +44,9 @@ def test_one_bad_file_never_stops_the_others(tmp_path):
     assert results["undecodable.py"].status is Status.SKIPPED
     assert "undecodable" in results["undecodable.py"].reason
     assert results["generated.py"].status is Status.SKIPPED
+    assert results["cr_only.py"].status is Status.SKIPPED
+    assert "byte for byte" in results["cr_only.py"].reason
+    assert (tmp_path / "cr_only.py").read_bytes() == BAD_FILES["cr_only.py"]
     assert (tmp_path / "syntax.py").read_bytes() == BAD_FILES["syntax.py"]
     assert (tmp_path / "good.py").read_bytes() == b"bar = 1\n"
 

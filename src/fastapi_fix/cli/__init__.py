@@ -58,8 +58,10 @@ def _codemod_options(params: dict[str, Any]) -> dict[str, dict[str, Any]]:
     for codemod in codemods.REGISTRY:
         for option in codemod.options:
             value = params.pop(f"opt__{codemod.name}__{option.name}".replace("-", "_"), None)
-            if value is not None and value != ():
-                chosen.setdefault(codemod.name, {})[option.name] = list(value) if isinstance(value, tuple) else value
+            if isinstance(value, tuple):  # a repeatable flag; comma lists too, as --select
+                value = codemods.split_names(value) or None
+            if value is not None:
+                chosen.setdefault(codemod.name, {})[option.name] = value
     return chosen
 
 
@@ -121,6 +123,8 @@ def main(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool, check: bool
         settings = Settings(_target_version(target_version, config), options)
     except (ConfigError, codemods.UnknownCodemod) as exc:
         raise click.UsageError(str(exc)) from None
+    if not chosen:
+        renderer.note("no codemod selected: nothing to do (see --list-codemods)")
     instances = [codemod(settings) for codemod in chosen]
     targets = Targets(paths, exclude, config.exclude, config.root)
     if layout_cli.is_project_level(instances):  # moves files: its own plan/patch/apply flow
@@ -146,6 +150,8 @@ def main(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool, check: bool
 def _check_combinations(dry_run: bool, check: bool, branch: str | None, verify: str | None) -> None:
     if dry_run and check:
         raise click.UsageError("--dry-run and --check cannot be combined")
+    if branch is not None and not branch.strip():
+        raise click.UsageError("--branch needs a branch name")
     if branch and (dry_run or check):
         raise click.UsageError("--branch applies and commits; preview with --dry-run first, without --branch")
     if verify:

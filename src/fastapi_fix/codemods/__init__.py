@@ -28,14 +28,14 @@ def by_name() -> dict[str, type[Codemod]]:
     return {codemod.name: codemod for codemod in REGISTRY}
 
 
-def _split_names(values: Iterable[str]) -> list[str]:
+def split_names(values: Iterable[str]) -> list[str]:
     return [name.strip() for value in values for name in value.split(",") if name.strip()]
 
 
 def select(selected: Sequence[str] = (), ignored: Sequence[str] = ()) -> list[type[Codemod]]:
     """The codemods to run, in registry order. Without a selection: every default one."""
     known = by_name()
-    chosen, skipped = _split_names(selected), set(_split_names(ignored))
+    chosen, skipped = split_names(selected), set(split_names(ignored))
     unknown = [name for name in (*chosen, *skipped) if name not in known]
     if unknown:
         raise UnknownCodemod(

@@ -127,7 +127,9 @@ def discover(paths: Iterable[Path], excludes: Iterable[str] = (), cwd: Path | No
             if file != path and not any(real == r or r in real.parents for r in result.roots):
                 result.skipped.append((display_path(file, cwd), "symlink to a file outside the given paths"))
                 continue
-            result.files.append(source_file(file, cwd))
+            # A link found while walking is processed as its target: that is what gets written,
+            # and what a --dry-run patch must name to apply.
+            result.files.append(source_file(real if file != path else file, cwd))
     result.files = sorted(distinct_module_names(result.files), key=lambda f: f.display_path)
     return result
 
@@ -172,6 +174,7 @@ def _walk(root: Path, rules: _IgnoreRules) -> Iterator[Path]:
             for name in dirnames
             if name not in DEFAULT_EXCLUDED_DIRS
             and not name.endswith(".egg-info")
+            and not (here / name / "pyvenv.cfg").exists()  # a virtual environment by any name
             and not rules.ignored(here / name, root, is_dir=True)
         )
         for name in sorted(filenames):

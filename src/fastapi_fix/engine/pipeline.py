@@ -113,6 +113,8 @@ def transform_source(
     try:
         check_readable(data)
         module = parse_module(data)
+        if module.bytes != data:  # e.g. a lone CR at the very end: LibCST would drop it
+            raise SkipFile("the parser cannot reproduce this file byte for byte (unusual line endings?)")
     except SkipFile as exc:
         return TransformOutcome(skip=str(exc))
     try:
