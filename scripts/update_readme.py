@@ -46,12 +46,11 @@ def _flag(option: Option) -> str:
 
 
 def _table(registry: Sequence[type[Codemod]]) -> list[str]:
-    lines = ["| codemod | what it does | safety | runs by default | pre-commit |", "|---|---|---|---|---|"]
+    lines = ["| codemod | what it does | safety | runs by default |", "|---|---|---|---|"]
     for codemod in registry:
         lines.append(
             f"| [`{codemod.name}`](#{codemod.name}) | {_cell(codemod.summary)} | {_cell(codemod.safety)} "
-            f"| {'yes' if codemod.default_enabled else 'only with `--select`'} "
-            f"| {'yes' if codemod.file_local else 'no (needs the whole project)'} |"
+            f"| {'yes' if codemod.default_enabled else 'only with `--select`'} |"
         )
     return lines
 

@@ -139,11 +139,6 @@ def test_ignore_on_the_command_line_adds_to_the_configured_one(project):
     assert source(project) == "foo = quux\n"
 
 
-def test_file_local_runs_only_file_local_codemods(project):
-    invoke("--file-local", "pkg")
-    assert source(project) == "bar = qux\n"
-
-
 def test_exclude_is_relative_to_pyproject_and_applies_to_named_files(project, monkeypatch):
     configure(project, '[tool.fastapi-fix]\nexclude = ["pkg/legacy/"]\n')
     monkeypatch.chdir(project / "pkg")

@@ -51,7 +51,7 @@ def test_rendering_of_one_codemod():
     text = update_readme.render([Sample])
     assert text.splitlines()[2] == (
         "| [`sample`](#sample) | Turn `a \\| b` into c. | Always. "
-        "| only with `--select` | no (needs the whole project) |"
+        "| only with `--select` |"
     )
     assert "| `loud` | `--loud/--no-loud` | `false` | Shout. |" in text
     assert "| `names` | `--names VALUE` (repeatable) | `[]` | More names. |" in text

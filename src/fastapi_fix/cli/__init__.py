@@ -69,10 +69,8 @@ def _target_version(given: str | None, config: ToolConfig) -> tuple[int, int] | 
     return parse_target_version(given) if given else config.target_version
 
 
-def _chosen_codemods(config: ToolConfig, select: tuple[str, ...], ignore: tuple[str, ...],
-                     file_local: bool) -> list[type[Codemod]]:
-    chosen = codemods.select(*effective_selection(config, select, ignore))
-    return [c for c in chosen if c.file_local] if file_local else chosen
+def _chosen_codemods(config: ToolConfig, select: tuple[str, ...], ignore: tuple[str, ...]) -> list[type[Codemod]]:
+    return codemods.select(*effective_selection(config, select, ignore))
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -85,8 +83,6 @@ def _chosen_codemods(config: ToolConfig, select: tuple[str, ...], ignore: tuple[
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files matching this glob (repeatable).")
 @click.option("--target-version", metavar="PYXY", help="Oldest Python the project supports (default: requires-python).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Processes to use [default: all cores].")
-@click.option("--file-local", is_flag=True,
-              help="Run only the codemods that need nothing but the file they rewrite (pre-commit hooks).")
 @click.option("--branch", metavar="NAME",
               help="Apply on a new git branch NAME, one commit per codemod; your checkout is untouched.")
 @click.option("--verify", metavar="MODULE:APP",
@@ -102,7 +98,7 @@ def _chosen_codemods(config: ToolConfig, select: tuple[str, ...], ignore: tuple[
 @click.pass_context
 def main(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool, check: bool, select: tuple[str, ...],
          ignore: tuple[str, ...], list_codemods: bool, exclude: tuple[str, ...], target_version: str | None,
-         jobs: int | None, file_local: bool, branch: str | None, verify: str | None, verify_python: str,
+         jobs: int | None, branch: str | None, verify: str | None, verify_python: str,
          output_format: str, quiet: bool, verbose: bool, **codemod_params: Any) -> None:
     """Fix the common pitfalls of a FastAPI code base, in place (or preview with --dry-run).
 
@@ -118,7 +114,7 @@ def main(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool, check: bool
     _check_combinations(dry_run, check, branch, verify)
     try:
         config = load_tool_config(paths, codemods.REGISTRY)
-        chosen = _chosen_codemods(config, select, ignore, file_local)
+        chosen = _chosen_codemods(config, select, ignore)
         options = effective_options(config, _codemod_options(codemod_params))
         settings = Settings(_target_version(target_version, config), options)
     except (ConfigError, codemods.UnknownCodemod) as exc:

@@ -39,8 +39,11 @@ class DependsToAnnotated(Codemod):
         "that becomes required, is left and reported; comments are kept; FastAPI < 0.95 is left alone."
     )
     example = (
-        "def read(q: str | None = Query(None, max_length=50), db: Session = Depends(get_db)): ...",
-        "def read(q: Annotated[str | None, Query(max_length=50)] = None, db: SessionDep): ...",
+        "def read_items(q: str | None = Query(None, max_length=50), db: Session = Depends(get_db)): ...\n"
+        "def create_item(db: Session = Depends(get_db)): ...",
+        "SessionDep = Annotated[Session, Depends(get_db)]  # next to get_db, imported here\n\n"
+        "def read_items(*, q: Annotated[str | None, Query(max_length=50)] = None, db: SessionDep): ...\n"
+        "def create_item(db: SessionDep): ...",
     )
     # Every file that calls FastAPI's parameter functions imports them from fastapi.
     markers = (b"fastapi",)
