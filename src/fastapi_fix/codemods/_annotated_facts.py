@@ -15,8 +15,10 @@ from dataclasses import dataclass, replace
 from fastapi_fix.codemods._fastapi import (
     DEPENDENCY_FUNCTIONS,
     ImportTable,
+    child_nodes,
     param_function,
     resolve_relative,
+    walk,
 )
 from fastapi_fix.engine.codemod import SourceFile
 
@@ -50,7 +52,7 @@ class TypeExpr:
         """The code with each name replaced by its qualified name: equal keys, same type."""
         meaning = dict(self.roots)
         tree = ast.parse(self.code, mode="eval")
-        for node in ast.walk(tree):
+        for node in walk(tree):
             if isinstance(node, ast.Name):
                 node.id = meaning[node.id]
         return ast.unparse(tree)
@@ -201,7 +203,7 @@ def gather_facts(file: SourceFile, tree: ast.Module) -> FileFacts:
 
 
 def _lambda_params(tree: ast.Module, names: _Names) -> Iterator[tuple[int, int, str]]:
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Lambda):
             args = node.args
             positional = [*args.posonlyargs, *args.args]
@@ -272,7 +274,7 @@ def _type_nodes(node: ast.expr, names: _Names) -> Iterator[ast.AST]:
     if isinstance(node, ast.Subscript) and names.qualified(node.value) in LITERAL:
         yield from _type_nodes(node.value, names)
         return
-    for child in ast.iter_child_nodes(node):
+    for child in child_nodes(node):
         yield from _type_nodes(child, names)  # type: ignore[arg-type]
 
 
@@ -342,7 +344,7 @@ def _runtime_bindings(file: SourceFile, tree: ast.Module) -> tuple[dict[str, Bin
 def _identifiers(tree: ast.Module) -> frozenset[str]:
     """Every name the module uses or binds anywhere: a new name must avoid all of them."""
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name):
             found.add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -357,7 +359,7 @@ def _identifiers(tree: ast.Module) -> frozenset[str]:
 
 
 def _from_imports(file: SourceFile, tree: ast.Module) -> Iterator[tuple[str, str]]:
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.ImportFrom):
             module = resolve_relative(file, node.module, node.level)
             for alias in node.names:
@@ -502,7 +504,7 @@ class _FunctionCollector:
 
     def _visit(self, node: ast.AST, scope: list[str], where: str, container: str | None) -> None:
         """Source order, so the ordinals in keys match the order LibCST visits functions."""
-        for child in ast.iter_child_nodes(node):
+        for child in child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self._function(child, scope, where, container)
                 self._visit(child, [*scope, child.name], "function", None)
@@ -596,7 +598,7 @@ class _FunctionCollector:
 # -- calls -----------------------------------------------------------------------------
 
 def _calls(file: SourceFile, tree: ast.Module, names: _Names) -> Iterator[CallSite]:
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if not isinstance(node, ast.Call):
             continue
         func = node.func

@@ -25,7 +25,7 @@ from fastapi_fix.codemods._annotated_facts import (
     ParamFacts,
     TypeExpr,
 )
-from fastapi_fix.codemods._fastapi import DEPENDENCY_FUNCTIONS, FASTAPI_PARAM_MODULES
+from fastapi_fix.codemods._fastapi import DEPENDENCY_FUNCTIONS, FASTAPI_PARAM_MODULES, walk
 from fastapi_fix.engine.codemod import SourceFile
 
 Import = tuple[str, str]  # from <module> import <name>
@@ -289,7 +289,7 @@ class _Names:
         tree = ast.parse(type_expr.code, mode="eval")
         meaning = dict(type_expr.roots)
         imports: list[Import] = []
-        for node in ast.walk(tree):
+        for node in walk(tree):
             if isinstance(node, ast.Name):
                 found = self.ref(module, meaning[node.id], before)
                 if found is None:

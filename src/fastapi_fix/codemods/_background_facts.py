@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from fastapi_fix.codemods._fastapi import BACKGROUND_TASKS_CLASSES, ImportTable
+from fastapi_fix.codemods._fastapi import BACKGROUND_TASKS_CLASSES, ImportTable, child_nodes, walk
 from fastapi_fix.engine.codemod import SourceFile
 
 BACKGROUND_TASK_CLASSES = frozenset({"starlette.background.BackgroundTask"})
@@ -113,7 +113,7 @@ def walk_scope(nodes: Sequence[ast.AST]) -> Iterator[ast.AST]:
         node = stack.pop()
         yield node
         if not isinstance(node, _SCOPE_NODES):
-            stack.extend(reversed(list(ast.iter_child_nodes(node))))
+            stack.extend(reversed(list(child_nodes(node))))
 
 
 def _has_docstring(body: Sequence[ast.stmt]) -> bool:
@@ -132,7 +132,7 @@ def _catches_everything(handler_type: ast.expr | None) -> bool:
 
 
 def _reports_failure(handler: ast.ExceptHandler) -> bool:
-    for node in ast.walk(handler):
+    for node in walk(handler):
         if isinstance(node, ast.Call):
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
@@ -339,9 +339,9 @@ class Gatherer(ast.NodeVisitor):
         self._visit_in_scope(self._bindings([], node.args), [node.body])
 
     def _visit_comprehension(self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp) -> None:
-        targets = {name.id: _Binding("value") for comp in node.generators for name in ast.walk(comp.target)
+        targets = {name.id: _Binding("value") for comp in node.generators for name in walk(comp.target)
                    if isinstance(name, ast.Name)}
-        self._visit_in_scope(targets, list(ast.iter_child_nodes(node)))
+        self._visit_in_scope(targets, list(child_nodes(node)))
 
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _visit_comprehension
 

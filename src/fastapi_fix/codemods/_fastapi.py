@@ -24,6 +24,8 @@ ROUTER_CLASSES = frozenset({"fastapi.FastAPI", "fastapi.APIRouter", "fastapi.app
                             "fastapi.routing.APIRouter"})
 BACKGROUND_TASKS_CLASSES = frozenset({"fastapi.BackgroundTasks", "fastapi.background.BackgroundTasks",
                                       "starlette.background.BackgroundTasks"})
+# ``BackgroundTask(fn, ...)``: one task, e.g. for ``Response(background=...)``.
+BACKGROUND_TASK_CLASSES = frozenset({"starlette.background.BackgroundTask"})
 
 
 def param_function(qualified_name: str) -> str | None:
@@ -32,6 +34,14 @@ def param_function(qualified_name: str) -> str | None:
     if module in FASTAPI_PARAM_MODULES and name in PARAM_FUNCTIONS:
         return name
     return None
+
+
+def task_function_argument(call: ast.Call) -> ast.expr | None:
+    """The function handed to ``<tasks>.add_task(fn, ...)`` or ``BackgroundTask(fn, ...)``
+    (first positional argument, or ``func=``); the caller checks what ``call`` calls."""
+    if call.args:
+        return None if isinstance(call.args[0], ast.Starred) else call.args[0]
+    return next((k.value for k in call.keywords if k.arg == "func"), None)
 
 
 # -- stdlib ast side -------------------------------------------------------------------
@@ -51,7 +61,7 @@ class ImportTable:
 
     def __init__(self, file: SourceFile, tree: ast.Module) -> None:
         self.names: dict[str, str] = {}
-        for node in ast.walk(tree):
+        for node in walk(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
@@ -76,8 +86,39 @@ class ImportTable:
         return ".".join([self.names[expr.id], *reversed(parts)])
 
 
+def child_nodes(node: ast.AST) -> list[ast.AST]:
+    """``ast.iter_child_nodes`` as a list, without its per-node generator overhead."""
+    children: list[ast.AST] = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            children.append(value)
+        elif isinstance(value, list):
+            children.extend(item for item in value if isinstance(item, ast.AST))
+    return children
+
+
+_WALK_CACHE = "_fastapi_fix_walk"
+
+
+def walk(node: ast.AST) -> list[ast.AST]:
+    """``ast.walk`` (breadth first, ``node`` included), computed once per node and kept on it.
+
+    Gathering runs over every file of a project and each codemod walks the same trees
+    several times; ``ast.walk`` was most of that time. Trees are never mutated while
+    gathering, and are dropped with their file.
+    """
+    nodes = node.__dict__.get(_WALK_CACHE)
+    if nodes is None:
+        nodes = [node]
+        for current in nodes:  # grows while it is read: breadth first
+            nodes.extend(child_nodes(current))
+        setattr(node, _WALK_CACHE, nodes)
+    return nodes
+
+
 def iter_functions(tree: ast.AST) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             yield node
 
