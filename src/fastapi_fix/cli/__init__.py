@@ -124,10 +124,10 @@ def main(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool, check: bool
     instances = [codemod(settings) for codemod in chosen]
     targets = Targets(paths, exclude, config.exclude, config.root)
     if layout_cli.is_project_level(instances):  # moves files: its own plan/patch/apply flow
-        if branch or verify or not text:
-            raise click.UsageError("layered-layout does not take --branch, --verify or --format json")
+        if branch or verify:
+            raise click.UsageError("layered-layout does not take --branch or --verify")
         ctx.exit(layout_cli.run_project_codemods(instances, paths, targets.discover().files, renderer,
-                                                 dry_run=dry_run, check=check))
+                                                 dry_run=dry_run, check=check, json_output=not text))
     verify_request = VerifyRequest(verify, verify_python) if verify else None
     if branch:
         code, results, sections = _run_on_branch(branch, instances, targets, jobs, renderer, verify_request, text)

@@ -1,19 +1,79 @@
-"""Codemod layered-layout (being written)."""
+"""Codemod layered-layout: move a flat or single-file app into layers.
+
+::
+
+    app/main.py                        app = FastAPI(), middleware, lifespan, include_router
+    app/api/v1/routes.py               (routes/<name>.py when there are several routers)
+    app/api/v1/schemas.py, dependencies.py
+    app/core/config.py, security.py, db.py
+    app/services/<entity>_service.py
+    app/models/<entity>.py + models/__init__.py importing every model
+
+It plans (an editable TOML plan), then moves whole modules (``git mv``) or splits modules
+that mix layers definition by definition, and rewrites every import and string reference
+in the project. It never runs unless selected by name.
+"""
 
 from __future__ import annotations
 
-import libcst as cst
+from collections.abc import Sequence
+from pathlib import Path
 
-from fastapi_fix.engine.codemod import Codemod, FileContext
+from fastapi_fix.engine.codemod import Option, SourceFile
+from fastapi_fix.engine.project import ProjectChange, ProjectCodemod, fingerprint
 
 
-class LayeredLayout(Codemod):
+class LayeredLayout(ProjectCodemod):
     name = "layered-layout"
-    summary = "(not written yet)"
-    safety = "(not written yet)"
-    markers = ()
-    default_enabled = False  # moving files only ever happens when asked for by name
-    file_local = False
+    summary = ("Move a flat or single-file app into api/v1 (routes, schemas, dependencies), core, services "
+               "and models, rewriting every import and string reference")
+    safety = ("Plans first (--dry-run, --write-plan); applies all or nothing, refuses a dirty git tree, "
+              "uses git mv; never creates an import cycle; reports what it cannot rewrite")
+    example = (
+        "# main.py\napp = FastAPI()\n\nclass UserOut(BaseModel):\n    id: int\n\n@app.get('/users')\ndef users(): ...\n",
+        "# app/api/v1/schemas.py\nclass UserOut(BaseModel):\n    id: int\n\n"
+        "# app/api/v1/routes.py\nrouter = APIRouter()\n\n@router.get('/users')\ndef users(): ...\n",
+    )
+    options = (
+        Option("plan", "", "apply (or --dry-run) this edited plan file (TOML) instead of planning"),
+        Option("write-plan", "", "write the plan to this TOML file and change nothing"),
+        Option("allow-dirty", False, "apply even when the git tree has uncommitted changes"),
+        Option("layout-force", False, "plan even when the project is already layered or organised by domain"),
+        Option("package-name", "app", "the package a single-file app moves into"),
+    )
 
-    def transform(self, ctx: FileContext, module: cst.Module, index: object) -> cst.Module:
-        return module
+    def plan_project(self, root: Path, files: Sequence[SourceFile]) -> ProjectChange:
+        # Imported here: the registry imports every codemod, and the layout machinery
+        # itself uses the shared matchers of the codemods package.
+        from fastapi_fix.layout import plan_file
+        from fastapi_fix.layout.plan import propose
+        from fastapi_fix.layout.project_index import ProjectError, load_project
+        from fastapi_fix.layout.realize import realize
+
+        try:
+            project = load_project(root, files)
+        except ProjectError as exc:
+            change = ProjectChange(root)
+            change.notes.append(str(exc))
+            return change
+        plan_path = self.option("plan")
+        digest = fingerprint(project.root, list(project.sources))
+        if plan_path:
+            try:
+                plan = plan_file.load(Path(plan_path))
+            except plan_file.PlanFileError as exc:
+                change = ProjectChange(root)
+                change.errors.append(str(exc))
+                return change
+            if plan.fingerprint and plan.fingerprint != digest:
+                change = ProjectChange(root)
+                change.errors.append(f"{plan_path}: the project changed since this plan was written; plan again")
+                return change
+            classifier = None
+        else:
+            plan, planner = propose(project, self.option("package-name"), self.option("layout-force"))
+            plan.fingerprint = digest
+            classifier = planner.classifier
+        change = realize(project, plan, classifier)
+        change.plan_text = plan_file.dumps(plan)
+        return change

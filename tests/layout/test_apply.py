@@ -1,0 +1,151 @@
+"""Applying a layout: the command line, git, plan files, and all-or-nothing."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fastapi_fix.cli import main
+from fastapi_fix.engine.project import ApplyError, apply_change
+from tests.layout.helpers import after, commit_all, git, plan, write_project
+from tests.layout.test_imports import SHOP
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and ".git" not in p.relative_to(root).parts}
+
+
+@pytest.fixture
+def shop(tmp_path, monkeypatch):
+    root = tmp_path / "shop-project"
+    write_project(root, SHOP)
+    commit_all(root)
+    monkeypatch.chdir(root)
+    return root
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, ["--select", "layered-layout", *args], catch_exceptions=False)
+
+
+def test_dry_run_changes_nothing_and_its_patch_applies_with_renames(shop, tmp_path):
+    before = snapshot(shop)
+    result = invoke("--dry-run", ".")
+    assert result.exit_code == 1, result.output
+    assert snapshot(shop) == before
+    patch = result.stdout_bytes
+    assert b"rename from shop/config.py\nrename to shop/core/config.py\n" in patch
+    assert b"diff --git a/shop/crud.py b/shop/services/item_service.py\n" in patch
+    # git apply reproduces exactly what applying writes.
+    expected = after(shop, plan(shop))
+    subprocess.run(["git", "apply", "--index", "-"], input=patch, cwd=shop, check=True)
+    assert {k: v.decode() for k, v in snapshot(shop).items()} == expected
+
+
+def test_apply_uses_git_mv_and_a_second_run_has_nothing_to_do(shop):
+    result = invoke(".")
+    assert result.exit_code == 0, result.output
+    assert "moved shop/config.py -> shop/core/config.py (git mv)" in result.stderr
+    status = git(shop, "status", "--porcelain")
+    assert "R  shop/config.py -> shop/core/config.py" in status.splitlines()
+    assert invoke("--dry-run", ".").exit_code == 0
+
+
+def test_a_dirty_tree_is_refused_unless_allowed(shop):
+    (shop / "shop/config.py").write_text("class Settings:\n    page_size = 20\n\n\nsettings = Settings()\n")
+    before = snapshot(shop)
+    refused = invoke(".")
+    assert refused.exit_code == 123
+    assert "uncommitted changes" in refused.stderr
+    assert snapshot(shop) == before
+    allowed = invoke("--allow-dirty", ".")
+    assert allowed.exit_code == 0, allowed.output
+    assert (shop / "shop/core/config.py").read_text().startswith("class Settings:\n    page_size = 20\n")
+
+
+@pytest.mark.parametrize("failing_step", [1, 5, 12])
+def test_a_failure_rolls_every_step_back(shop, failing_step):
+    change = plan(shop)
+    before, status = snapshot(shop), git(shop, "status", "--porcelain")
+    steps = []
+
+    def fail(step):
+        steps.append(step)
+        if len(steps) == failing_step:
+            raise OSError("disk full")
+
+    with pytest.raises(ApplyError, match="every change was rolled back"):
+        apply_change(change, step_hook=fail)
+    assert snapshot(shop) == before
+    assert git(shop, "status", "--porcelain") == status
+
+
+def test_a_file_changed_after_planning_is_refused(shop):
+    change = plan(shop)
+    (shop / "shop/crud.py").write_text("# edited\n")
+    with pytest.raises(ApplyError, match="shop/crud.py changed since the plan was made"):
+        apply_change(change, allow_dirty=True)
+    assert (shop / "shop/crud.py").read_text() == "# edited\n"
+    assert not (shop / "shop/core").exists()
+
+
+def test_without_git_files_are_renamed(tmp_path):
+    write_project(tmp_path, SHOP)
+    applied = apply_change(plan(tmp_path))
+    assert not applied.used_git
+    assert (tmp_path / "shop/core/config.py").is_file() and not (tmp_path / "shop/config.py").exists()
+    assert not (tmp_path / "shop/routers").exists()
+
+
+def test_write_edit_and_apply_a_plan(shop):
+    written = invoke("--write-plan", "layout.toml", ".")
+    assert written.exit_code == 0, written.output
+    assert git(shop, "status", "--porcelain") == "?? layout.toml\n"
+    text = (shop / "layout.toml").read_text()
+    assert 'from = "shop/crud.py"\nto = "shop/services/item_service.py"\n' in text
+    (shop / "layout.toml").write_text(text.replace("shop/services/item_service.py", "shop/services/catalog.py"))
+    applied = invoke("--plan", "layout.toml", ".")
+    assert applied.exit_code == 0, applied.output
+    assert (shop / "shop/services/catalog.py").read_text().startswith("from ..models import Item\n")
+    assert "from shop.services import catalog as crud" in (shop / "shop/api/v1/routes.py").read_text()
+
+
+def test_a_stale_plan_is_refused(shop):
+    assert invoke("--write-plan", "layout.toml", ".").exit_code == 0
+    (shop / "shop/extra.py").write_text("X = 1\n")
+    git(shop, "add", "shop/extra.py")
+    git(shop, "commit", "-qm", "more code")
+    result = invoke("--plan", "layout.toml", ".")
+    assert result.exit_code == 123
+    assert "the project changed since this plan was written" in result.stderr
+    assert (shop / "shop/config.py").exists()
+
+
+def test_check_lists_the_files(shop):
+    result = invoke("--check", ".")
+    assert result.exit_code == 1
+    assert "would move shop/config.py" not in result.stdout  # paths are the new ones
+    assert "would move shop/core/config.py" in result.stdout
+
+
+def test_it_runs_on_its_own(shop):
+    result = CliRunner().invoke(main, ["--select", "layered-layout,async-to-sync", "."])
+    assert result.exit_code == 2
+    assert "runs on its own" in result.output
+
+
+def test_json_report(shop):
+    import json
+
+    result = CliRunner().invoke(main, ["--select", "layered-layout", "--dry-run", "--format", "json", "."],
+                                catch_exceptions=False)
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    files = {entry["path"]: entry for entry in doc["files"]}
+    assert files["shop/config.py"]["new_path"] == "shop/core/config.py"
+    assert files["shop/config.py"]["written"] is False
+    assert {"kind": "move", "from": "shop/config.py", "to": "shop/core/config.py",
+            "reason": "config: settings class"} in doc["layout"]["rows"]
+    assert doc["mode"] == "dry-run" and doc["codemods"] == ["layered-layout"]
