@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from fastapi_fix.codemods.async_to_sync import AsyncToSync
-from fastapi_fix.engine.codemod import Settings
+from fastapi_fix.engine.codemod import Settings, SourceFile
 from fastapi_fix.engine.discover import discover
 from fastapi_fix.engine.results import Status
 from fastapi_fix.engine.runner import Runner
@@ -525,6 +525,40 @@ TRANSFORMED = [
     ),
     pytest.param(
         """\
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        async def ping():
+            time.sleep(0.1)
+            return "pong"
+
+
+        app.get("/ping", include_in_schema=False)(ping)
+        """,
+        """\
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        def ping():
+            time.sleep(0.1)
+            return "pong"
+
+
+        app.get("/ping", include_in_schema=False)(ping)
+        """,
+        {},
+        id="route-decorator-called-by-hand",
+    ),
+    pytest.param(
+        """\
         from app import crud
         from app.api import router
         from app.db import SessionDep
@@ -1029,6 +1063,636 @@ TRANSFORMED = [
         """,
         {"context": {"app/crud/user.py": CRUD}},
         id="module-imported-from-a-folder-without-package-name",
+    ),
+    pytest.param(
+        """\
+        import time
+
+        from fastapi import APIRouter
+
+        users_router = r = APIRouter(prefix="/users")
+
+
+        @r.get("")
+        async def list_users():
+            time.sleep(1)
+        """,
+        """\
+        import time
+
+        from fastapi import APIRouter
+
+        users_router = r = APIRouter(prefix="/users")
+
+
+        @r.get("")
+        def list_users():
+            time.sleep(1)
+        """,
+        {},
+        id="router-made-by-chained-assignment",
+    ),
+    pytest.param(
+        """\
+        import time
+
+        from fastapi import APIRouter, FastAPI
+
+        a, b = APIRouter(), APIRouter()
+
+
+        @b.get("/b")
+        async def in_b():
+            time.sleep(1)
+
+
+        def create_app():
+            app, router = FastAPI(), APIRouter()
+
+            @router.get("/c")
+            async def in_c():
+                time.sleep(1)
+
+            return app
+        """,
+        """\
+        import time
+
+        from fastapi import APIRouter, FastAPI
+
+        a, b = APIRouter(), APIRouter()
+
+
+        @b.get("/b")
+        def in_b():
+            time.sleep(1)
+
+
+        def create_app():
+            app, router = FastAPI(), APIRouter()
+
+            @router.get("/c")
+            def in_c():
+                time.sleep(1)
+
+            return app
+        """,
+        {},
+        id="routers-made-by-tuple-assignment",
+    ),
+    pytest.param(
+        """\
+        import time
+
+        from fastapi import Depends, FastAPI
+
+        app = FastAPI()
+
+
+        async def current_user():
+            time.sleep(1)
+
+
+        @app.get("/me")
+        def me(user=Depends(current_user)):
+            return user
+        """,
+        """\
+        import time
+
+        from fastapi import Depends, FastAPI
+
+        app = FastAPI()
+
+
+        def current_user():
+            time.sleep(1)
+
+
+        @app.get("/me")
+        def me(user=Depends(current_user)):
+            return user
+        """,
+        {"context": {"tests/__init__.py": "", "tests/test_me.py": """\
+            from app.main import app, current_user
+
+
+            def fake_user():
+                return {"id": 1}
+
+
+            app.dependency_overrides[current_user] = fake_user
+            app.dependency_overrides.pop(current_user)
+
+
+            def test_me(client_app):
+                client_app.dependency_overrides[current_user] = fake_user
+            """}},
+        id="dependency-overrides-are-not-other-uses",
+    ),
+    pytest.param(
+        """\
+        from typing import AsyncGenerator
+
+        from fastapi import Depends, FastAPI
+        from sqlalchemy.orm import Session
+
+        from app.db import SessionLocal
+
+        app = FastAPI()
+
+
+        async def get_db() -> AsyncGenerator[Session, None]:
+            db = SessionLocal()
+            try:
+                yield db
+                db.commit()
+            finally:
+                db.close()
+
+
+        @app.get("/")
+        def home(db: Session = Depends(get_db)):
+            return {}
+        """,
+        """\
+        from typing import Generator
+
+        from fastapi import Depends, FastAPI
+        from sqlalchemy.orm import Session
+
+        from app.db import SessionLocal
+
+        app = FastAPI()
+
+
+        def get_db() -> Generator[Session, None, None]:
+            db = SessionLocal()
+            try:
+                yield db
+                db.commit()
+            finally:
+                db.close()
+
+
+        @app.get("/")
+        def home(db: Session = Depends(get_db)):
+            return {}
+        """,
+        {},
+        id="async-generator-annotation-becomes-generator",
+    ),
+    pytest.param(
+        """\
+        import collections.abc
+
+        from fastapi import Depends, FastAPI
+        from sqlalchemy.orm import Session
+
+        from app.db import SessionLocal
+
+        app = FastAPI()
+
+
+        async def get_db() -> collections.abc.AsyncGenerator[Session]:
+            db = SessionLocal()
+            yield db
+            db.commit()
+
+
+        @app.get("/")
+        def home(db: Session = Depends(get_db)):
+            return {}
+        """,
+        """\
+        import collections.abc
+
+        from fastapi import Depends, FastAPI
+        from sqlalchemy.orm import Session
+
+        from app.db import SessionLocal
+
+        app = FastAPI()
+
+
+        def get_db() -> collections.abc.Generator[Session, None, None]:
+            db = SessionLocal()
+            yield db
+            db.commit()
+
+
+        @app.get("/")
+        def home(db: Session = Depends(get_db)):
+            return {}
+        """,
+        {},
+        id="async-generator-one-argument-through-module-attribute",
+    ),
+    pytest.param(
+        """\
+        from collections.abc import AsyncIterable, AsyncIterator as AI
+
+        from fastapi import Depends, FastAPI
+        from sqlalchemy.orm import Session
+
+        from app.db import SessionLocal
+
+        app = FastAPI()
+
+
+        async def get_db() -> AI[Session]:
+            db = SessionLocal()
+            yield db
+            db.commit()
+
+
+        async def get_tags() -> AsyncIterable[str]:
+            yield "new"
+
+
+        @app.get("/")
+        def home(db: Session = Depends(get_db), tags=Depends(get_tags)):
+            return {}
+        """,
+        """\
+        from collections.abc import Iterator, AsyncIterable
+
+        from fastapi import Depends, FastAPI
+        from sqlalchemy.orm import Session
+
+        from app.db import SessionLocal
+
+        app = FastAPI()
+
+
+        def get_db() -> Iterator[Session]:
+            db = SessionLocal()
+            yield db
+            db.commit()
+
+
+        async def get_tags() -> AsyncIterable[str]:
+            yield "new"
+
+
+        @app.get("/")
+        def home(db: Session = Depends(get_db), tags=Depends(get_tags)):
+            return {}
+        """,
+        {},
+        id="async-iterator-aliased-import-and-one-still-used",
+    ),
+    pytest.param(
+        """\
+        from fastapi import FastAPI
+        from sqlalchemy.orm import Session
+
+        from app.db import SessionDep
+        from app.models import User
+
+        app = FastAPI()
+
+
+        class UserRepository:
+            def __init__(self, db: Session):
+                self.db = db
+
+            def get(self, user_id: int):
+                return self.db.get(User, user_id)
+
+
+        class Repositories:
+            def __init__(self, db: Session):
+                self.db = db
+
+            @property
+            def users(self) -> UserRepository:
+                return UserRepository(self.db)
+
+            @users.setter
+            def users(self, value):
+                raise AttributeError("read only")
+
+
+        @app.get("/users/{user_id}")
+        async def read_user(user_id: int, db: SessionDep):
+            return Repositories(db).users.get(user_id)
+        """,
+        """\
+        from fastapi import FastAPI
+        from sqlalchemy.orm import Session
+
+        from app.db import SessionDep
+        from app.models import User
+
+        app = FastAPI()
+
+
+        class UserRepository:
+            def __init__(self, db: Session):
+                self.db = db
+
+            def get(self, user_id: int):
+                return self.db.get(User, user_id)
+
+
+        class Repositories:
+            def __init__(self, db: Session):
+                self.db = db
+
+            @property
+            def users(self) -> UserRepository:
+                return UserRepository(self.db)
+
+            @users.setter
+            def users(self, value):
+                raise AttributeError("read only")
+
+
+        @app.get("/users/{user_id}")
+        def read_user(user_id: int, db: SessionDep):
+            return Repositories(db).users.get(user_id)
+        """,
+        {},
+        id="call-through-an-annotated-property",
+    ),
+    pytest.param(
+        """\
+        from functools import cached_property
+
+        from fastapi import FastAPI
+
+        from app.db import SessionDep
+        from app.services import ContactUsService
+
+        app = FastAPI()
+
+
+        class Services:
+            @cached_property
+            def contact(self):
+                return ContactUsService()
+
+
+        services = Services()
+
+
+        @app.post("/contact-us")
+        async def contact_us(data: dict, db: SessionDep):
+            return services.contact.create(db, data)
+        """,
+        """\
+        from functools import cached_property
+
+        from fastapi import FastAPI
+
+        from app.db import SessionDep
+        from app.services import ContactUsService
+
+        app = FastAPI()
+
+
+        class Services:
+            @cached_property
+            def contact(self):
+                return ContactUsService()
+
+
+        services = Services()
+
+
+        @app.post("/contact-us")
+        def contact_us(data: dict, db: SessionDep):
+            return services.contact.create(db, data)
+        """,
+        {},
+        id="call-through-a-cached-property-returning-a-project-class",
+    ),
+    pytest.param(
+        """\
+        from functools import cached_property
+
+        from fastapi import FastAPI
+        from sqlalchemy.orm import Session
+
+        from app.db import SessionDep
+        from app.models import User
+
+        app = FastAPI()
+
+
+        class UserRepository:
+            def __init__(self, session: Session):
+                self.session = session
+
+            def get(self, user_id: int):
+                return self.session.get(User, user_id)
+
+
+        class AllRepositories:
+            def __init__(self, session: Session):
+                self.session = session
+
+            @cached_property
+            def users(self) -> UserRepository:
+                return UserRepository(self.session)
+
+
+        def get_repositories(session):
+            return AllRepositories(session)
+
+
+        @app.get("/users/{user_id}")
+        async def read_user(user_id: int, db: SessionDep):
+            repos = get_repositories(db)
+            return repos.users.get(user_id)
+        """,
+        """\
+        from functools import cached_property
+
+        from fastapi import FastAPI
+        from sqlalchemy.orm import Session
+
+        from app.db import SessionDep
+        from app.models import User
+
+        app = FastAPI()
+
+
+        class UserRepository:
+            def __init__(self, session: Session):
+                self.session = session
+
+            def get(self, user_id: int):
+                return self.session.get(User, user_id)
+
+
+        class AllRepositories:
+            def __init__(self, session: Session):
+                self.session = session
+
+            @cached_property
+            def users(self) -> UserRepository:
+                return UserRepository(self.session)
+
+
+        def get_repositories(session):
+            return AllRepositories(session)
+
+
+        @app.get("/users/{user_id}")
+        def read_user(user_id: int, db: SessionDep):
+            repos = get_repositories(db)
+            return repos.users.get(user_id)
+        """,
+        {},
+        id="property-of-what-an-unannotated-factory-returns",
+    ),
+    pytest.param(
+        """\
+        import requests
+        from fastapi import FastAPI, Request, Response
+
+        app = FastAPI()
+
+
+        @app.get("/proxy")
+        async def proxy(request: Request, response: Response):
+            session = requests.Session()
+            session.headers["X-Trace"] = "1"
+            request.state.proxied = True
+            response.headers["X-Proxied"] = "yes"
+            seen = {}
+            seen["proxy"] = 1
+            return session.get("https://example.com").json()
+        """,
+        """\
+        import requests
+        from fastapi import FastAPI, Request, Response
+
+        app = FastAPI()
+
+
+        @app.get("/proxy")
+        def proxy(request: Request, response: Response):
+            session = requests.Session()
+            session.headers["X-Trace"] = "1"
+            request.state.proxied = True
+            response.headers["X-Proxied"] = "yes"
+            seen = {}
+            seen["proxy"] = 1
+            return session.get("https://example.com").json()
+        """,
+        {},
+        id="writes-to-per-request-objects-are-not-shared-state",
+    ),
+    pytest.param(
+        """\
+        from fastapi import BackgroundTasks, FastAPI
+        from starlette.background import BackgroundTask
+        from starlette.responses import JSONResponse
+
+        from app.db import SessionLocal
+
+        app = FastAPI()
+
+
+        async def record_click(link_id: int):
+            db = SessionLocal()
+            db.execute("update links set clicks = clicks + 1")
+            db.commit()
+
+
+        async def audit(link_id: int):
+            with open("audit.log", "a") as log:
+                log.write(f"{link_id}\\n")
+
+
+        @app.get("/l/{link_id}")
+        def follow(link_id: int, background_tasks: BackgroundTasks):
+            background_tasks.add_task(record_click, link_id)
+            return JSONResponse({}, background=BackgroundTask(audit, link_id))
+        """,
+        """\
+        from fastapi import BackgroundTasks, FastAPI
+        from starlette.background import BackgroundTask
+        from starlette.responses import JSONResponse
+
+        from app.db import SessionLocal
+
+        app = FastAPI()
+
+
+        def record_click(link_id: int):
+            db = SessionLocal()
+            db.execute("update links set clicks = clicks + 1")
+            db.commit()
+
+
+        def audit(link_id: int):
+            with open("audit.log", "a") as log:
+                log.write(f"{link_id}\\n")
+
+
+        @app.get("/l/{link_id}")
+        def follow(link_id: int, background_tasks: BackgroundTasks):
+            background_tasks.add_task(record_click, link_id)
+            return JSONResponse({}, background=BackgroundTask(audit, link_id))
+        """,
+        {},
+        id="background-tasks",
+    ),
+    pytest.param(
+        """\
+        import asyncio
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        def fire_and_forget(coro):
+            asyncio.get_running_loop().create_task(coro)
+
+
+        def pause():
+            try:
+                time.sleep(0.1)
+            except asyncio.TimeoutError:
+                pass
+
+
+        @app.post("/jobs")
+        async def run_job():
+            pause()
+        """,
+        """\
+        import asyncio
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        def fire_and_forget(coro):
+            asyncio.get_running_loop().create_task(coro)
+
+
+        def pause():
+            try:
+                time.sleep(0.1)
+            except asyncio.TimeoutError:
+                pass
+
+
+        @app.post("/jobs")
+        def run_job():
+            pause()
+        """,
+        {},
+        id="helper-needing-the-loop-not-called-and-one-catching-its-error",
     ),
 ]
 
@@ -1600,6 +2264,321 @@ NOOP = [
         {},
         id="memoized-helper-blocks-once",
     ),
+    pytest.param(
+        """\
+        import asyncio
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        def fire_and_forget(coro):
+            asyncio.get_running_loop().create_task(coro)
+
+
+        async def notify():
+            pass
+
+
+        @app.post("/r")
+        async def r():
+            time.sleep(0.01)
+            fire_and_forget(notify())
+        """,
+        ["19:5: `time.sleep(...)` blocks (time.sleep) in async `r`; not made `def` because it calls "
+         "`fire_and_forget(...)` (line 20), which needs the event loop or the request's context: "
+         "app.main.fire_and_forget → `asyncio.get_running_loop` at app/main.py:10: use"],
+        {},
+        id="loop-use-in-a-helper",
+    ),
+    pytest.param(
+        """\
+        import time
+
+        from fastapi import FastAPI
+
+        from app import tracing
+
+        app = FastAPI()
+
+
+        @app.get("/trace")
+        async def trace():
+            tracing.start("abc")
+            time.sleep(1)
+        """,
+        ["13:5: `time.sleep(...)` blocks (time.sleep) in async `trace`; not made `def` because it calls "
+         "`tracing.start(...)` (line 12), which needs the event loop or the request's context: "
+         "app.tracing.start → app.tracing.tag → `contextvars.ContextVar.set` at app/tracing.py:7: use"],
+        {"context": {"app/tracing.py": """\
+            from contextvars import ContextVar
+
+            request_id: ContextVar[str] = ContextVar("request_id")
+
+
+            def tag(value):
+                request_id.set(value)
+
+
+            def start(value):
+                tag(value)
+            """}},
+        id="contextvar-set-two-helpers-deep",
+    ),
+    pytest.param(
+        """\
+        import time
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.get("/slow")
+        async def slow_route():
+            time.sleep(1)
+
+
+        HANDLERS = {"a": slow_route}
+
+
+        async def dispatch(name):
+            return await HANDLERS[name]()
+        """,
+        ["10:5: `time.sleep(...)` blocks (time.sleep) in async `slow_route`; not made `def` because it is used "
+         "as a value at app/main.py:13 (`slow_route`), where it may be called and awaited: use"],
+        {},
+        id="stored-in-a-dict-and-awaited",
+    ),
+    pytest.param(
+        """\
+        import time
+
+        from fastapi import Depends, FastAPI
+
+        from app.jobs import queue
+
+        app = FastAPI()
+
+
+        async def audit():
+            time.sleep(1)
+
+
+        @app.get("/", dependencies=[Depends(audit)])
+        def home():
+            queue.add_task(audit)
+        """,
+        ["11:5: `time.sleep(...)` blocks (time.sleep) in async `audit`; not made `def` because it is passed to "
+         "`queue.add_task` at app/main.py:16: use"],
+        {"context": {"app/jobs.py": """\
+            class Queue:
+                def add_task(self, job):
+                    pass
+
+
+            queue = Queue()
+            """}},
+        id="handed-to-an-add-task-that-is-not-background-tasks",
+    ),
+    pytest.param(
+        """\
+        from typing import AsyncIterator
+
+        from fastapi import Depends, FastAPI
+
+        from app.db import SessionLocal
+
+        app = FastAPI()
+
+
+        async def get_db() -> "AsyncIterator[SessionLocal]":
+            db = SessionLocal()
+            yield db
+            db.commit()
+
+
+        @app.get("/")
+        def home(db=Depends(get_db)):
+            return {}
+        """,
+        ["13:5: `db.commit(...)` blocks (sqlalchemy.orm.Session.commit) in async `get_db`; not made `def` "
+         "because its return annotation `'AsyncIterator[SessionLocal]'` is not one it can make sync"],
+        {},
+        id="async-generator-annotation-in-quotes",
+    ),
+    pytest.param(
+        """\
+        from typing import AsyncGenerator
+
+        from fastapi import Depends, FastAPI
+        from sqlalchemy.orm import Session
+
+        from app.db import SessionLocal
+
+        app = FastAPI()
+
+
+        class Generator:
+            pass
+
+
+        async def get_db() -> AsyncGenerator[Session, None]:
+            db = SessionLocal()
+            yield db
+            db.commit()
+
+
+        @app.get("/")
+        def home(db=Depends(get_db)):
+            return {}
+        """,
+        ["18:5: `db.commit(...)` blocks (sqlalchemy.orm.Session.commit) in async `get_db`; not made `def` "
+         "because `Generator` already names something else where `get_db` is defined"],
+        {},
+        id="async-generator-sync-name-taken",
+    ),
+    pytest.param(
+        """\
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.get("/items/{item_id}")
+        async def read_item(item_id: int, repo=None):
+            return {"item": repo.find(item_id), "count": len([])}
+        """,
+        ["7:1: `read_item` stays async: no blocking call found, but these calls could not be followed: "
+         "`repo.find(...)` (line 8); if one blocks, it stalls the event loop"],
+        {"options": {"report-non-blocking": True}},
+        id="non-blocking-names-the-calls-it-could-not-follow",
+    ),
+    pytest.param(
+        """\
+        import requests
+        from fastapi import FastAPI
+
+        from app.clients import client
+
+        app = FastAPI()
+
+
+        @app.post("/act")
+        async def act(token: str):
+            client.token = token
+            return requests.get("https://example.com", headers={"t": client.token}).json()
+        """,
+        ["12:12: `requests.get(...)` blocks (requests.get) in async `act`; not made `def` because it assigns "
+         "`client.token` (line 11), state every request shares: on the event loop no other request runs while "
+         "it does (it awaits nothing); in the threadpool they would interleave: use"],
+        {"context": {"app/clients.py": "class Client:\n    token = ''\n\n\nclient = Client()\n"}},
+        id="assigns-an-attribute-of-a-module-level-object",
+    ),
+    pytest.param(
+        """\
+        import requests
+        from fastapi import FastAPI
+
+        from app.clients import client
+
+        app = FastAPI()
+
+
+        def configure(organisation: str):
+            client.token = f"token-of-{organisation}"
+            return client
+
+
+        @app.post("/{organisation}/act")
+        async def act(organisation: str):
+            configured = configure(organisation)
+            return requests.get("https://example.com", headers={"t": configured.token}).json()
+        """,
+        ["17:12: `requests.get(...)` blocks (requests.get) in async `act`; not made `def` because it calls "
+         "`configure(...)` (line 16), which assigns state every request shares: on the event loop no other "
+         "request runs while it does (it awaits nothing); in the threadpool they would interleave: "
+         "app.main.configure → `client.token` at app/main.py:10: use"],
+        {"context": {"app/clients.py": "class Client:\n    token = ''\n\n\nclient = Client()\n"}},
+        id="a-helper-assigns-an-attribute-of-a-module-level-object",
+    ),
+    pytest.param(
+        """\
+        import requests
+        from fastapi import FastAPI
+
+        app = FastAPI()
+        calls = 0
+        cache = {}
+
+
+        @app.post("/count")
+        async def count():
+            global calls
+            calls += 1
+            cache["last"] = requests.get("https://example.com").text
+        """,
+        ["13:21: `requests.get(...)` blocks (requests.get) in async `count`; not made `def` because it assigns "
+         "`calls` (line 12), `cache['last']` (line 13), state every request shares"],
+        {},
+        id="assigns-a-global-and-an-item-of-a-module-level-dict",
+    ),
+    pytest.param(
+        """\
+        import os
+
+        from fastapi import Depends, FastAPI
+
+        app = FastAPI()
+
+
+        class FeatureFlag:
+            def __init__(self, name: str):
+                self.name = name
+
+            async def __call__(self) -> bool:
+                self.checked = True
+                return os.path.exists(f"flags/{self.name}")
+
+
+        beta = FeatureFlag("beta")
+
+
+        @app.get("/beta")
+        async def beta_page(enabled: bool = Depends(beta)):
+            return {"enabled": enabled}
+        """,
+        ["14:16: `os.path.exists(...)` blocks (os.path.exists) in async `__call__`; not made `def` because it "
+         "assigns `self.checked` (line 13), state every request shares"],
+        {},
+        id="callable-dependency-assigns-to-its-shared-instance",
+    ),
+    pytest.param(
+        """\
+        import asyncio
+        import time
+
+        from fastapi import BackgroundTasks, FastAPI
+
+        app = FastAPI()
+
+
+        async def record_click(link_id: int):
+            time.sleep(0.1)
+            await asyncio.sleep(0)
+
+
+        @app.get("/l/{link_id}")
+        def follow(link_id: int, background_tasks: BackgroundTasks):
+            background_tasks.add_task(record_click, link_id)
+        """,
+        ["10:5: `time.sleep(...)` blocks (time.sleep) in async `record_click`; it also awaits, so it cannot "
+         "become `def`: use"],
+        {},
+        id="background-task-that-awaits-and-blocks",
+    ),
 ]
 
 
@@ -1675,3 +2654,125 @@ def test_unparsed_files_are_treated_conservatively(tmp_path, newer_file, convert
         assert main.status is Status.UNCHANGED
         (finding,) = main.findings
         assert "its name appears in app/newer.py, which this Python cannot parse" in finding.message
+
+
+# Two services side by side, each run from its own folder (no __init__.py): both have a
+# main.py and a database.py, which the engine names users_service.main, orders_service.main...
+# `from database import get_db` means the file's own folder. Only the users' get_db yields a
+# Session, so mixing the two files up would convert list_orders or miss list_users.
+SERVICES_DATABASES = {
+    "users_service/database.py": """\
+        from sqlalchemy import create_engine
+        from sqlalchemy.orm import sessionmaker
+
+        SessionLocal = sessionmaker(bind=create_engine("sqlite://"))
+
+
+        def get_db():
+            db = SessionLocal()
+            try:
+                yield db
+            finally:
+                db.close()
+        """,
+    "orders_service/database.py": """\
+        def get_db():
+            yield {"orders": []}
+        """,
+}
+USERS_SERVICE = """\
+    import asyncio
+    import time
+
+    from fastapi import Depends, FastAPI
+
+    from database import get_db
+
+    app = FastAPI()
+
+
+    @app.get("/users")
+    async def list_users(db=Depends(get_db)):
+        return db.execute("select * from users").all()
+
+
+    @app.get("/ping")
+    async def ping():
+        await asyncio.sleep(0)
+        time.sleep(1)
+    """
+ORDERS_SERVICE = """\
+    import asyncio
+    import time
+
+    from fastapi import Depends, FastAPI
+
+    from database import get_db
+
+    app = FastAPI()
+
+
+    @app.get("/orders")
+    async def list_orders(db=Depends(get_db)):
+        return db.execute("select * from orders")
+
+
+    @app.get("/slow")
+    async def slow():
+        time.sleep(1)
+
+
+    @app.get("/pong")
+    async def pong():
+        time.sleep(1)
+        await asyncio.sleep(0)
+    """
+SERVICES = {"users_service/main.py": USERS_SERVICE, "orders_service/main.py": ORDERS_SERVICE,
+            **SERVICES_DATABASES}
+# path -> (functions made def, the line and function of its one finding)
+SERVICES_EXPECTED = {"users_service/main.py": ({"list_users"}, (19, "ping")),
+                     "orders_service/main.py": ({"slow"}, (23, "pong"))}
+
+
+def _made_def(before: str, after: str) -> set[str]:
+    return {line.split("(")[0][len("async def "):] for line in before.splitlines()
+            if line.startswith("async def ") and line[len("async "):] in after.splitlines()}
+
+
+@pytest.mark.parametrize("path", list(SERVICES_EXPECTED))
+def test_services_with_the_same_module_names_each_use_their_own_files(path):
+    before = textwrap.dedent(SERVICES[path])
+    after = before
+    for name in SERVICES_EXPECTED[path][0]:
+        after = after.replace(f"async def {name}(", f"def {name}(")
+    context = {p: code for p, code in SERVICES.items() if p != path}
+    (finding,) = check_transformed(CODEMOD, before, after, path=path, context=context)
+    line, function = SERVICES_EXPECTED[path][1]
+    assert (finding.path, finding.line) == (path, line)
+    assert f"in async `{function}`; it also awaits" in finding.message
+
+
+def test_services_with_the_same_module_names_through_discovery(tmp_path):
+    """The same project as the engine sees it: module names come from discovery."""
+    _write(tmp_path, {p: textwrap.dedent(code).encode() for p, code in SERVICES.items()})
+    found = discover([tmp_path], cwd=tmp_path)
+    assert {f.display_path: f.module_name for f in found.files}["users_service/main.py"] == "users_service.main"
+    results = {r.display_path: r for r in Runner([AsyncToSync(Settings())], jobs=1).run(found.files)}
+    for path, (converted, (line, function)) in SERVICES_EXPECTED.items():
+        result = results[path]
+        before = textwrap.dedent(SERVICES[path])
+        assert _made_def(before, result.new.decode()) == converted, path
+        assert [(f.path, f.line) for f in result.findings] == [(path, line)]
+        assert f"`{function}`" in result.findings[0].message
+
+
+def test_files_that_still_share_a_module_name_are_not_converted():
+    """Should two files reach the codemod under one module name, their functions cannot be
+    told apart: none is converted and the reason is reported."""
+    source = textwrap.dedent(ROUTE.decode()).encode()
+    files = {SourceFile(Path(f"/project/{folder}/main.py"), f"{folder}/main.py", "main"): source
+             for folder in ("users", "orders")}
+    results = list(Runner([AsyncToSync(Settings())], jobs=1).run(list(files), sources=files))
+    assert all(r.status is Status.UNCHANGED for r in results)
+    messages = [f.message for r in results for f in r.findings]
+    assert messages and all("another file of the project is also module `main`" in m for m in messages)

@@ -5,6 +5,9 @@ tuple the project index resolves later (``_async_index``), when every module is 
 
 - ``("ref", "app.crud.get_user")``: the object a qualified name denotes (a module, a
   function, a class, a module-level instance, or something outside the project);
+- ``("near", "users_service.main", "database.get_db")``: a name imported absolutely, which
+  means the importing file's own folder first when that folder is not a package
+  (``uvicorn main:app`` run from ``users_service/``);
 - ``("funckey", id)`` / ``("classkey", id)``: a function or class of this module;
 - ``("inst", sym)``: an instance of the class ``sym`` (from an annotation);
 - ``("call", sym)``, ``("attr", sym, name)``, ``("item", sym)``, ``("div", sym)``: the
@@ -23,12 +26,22 @@ from __future__ import annotations
 
 import ast
 import builtins
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Optional
 
 from fastapi_fix.codemods._blocking import needs_event_loop
-from fastapi_fix.codemods._fastapi import DEPENDENCY_FUNCTIONS, ImportTable, param_function, resolve_relative
+from fastapi_fix.codemods._fastapi import (
+    BACKGROUND_TASK_CLASSES,
+    DEPENDENCY_FUNCTIONS,
+    HTTP_METHODS,
+    ImportTable,
+    param_function,
+    resolve_relative,
+    task_function_argument,
+    walk,
+)
 from fastapi_fix.engine.codemod import SourceFile
 
 Sym = tuple  # see the module docstring
@@ -50,7 +63,10 @@ SCHEDULERS = frozenset({
 })
 ROUTE_REGISTRARS = {"add_api_route": "route", "add_api_websocket_route": "websocket",
                     "add_websocket_route": "websocket"}
+# ``app.get("/path")(handler)``: the route decorator, applied by hand.
+ROUTE_DECORATOR_KINDS = {**dict.fromkeys(HTTP_METHODS | {"api_route"}, "route"), "websocket": "websocket"}
 _BUILTINS = frozenset(dir(builtins))
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))  # Python 3.10+; 3.9 follows all
 _TEXT_LIMIT = 60
 
 
@@ -77,14 +93,37 @@ class Decorator:
 
 @dataclass(frozen=True)
 class Use:
-    """A place a function is handed to something that calls it: FastAPI or a scheduler."""
+    """A place a function is named without being called: handed to FastAPI, a scheduler,
+    a task queue, or used as a plain value (stored, passed, compared)."""
 
-    kind: str  # "depends", "route", "websocket", "lifespan", "passed"
+    # "depends", "route", "websocket", "lifespan", "passed", "background" (add_task,
+    # BackgroundTask), "override" (a key or value of ``app.dependency_overrides``), "value"
+    kind: str
     line: int
     col: int
     target: Optional[Sym]
     via: Optional[Sym] = None  # the router of a route, the callee of "passed"
     text: str = ""
+
+
+# The sync counterparts of what an async generator may be annotated with.
+SYNC_ITERATORS = {"AsyncGenerator": "Generator", "AsyncIterator": "Iterator", "AsyncIterable": "Iterable"}
+
+
+@dataclass(frozen=True)
+class ReturnAnnotation:
+    """An async function's return annotation, as an async generator dependency that becomes
+    sync needs it rewritten (``AsyncGenerator[Session, None]`` → ``Generator[...]``)."""
+
+    text: str
+    end_line: int
+    head: Optional[str]  # qualified name of ``AsyncGenerator`` in ``AsyncGenerator[X, None]``
+    written: str  # the head as written: ``AsyncGenerator``, ``AG``, ``typing.AsyncGenerator``
+    arguments: int  # how many subscript arguments; 0 when not subscripted
+    is_string: bool
+    # What each sync name (``Generator``...) means where the function is defined: a
+    # qualified name, "" when the name is free, None when it is bound to something unknown.
+    bindings: tuple[tuple[str, Optional[str]], ...] = ()
 
 
 @dataclass
@@ -105,6 +144,13 @@ class FunctionFacts:
     awaits: bool = False
     generator: bool = False
     loop_uses: list[tuple[int, int, str]] = field(default_factory=list)
+    # Assignments to state every request shares: ``client.token = t``, ``cache[k] = v``, a
+    # ``global``/``nonlocal`` name: (line, col, target as written). Also followed into helpers.
+    shared_writes: list[tuple[int, int, str]] = field(default_factory=list)
+    # ``self.x = ...``: shared when ``self`` is (a callable dependency instance); in a helper,
+    # usually a fresh object (``__init__``), so not followed.
+    self_writes: list[tuple[int, int, str]] = field(default_factory=list)
+    return_annotation: Optional[ReturnAnnotation] = None
     returns: Optional[Sym] = None  # return annotation
     yields_annotation: Optional[Sym] = None  # T of ``-> Iterator[T]``
     yielded: list[Sym] = field(default_factory=list)
@@ -140,7 +186,9 @@ def _text(node: ast.AST) -> str:
 
 
 def _ref_name(symbol: Optional[Sym]) -> Optional[str]:
-    return symbol[1] if symbol and symbol[0] == "ref" else None
+    if symbol and symbol[0] == "ref":
+        return symbol[1]
+    return symbol[2] if symbol and symbol[0] == "near" else None
 
 
 class _Scope:
@@ -179,6 +227,16 @@ class _Gatherer:
         self.seen_keys: dict[str, int] = {}
         self.argument_of: dict[int, str] = {}  # id(call node) -> outer call text
         self.awaited_calls: set[int] = set()
+        self.absolute_imports = _absolute_imports(tree)
+        self.module_imports = {(alias.asname or alias.name).partition(".")[0]
+                               for node in _own_statements(tree.body) if isinstance(node, (ast.Import, ast.ImportFrom))
+                               for alias in node.names}
+        # Names read here that are not plain values: called, decorating, registered with FastAPI.
+        self.not_values: set[int] = set()
+        self.chain_parts: set[int] = set()  # ``crud`` of ``crud.get_user``
+        self.values_seen: set[Sym] = set()
+        self.self_names: dict[str, str] = {}  # method id -> its ``self`` parameter
+        self.declared_shared: dict[str, set[str]] = {}  # function id -> its global/nonlocal names
 
     # -- names -------------------------------------------------------------------------
 
@@ -189,10 +247,16 @@ class _Gatherer:
         if name in self.globals:
             return ("ref", self.qualify(name))
         if name in self.imports.names:
-            return ("ref", self.imports.names[name])
+            return self._import_symbol(name)
         if name in _BUILTINS:
             return ("ref", f"builtins.{name}")
         return None
+
+    def _import_symbol(self, name: str) -> Sym:
+        dotted = self.imports.names[name]
+        if self.absolute_imports.get(name) == dotted and dotted.partition(".")[0] not in _STDLIB:
+            return ("near", self.module, dotted)
+        return ("ref", dotted)
 
     def sym(self, expr: ast.expr, scope: _Scope) -> Optional[Sym]:
         if isinstance(expr, ast.Name):
@@ -203,6 +267,8 @@ class _Gatherer:
                 return None
             if base[0] == "ref":
                 return ("ref", f"{base[1]}.{expr.attr}")
+            if base[0] == "near":
+                return ("near", base[1], f"{base[2]}.{expr.attr}")
             return ("attr", base, expr.attr)
         if isinstance(expr, ast.Call):
             callee = self.sym(expr.func, scope)
@@ -260,6 +326,31 @@ class _Gatherer:
             return self.annotation(args[0], scope) if args else None
         return None
 
+    def _return_annotation(self, expr: ast.expr, scope: _Scope) -> ReturnAnnotation:
+        is_string = isinstance(expr, ast.Constant) and isinstance(expr.value, str)
+        head = expr.value if isinstance(expr, ast.Subscript) else expr
+        qualified = _ref_name(self.sym(head, scope)) if isinstance(head, (ast.Name, ast.Attribute)) else None
+        return ReturnAnnotation(
+            _text(expr), expr.end_lineno or expr.lineno, qualified, ast.unparse(head),
+            len(_subscript_args(expr)) if isinstance(expr, ast.Subscript) else 0, is_string,
+            tuple((name, self._binding_of(name, scope)) for name in SYNC_ITERATORS.values()),
+        )
+
+    def _binding_of(self, name: str, scope: _Scope) -> Optional[str]:
+        """What ``name`` means in ``scope``: a qualified name, "" if nothing binds it, None if
+        something unknown does (a local, a name imported only inside some function)."""
+        current: Optional[_Scope] = scope
+        while current is not None and current.parent is not None:
+            if name in current.types:
+                return None
+            current = current.parent
+        if name in self.imports.names and name not in self.module_imports:
+            return None
+        symbol = self.global_symbol(name)
+        if symbol is None or symbol == ("ref", f"builtins.{name}"):
+            return ""
+        return _ref_name(symbol)
+
     def _annotated_alias(self, expr: ast.Subscript, scope: _Scope) -> Optional[Sym]:
         args = _subscript_args(expr)
         if not args:
@@ -275,17 +366,16 @@ class _Gatherer:
 
     def dependency_target(self, expr: ast.expr, scope: _Scope) -> Optional[Sym]:
         """``f`` of ``Depends(f)`` / ``Security(f, ...)`` / ``Depends(dependency=f)``."""
+        argument = self._dependency_argument(expr, scope)
+        return self.sym(argument, scope) if argument is not None else None
+
+    def _dependency_argument(self, expr: ast.expr, scope: _Scope) -> Optional[ast.expr]:
         if not isinstance(expr, ast.Call):
             return None
         qualified = _ref_name(self.sym(expr.func, scope))
         if not qualified or param_function(qualified) not in DEPENDENCY_FUNCTIONS:
             return None
-        if expr.args:
-            return self.sym(expr.args[0], scope)
-        for keyword in expr.keywords:
-            if keyword.arg == "dependency":
-                return self.sym(keyword.value, scope)
-        return None
+        return _argument(expr, 0, "dependency")
 
     # -- walking -----------------------------------------------------------------------
 
@@ -296,8 +386,8 @@ class _Gatherer:
             id=self.qualify("<module>"), key=self.qualify("<module>"), qualname="<module>",
             ordinal=0, name="<module>", line=1, col=0, is_async=False,
         )
-        for name, dotted in self.imports.names.items():
-            self.facts.symbols.setdefault(name, ("ref", dotted))
+        for name in self.imports.names:
+            self.facts.symbols.setdefault(name, self._import_symbol(name))
         self._visit_body(self.tree.body, scope, owner, module_level=True)
         self.facts.functions.append(owner)
         return self.facts
@@ -323,12 +413,12 @@ class _Gatherer:
 
     def _bind_module_statement(self, statement: ast.stmt, scope: _Scope) -> None:
         """Module-level ``x = ...`` and ``x: T`` become symbols other modules can resolve."""
-        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
-            target = statement.targets[0]
-            if isinstance(target, ast.Name):
-                value = self.sym(statement.value, scope)
-                if value is not None:
-                    self.facts.symbols[target.id] = value
+        if isinstance(statement, ast.Assign):  # also ``users_router = r = APIRouter()``, ``a, b = ...``
+            for target in statement.targets:
+                for name, expr in _assigned_pairs(target, statement.value):
+                    value = self.sym(expr, scope) if expr is not None else None
+                    if value is not None:
+                        self.facts.symbols[name] = value
         elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
             declared = _ref_name(self.sym(statement.annotation, scope))
             if declared in TYPE_ALIAS and statement.value is not None:
@@ -379,14 +469,89 @@ class _Gatherer:
         elif isinstance(node, ast.Call):
             self._visit_call(node, scope, owner)
         elif isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
-            used = _ref_name(self.sym(node, scope))
-            if used and needs_event_loop(used):
-                facts.loop_uses.append((node.lineno, node.col_offset, used))
-                return  # not again for the parts of ``asyncio.get_running_loop``
+            if isinstance(node, ast.Attribute):  # ``asyncio.TimeoutError`` is one name, not two
+                self.chain_parts.add(id(node.value))
+            if id(node) not in self.chain_parts:
+                self._visit_name(node, scope, facts)
+        elif isinstance(node, ast.Subscript) and _is_overrides(node.value) and not isinstance(node.ctx, ast.Store):
+            self._record_override(node.slice, node.value, scope)  # read or ``del``; stores: _visit_assignment
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            self._visit_assignment(node, scope, owner)
         for child in ast.iter_child_nodes(node):
             self._visit(child, scope, owner)
 
+    def _visit_name(self, node: ast.Name | ast.Attribute, scope: _Scope, facts: FunctionFacts) -> None:
+        """A whole name read (``asyncio.get_running_loop``, ``crud.get_user``, ``handler``)."""
+        symbol = self.sym(node, scope)
+        used = _ref_name(symbol)
+        if used and needs_event_loop(used):
+            facts.loop_uses.append((node.lineno, node.col_offset, used))
+        elif id(node) not in self.not_values:
+            self._record_value(node, symbol)
+
+    def _record_value(self, node: ast.Name | ast.Attribute, symbol: Optional[Sym]) -> None:
+        """A name read as a value (stored, passed, returned): if it is a function, something
+        else may call or await it. Library names cannot be project functions."""
+        if symbol is None or symbol[0] not in ("ref", "near", "funckey", "attr") or symbol in self.values_seen:
+            return
+        if symbol[0] == "ref" and symbol[1].partition(".")[0] in _STDLIB | {"builtins"}:
+            return
+        self.values_seen.add(symbol)
+        self.facts.uses.append(Use("value", node.lineno, node.col_offset, symbol, text=_text(node)))
+
+    def _record_override(self, key: ast.expr, overrides: ast.Attribute, scope: _Scope,
+                         value: Optional[ast.expr] = None) -> None:
+        """``app.dependency_overrides[dep] = fake``: FastAPI looks ``dep`` up and calls ``fake``
+        either way, sync or async."""
+        for expr in (key, value):
+            if isinstance(expr, (ast.Name, ast.Attribute)):
+                self.not_values.add(id(expr))
+                self.facts.uses.append(Use("override", expr.lineno, expr.col_offset, self.sym(expr, scope),
+                                           via=self.sym(overrides.value, scope), text=_text(overrides)))
+
+    def _visit_assignment(self, node: ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete, scope: _Scope,
+                          owner: FunctionFacts) -> None:
+        targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+        for target in targets:
+            if isinstance(node, ast.Assign) and isinstance(target, ast.Subscript) and _is_overrides(target.value):
+                self._record_override(target.slice, target.value, scope, node.value)
+            if owner.qualname != "<module>" and not (isinstance(node, ast.AnnAssign) and node.value is None):
+                self._record_shared_writes(target, scope, owner)
+
+    def _record_shared_writes(self, target: ast.expr, scope: _Scope, owner: FunctionFacts) -> None:
+        """``client.token = t``, ``cache[k] = v``, ``counter += 1`` under ``global counter``,
+        ``self.last = x``: writes that other requests see."""
+        if isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._record_shared_writes(element, scope, owner)
+            return
+        if isinstance(target, ast.Starred):
+            self._record_shared_writes(target.value, scope, owner)
+            return
+        root = target
+        while isinstance(root, (ast.Attribute, ast.Subscript)):
+            root = root.value
+        if not isinstance(root, ast.Name):
+            return
+        write = (target.lineno, target.col_offset, _text(target))
+        if root is target:
+            if root.id in self.declared_shared.get(owner.id, ()):
+                owner.shared_writes.append(write)
+        elif root.id == self.self_names.get(owner.id):
+            owner.self_writes.append(write)
+        elif self._is_shared_object(root.id, scope):
+            owner.shared_writes.append(write)
+
+    def _is_shared_object(self, name: str, scope: _Scope) -> bool:
+        """A module-level or enclosing function's object, or a local that is another name for one."""
+        if name in scope.types:
+            bound = scope.types[name]
+            return bound is not None and bound[0] in ("ref", "near") and not bound[1].startswith("builtins.")
+        symbol = scope.lookup(name)
+        return not (symbol is not None and symbol[0] == "ref" and symbol[1].startswith("builtins."))
+
     def _visit_call(self, call: ast.Call, scope: _Scope, owner: FunctionFacts) -> None:
+        self.not_values.add(id(call.func))
         callee = self.sym(call.func, scope)
         text = _text(call.func)
         name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
@@ -409,37 +574,49 @@ class _Gatherer:
         self._record_uses(call, callee, text, scope)
 
     def _record_uses(self, call: ast.Call, callee: Optional[Sym], text: str, scope: _Scope) -> None:
-        uses = self.facts.uses
+        """Where ``call`` hands a function to FastAPI or to something that runs it; such an
+        argument is a use of its own kind, not a plain value."""
         position = (call.lineno, call.col_offset)
-        dependency = self.dependency_target(call, scope)
-        if dependency:
-            uses.append(Use("depends", *position, dependency))
+
+        def use(kind: str, argument: Optional[ast.expr], via: Optional[Sym] = None) -> None:
+            if argument is not None:
+                self.not_values.add(id(argument))
+                self.facts.uses.append(Use(kind, *position, self.sym(argument, scope), via=via, text=text))
+
+        use("depends", self._dependency_argument(call, scope))
         method = call.func.attr if isinstance(call.func, ast.Attribute) else None
-        if method in ROUTE_REGISTRARS and isinstance(call.func, ast.Attribute):
-            endpoint = _argument(call, 1, "endpoint")
-            if endpoint is not None:
-                uses.append(Use(ROUTE_REGISTRARS[method], *position, self.sym(endpoint, scope),
-                                via=self.sym(call.func.value, scope)))
+        receiver = self.sym(call.func.value, scope) if isinstance(call.func, ast.Attribute) else None
+        if method in ROUTE_REGISTRARS:
+            use(ROUTE_REGISTRARS[method], _argument(call, 1, "endpoint"), via=receiver)
+        decorator = call.func
+        if isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute) \
+                and decorator.func.attr in ROUTE_DECORATOR_KINDS and len(call.args) == 1:
+            use(ROUTE_DECORATOR_KINDS[decorator.func.attr], call.args[0], via=self.sym(decorator.func.value, scope))
         if method == "add_event_handler":
-            handler = _argument(call, 1, "func")
-            if handler is not None:
-                uses.append(Use("lifespan", *position, self.sym(handler, scope)))
+            use("lifespan", _argument(call, 1, "func"))
+        if method == "add_task" or _ref_name(callee) in BACKGROUND_TASK_CLASSES:
+            use("background", task_function_argument(call), via=receiver if method == "add_task" else callee)
+        if method in ("pop", "get") and isinstance(call.func, ast.Attribute) and _is_overrides(call.func.value) \
+                and call.args:
+            self._record_override(call.args[0], call.func.value, scope)
         for keyword in call.keywords:
             if keyword.arg == "lifespan":
-                uses.append(Use("lifespan", *position, self.sym(keyword.value, scope)))
+                use("lifespan", keyword.value)
             elif keyword.arg in ("on_startup", "on_shutdown") and isinstance(keyword.value,
                                                                              (ast.List, ast.Tuple)):
-                uses.extend(Use("lifespan", *position, self.sym(e, scope)) for e in keyword.value.elts)
+                for element in keyword.value.elts:
+                    use("lifespan", element)
         name = method or (call.func.id if isinstance(call.func, ast.Name) else None)
         if name in SCHEDULERS:
             for argument in call.args:
                 if isinstance(argument, (ast.Name, ast.Attribute)):
-                    uses.append(Use("passed", *position, self.sym(argument, scope), via=callee, text=text))
+                    use("passed", argument, via=callee)
 
     def _visit_signature(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope,
                          owner: FunctionFacts) -> None:
         """Decorators, defaults and annotations run in the enclosing scope."""
         arguments = node.args
+        self.not_values.update(map(id, node.decorator_list))
         parts: list[Optional[ast.AST]] = [*node.decorator_list, *arguments.defaults, *arguments.kw_defaults,
                                           node.returns]
         for argument in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
@@ -459,9 +636,14 @@ class _Gatherer:
         facts.decorators = [self._decorator(d, scope) for d in node.decorator_list]
         facts.returns = self.annotation(node.returns, scope)
         facts.yields_annotation = self.iterated(node.returns, scope)
+        if facts.is_async and node.returns is not None:
+            facts.return_annotation = self._return_annotation(node.returns, scope)
+        self.declared_shared[facts.id] = {name for statement in _own_statements(node.body)
+                                          if isinstance(statement, (ast.Global, ast.Nonlocal))
+                                          for name in statement.names}
         if class_facts is None:
             self._bind_definition(node.name, ("funckey", facts.id), scope)
-        else:
+        elif not _is_property_accessor(node):  # ``@users.setter`` keeps the getter as ``users``
             class_facts.methods[node.name] = facts.id
         inner = _Scope(self, scope, f"{facts.qualname}.<locals>.")
         self._bind_parameters(node, scope, inner, class_facts, facts)
@@ -495,6 +677,7 @@ class _Gatherer:
                 itself = ("classkey", class_facts.id)
                 inner.bind(argument.arg, itself if "builtins.classmethod" in kinds else ("inst", itself))
                 facts.first_argument = 1
+                self.self_names[facts.id] = argument.arg
                 continue
             declared = self.annotation(argument.annotation, outer)
             default = defaults.get(argument.arg)
@@ -515,10 +698,9 @@ class _Gatherer:
         """What each local name holds, in source order (the first binding wins)."""
         for node in _own_statements(body):
             if isinstance(node, ast.Assign):
-                value = self.sym(node.value, scope)
                 for target in node.targets:
-                    for name in _target_names(target):
-                        scope.bind(name, value if isinstance(target, ast.Name) else None)
+                    for name, expr in _assigned_pairs(target, node.value):
+                        scope.bind(name, self.sym(expr, scope) if expr is not None else None)
             elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
                 declared = self.annotation(node.annotation, scope)
                 scope.bind(node.target.id, declared or (self.sym(node.value, scope) if node.value else None))
@@ -559,6 +741,7 @@ class _Gatherer:
 
     def _visit_class(self, node: ast.ClassDef, scope: _Scope, owner: FunctionFacts,
                      outer_class: str = "") -> None:
+        self.not_values.update(map(id, node.decorator_list))
         for part in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
             self._visit(part, scope, owner)
         relative = f"{outer_class}{node.name}"  # Outer.Inner for a class in a class
@@ -583,9 +766,10 @@ class _Gatherer:
                     class_facts.attributes[statement.target.id] = declared
             elif isinstance(statement, ast.Assign):
                 for target in statement.targets:
-                    value = self.sym(statement.value, scope)
-                    if isinstance(target, ast.Name) and value is not None:
-                        class_facts.attributes.setdefault(target.id, value)
+                    for name, expr in _assigned_pairs(target, statement.value):
+                        value = self.sym(expr, scope) if expr is not None else None
+                        if value is not None:
+                            class_facts.attributes.setdefault(name, value)
             self._visit(statement, scope, owner)
         self.facts.classes.append(class_facts)
 
@@ -602,6 +786,46 @@ def _argument(call: ast.Call, position: int, keyword: str) -> Optional[ast.expr]
     if len(call.args) > position and not isinstance(call.args[position], ast.Starred):
         return call.args[position]
     return None
+
+
+def _absolute_imports(tree: ast.Module) -> dict[str, str]:
+    """Local name -> dotted name, for what ``import x`` / ``from x import y`` bind."""
+    found: dict[str, str] = {}
+    for node in walk(tree):  # the walk ImportTable made, cached
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                local = alias.asname or alias.name.partition(".")[0]
+                found[local] = alias.name if alias.asname else local
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            for alias in node.names:
+                found[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return found
+
+
+def _assigned_pairs(target: ast.expr, value: Optional[ast.expr]) -> list[tuple[str, Optional[ast.expr]]]:
+    """(name, the expression it gets) for each name an assignment target binds, None where
+    that is unknown: ``a, b = X, Y`` pairs them up; ``obj.attr``/``obj[k]`` bind no name."""
+    if isinstance(target, ast.Name):
+        return [(target.id, value)]
+    if isinstance(target, ast.Starred):
+        return _assigned_pairs(target.value, None)
+    if isinstance(target, (ast.Tuple, ast.List)):
+        values: list[Optional[ast.expr]] = [None] * len(target.elts)
+        if (isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts)
+                and not any(isinstance(e, ast.Starred) for e in [*target.elts, *value.elts])):
+            values = list(value.elts)
+        return [pair for element, item in zip(target.elts, values) for pair in _assigned_pairs(element, item)]
+    return []
+
+
+def _is_property_accessor(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return any(isinstance(d, ast.Attribute) and d.attr in ("setter", "deleter")
+               and isinstance(d.value, ast.Name) and d.value.id == node.name for d in node.decorator_list)
+
+
+def _is_overrides(expr: ast.expr) -> bool:
+    """``app.dependency_overrides`` (what ``app`` is, the index checks)."""
+    return isinstance(expr, ast.Attribute) and expr.attr == "dependency_overrides"
 
 
 def _target_names(target: ast.expr) -> list[str]:
@@ -630,7 +854,7 @@ def _module_bindings(body: list[ast.stmt]) -> set[str]:
             names.add(node.name)
         elif isinstance(node, ast.Assign):
             for target in node.targets:
-                names.update(_target_names(target))
+                names.update(name for name, _ in _assigned_pairs(target, None))
         elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and isinstance(node.target, ast.Name):
             names.add(node.target.id)
         elif isinstance(node, (ast.With, ast.For)):

@@ -22,7 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
 
-from fastapi_fix.codemods._async_facts import CallSite, ClassFacts, FunctionFacts, ModuleFacts, Sym, Use
+from fastapi_fix.codemods._async_facts import (
+    SYNC_ITERATORS,
+    CallSite,
+    ClassFacts,
+    FunctionFacts,
+    ModuleFacts,
+    Sym,
+    Use,
+)
 from fastapi_fix.codemods._blocking import (
     ATTRIBUTE_TYPES,
     CALL_RESULTS,
@@ -35,14 +43,22 @@ from fastapi_fix.codemods._blocking import (
     canonical_type,
     needs_event_loop,
 )
-from fastapi_fix.codemods._fastapi import HTTP_METHODS
+from fastapi_fix.codemods._fastapi import BACKGROUND_TASK_CLASSES, BACKGROUND_TASKS_CLASSES, HTTP_METHODS
 from fastapi_fix.engine.codemod import SourceFile
 
 Value = tuple
 ROUTER_TYPES = frozenset({"fastapi.FastAPI", "fastapi.APIRouter"})
 ROUTE_METHODS = HTTP_METHODS | {"api_route"}
 ASYNC_CONTEXT_MANAGERS = frozenset({"contextlib.asynccontextmanager"})
+PROPERTIES = frozenset({"builtins.property", "functools.cached_property"})
+# Where AsyncGenerator & co. may come from, and where their sync counterparts are imported from.
+ITERATOR_MODULES = {"typing": "typing", "collections.abc": "collections.abc", "typing_extensions": "typing"}
+# Return annotations an async generator keeps as they are when it becomes sync.
+ANY_RETURN = frozenset({"typing.Any", "typing_extensions.Any", "builtins.object"})
+# What FastAPI calls for us, and so what may be made ``def``.
+CALLED_BY_FASTAPI = frozenset({"route", "dependency", "websocket", "lifespan", "background"})
 _MAX_CHAIN = 4
+_MAX_LISTED = 3
 
 
 @dataclass(frozen=True)
@@ -52,12 +68,29 @@ class PlannedFinding:
     message: str
 
 
+@dataclass(frozen=True)
+class AnnotationRewrite:
+    """``AsyncGenerator[X, None]`` → ``Generator[X, None, None]`` on a converted generator."""
+
+    sync_name: str  # replaces the last name of the head: ``Generator``
+    added_nones: int  # ``None`` arguments appended to the subscript
+    end_line: int
+    new_import: Optional[tuple[str, str]] = None  # (module, name) to import
+    old_import: Optional[tuple[str, str, Optional[str]]] = None  # (module, name, asname), dropped if unused
+
+
+@dataclass(frozen=True)
+class Conversion:
+    line: int  # of the ``def``
+    description: str
+    annotation: Optional[AnnotationRewrite] = None
+
+
 @dataclass
 class FilePlan:
     """What transform does in one file: functions to make sync, findings to report."""
 
-    # (qualname, ordinal) -> (def line, description of the edit)
-    conversions: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
+    conversions: dict[tuple[str, int], Conversion] = field(default_factory=dict)  # by (qualname, ordinal)
     findings: list[PlannedFinding] = field(default_factory=list)
 
 
@@ -89,6 +122,19 @@ Blocking = Union[Direct, Via]
 
 
 @dataclass(frozen=True)
+class Leaf:
+    """Where a function itself does something that rules out the threadpool: uses what needs
+    the running event loop (``asyncio.get_running_loop``) or writes shared state
+    (``app._token``)."""
+
+    line: int
+    what: str
+
+
+Reaches = Union[Leaf, Via]  # done in the function itself, or in a project function it calls
+
+
+@dataclass(frozen=True)
 class _Located:
     function: FunctionFacts
     module: ModuleFacts
@@ -107,7 +153,12 @@ class Project:
         self.files: dict[str, SourceFile] = {}
         self.functions: dict[str, _Located] = {}
         self.classes: dict[str, ClassFacts] = {}
+        # The engine names every file apart; should two share a name anyway, their
+        # functions share ids, so neither file's functions are converted.
+        self.shared_names: set[str] = set()
         for file, module in facts.items():
+            if module.module in self.modules:
+                self.shared_names.add(module.module)
             self.modules.setdefault(module.module, module)
             self.files[module.display_path] = file
             for function in module.functions:
@@ -115,15 +166,23 @@ class Project:
             for class_facts in module.classes:
                 self.classes[class_facts.id] = class_facts
         self.path_modules = _path_module_names(facts, self.modules)
+        # For ``import database`` in a folder that is not a package: that folder's files.
+        self.folders = {module.module: file.path.parent for file, module in facts.items()}
+        self.module_at = {(file.path.parent if file.is_package else file.path.with_suffix("")): module.module
+                          for file, module in facts.items()}
+        self.package_folders = {file.path.parent for file in facts if file.is_package}
         self.unparsed_names = {f.display_path: _identifiers(f) for f in unparsed}
         self._memo: dict[Sym, Optional[Value]] = {}
         self._memoized: dict[str, bool] = {}
         # Filled by analyse() and roles():
         self.sites: dict[str, list[tuple[CallSite, object]]] = {}
         self.witness: dict[str, Blocking] = {}
+        self.loop_witness: dict[str, Reaches] = {}
+        self.shared_witness: dict[str, Reaches] = {}
         # function id -> where the project calls it: (display path, site, caller id)
         self.callers: dict[str, list[tuple[str, CallSite, str]]] = defaultdict(list)
-        self.passed: dict[str, list[tuple[str, Use]]] = defaultdict(list)
+        # function id -> where it is named but not called, nor registered with FastAPI
+        self.value_uses: dict[str, list[tuple[str, Use]]] = defaultdict(list)
         self._by_name: Optional[dict[str, list[CallSite]]] = None
         self._active: set[Sym] = set()
 
@@ -148,6 +207,8 @@ class Project:
         kind = symbol[0]
         if kind == "ref":
             return self._resolve_name(symbol[1])
+        if kind == "near":
+            return self._resolve_near(symbol[1], symbol[2])
         if kind == "funckey":
             return ("func", symbol[1]) if symbol[1] in self.functions else None
         if kind == "classkey":
@@ -223,6 +284,21 @@ class Project:
                 return value
         return ("ext", dotted)
 
+    def _resolve_near(self, importer: str, dotted: str) -> Optional[Value]:
+        """``import database`` in ``users_service/main.py``: when ``users_service/`` is not a
+        package it is the script's folder, first on ``sys.path``: its ``database.py`` wins."""
+        folder = self.folders.get(importer)
+        if folder is not None and folder not in self.package_folders:
+            parts = dotted.split(".")
+            for end in range(len(parts), 0, -1):
+                module = self.module_at.get(folder.joinpath(*parts[:end]))
+                if module is not None:
+                    value: Optional[Value] = ("module", module)
+                    for name in parts[end:]:
+                        value = self.member(value, name)
+                    return value
+        return self._resolve_name(dotted)
+
     def _module_member(self, module: str, name: str) -> Optional[Value]:
         facts = self.modules[module]
         if name in facts.symbols:
@@ -256,7 +332,10 @@ class Project:
             if isinstance(current, str):
                 class_facts = self.classes[current]
                 if name in class_facts.methods:
-                    return ("func", class_facts.methods[name])
+                    method = class_facts.methods[name]
+                    if self._is_property(method):
+                        return self._property_value(method) if instance else None
+                    return ("func", method)
                 if instance and name in class_facts.attributes:
                     return self.resolve(class_facts.attributes[name])
             elif current[0] == "ext":  # a library base class: httpx.Client, APIRouter
@@ -283,6 +362,24 @@ class Project:
                         pending.append(resolved)
             else:
                 yield current
+
+    def _is_property(self, function_id: str) -> bool:
+        return any((value := self.resolve(d.target)) is not None and value[0] == "ext" and value[1] in PROPERTIES
+                   for d in self.functions[function_id].function.decorators)
+
+    def _property_value(self, function_id: str) -> Optional[Value]:
+        """What ``obj.users`` is when ``users`` is a property: what calling its getter gives."""
+        return self._returned_value(function_id)
+
+    def _returned_value(self, function_id: str) -> Optional[Value]:
+        """What a function returns: its declared return type, else an instance of a project
+        class it returns (``return UserRepo(self.db)``)."""
+        function = self.functions[function_id].function
+        declared = self.resolve(function.returns)
+        if declared is not None:
+            return declared
+        returned = (self.resolve(symbol) for symbol in function.returned)
+        return next((value for value in returned if value is not None and value[0] == "inst"), None)
 
     def _instance_of(self, value: Optional[Value]) -> Optional[Value]:
         if value is None:
@@ -318,7 +415,7 @@ class Project:
                 return ("extinst", CALL_RESULTS[name])
             return ("extinst", name) if name.rpartition(".")[2][:1].isupper() else None
         if kind == "func":
-            return self.resolve(self.functions[value[1]].function.returns)
+            return self._returned_value(value[1])
         if kind == "extinst":
             result = CALL_RESULTS.get(f"{value[1]}()")
             return ("extinst", result) if result else None
@@ -383,38 +480,50 @@ class Project:
     # -- what blocks -------------------------------------------------------------------
 
     def analyse(self) -> None:
-        """Classify every call, then find every function that blocks, transitively."""
+        """Classify every call, then find, transitively, every function that blocks, that
+        needs the event loop, and that writes state every request shares."""
         reverse: dict[str, list[tuple[str, CallSite]]] = defaultdict(list)
+        loop_reverse: dict[str, list[tuple[str, CallSite]]] = defaultdict(list)  # memoized or not
         for function_id, located in self.functions.items():
             classified = []
-            for site in located.function.calls:
+            function = located.function
+            if function.loop_uses:
+                line, _, name = function.loop_uses[0]
+                self.loop_witness[function_id] = Leaf(line, name)
+            if function.shared_writes:
+                line, _, text = function.shared_writes[0]
+                self.shared_witness[function_id] = Leaf(line, text)
+            for site in function.calls:
                 result = self.classify(site)
                 classified.append((site, result))
                 if isinstance(result, Match) and not site.awaited:
                     self.witness.setdefault(function_id, Direct(site, result))
+                elif isinstance(result, tuple):
+                    self.loop_witness.setdefault(function_id, Leaf(site.line, result[1]))
                 elif isinstance(result, str):
                     self.callers[result].append((located.module.display_path, site, function_id))
+                    if self._runs_body(result, site.awaited):
+                        loop_reverse[result].append((function_id, site))
                     if self._runs_now(result, site.awaited):
                         reverse[result].append((function_id, site))
             self.sites[function_id] = classified
-            configured = self.catalogue.configured(located.function.key)
+            configured = self.catalogue.configured(function.key)
             if configured:
-                function = located.function
                 declared = CallSite(function.line, function.col, function.key, None)
                 self.witness.setdefault(function_id, Direct(declared, configured))
-        pending = list(self.witness)
-        while pending:  # every function reaches the fixpoint once: recursion is harmless
-            callee = pending.pop()
-            for caller, site in reverse.get(callee, ()):
-                if caller not in self.witness:
-                    self.witness[caller] = Via(site, callee)
-                    pending.append(caller)
+        _propagate(self.witness, reverse)
+        _propagate(self.loop_witness, loop_reverse)
+        _propagate(self.shared_witness, loop_reverse)
+
+    def _runs_body(self, callee: str, awaited: bool) -> bool:
+        """Whether a call runs the callee's body: a sync function called, a coroutine awaited."""
+        return self.functions[callee].function.is_async == awaited
 
     def _runs_now(self, callee: str, awaited: bool) -> bool:
-        """Whether a call runs the callee's body: a sync function called, a coroutine awaited
-        (on this event loop: if it blocks, so does its caller). ``@lru_cache`` and friends
-        block once per process at most, so their callers do not count as blocking."""
-        if self.functions[callee].function.is_async != awaited:
+        """Whether a call runs the callee's body where its blocking counts (on this event loop:
+        if it blocks, so does its caller). ``@lru_cache`` and friends block once per process at
+        most, so their callers do not count as blocking."""
+        if not self._runs_body(callee, awaited):
             return False
         if callee not in self._memoized:
             self._memoized[callee] = any(
@@ -460,17 +569,31 @@ class Project:
                 target = self.function_of(self.resolve(use.target))
                 if target is None:
                     continue
-                if use.kind == "depends":
-                    roles[target].add("dependency")
-                elif use.kind in ("route", "websocket"):
-                    router = self.resolve(use.via)
-                    if router and router[0] in ("extinst", "inst") and self._is_router(router):
-                        roles[target].add(use.kind)
-                elif use.kind == "lifespan":
-                    roles[target].add("lifespan")
-                elif use.kind == "passed":
-                    self.passed[target].append((module.display_path, use))
+                role = self._role_of(use)
+                if role is None:
+                    self.value_uses[target].append((module.display_path, use))
+                elif role != "override":
+                    roles[target].add(role)
         return roles
+
+    def _role_of(self, use: Use) -> Optional[str]:
+        """What FastAPI does with a function named at ``use``; None when something else gets
+        it (a scheduler, a dict, an argument): that something may call or await it."""
+        if use.kind in ("depends", "lifespan"):
+            return "dependency" if use.kind == "depends" else "lifespan"
+        if use.kind in ("route", "websocket", "override"):
+            router = self.resolve(use.via)
+            if router and router[0] in ("extinst", "inst") and self._is_router(router):
+                return use.kind
+            # ``app.dependency_overrides`` of a test fixture's ``app``: nothing says what the app
+            # is, but nothing but FastAPI has that dict; a known object that is not an app does.
+            return "override" if use.kind == "override" and router is None else None
+        if use.kind == "background":
+            tasks = self.resolve(use.via)
+            if tasks in (*(("extinst", name) for name in BACKGROUND_TASKS_CLASSES),
+                         *(("ext", name) for name in BACKGROUND_TASK_CLASSES)):
+                return "background"  # Starlette awaits an async task, runs a sync one in the threadpool
+        return None
 
     def _is_router(self, value: Value) -> bool:
         return self.route_kind(self.member(value, "get")) == "route"
@@ -486,6 +609,10 @@ class Project:
             reasons.append("it is a lifespan or startup/shutdown handler")
         if function.generator and roles & {"route", "websocket"}:
             reasons.append("it is an async generator route")
+        if function.generator and "background" in roles:
+            reasons.append("it is an async generator background task")
+        if located.module.module in self.shared_names:
+            reasons.append(f"another file of the project is also module `{located.module.module}`")
         for decorator in function.decorators:
             value = self.resolve(decorator.target)
             if self.route_kind(value):
@@ -494,13 +621,8 @@ class Project:
                 reasons.append("it is an @asynccontextmanager")
             else:
                 reasons.append(f"its decorator `@{decorator.text}` may need a coroutine function")
-        loop_uses = {name: line for line, _, name in function.loop_uses}
-        for site, result in self.sites.get(function_id, ()):
-            if isinstance(result, tuple):
-                loop_uses.setdefault(result[1], site.line)
-        if loop_uses:
-            listed = ", ".join(f"`{name}` (line {line})" for name, line in list(loop_uses.items())[:3])
-            reasons.append(f"it uses {listed}, which needs the event loop or the request's context")
+        reasons.extend(self._loop_reasons(function_id))
+        reasons.extend(self._shared_state_reasons(function_id))
         reasons.extend(self._callers_reasons(function_id))
         for path, names in self.unparsed_names.items():
             if names is None:
@@ -509,6 +631,67 @@ class Project:
                 reasons.append(f"its name appears in {path}, which this Python cannot parse "
                                "(it may be awaited there)")
         return reasons
+
+    def _loop_reasons(self, function_id: str) -> list[str]:
+        """What in the function needs the event loop: in its own body, or in a project
+        function it calls (named with the chain to the use)."""
+        function = self.functions[function_id].function
+        loop_uses = {name: line for line, _, name in function.loop_uses}
+        for site, result in self.sites.get(function_id, ()):
+            if isinstance(result, tuple):
+                loop_uses.setdefault(result[1], site.line)
+        why = "which needs the event loop or the request's context"
+        reasons = []
+        if loop_uses:
+            listed = ", ".join(f"`{name}` (line {line})" for name, line in list(loop_uses.items())[:_MAX_LISTED])
+            reasons.append(f"it uses {listed}, {why}")
+        for callee, site in self._helpers_reaching(function_id, self.loop_witness):
+            reasons.append(f"it calls `{site.text}(...)` (line {site.line}), {why}: "
+                           f"{self._chain_to_leaf(callee, self.loop_witness)}")
+        return reasons
+
+    def _shared_state_reasons(self, function_id: str) -> list[str]:
+        """Writes to state every request shares, in the function or in project functions it
+        calls. Without an ``await`` the function runs on the event loop without a break, so
+        another request can never see (or overwrite) what it set halfway; in the threadpool
+        two requests interleave (Netflix dispatch sets ``app._token`` per organisation, then
+        uses it)."""
+        function = self.functions[function_id].function
+        why = ("state every request shares: on the event loop no other request runs while it does "
+               "(it awaits nothing); in the threadpool they would interleave")
+        reasons = []
+        own = [*function.shared_writes, *function.self_writes]
+        if own:
+            listed = ", ".join(f"`{text}` (line {line})" for line, _, text in own[:_MAX_LISTED])
+            reasons.append(f"it assigns {listed}, {why}")
+        for callee, site in self._helpers_reaching(function_id, self.shared_witness):
+            reasons.append(f"it calls `{site.text}(...)` (line {site.line}), which assigns {why}: "
+                           f"{self._chain_to_leaf(callee, self.shared_witness)}")
+        return reasons
+
+    def _helpers_reaching(self, function_id: str, witness: Mapping[str, Reaches]) -> list[tuple[str, CallSite]]:
+        """The project functions a function's own calls run that have a witness (the first
+        few, one call each)."""
+        helpers: dict[str, CallSite] = {}
+        for site, result in self.sites.get(function_id, ()):
+            if (isinstance(result, str) and result != function_id and result in witness
+                    and self._runs_body(result, site.awaited)):
+                helpers.setdefault(result, site)
+        return list(helpers.items())[:_MAX_LISTED]
+
+    def _chain_to_leaf(self, callee: str, witness: Mapping[str, Reaches]) -> str:
+        """``app.main.fire_and_forget → `asyncio.get_running_loop` at app/main.py:5``."""
+        steps: list[str] = []
+        current: Optional[str] = callee
+        while current is not None and current not in steps and len(steps) < _MAX_CHAIN:
+            steps.append(current)
+            found = witness[current]
+            if isinstance(found, Leaf):
+                located = self.functions[current]
+                leaf = f"`{found.what}` at {located.module.display_path}:{found.line}"
+                return " → ".join([*(self.functions[s].function.key for s in steps), leaf])
+            current = found.callee
+        return " → ".join([*(self.functions[s].function.key for s in steps), "…"])
 
     def _callers_reasons(self, function_id: str) -> list[str]:
         reasons = []
@@ -521,8 +704,12 @@ class Project:
                 reasons.append(f"it is called at {path}:{site.line} and handed to `{site.argument_of}`")
             else:
                 reasons.append(f"it is called at {path}:{site.line}, whose caller gets a coroutine")
-        for path, use in self.passed.get(function_id, ()):
-            reasons.append(f"it is passed to `{use.text}` at {path}:{use.line}")
+        for path, use in self.value_uses.get(function_id, ()):
+            if use.kind == "value":
+                reasons.append(f"it is used as a value at {path}:{use.line} (`{use.text}`), where it may be "
+                               "called and awaited")
+            else:
+                reasons.append(f"it is passed to `{use.text}` at {path}:{use.line}")
         if len(reasons) > 3:
             reasons[3:] = [f"and {len(reasons) - 3} more uses"]
         return reasons
@@ -535,28 +722,70 @@ class Project:
         for function_id, roles in self.roles().items():
             located = self.functions[function_id]
             function = located.function
-            if not function.is_async or not roles & {"route", "dependency", "websocket", "lifespan"}:
+            if not function.is_async or not roles & CALLED_BY_FASTAPI:
                 continue
             blocking = self.blocking_calls(function_id)
             if not blocking:
                 if self.report_non_blocking and not function.awaits:
-                    message = (f"`{function.name}` stays async: no blocking call found (FastAPI runs "
-                               "an await-less `async def` on the event loop, which is right when "
-                               "nothing blocks)")
                     self._plan_for(index, located).findings.append(
-                        PlannedFinding(function.line, function.col, message))
+                        PlannedFinding(function.line, function.col, self._non_blocking_message(function_id)))
                 continue
             if function.awaits:
                 self._report(index, located, blocking, "it also awaits, so it cannot become `def`")
                 continue
             reasons = self.refusals(function_id, roles)
+            annotation, annotation_problem = self._sync_annotation(function)
+            if annotation_problem:
+                reasons.append(annotation_problem)
             if reasons:
                 self._report(index, located, blocking, "not made `def` because " + "; ".join(reasons))
                 continue
             what, _ = self.describe(blocking[0])
-            self._plan_for(index, located).conversions[(function.qualname, function.ordinal)] = (
-                function.line, f"async def {function.name} -> def: awaits nothing and {what}")
+            description = f"async def {function.name} -> def: awaits nothing and {what}"
+            if annotation is not None:
+                description += f"; its return annotation becomes a sync `{annotation.sync_name}`"
+            self._plan_for(index, located).conversions[(function.qualname, function.ordinal)] = Conversion(
+                function.line, description, annotation)
         return index
+
+    def _non_blocking_message(self, function_id: str) -> str:
+        """Why an await-less async function stays async although nothing is known to block;
+        it names the calls that could not be followed, any of which may block."""
+        function = self.functions[function_id].function
+        unknown = [site for site, result in self.sites.get(function_id, ())
+                   if result is None and self.resolve(site.callee) is None]
+        if not unknown:
+            return (f"`{function.name}` stays async: no blocking call found (FastAPI runs an await-less "
+                    "`async def` on the event loop, which is right when nothing blocks)")
+        listed = ", ".join(f"`{site.text}(...)` (line {site.line})" for site in unknown[:_MAX_LISTED])
+        more = f" and {len(unknown) - _MAX_LISTED} more" if len(unknown) > _MAX_LISTED else ""
+        return (f"`{function.name}` stays async: no blocking call found, but these calls could not be "
+                f"followed: {listed}{more}; if one blocks, it stalls the event loop (list it in "
+                "`blocking-calls`, or make the function `def` by hand)")
+
+    def _sync_annotation(self, function: FunctionFacts) -> tuple[Optional[AnnotationRewrite], Optional[str]]:
+        """How an async generator's return annotation becomes a sync one: (rewrite, None), or
+        (None, why it cannot). Other functions keep theirs: it names what they return."""
+        annotation = function.return_annotation
+        if not function.generator or annotation is None or annotation.head in ANY_RETURN:
+            return None, None
+        module, _, name = (annotation.head or "").rpartition(".")
+        sync_name = SYNC_ITERATORS.get(name)
+        added = {0: 0, 1: 2, 2: 1}.get(annotation.arguments) if name == "AsyncGenerator" else 0
+        attribute = "." in annotation.written
+        problem = (f"its return annotation `{annotation.text}` is not one it can make sync (AsyncGenerator, "
+                   "AsyncIterator or AsyncIterable from typing or collections.abc)")
+        if annotation.is_string or module not in ITERATOR_MODULES or sync_name is None or added is None \
+                or (attribute and ITERATOR_MODULES[module] != module):
+            return None, problem
+        if attribute:  # ``typing.AsyncGenerator``: ``typing.Generator`` needs no import
+            return AnnotationRewrite(sync_name, added, annotation.end_line), None
+        bound = dict(annotation.bindings).get(sync_name)
+        if bound is None or (bound and bound not in {f"{m}.{sync_name}" for m in ITERATOR_MODULES}):
+            return None, f"`{sync_name}` already names something else where `{function.name}` is defined"
+        new_import = None if bound else (ITERATOR_MODULES[module], sync_name)
+        old_import = (module, name, annotation.written if annotation.written != name else None)
+        return AnnotationRewrite(sync_name, added, annotation.end_line, new_import, old_import), None
 
     def _plan_for(self, index: AsyncIndex, located: _Located) -> FilePlan:
         return index.plans.setdefault(located.file.path, FilePlan())
@@ -601,6 +830,19 @@ class Project:
                 return " → ".join([*names, leaf])
             current = witness.callee
         return " → ".join([*(self.functions[s].function.key for s in steps), "…"])
+
+
+def _propagate(witness: dict[str, Union[Blocking, Reaches]],
+               reverse: Mapping[str, list[tuple[str, CallSite]]]) -> None:
+    """Every caller of a function with a witness gets one too (the call), to the fixpoint;
+    each function is reached once, so recursion is harmless."""
+    pending = list(witness)
+    while pending:
+        callee = pending.pop()
+        for caller, site in reverse.get(callee, ()):
+            if caller not in witness:
+                witness[caller] = Via(site, callee)
+                pending.append(caller)
 
 
 def _path_module_names(facts: Mapping[SourceFile, ModuleFacts], modules: Mapping[str, ModuleFacts]

@@ -304,7 +304,13 @@ MEMOIZERS = frozenset({"functools.lru_cache", "functools.cache", "cachetools.cac
 # in a worker thread is lost when the thread returns).
 LOOP_MODULES = ("asyncio", "anyio", "trio", "sniffio", "contextvars")
 # Reading a ContextVar works in the threadpool (FastAPI copies the context); setting does not.
-HARMLESS_LOOP_METHODS = frozenset({"contextvars.ContextVar.get", "contextvars.Token.var"})
+# Exception classes (``except asyncio.TimeoutError``) and coroutine checks need no loop either:
+# they matter now that loop use is followed into helpers.
+HARMLESS_LOOP_NAMES = (
+    "contextvars.ContextVar.get", "contextvars.Token.var",
+    "asyncio.*Error", "asyncio.exceptions.*", "anyio.*Error", "trio.*Error",
+    "asyncio.iscoroutine", "asyncio.iscoroutinefunction",
+)
 
 
 def canonical_type(name: str) -> str:
@@ -312,7 +318,8 @@ def canonical_type(name: str) -> str:
 
 
 def needs_event_loop(qualified: str) -> bool:
-    return qualified.partition(".")[0] in LOOP_MODULES and qualified not in HARMLESS_LOOP_METHODS
+    return qualified.partition(".")[0] in LOOP_MODULES and not any(
+        fnmatchcase(qualified, pattern) for pattern in HARMLESS_LOOP_NAMES)
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,22 @@ An await-less ``async def`` that blocks nothing is what FastAPI prefers, so the 
 needs positive evidence: at least one call from the catalogue (``_blocking``), made directly
 or through project functions and methods, followed across modules.
 
+"Functions FastAPI calls" are routes (decorators, ``add_api_route``, ``app.get(...)(fn)``),
+dependencies (``Depends``/``Security``) and background tasks (``BackgroundTasks.add_task``,
+``BackgroundTask(fn)``: Starlette awaits an async task, runs a sync one in the threadpool).
+
 It converts a function only when its own body has no ``await``/``async for``/``async with``/
-async comprehension, it uses nothing that needs the running loop (asyncio, anyio,
-contextvars), it is not a websocket or lifespan handler nor an ``@asynccontextmanager``,
-its only decorators are route decorators, and nothing in the project calls, awaits or
-schedules it. The rewrite removes the ``async`` keyword and nothing else; an async
-generator dependency becomes a sync generator dependency, which FastAPI also runs in its
-threadpool. Every blocking call it leaves on the event loop is reported with what to use
-instead.
+async comprehension; neither it nor a project function it calls uses what needs the running
+loop (asyncio, anyio, contextvars) or writes state every request shares (a module-level
+object's attribute or item, a ``global``; without an ``await`` the function runs on the loop
+without a break, in the threadpool requests interleave); it is not a websocket or lifespan
+handler nor an ``@asynccontextmanager``; its only decorators are route decorators; and
+nothing in the project calls, awaits, schedules or otherwise uses it as a value (stored in a
+dict, passed to a function: whoever gets it may await it). The rewrite removes the ``async``
+keyword and nothing else; an async generator dependency becomes a sync generator dependency,
+which FastAPI also runs in its threadpool (its ``AsyncGenerator[X, None]`` annotation becomes
+``Generator[X, None, None]``).
+Every blocking call it leaves on the event loop is reported with what to use instead.
 
 Trade-offs of ``def``: the threadpool has 40 threads by default (anyio's limiter), so 40
 slow sync requests at once make the 41st wait; and the function now runs in a worker
@@ -33,9 +41,11 @@ from pathlib import Path
 from typing import Any
 
 import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from fastapi_fix.codemods._async_facts import ModuleFacts, gather_module
-from fastapi_fix.codemods._async_index import AsyncIndex, FilePlan, Project
+from fastapi_fix.codemods._async_index import AnnotationRewrite, AsyncIndex, FilePlan, Project
 from fastapi_fix.codemods._blocking import Catalogue
 from fastapi_fix.engine.codemod import Codemod, FileContext, Option, SourceFile
 
@@ -86,7 +96,12 @@ class AsyncToSync(Codemod):
             ctx.report(finding.line, _character_column(lines, finding.line, finding.col), finding.message)
         if not plan.conversions:
             return module
-        return module.visit(_DropAsync(ctx, plan))
+        context = CodemodContext(full_module_name=ctx.file.module_name, full_package_name=ctx.file.package)
+        module = module.visit(_DropAsync(ctx, plan, context))
+        if not context.scratch:
+            return module
+        module = AddImportsVisitor(context).transform_module(module)
+        return RemoveImportsVisitor(context).transform_module(module)
 
 
 def _character_column(lines: list[str], line: int, byte_offset: int) -> int:
@@ -100,10 +115,11 @@ def _character_column(lines: list[str], line: int, byte_offset: int) -> int:
 class _DropAsync(cst.CSTTransformer):
     """Removes ``async`` from the planned functions, found by qualified name and ordinal."""
 
-    def __init__(self, ctx: FileContext, plan: FilePlan) -> None:
+    def __init__(self, ctx: FileContext, plan: FilePlan, imports: CodemodContext) -> None:
         super().__init__()
         self.ctx = ctx
         self.plan = plan
+        self.imports = imports  # AsyncGenerator → Generator changes them
         self.scopes: list[tuple[str, bool]] = []  # (name, is a function)
         self.seen: dict[str, int] = {}
         self.functions: list[tuple[str, int]] = []
@@ -136,6 +152,40 @@ class _DropAsync(cst.CSTTransformer):
         planned = self.plan.conversions.get(self.functions.pop())
         if planned is None or updated_node.asynchronous is None:
             return updated_node
-        line, description = planned
-        self.ctx.record_edit(line, line, description)
-        return updated_node.with_changes(asynchronous=None)
+        rewrite = planned.annotation
+        self.ctx.record_edit(planned.line, rewrite.end_line if rewrite else planned.line, planned.description)
+        if rewrite is None or updated_node.returns is None:
+            return updated_node.with_changes(asynchronous=None)
+        self._change_imports(rewrite)
+        returns = updated_node.returns.with_changes(annotation=_sync_annotation(updated_node.returns.annotation,
+                                                                                rewrite))
+        return updated_node.with_changes(asynchronous=None, returns=returns)
+
+    def _change_imports(self, rewrite: AnnotationRewrite) -> None:
+        if rewrite.new_import:
+            AddImportsVisitor.add_needed_import(self.imports, *rewrite.new_import)
+        if rewrite.old_import:
+            module, name, asname = rewrite.old_import
+            RemoveImportsVisitor.remove_unused_import(self.imports, module, name, asname)
+
+
+def _sync_annotation(annotation: cst.BaseExpression, rewrite: AnnotationRewrite) -> cst.BaseExpression:
+    """``AsyncGenerator[X, None]`` → ``Generator[X, None, None]``; ``typing.AsyncIterator[X]`` →
+    ``typing.Iterator[X]``: the last name of the head changes, ``None`` send/return types join."""
+    head = annotation.value if isinstance(annotation, cst.Subscript) else annotation
+    if isinstance(head, cst.Attribute):
+        head = head.with_changes(attr=head.attr.with_changes(value=rewrite.sync_name))
+    elif isinstance(head, cst.Name):
+        head = head.with_changes(value=rewrite.sync_name)
+    if not isinstance(annotation, cst.Subscript):
+        return head
+    elements = list(annotation.slice)
+    if rewrite.added_nones:
+        comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        last = elements[-1]
+        if not isinstance(last.comma, cst.Comma) or last.comma.whitespace_after.deep_equals(cst.SimpleWhitespace("")):
+            elements[-1] = last.with_changes(comma=comma)
+        added = [cst.SubscriptElement(cst.Index(cst.Name("None")), comma=comma)
+                 for _ in range(rewrite.added_nones)]
+        elements += [*added[:-1], added[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+    return annotation.with_changes(value=head, slice=elements)
