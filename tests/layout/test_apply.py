@@ -147,5 +147,25 @@ def test_json_report(shop):
     assert files["shop/config.py"]["new_path"] == "shop/core/config.py"
     assert files["shop/config.py"]["written"] is False
     assert {"kind": "move", "from": "shop/config.py", "to": "shop/core/config.py",
-            "reason": "config: settings class"} in doc["layout"]["rows"]
+            "reason": "config: settings class; settings object"} in doc["layout"]["rows"]
     assert doc["mode"] == "dry-run" and doc["codemods"] == ["layered-layout"]
+
+
+@pytest.mark.parametrize("mode", [[], ["--dry-run"], ["--check"]])
+def test_a_module_that_does_not_parse_fails_the_run_and_changes_nothing(shop, mode):
+    (shop / "shop/broken.py").write_text("def broken(:\n    pass\n")
+    git(shop, "add", "-A")
+    git(shop, "commit", "-qm", "a broken module")
+    before = snapshot(shop)
+    result = invoke(*mode, ".")
+    assert result.exit_code == 123
+    assert "error: shop/broken.py:2: does not parse" in result.output
+    assert snapshot(shop) == before
+
+
+def test_a_project_without_an_app_is_nothing_to_do(tmp_path, monkeypatch):
+    write_project(tmp_path, {"lib.py": "def helper():\n    return 1\n"})
+    monkeypatch.chdir(tmp_path)
+    result = invoke("--dry-run", ".")
+    assert result.exit_code == 0
+    assert "no FastAPI() application found" in result.output

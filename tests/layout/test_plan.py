@@ -343,7 +343,8 @@ def test_route_order_across_an_include_is_reported(tmp_path):
 
 def test_dry_plan_of_an_unparsable_app_says_why(tmp_path):
     change, _files = layout(tmp_path, {"main.py": "from fastapi import FastAPI\napp = FastAPI(\n"})
-    assert change.notes == ["main.py does not parse: fix it first"]
+    assert change.errors == ["main.py does not parse: fix it first"]
+    assert change.files == []
 
 
 def test_written_plan_round_trips(tmp_path):

@@ -54,7 +54,8 @@ class LayeredLayout(ProjectCodemod):
             project = load_project(root, files)
         except ProjectError as exc:
             change = ProjectChange(root)
-            change.notes.append(str(exc))
+            # A refusal (a file that does not parse, ...) fails the run; "nothing here" does not.
+            (change.errors if exc.refused else change.notes).append(str(exc))
             return change
         plan_path = self.option("plan")
         digest = fingerprint(project.root, list(project.sources))

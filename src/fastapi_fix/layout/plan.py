@@ -125,7 +125,9 @@ def organisation(project: ProjectIndex) -> tuple[str, str]:
     )
     if len(domains) >= 2:
         return "domain", ", ".join(domains)
-    if len(layers) >= 3:
+    # api/ beside core/ is the FastAPI project template's layering (models.py and crud.py
+    # next to them): already laid out, even without a third layer folder.
+    if len(layers) >= 3 or {"api", "core"} <= set(layers):
         return "layered", ", ".join(f"{name}/" for name in layers)
     return "flat", package or "."
 
@@ -432,7 +434,7 @@ class Planner:
         return target in self.project.sources and target != module.rel_path
 
     def _module_plan(self, module: ModuleInfo, units: list[Unit], home: str, targets: dict[int, str]) -> ModulePlan:
-        plan = ModulePlan(module.rel_path, home, reason=self._module_reason(module, units, home))
+        plan = ModulePlan(module.rel_path, home, reason=self._module_reason(module, units, home, targets))
         for unit in units:
             target = targets.get(unit.id)
             if target is None or target == home:
@@ -445,24 +447,40 @@ class Planner:
                     else f"needs {key} at import time"
         return plan
 
-    def _module_reason(self, module: ModuleInfo, units: list[Unit], home: str) -> str:
+    def _module_reason(self, module: ModuleInfo, units: list[Unit], home: str, targets: dict[int, str]) -> str:
+        """Why the module goes to ``home``: said of the definitions that go there with it,
+        not of the ones a split sends elsewhere."""
         if home == module.rel_path:
             return ""
         if module.name == self.project.main_module.name:
             return "the FastAPI app, into the new package"
-        layers = Counter(u.layer for u in units if u.layer is not None and not u.pinned)
-        if not layers:
-            return "helpers, used from the layers above"
-        home_units = [u for u in units if u.layer is not None and u.verdict.layer is not None and not u.pinned]
-        layer = Counter(u.layer for u in home_units).most_common(1)[0][0] if home_units else \
-            layers.most_common(1)[0][0]
-        kinds = Counter(u.verdict.reason for u in home_units if u.layer is layer)
-        return f"{layer.label}: {kinds.most_common(1)[0][0]}" if kinds else layer.label
+        staying = [u for u in units if not u.pinned and u.layer not in (None, Layer.MAIN)
+                   and targets.get(u.id, home) == home]
+        decided = [u for u in staying if not (u.soft and u.verdict.layer is None)]
+        if not decided:
+            return self._helpers_reason(module, units, home)
+        layer = Counter(u.layer for u in decided).most_common(1)[0][0]
+        assert layer is not None
+        why = [u.verdict.reason if u.verdict.layer is not None else u.note for u in decided if u.layer is layer]
+        return f"{layer.label}: {join_reasons(why)}"
+
+    def _helpers_reason(self, module: ModuleInfo, units: list[Unit], home: str) -> str:
+        """A module of helpers goes to the folder of the lowest layer that uses it."""
+        consumers = {self.units[c].layer for u in units for c in self.consumers[u.id]
+                     if self.units[c].module != module.name}
+        users = sorted(layer for layer in consumers if layer is not None)
+        if not users:
+            return "helpers only, used by no layer"
+        inside = self._inside_package(home) or home
+        folder = inside.split("/")[0] + "/" if "/" in inside else inside
+        return f"helpers only; its lowest user is {users[0].label}, hence {folder}"
 
     def _unit_reason(self, unit: Unit) -> str:
         reason = unit.verdict.reason
         if unit.note:
             reason = f"{reason}; {unit.note}" if unit.verdict.layer is not None else unit.note
+        elif unit.verdict.layer is None and unit.layer is not None:  # a helper sunk to its lowest user
+            reason = f"{reason} used by {unit.layer.label}"
         return reason
 
     def _in_place(self, module: ModuleInfo, layer: Layer) -> bool:
@@ -508,8 +526,16 @@ class Planner:
         if layer is Layer.SERVICES:
             return self._path(f"services/{self._service_name(unit)}.py")
         if layer is Layer.ROUTES:
-            return groups.get(self._route_group(unit), self._path("api/v1/routes.py"))
+            return groups.get(self._route_group(unit)) or self._helper_route_file(unit, groups)
         raise AssertionError(layer)
+
+    def _helper_route_file(self, unit: Unit, groups: dict[str, str]) -> str:
+        """A helper only routes use, in a module that defines no routes: with the routes
+        when they are one file, else in a routes file of its own."""
+        files = set(groups.values())
+        if len(files) <= 1:
+            return files.pop() if files else self._path("api/v1/routes.py")
+        return self._path(f"api/v1/routes/{_stem(self.project.modules[unit.module])}.py")
 
     def _model_entity(self, unit: Unit) -> str:
         if unit.verdict.entity:
@@ -564,6 +590,8 @@ class Planner:
             module = self.project.modules[module_name]
             for unit in units:
                 if unit.layer is not Layer.ROUTES or unit.pinned:
+                    continue
+                if unit.soft and unit.verdict.layer is None:  # a helper sunk to routes is no router
                     continue
                 group = self._route_group(unit)
                 if group in groups:
@@ -697,6 +725,22 @@ def strongly_connected(nodes: list, graph: dict) -> list[list]:
                         break
                 result.append(sorted(component, key=repr))
     return result
+
+
+def join_reasons(reasons: list[str], most: int = 3) -> str:
+    """The commonest reasons first, "uses X" clauses merged ("uses hashlib, hmac"), a
+    reason dropped when a longer one says it ("APIRouter" beside "APIRouter route")."""
+    counts = Counter(reasons)
+    ordered = sorted(counts, key=lambda r: (-counts[r], reasons.index(r)))
+    ordered = [r for r in ordered if not any(o != r and o.startswith(f"{r} ") for o in ordered)]
+    used = [r[len("uses "):] for r in ordered if r.startswith("uses ")]
+    clauses: list[str] = []
+    for reason in ordered:
+        if not reason.startswith("uses "):
+            clauses.append(reason)
+        elif reason[len("uses "):] == used[0]:
+            clauses.append("uses " + ", ".join(used[:most]) + (", ..." if len(used) > most else ""))
+    return "; ".join(clauses[:most]) + ("; ..." if len(clauses) > most else "")
 
 
 def _uses_in_body(statement: Statement, name: str) -> bool:

@@ -26,6 +26,10 @@ TEST_FOLDERS = frozenset({"tests", "test", "testing"})
 class ProjectError(Exception):
     """The project cannot be planned (nothing to move, or a file that does not parse)."""
 
+    def __init__(self, message: str, refused: bool = True) -> None:
+        super().__init__(message)
+        self.refused = refused  # False: there is simply nothing to lay out
+
 
 def is_test_file(rel_path: str) -> bool:
     parts = rel_path.split("/")
@@ -123,7 +127,7 @@ def load_project(root: Path, files: Sequence[SourceFile]) -> ProjectIndex:
         broken = sorted(rel_paths[f] for f in readable if trees[f] is None and b"FastAPI" in sources[rel_paths[f]])
         if broken:
             raise ProjectError(f"{', '.join(broken)} does not parse: fix it first")
-        raise ProjectError("no FastAPI() application found: nothing to lay out")
+        raise ProjectError("no FastAPI() application found: nothing to lay out", refused=False)
     packages = {name.partition(".")[0] if "." in name or _is_init(readable, name) else "" for name in app_modules}
     if len(packages) > 1:
         raise ProjectError(f"FastAPI() applications in several packages ({', '.join(sorted(packages))}): "

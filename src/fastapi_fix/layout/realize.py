@@ -17,7 +17,7 @@ from fastapi_fix.layout.classify import Classifier, Layer
 from fastapi_fix.layout.compose import Composer, TargetFile
 from fastapi_fix.layout.imports import ImportSpec, World
 from fastapi_fix.layout.index import Kind, ModuleInfo, analyse, has_main_guard
-from fastapi_fix.layout.plan import Plan, strongly_connected
+from fastapi_fix.layout.plan import Plan, join_reasons, strongly_connected
 from fastapi_fix.layout.project_index import ProjectIndex
 from fastapi_fix.layout.strings import (
     PythonStrings,
@@ -655,7 +655,7 @@ def _rows(project: ProjectIndex, plan: Plan, targets: dict[str, TargetFile], cha
                 reasons[path].append(reason)
         for path, keys in by_target.items():
             rows.append(PlanRow("split", module_plan.source, path,
-                                f"{', '.join(keys)} ({'; '.join(reasons[path])})" if reasons[path] else ", ".join(keys)))
+                                f"{', '.join(keys)} ({join_reasons(reasons[path])})" if reasons[path] else ", ".join(keys)))
     for file in change.files:
         if file.kind == "create":
             reason = "imports every model module" if file.path.endswith("models/__init__.py") else "new package"
