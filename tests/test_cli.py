@@ -183,3 +183,16 @@ def test_nothing_selected_says_so(project):
     result = invoke("--select", "rename-foo", "--ignore", "rename-foo", ".")
     assert result.exit_code == 0
     assert "no codemod selected" in result.stderr
+
+
+def test_symlink_leading_out_counts_as_skipped_in_json(project, tmp_path_factory):
+    import json
+
+    outside = tmp_path_factory.mktemp("outside") / "ext.py"
+    outside.write_bytes(b"foo = 1\n")
+    (project / "pkg/link.py").symlink_to(outside)
+    doc = json.loads(invoke("--dry-run", "--format", "json", ".").stdout)
+    skipped = [f for f in doc["files"] if f["path"] == "pkg/link.py"]
+    assert skipped == [{**skipped[0], "status": "skipped", "reason": "symlink to a file outside the given paths"}]
+    assert doc["summary"]["skipped"] == 1
+    assert outside.read_bytes() == b"foo = 1\n"

@@ -232,10 +232,11 @@ def run(instances: list[Codemod], targets: Targets, jobs: int | None, renderer: 
         check: bool, show: bool = True, rollback: Rollback | None = None) -> list[FileResult]:
     """Discover, transform, write (if asked) and render each file as its result comes."""
     found = targets.discover()
+    # Files found but not processed (a symlink leading out of the paths) count in the summary.
+    results = [FileResult(Path(display), display, Status.SKIPPED, reason) for display, reason in found.skipped]
     if show:
-        for display, reason in found.skipped:
-            renderer.file_problem(FileResult(Path(display), display, Status.SKIPPED, reason))
-    results: list[FileResult] = []
+        for result in results:
+            renderer.file_problem(result)
     progress = renderer.progress(len(found.files))
     tasks: dict[str, Any] = {}
 
