@@ -63,6 +63,25 @@ def _parallel(fn: Callable[[Path], bool], paths: list[Path], jobs: int) -> list[
         return list(pool.map(fn, paths, chunksize=32))
 
 
+class _PhaseClock:
+    """When each phase of a run ended, from the runner's progress callbacks."""
+
+    def __init__(self) -> None:
+        self.start = 0.0
+        self.ends: dict[str, float] = {}
+
+    def tick(self, phase: str, done: int, total: int) -> None:
+        self.ends[phase] = time.perf_counter()
+
+    def report(self) -> str:
+        # Index building happens between the last gathered file and the first transformed one.
+        parts, previous = [], self.start
+        for phase, end in self.ends.items():
+            parts.append(f"{phase} (+ what precedes it) {end - previous:.2f} s")
+            previous = end
+        return "  phases: " + "; ".join(parts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("path", type=Path)
@@ -84,9 +103,12 @@ def main() -> None:
         floor_cst = _timed("LibCST parse+print every file",
                            lambda: _parallel(_libcst_roundtrip, paths, args.jobs), len(paths))
     statuses: list[Status] = []
-    runner = Runner([c(Settings()) for c in chosen], jobs=args.jobs)
+    phases = _PhaseClock()
+    runner = Runner([c(Settings()) for c in chosen], jobs=args.jobs, progress=phases.tick)
+    phases.start = time.perf_counter()
     ours = _timed("fastapi-fix --dry-run",
                   lambda: statuses.extend(r.status for r in runner.run(files)), len(paths))
+    print(phases.report())
 
     counts = {s.value: statuses.count(s) for s in Status}
     print(f"\nresults: {counts}")

@@ -5,7 +5,7 @@ import pytest
 from fastapi_fix.engine.discover import discover
 from fastapi_fix.engine.results import Status
 from fastapi_fix.engine.runner import Runner
-from tests.engine.toy import Broken, RenameFoo, Unstable
+from tests.engine.toy import Broken, RenameFoo, SeededRename, Unstable
 
 
 def make_project(root: Path, files: dict[str, bytes]) -> Path:
@@ -172,3 +172,26 @@ def test_null_bytes_are_a_one_line_skip(tmp_path):
     result = run(tmp_path)["a.py"]
     assert result.status is Status.SKIPPED
     assert result.reason == "cannot parse: source code string cannot contain null bytes"
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_codemod_without_a_seed_in_the_project_is_skipped(tmp_path, jobs):
+    files = {f"m{i}.py": b"foo = 1\ncrash = 2\n" for i in range(40)}
+    results = run(make_project(tmp_path, files), SeededRename(), write=False, jobs=jobs)
+    assert {r.status for r in results.values()} == {Status.UNCHANGED}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_one_seed_anywhere_runs_the_codemod_on_every_file(tmp_path, jobs):
+    files = {f"m{i}.py": b"foo = 1\n" for i in range(40)}
+    files["last.py"] = b"seed = 1\n"
+    results = run(make_project(tmp_path, files), SeededRename(), write=False, jobs=jobs)
+    assert results["m0.py"].new == b"bar = 1\n"
+    assert results["m39.py"].status is Status.CHANGED
+    assert results["last.py"].status is Status.UNCHANGED
+
+
+def test_a_seeded_project_is_gathered(tmp_path):
+    results = run(make_project(tmp_path, {"a.py": b"seed = crash = 1\n"}), SeededRename(), write=False)
+    assert results["a.py"].status is Status.FAILED
+    assert "gathered" in results["a.py"].reason

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from fastapi_fix.engine.codemod import Codemod, FileContext
+from fastapi_fix.engine.codemod import Codemod, FileContext, SourceFile
 
 
 class RenameFoo(Codemod):
@@ -55,3 +57,21 @@ class Unstable(Codemod):
 
     def transform(self, ctx: FileContext, module: cst.Module, index: object) -> cst.Module:
         return module.with_changes(body=[*module.body, cst.parse_statement("foo = 1\n")])
+
+
+class SeededRename(RenameFoo):
+    """RenameFoo that gathers every file, and has work only where some file mentions ``seed``.
+
+    Its gather fails on any file holding ``crash``, so a test can see whether it gathered.
+    """
+
+    name = "seeded-rename"
+    seed_markers = (b"seed",)
+
+    def wants_gather(self, source: bytes) -> bool:
+        return True
+
+    def gather(self, file: SourceFile, tree: ast.Module) -> object:
+        if any(isinstance(node, ast.Name) and node.id == "crash" for node in ast.walk(tree)):
+            raise RuntimeError("gathered")
+        return None

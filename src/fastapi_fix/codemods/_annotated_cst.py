@@ -12,24 +12,30 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 import libcst as cst
-from libcst.metadata import PositionProvider
 
+from fastapi_fix.codemods._annotated_facts import WORD
 from fastapi_fix.codemods._annotated_index import FilePlan, FunctionPlan, Import, ParamPlan
 from fastapi_fix.engine.codemod import FileContext
 
 Item = TypeVar("Item", cst.ImportAlias, cst.SubscriptElement)
 _EMPTY_MODULE = cst.Module([])
+# The nodes that hold statements, down to every function of a module.
+_BLOCKS = (cst.Module, cst.BaseCompoundStatement, cst.BaseSuite, cst.Else, cst.ExceptHandler, cst.ExceptStarHandler,
+           cst.Finally, cst.MatchCase)
 
 
 class SignatureRewriter(cst.CSTTransformer):
-    """Rewrites the parameters the plan names; reports those it must leave."""
+    """Rewrites the parameters the plan names; reports those it must leave.
 
-    METADATA_DEPENDENCIES = (PositionProvider,)
+    Visit ``module`` itself with it (no ``MetadataWrapper``): positions come from the plan.
+    """
 
-    def __init__(self, ctx: FileContext, plan: FilePlan) -> None:
+    def __init__(self, ctx: FileContext, plan: FilePlan, module: cst.Module) -> None:
         super().__init__()
         self.ctx = ctx
         self.plan = plan
+        self.module = module
+        self.lines: list[str] | None = None  # of the module, rendered when there is something to report
         self.scope: list[str] = []
         self.keys: list[str] = []
         self.seen: Counter[str] = Counter()
@@ -37,6 +43,24 @@ class SignatureRewriter(cst.CSTTransformer):
         self.imports: list[Import] = []
         self.uses_annotated = False
         self.uses_alias = False
+        # Parameters now written with an alias: their annotation and default are gone.
+        self.aliased: list[ParamPlan] = []
+        # Types written for unannotated parameters: they may use a name again.
+        self.type_codes: list[str] = []
+        # PEP 695 type parameters: an older Python's `ast` read the file without them, so the
+        # gathered name counts miss the names used there.
+        self.type_parameter_names: Counter[str] = Counter()
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        # Functions live in statement blocks only: descending nowhere else (expressions,
+        # simple statements, whitespace) skips most of the tree.
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node.type_parameters is not None:
+            self.type_parameter_names.update(_names_in(node.type_parameters))
+        elif isinstance(node, cst.SimpleStatementLine):
+            for small in node.body:
+                if isinstance(small, cst.TypeAlias) and small.type_parameters is not None:
+                    self.type_parameter_names.update(_names_in(small.type_parameters))
+        return isinstance(node, _BLOCKS) and super().on_visit(node)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.scope.append(node.name.value)
@@ -62,37 +86,46 @@ class SignatureRewriter(cst.CSTTransformer):
     def _rewrite(self, params: cst.Parameters, plan: FunctionPlan) -> cst.Parameters:
         by_name = {p.name.value: p for p in _all_params(params)}
         converted: dict[str, cst.Param] = {}
+        aliased: list[ParamPlan] = []
         for step in plan.params:
             param = by_name.get(step.name)
             if param is None or not isinstance(param.default, cst.Call):
                 continue  # already in Annotated form (a second run)
             if step.leave:
-                self._report(param, f"`{step.name}` left as is: {step.leave}")
+                self._report(step, f"`{step.name}` left as is: {step.leave}")
             elif _compact(param.default.func) != step.func_code.replace(" ", ""):
-                self._report(param, f"`{step.name}` left as is: the two parsers disagree about this call")
+                self._report(step, f"`{step.name}` left as is: the two parsers disagree about this call")
                 return params
             else:
-                converted[step.name] = self._convert(param, step)
+                converted[step.name], to_alias = self._convert(param, step)
+                if to_alias:
+                    aliased.append(step)
         if not converted:
             return params
         rewritten = _reorder_keyword_only(params, converted, plan.star_at)
         if rewritten is None:
-            for name in converted:
-                self._report(by_name[name], f"`{name}` left as is: cannot keep the parameter order valid")
+            for step in plan.params:
+                if step.name in converted:
+                    self._report(step, f"`{step.name}` left as is: cannot keep the parameter order valid")
             return params
-        for name, step in ((s.name, s) for s in plan.params if s.name in converted):
-            start, end = self._span(by_name[name])
-            self.ctx.record_edit(start, end, f"`{name}`: {step.function}(...) default → Annotated")
+        for step in plan.params:
+            if step.name in converted:
+                # A parameter's position is its name's (PositionProvider's syntactic position).
+                self.ctx.record_edit(step.line, step.line, f"`{step.name}`: {step.function}(...) default → Annotated")
+        self.aliased.extend(aliased)
         return rewritten
 
-    def _convert(self, param: cst.Param, step: ParamPlan) -> cst.Param:
+    def _convert(self, param: cst.Param, step: ParamPlan) -> tuple[cst.Param, bool]:
+        """The parameter in Annotated form, and whether it now uses an alias."""
         call = param.default
         assert isinstance(call, cst.Call)
         default: cst.BaseExpression | None = None
         if step.mode in ("move", "required"):
             call, moved = _without_default_argument(call)
             default = moved if step.mode == "move" else None
-        if step.alias and not _has_comment(call):
+        to_alias = bool(step.alias) and not _has_comment(call)
+        if to_alias:
+            assert step.alias is not None
             annotation: cst.BaseExpression = cst.parse_expression(step.alias)
             self.imports.extend(step.alias_imports)
             self.uses_alias = True
@@ -102,7 +135,7 @@ class SignatureRewriter(cst.CSTTransformer):
             else cst.Annotation(annotation)
         keep_equal = default is not None and param.annotation is not None
         return param.with_changes(annotation=new_annotation, default=default,
-                                  equal=param.equal if keep_equal else cst.MaybeSentinel.DEFAULT)
+                                  equal=param.equal if keep_equal else cst.MaybeSentinel.DEFAULT), to_alias
 
     def _annotated(self, param: cst.Param, step: ParamPlan, call: cst.Call) -> cst.BaseExpression:
         self.uses_annotated = True
@@ -117,6 +150,7 @@ class SignatureRewriter(cst.CSTTransformer):
             assert step.type_code is not None
             base = cst.parse_expression(step.type_code)
             self.imports.extend(step.type_imports)
+            self.type_codes.append(step.type_code)
         assert self.plan.annotated is not None
         return cst.Subscript(
             value=cst.parse_expression(self.plan.annotated),
@@ -126,13 +160,32 @@ class SignatureRewriter(cst.CSTTransformer):
             ],
         )
 
-    def _report(self, param: cst.Param, message: str) -> None:
-        start = self.get_metadata(PositionProvider, param.name).start
-        self.ctx.report(start.line, start.column, message)
+    def _report(self, step: ParamPlan, message: str) -> None:
+        """At the parameter's name, its column counted in characters as LibCST counts them."""
+        if self.lines is None:
+            # Python's line breaks only (str.splitlines also breaks at \f, \x1c, \u2028, ...).
+            self.lines = self.module.code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        text = self.lines[step.line - 1] if step.line <= len(self.lines) else ""
+        column = len(text.encode()[: step.column].decode(errors="ignore"))
+        self.ctx.report(step.line, column, message)
 
-    def _span(self, param: cst.Param) -> tuple[int, int]:
-        position = self.get_metadata(PositionProvider, param)
-        return position.start.line, position.end.line
+
+def _names_in(node: cst.CSTNode) -> list[str]:
+    """Every name in ``node``, and every word of its strings (as the gather step counts them)."""
+    class Collector(cst.CSTVisitor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: list[str] = []
+
+        def visit_Name(self, name: cst.Name) -> None:
+            self.found.append(name.value)
+
+        def visit_SimpleString(self, string: cst.SimpleString) -> None:
+            self.found.extend(WORD.findall(string.value))
+
+    collector = Collector()
+    node.visit(collector)
+    return collector.found
 
 
 def _all_params(params: cst.Parameters) -> list[cst.Param]:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from fastapi_fix.codemods._fastapi import (
     DEPENDENCY_FUNCTIONS,
@@ -71,9 +73,11 @@ class TypeExpr:
 ANY_TYPE = TypeExpr("Any", (("Any", "typing.Any"),))
 
 
-@dataclass(frozen=True)
-class Binding:
-    """A module-level name bound when the module runs (not under ``if TYPE_CHECKING``)."""
+class Binding(NamedTuple):
+    """A module-level name bound when the module runs (not under ``if TYPE_CHECKING``).
+
+    A named tuple, like `CallSite`: every file has many, and they travel between processes.
+    """
 
     qualified: str | None  # None: bound to different things on different paths
     line: int
@@ -134,6 +138,10 @@ class ParamFacts:
     kind: str  # "posonly" | "regular" | "vararg" | "kwonly" | "kwarg"
     has_default: bool
     fastapi: FastapiDefault | None = None
+    # FastAPI parameters: how often each name occurs in the annotation and the default
+    # (as names, or as words of strings in the annotation), for `FileFacts.name_uses`.
+    uses: tuple[tuple[str, int], ...] = ()
+    column: int = 0  # of the name, in UTF-8 bytes as `ast` counts
 
 
 @dataclass(frozen=True)
@@ -153,16 +161,25 @@ class FunctionFacts:
         return tuple(p for p in self.params if p.kind in ("posonly", "regular"))
 
 
-@dataclass(frozen=True)
-class CallSite:
-    where: str  # "path:line"
+class CallSite(NamedTuple):
+    """A call that may reach a function of the project (calls of builtins are left out).
+
+    A named tuple: a project has tens of thousands, and all of them travel to the index.
+    """
+
+    path: str  # display path of the calling file (one shared string per file)
+    line: int | None  # None: somewhere in a file this Python cannot parse
     target: str | None  # qualified name of the callee when it can be named
     name: str  # the callee's last name
     attribute: bool  # called as ``something.name(...)``
     positional: int
     starred: bool
-    keywords: frozenset[str]
+    keywords: tuple[str, ...]
     double_star: bool
+
+    @property
+    def where(self) -> str:
+        return self.path if self.line is None else f"{self.path}:{self.line}"
 
 
 @dataclass(frozen=True)
@@ -180,18 +197,25 @@ class FileFacts:
     calls: tuple[CallSite, ...]
     # (line, column, parameter) of lambdas with FastAPI defaults: they cannot hold annotations.
     lambdas: tuple[tuple[int, int, str], ...] = ()
+    # Names bound by a module-level from-import → how often they occur anywhere in the module
+    # (as names, or as words of the strings LibCST's unused-import check reads as names:
+    # annotations, subscripts, `TypeVar(...)`, `__all__`). A rewrite that removes every
+    # occurrence leaves the import unused.
+    name_uses: dict[str, int] = field(default_factory=dict)
 
 
 def gather_facts(file: SourceFile, tree: ast.Module) -> FileFacts:
     table = ImportTable(file, tree)
     bindings, runtime_imports = _runtime_bindings(file, tree)
     names = _Names(file.module_name, bindings, table)
+    imported = {name for name, binding in bindings.items() if binding.kind == "from"}
+    identifiers, uses = _identifiers(tree, imported)
     return FileFacts(
         module=file.module_name,
         display_path=file.display_path,
         is_package=file.is_package,
         bindings=bindings,
-        identifiers=_identifiers(tree),
+        identifiers=identifiers,
         runtime_imports=frozenset(runtime_imports),
         from_imports=frozenset(_from_imports(file, tree)),
         definitions=_definitions(tree, names),
@@ -199,6 +223,7 @@ def gather_facts(file: SourceFile, tree: ast.Module) -> FileFacts:
         functions=tuple(_FunctionCollector(file, names).collect(tree)),
         calls=tuple(_calls(file, tree, names)),
         lambdas=tuple(_lambda_params(tree, names)),
+        name_uses={name: uses[name] for name in imported},
     )
 
 
@@ -341,12 +366,19 @@ def _runtime_bindings(file: SourceFile, tree: ast.Module) -> tuple[dict[str, Bin
     return bindings, imports
 
 
-def _identifiers(tree: ast.Module) -> frozenset[str]:
-    """Every name the module uses or binds anywhere: a new name must avoid all of them."""
+def _identifiers(tree: ast.Module, imported: set[str]) -> tuple[frozenset[str], Counter[str]]:
+    """Every name the module uses or binds anywhere (a new name must avoid all of them), and
+    how often each occurs as a name or as a word of a string read as names (`_name_strings`);
+    strings are looked at only where they name one of the ``imported`` names."""
     found: set[str] = set()
+    uses: Counter[str] = Counter()
+    strings: list[ast.Constant] = []
     for node in walk(tree):
         if isinstance(node, ast.Name):
             found.add(node.id)
+            uses[node.id] += 1
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            strings.append(node)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             found.add(node.name)
         elif isinstance(node, ast.arg):
@@ -355,7 +387,77 @@ def _identifiers(tree: ast.Module) -> frozenset[str]:
             found.add(node.asname or node.name.partition(".")[0])
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             found.update(node.names)
-    return frozenset(found)
+    mentions = _mentions(strings, imported)
+    if mentions:
+        spans = [_span(holder) for holder in _name_holders(tree)]
+        for mention in mentions:
+            start, end = _span(mention)
+            if any(first <= start and end <= last for first, last in spans):
+                uses.update(_words(mention.value))
+    return frozenset(found), uses
+
+
+def _mentions(strings: list[ast.Constant], imported: set[str]) -> list[ast.Constant]:
+    """The strings that hold one of the ``imported`` names as a word."""
+    everything = "\0".join(node.value for node in strings)
+    present = [name for name in imported if name in everything]  # one scan per name, usually none
+    if not present:
+        return []
+    return [node for node in strings if any(name in node.value for name in present)
+            and imported.intersection(_words(node.value))]
+
+
+WORD = re.compile(r"[^\W\d]\w*")
+
+
+def _words(text: str) -> list[str]:
+    """Every identifier-like word of a string: more than the names it holds, never fewer."""
+    return WORD.findall(text)
+
+
+def _span(node: ast.AST) -> tuple[tuple[int, int], tuple[int, int]]:
+    return (node.lineno, node.col_offset), (node.end_lineno or node.lineno, node.end_col_offset or 0)  # type: ignore[attr-defined]
+
+
+def _name_holders(tree: ast.Module) -> Iterator[ast.AST]:
+    """Where LibCST's unused-import check reads strings as names: annotations, subscripts,
+    ``TypeVar(...)`` arguments, ``__all__``. A string is read if it lies inside one."""
+    for node in walk(tree):
+        if isinstance(node, ast.Subscript):
+            yield node
+        elif isinstance(node, ast.arg) and node.annotation is not None:
+            yield node.annotation
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
+            yield node.returns
+        elif isinstance(node, ast.AnnAssign):
+            yield node.annotation
+            if isinstance(node.target, ast.Name) and node.target.id == "__all__" and node.value is not None:
+                yield node.value
+        elif isinstance(node, (ast.Assign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+                yield node.value
+        elif isinstance(node, ast.Call) and _last_name(node.func) == "TypeVar":
+            yield node
+
+
+def _last_name(expr: ast.expr) -> str | None:
+    return expr.attr if isinstance(expr, ast.Attribute) else expr.id if isinstance(expr, ast.Name) else None
+
+
+def name_uses(annotation: ast.expr | None, rest: Iterable[ast.AST] = ()) -> Counter[str]:
+    """How often each name occurs: as a name anywhere, as a word of a string in ``annotation``
+    only (never more than `_identifiers` counts for the same nodes)."""
+    uses: Counter[str] = Counter()
+    for node in [annotation, *rest]:
+        if node is None:
+            continue
+        for sub in walk(node):
+            if isinstance(sub, ast.Name):
+                uses[sub.id] += 1
+            elif node is annotation and isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                uses.update(_words(sub.value))
+    return uses
 
 
 def _from_imports(file: SourceFile, tree: ast.Module) -> Iterator[tuple[str, str]]:
@@ -491,6 +593,23 @@ def _literal_code(node: ast.expr) -> str:
     return ast.unparse(node)
 
 
+_BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def _statements(node: ast.AST) -> Iterator[ast.AST]:
+    """The statements (and except/case clauses) directly inside ``node``, in source order.
+
+    Functions and classes are statements, never inside expressions: skipping the
+    expressions skips most of the tree.
+    """
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, _BLOCKS):
+                    yield item
+
+
 class _FunctionCollector:
     def __init__(self, file: SourceFile, names: _Names) -> None:
         self.file = file
@@ -504,7 +623,7 @@ class _FunctionCollector:
 
     def _visit(self, node: ast.AST, scope: list[str], where: str, container: str | None) -> None:
         """Source order, so the ordinals in keys match the order LibCST visits functions."""
-        for child in child_nodes(node):
+        for child in _statements(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self._function(child, scope, where, container)
                 self._visit(child, [*scope, child.name], "function", None)
@@ -547,7 +666,9 @@ class _FunctionCollector:
         if function is None:
             return ParamFacts(arg.arg, arg.lineno, kind, default is not None)
         assert isinstance(default, ast.Call)
-        return ParamFacts(arg.arg, arg.lineno, kind, True, self._classify(function, default, arg, kind))
+        uses = tuple(sorted(name_uses(arg.annotation, [default]).items()))
+        return ParamFacts(arg.arg, arg.lineno, kind, True, self._classify(function, default, arg, kind), uses,
+                          arg.col_offset)
 
     def _classify(self, function: str, call: ast.Call, arg: ast.arg, kind: str) -> FastapiDefault:
         names = self.names
@@ -598,6 +719,7 @@ class _FunctionCollector:
 # -- calls -----------------------------------------------------------------------------
 
 def _calls(file: SourceFile, tree: ast.Module, names: _Names) -> Iterator[CallSite]:
+    path = file.display_path
     for node in walk(tree):
         if not isinstance(node, ast.Call):
             continue
@@ -608,13 +730,17 @@ def _calls(file: SourceFile, tree: ast.Module, names: _Names) -> Iterator[CallSi
             name, attribute = func.attr, True
         else:
             continue
+        target = names.qualified(func)
+        if target is not None and target.startswith("builtins."):
+            continue  # len(), isinstance(), ...: never a function of the project
         yield CallSite(
-            where=f"{file.display_path}:{node.lineno}",
-            target=names.qualified(func),
+            path=path,
+            line=node.lineno,
+            target=target,
             name=name,
             attribute=attribute,
             positional=sum(1 for a in node.args if not isinstance(a, ast.Starred)),
             starred=any(isinstance(a, ast.Starred) for a in node.args),
-            keywords=frozenset(k.arg for k in node.keywords if k.arg),
+            keywords=tuple(k.arg for k in node.keywords if k.arg),
             double_star=any(k.arg is None for k in node.keywords),
         )

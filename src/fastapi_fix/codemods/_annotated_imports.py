@@ -11,10 +11,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import GatherUnusedImportsVisitor
 from libcst.helpers import get_full_name_for_node
-from libcst.metadata import MetadataWrapper
 
 from fastapi_fix.codemods._annotated_cst import insert_item
 from fastapi_fix.codemods._annotated_index import AliasDefinition, Import
@@ -31,26 +28,20 @@ def add_imports(module: cst.Module, imports: Iterable[Import], file: SourceFile,
     return module
 
 
-def remove_if_unused(module: cst.Module, file: SourceFile,
-                     imports: Sequence[tuple[str, str, str | None]]) -> cst.Module:
-    """Drop these from-imports where nothing uses them any more (LibCST's scope analysis decides).
+def remove_imports(module: cst.Module, file: SourceFile,
+                   imports: Sequence[tuple[str, str, str | None]]) -> cst.Module:
+    """Drop these from-imports (module, name, asname) from the module's top level; the caller
+    has made sure nothing uses them any more.
 
     A line that goes away hands its blank lines and comments to the next one, so import
     groups stay apart.
     """
     if not imports:
         return module
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    context = CodemodContext(full_module_name=file.module_name, full_package_name=file.package, wrapper=wrapper)
-    wrapper.resolve_many(GatherUnusedImportsVisitor.get_inherited_dependencies())
-    gatherer = GatherUnusedImportsVisitor(context)
-    module.visit(gatherer)
-    unused = {id(alias) for alias, _ in gatherer.unused_imports}
     wanted = set(imports)
 
     def removable(node: cst.ImportFrom, alias: cst.ImportAlias) -> bool:
-        asname = alias.evaluated_alias
-        return id(alias) in unused and (_from_module(node, file), alias.evaluated_name, asname) in wanted
+        return (_from_module(node, file), alias.evaluated_name, alias.evaluated_alias) in wanted
 
     body: list[cst.BaseStatement] = []
     carried: Sequence[cst.EmptyLine] = ()

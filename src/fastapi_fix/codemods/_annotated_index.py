@@ -44,6 +44,9 @@ class ParamPlan:
     type_imports: tuple[Import, ...] = ()
     alias: str | None = None  # how this module names the alias to use instead
     alias_imports: tuple[Import, ...] = ()
+    line: int = 0  # of the parameter's name
+    column: int = 0  # of the parameter's name, in UTF-8 bytes
+    uses: tuple[tuple[str, int], ...] = ()  # see ParamFacts.uses
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ class FilePlan:
     first_party: frozenset[str]
     # (line, column, message) of parameters outside any def that are left as they are
     left: tuple[tuple[int, int, str], ...] = ()
+    # Local name of each removable import → how often the module uses it (FileFacts.name_uses).
+    name_uses: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -221,7 +226,7 @@ class Project:
             yield from (_Call(c, 0, False) for c in by_name
                         if not c.attribute and c.where.startswith(f"{display_path}:"))
         for where in self._unparsed_mentions(function.name):
-            yield _Call(CallSite(where, None, function.name, False, 0, True, frozenset(), True), 0, False)
+            yield _Call(CallSite(where, None, None, function.name, False, 0, True, (), True), 0, False)
 
     def _unparsed_mentions(self, name: str) -> Iterator[str]:
         """Files this Python cannot parse that may call ``name`` (unreadable ones: assume so)."""
@@ -569,6 +574,7 @@ class Planner:
     def _file_plan(self, module: str, facts: FileFacts) -> FilePlan:
         annotated = self.annotated.get(module)
         functions = {}
+        removable = tuple(self._removable(module, facts))
         for function in facts.functions:
             star_at, refusal = self.verdicts[module, function.key]
             params = tuple(self._param_plan(module, function, p, annotated, refusal)
@@ -579,17 +585,20 @@ class Planner:
             aliases=tuple(self.definitions.get(module, ())),
             annotated=annotated[0] if annotated else None,
             annotated_imports=annotated[1] if annotated else (),
-            removable=tuple(self._removable(module, facts)),
+            removable=removable,
             first_party=self.project.first_party,
             left=tuple((line, column, f"`{name}` left as is: a lambda cannot annotate its parameters; "
                                       "make it a def") for line, column, name in facts.lambdas),
+            name_uses={local: facts.name_uses.get(local, 1 << 30)
+                       for local in (asname or name for _, name, asname in removable)},
         )
 
     def _param_plan(self, module: str, function: FunctionFacts, param: ParamFacts,
                     annotated: tuple[str, tuple[Import, ...]] | None, refusal: str | None) -> ParamPlan:
         fd = param.fastapi
         assert fd is not None
-        plan = ParamPlan(param.name, fd.function, fd.func_code, fd.mode, fd.extend, fd.leave or refusal)
+        plan = ParamPlan(param.name, fd.function, fd.func_code, fd.mode, fd.extend, fd.leave or refusal,
+                         line=param.line, column=param.column, uses=param.uses)
         if plan.leave:
             return plan
         if annotated is None:

@@ -222,6 +222,8 @@ class BackgroundTaskLogging(Codemod):
         '        logger.exception("Background task %s failed", "app.tasks.send_email")\n',
     )
     markers = (b"add_task", b"BackgroundTask")
+    # No task is registered anywhere: nothing to wrap or report, however many files there are.
+    seed_markers = markers
     options = (
         Option("reraise", False, "Re-raise after logging a failed background task (later tasks still stop)."),
         Option("logger-name", "logger", "Name of the module logger to reuse, or to create when there is none."),

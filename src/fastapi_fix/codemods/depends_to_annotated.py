@@ -14,6 +14,7 @@ every file with stdlib ``ast``, ``_annotated_index`` decides for the whole proje
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
@@ -21,9 +22,9 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider
 
 from fastapi_fix.codemods._annotated_cst import SignatureRewriter
-from fastapi_fix.codemods._annotated_facts import FileFacts, gather_facts
-from fastapi_fix.codemods._annotated_imports import add_imports, insert_aliases, remove_if_unused
-from fastapi_fix.codemods._annotated_index import FilePlan, Index, Planner
+from fastapi_fix.codemods._annotated_facts import FileFacts, gather_facts, name_uses
+from fastapi_fix.codemods._annotated_imports import add_imports, insert_aliases, remove_imports
+from fastapi_fix.codemods._annotated_index import AliasDefinition, FilePlan, Index, Planner
 from fastapi_fix.codemods._annotated_version import too_old_fastapi
 from fastapi_fix.codemods._fastapi import cst_param_function
 from fastapi_fix.engine.codemod import Codemod, FileContext, Option, SourceFile
@@ -47,6 +48,8 @@ class DependsToAnnotated(Codemod):
     )
     # Every file that calls FastAPI's parameter functions imports them from fastapi.
     markers = (b"fastapi",)
+    # A parameter function resolves to FastAPI only through an import naming fastapi somewhere.
+    seed_markers = markers
     options = (
         Option("aliases", True, "Share a dependency used twice or more as an alias "
                                 "(SessionDep = Annotated[Session, Depends(get_db)])."),
@@ -80,8 +83,8 @@ class DependsToAnnotated(Codemod):
 def _rewrite(ctx: FileContext, module: cst.Module, plan: FilePlan) -> cst.Module:
     for line, column, message in plan.left:
         ctx.report(line, column, message)
-    rewriter = SignatureRewriter(ctx, plan)
-    module = MetadataWrapper(module).visit(rewriter)
+    rewriter = SignatureRewriter(ctx, plan, module)
+    module = module.visit(rewriter)
     module, inserted = insert_aliases(module, plan.aliases)
     imports = list(plan.annotated_imports) if rewriter.uses_annotated or inserted else []
     imports.extend(rewriter.imports)
@@ -90,8 +93,29 @@ def _rewrite(ctx: FileContext, module: cst.Module, plan: FilePlan) -> cst.Module
         ctx.record_edit(alias.line, alias.line, f"new alias {alias.name} after {alias.after}")
     module = add_imports(module, imports, ctx.file, plan.first_party)
     if rewriter.uses_alias:
-        module = remove_if_unused(module, ctx.file, plan.removable)
+        unused = _left_unused(plan, rewriter, inserted)
+        module = remove_imports(module, ctx.file, [i for i in plan.removable if (i[2] or i[1]) in unused])
     return module
+
+
+def _left_unused(plan: FilePlan, rewriter: SignatureRewriter, inserted: Sequence[AliasDefinition]) -> set[str]:
+    """Local names of removable imports that nothing uses any more.
+
+    The gathered counts say how often each name occurs in the file; every occurrence inside a
+    parameter now written with an alias is gone, and the code this rewrite adds may use it again.
+    """
+    left = Counter(plan.name_uses)
+    left.update(rewriter.type_parameter_names)
+    for step in rewriter.aliased:
+        left.subtract(dict(step.uses))
+    added = [alias.code for alias in inserted]
+    added.extend(step.alias for step in rewriter.aliased if step.alias)
+    added.extend(rewriter.type_codes)
+    if rewriter.uses_annotated and plan.annotated:
+        added.append(plan.annotated)
+    for code in added:
+        left.update(name_uses(None, [ast.parse(code)]))
+    return {name for name, count in left.items() if count <= 0}
 
 
 def _report_unanalysed(ctx: FileContext, module: cst.Module) -> None:

@@ -96,6 +96,10 @@ class Codemod:
     example: ClassVar[tuple[str, str]] = ("", "")
     # A file containing none of these byte strings is never parsed for this codemod.
     markers: ClassVar[tuple[bytes, ...]] = ()
+    # When set: a project where no file contains any of these byte strings gives this codemod
+    # nothing to do anywhere, so the engine skips it (no gather, no index, no transform).
+    # Lets a codemod that gathers every file skip the whole project cheaply.
+    seed_markers: ClassVar[tuple[bytes, ...]] = ()
     options: ClassVar[tuple[Option, ...]] = ()
     # Runs when no codemod is selected by name.
     default_enabled: ClassVar[bool] = True
@@ -115,6 +119,10 @@ class Codemod:
 
     def wants_gather(self, source: bytes) -> bool:
         return self.may_apply(source)
+
+    def seeded_by(self, source: bytes) -> bool:
+        """Whether this file gives the codemod something to do in the project (see ``seed_markers``)."""
+        return not self.seed_markers or any(marker in source for marker in self.seed_markers)
 
     def gather(self, file: SourceFile, tree: ast.Module) -> Any:
         """Facts about one file (picklable). ``None`` means nothing of interest."""

@@ -91,30 +91,46 @@ class Runner:
         """
         sources = sources or {}
         jobs = [_Job(f, data=sources.get(f)) for f in (*files, *context)]
-        gathered = list(self._map(_gather_job, jobs, "gather", {}))
-        indexes = self._build_indexes(gathered)
+        codemods = self._seeded(jobs)
+        gathered = list(self._map(_gather_job, jobs, "gather", codemods, {}))
+        indexes = self._build_indexes(codemods, gathered)
         outcomes = gathered[: len(files)]
-        planned = {o.file: self._plan(o, indexes) for o in outcomes if not (o.skip or o.failure)}
+        planned = {o.file: self._plan(codemods, o, indexes) for o in outcomes if not (o.skip or o.failure)}
         transform_jobs = [_Job(f, names, sources.get(f)) for f, names in planned.items() if names]
         # Results arrive in file order: stream them, so memory stays flat in the project's size.
-        transformed = iter(self._map(_transform_job, transform_jobs, "transform", indexes))
+        transformed = iter(self._map(_transform_job, transform_jobs, "transform", codemods, indexes))
         for outcome in outcomes:
             result = next(transformed) if planned.get(outcome.file) else self._result(outcome)
             if write and result.status is Status.CHANGED:
                 self._write(result, list(roots))
             yield result
 
-    def _build_indexes(self, outcomes: Sequence[GatherOutcome]) -> dict[str, Any]:
+    def _seeded(self, jobs: Sequence[_Job]) -> list[Codemod]:
+        """The codemods that have something to do in this project (see ``Codemod.seed_markers``).
+
+        One cheap byte scan, stopping as soon as every codemod found a seed, saves a
+        whole-project gather for each codemod that found none.
+        """
+        waiting = [cm for cm in self.codemods if cm.seed_markers]
+        for job in jobs:
+            if not waiting:
+                break
+            data = job.data if job.data is not None else _read_for_scan(job.file.path)
+            waiting = [cm for cm in waiting if not cm.seeded_by(data)]
+        return [cm for cm in self.codemods if cm not in waiting]
+
+    def _build_indexes(self, codemods: Sequence[Codemod], outcomes: Sequence[GatherOutcome]) -> dict[str, Any]:
         unparsed = [o.file for o in outcomes if not o.ast_ok]
         indexes: dict[str, Any] = {}
-        for codemod in self.codemods:
+        for codemod in codemods:
             facts = {o.file: o.facts[codemod.name] for o in outcomes if codemod.name in o.facts}
             indexes[codemod.name] = codemod.build_index(facts, unparsed)
         return indexes
 
-    def _plan(self, outcome: GatherOutcome, indexes: Mapping[str, Any]) -> tuple[str, ...]:
+    @staticmethod
+    def _plan(codemods: Sequence[Codemod], outcome: GatherOutcome, indexes: Mapping[str, Any]) -> tuple[str, ...]:
         names = []
-        for codemod in self.codemods:
+        for codemod in codemods:
             targets = codemod.targets(indexes[codemod.name])
             applicable = codemod.name in outcome.applicable
             if (targets is None and applicable) or (targets is not None and outcome.file.path in targets) \
@@ -145,20 +161,28 @@ class Runner:
             result.written = True
 
     def _map(self, fn: Callable[[_Job], Any], jobs: Sequence[_Job], phase: str,
-             indexes: Mapping[str, Any]) -> Iterable[Any]:
+             codemods: Sequence[Codemod], indexes: Mapping[str, Any]) -> Iterable[Any]:
         total = len(jobs)
         processes = min(self.jobs, total // MIN_FILES_PER_JOB)
         if processes <= 1:
-            _init_worker(self.codemods, indexes)
+            _init_worker(codemods, indexes)
             results = map(fn, jobs)
         else:
             executor = ProcessPoolExecutor(processes, mp_context=_mp_context(),
-                                           initializer=_init_worker, initargs=(self.codemods, indexes))
+                                           initializer=_init_worker, initargs=(codemods, indexes))
             chunksize = max(1, min(64, total // (processes * 8)))
             results = _closing(executor, executor.map(fn, jobs, chunksize=chunksize))
         for done, result in enumerate(results, 1):
             self.progress(phase, done, total)
             yield result
+
+
+def _read_for_scan(path: Path) -> bytes:
+    """The file's bytes for the seed scan; an unreadable file seeds nothing (gather reports it)."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
 
 
 def _closing(executor: ProcessPoolExecutor, results: Iterator[Any]) -> Iterator[Any]:
