@@ -2307,3 +2307,29 @@ def test_lambda_parameters_are_reported() -> None:
         """
     findings = check_transformed(CODEMOD, before, after)
     assert messages(findings) == ["7: `q` left as is: a lambda cannot annotate its parameters; make it a def"]
+
+
+def test_a_name_used_only_in_pep_695_type_parameters_keeps_its_import():
+    # The running Python's ast may not read `def f[T: Session]`; the engine spells it for
+    # gathering without the type parameters, so their uses must still count.
+    main = textwrap.dedent("""\
+        from fastapi import Depends, FastAPI
+        from sqlalchemy.orm import Session
+
+        from app.db import get_db
+
+        app = FastAPI()
+
+
+        def first[T: Session](db: Session = Depends(get_db)) -> T: ...
+
+
+        @app.get("/")
+        def second(db: Session = Depends(get_db)): ...
+        """)
+    db = "from sqlalchemy.orm import Session\n\n\ndef get_db():\n    yield Session()\n"
+    results = run_project(CODEMOD, {"app/main.py": main.encode(), "app/db.py": db.encode()})
+    new = results["app/main.py"].new.decode()
+    assert "from sqlalchemy.orm import Session\n" in new
+    assert "def first[T: Session](db: SessionDep) -> T: ..." in new
+    assert "from fastapi import FastAPI\n" in new
