@@ -9,7 +9,6 @@ Output: the plan and the report go to stderr, the patch to stdout (so that
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -165,17 +164,7 @@ def render_plan(renderer: Renderer, change: ProjectChange, prefix: str) -> None:
 
 
 def print_patch(renderer: Renderer, change: ProjectChange, prefix: str) -> None:
-    patch = b"".join(change_patch(file, prefix) for file in change.files)
-    if not renderer.out.is_terminal:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(patch)
-        sys.stdout.buffer.flush()
-        return
-    for line in patch.decode("utf-8", errors="replace").splitlines():
-        style = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "")
-        if line.startswith(("+++", "---", "diff --git", "rename ", "new file", "deleted file", "similarity")):
-            style = "bold"
-        renderer.out.print(Text(line, style=style))
+    renderer.patch(b"".join(change_patch(file, prefix) for file in change.files))
 
 
 def render_findings(renderer: Renderer, change: ProjectChange, prefix: str) -> None:

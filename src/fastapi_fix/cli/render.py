@@ -29,7 +29,10 @@ class Renderer:
     # -- diffs -----------------------------------------------------------------
     def diff(self, result: FileResult) -> None:
         assert result.old is not None and result.new is not None
-        patch = unified_diff(result.old, result.new, result.display_path)
+        self.patch(unified_diff(result.old, result.new, result.display_path))
+
+    def patch(self, patch: bytes) -> None:
+        """The bytes as they are when piped (so `git apply` gets them exactly), coloured on a terminal."""
         if not self.out.is_terminal:
             sys.stdout.flush()
             sys.stdout.buffer.write(patch)
@@ -37,7 +40,7 @@ class Renderer:
             return
         for line in patch.decode("utf-8", errors="replace").splitlines():
             style = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "")
-            if line.startswith(("+++", "---")):
+            if line.startswith(("+++", "---", "diff --git", "rename ", "new file", "deleted file", "similarity")):
                 style = "bold"
             self.out.print(Text(line, style=style))
 

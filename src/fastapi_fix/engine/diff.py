@@ -9,12 +9,17 @@ NO_NEWLINE = b"\\ No newline at end of file\n"
 
 def unified_diff(old: bytes, new: bytes, display_path: str, new_display_path: str | None = None) -> bytes:
     """``--- a/path`` / ``+++ b/path`` diff, byte-exact (any encoding, CRLF, no final newline)."""
+    return hunks(old, new, f"a/{display_path}", f"b/{new_display_path or display_path}")
+
+
+def hunks(old: bytes, new: bytes, from_file: str, to_file: str) -> bytes:
+    """The ``---``/``+++`` headers (names as given: ``a/x``, ``/dev/null``) and the hunks."""
     lines = difflib.diff_bytes(
         difflib.unified_diff,
         old.splitlines(keepends=True),
         new.splitlines(keepends=True),
-        fromfile=f"a/{display_path}".encode(),
-        tofile=f"b/{new_display_path or display_path}".encode(),
+        fromfile=from_file.encode(),
+        tofile=to_file.encode(),
         lineterm=b"",
     )
     out = bytearray()

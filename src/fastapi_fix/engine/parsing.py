@@ -48,12 +48,17 @@ def compile_source(data: bytes, filename: str) -> None:
         compile(data, filename, "exec", dont_inherit=True)
 
 
-def compiles(data: bytes, filename: str) -> bool:
+def compile_error(data: bytes, filename: str) -> str | None:
+    """Why ``data`` does not compile, or ``None`` when it does."""
     try:
         compile_source(data, filename)
-    except (SyntaxError, ValueError):
-        return False
-    return True
+    except (SyntaxError, ValueError) as exc:
+        return str(exc)
+    return None
+
+
+def compiles(data: bytes, filename: str) -> bool:
+    return compile_error(data, filename) is None
 
 
 def parse_ast(data: bytes, filename: str) -> ast.Module:

@@ -18,7 +18,6 @@ import shutil
 import stat
 import subprocess
 import tempfile
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,8 @@ from typing import Any
 import libcst as cst
 
 from fastapi_fix.engine.codemod import Codemod, FileContext, SourceFile
+from fastapi_fix.engine.diff import hunks
+from fastapi_fix.engine.parsing import compile_error
 from fastapi_fix.engine.results import Finding
 
 
@@ -117,27 +118,13 @@ def change_patch(change: FileChange, prefix: str = "") -> bytes:
         return b"".join(lines)
     from_file = f"a/{old_name}" if change.kind != "create" else "/dev/null"
     to_file = f"b/{new_name}" if change.kind != "delete" else "/dev/null"
-    lines.append(_hunks(old, new, from_file, to_file))
+    lines.append(hunks(old, new, from_file, to_file))
     return b"".join(lines)
 
 
 def _similarity(old: bytes, new: bytes) -> int:
     matcher = difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(), autojunk=False)
     return int(round(matcher.ratio() * 100))
-
-
-def _hunks(old: bytes, new: bytes, from_file: str, to_file: str) -> bytes:
-    diff = difflib.diff_bytes(difflib.unified_diff, old.splitlines(keepends=True), new.splitlines(keepends=True),
-                              fromfile=from_file.encode(), tofile=to_file.encode(), lineterm=b"")
-    out = bytearray()
-    for number, line in enumerate(diff):
-        if number < 2 or line.startswith(b"@@"):
-            out += line + b"\n"
-        elif line.endswith(b"\n"):
-            out += line
-        else:
-            out += line + b"\n\\ No newline at end of file\n"
-    return bytes(out)
 
 
 # -- applying a change ---------------------------------------------------------------------
@@ -247,23 +234,13 @@ def _preflight(root: Path, change: ProjectChange) -> None:
             if (target.exists() or target.is_symlink()) and file.new_path not in leaving:
                 raise ApplyError(f"{file.new_path} already exists; nothing was changed")
         if file.new is not None and file.old is not None and file.new_path and file.new_path.endswith(".py") \
-                and _compile_error(file.old, file.old_path or "") is None:
+                and compile_error(file.old, file.old_path or "") is None:
             _check_compiles(file.new_path, file.new)
-
-
-def _compile_error(data: bytes, path: str) -> str | None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            compile(data, path, "exec", dont_inherit=True)
-        except (SyntaxError, ValueError) as exc:
-            return str(exc)
-    return None
 
 
 def _check_compiles(path: str, data: bytes) -> None:
     """A rewrite of code that compiled must compile (new files were checked when planned)."""
-    problem = _compile_error(data, path)
+    problem = compile_error(data, path)
     if problem is not None:
         raise ApplyError(f"{path}: the new content does not compile ({problem}); nothing was changed")
 
