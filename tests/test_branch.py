@@ -16,25 +16,8 @@ from click.testing import CliRunner
 from fastapi_fix import codemods
 from fastapi_fix.cli import main
 from fastapi_fix.engine.codemod import Codemod, FileContext
-from tests.engine.toy import Broken, RenameFoo
+from tests.engine.toy import Broken, RenameFoo, RenameQux
 from tests.example_apps import copy_example
-
-
-class RenameQux(Codemod):
-    """``qux`` → ``quux`` (a second codemod with changes of its own)."""
-
-    name = "rename-qux"
-    summary = "qux becomes quux"
-    safety = "test only"
-    markers = (b"qux",)
-
-    def transform(self, ctx: FileContext, module: cst.Module, index: object) -> cst.Module:
-        class Swap(cst.CSTTransformer):
-            def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
-                return updated.with_changes(value="quux") if updated.value == "qux" else updated
-
-        ctx.record_edit(1, 1, "qux → quux")
-        return module.visit(Swap())
 
 
 class LooksOnly(Codemod):

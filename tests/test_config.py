@@ -19,6 +19,7 @@ from fastapi_fix.engine.config import (
     load_tool_config,
     parse_tool_config,
 )
+from tests.engine.toy import RenameQux
 
 
 class Rename(Codemod):
@@ -46,21 +47,8 @@ class Rename(Codemod):
         return module.visit(Swap())
 
 
-class Other(Codemod):
-    """``qux`` → ``quux``; needs the whole project (not file-local)."""
-
+class Other(RenameQux):
     name = "other"
-    summary = "rename qux"
-    safety = "test only"
-    markers = (b"qux",)
-    file_local = False
-
-    def transform(self, ctx: FileContext, module: cst.Module, index: object) -> cst.Module:
-        class Swap(cst.CSTTransformer):
-            def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
-                return updated.with_changes(value="quux") if updated.value == "qux" else updated
-
-        return module.visit(Swap())
 
 
 @pytest.fixture

@@ -5,33 +5,20 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-import libcst as cst
 import pytest
 import yaml  # a dependency of libcst
 from click.testing import CliRunner
 
 from fastapi_fix import codemods
 from fastapi_fix.cli import main
-from fastapi_fix.engine.codemod import FileContext
-from tests.engine.toy import RenameFoo
+from tests.engine.toy import RenameFoo, RenameQux
 
 HOOKS = {hook["id"]: hook for hook in yaml.safe_load(
     (Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))}
 
 
-class ProjectWide(RenameFoo):
-    """Like rename-foo on ``qux``, but it needs the whole project."""
-
+class ProjectWide(RenameQux):
     name = "project-wide"
-    markers = (b"qux",)
-    file_local = False
-
-    def transform(self, ctx: FileContext, module: cst.Module, index: object) -> cst.Module:
-        class Swap(cst.CSTTransformer):
-            def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
-                return updated.with_changes(value="quux") if updated.value == "qux" else updated
-
-        return module.visit(Swap())
 
 
 @pytest.fixture

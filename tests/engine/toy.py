@@ -75,3 +75,20 @@ class SeededRename(RenameFoo):
         if any(isinstance(node, ast.Name) and node.id == "crash" for node in ast.walk(tree)):
             raise RuntimeError("gathered")
         return None
+
+
+class RenameQux(Codemod):
+    """``qux`` → ``quux``: a second codemod with changes of its own."""
+
+    name = "rename-qux"
+    summary = "qux becomes quux"
+    safety = "test only"
+    markers = (b"qux",)
+
+    def transform(self, ctx: FileContext, module: cst.Module, index: object) -> cst.Module:
+        class Swap(cst.CSTTransformer):
+            def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
+                return updated.with_changes(value="quux") if updated.value == "qux" else updated
+
+        ctx.record_edit(1, 1, "qux → quux")
+        return module.visit(Swap())

@@ -214,3 +214,223 @@ def test_a_moved_schema_whose_name_another_module_uses_is_reported(tmp_path):
     assert [m for m in messages(change) if "Out is also defined" in m] == [
         "shop/legacy.py:4: Out is also defined in another module: FastAPI names its OpenAPI component after the "
         "module, which changes with this move"]  # schemas.py keeps its Out: api/v1/schemas.py has one already
+
+
+# -- row 13: logging configuration (dictConfig dicts, JSON, YAML, fileConfig INI) -----------
+
+AUDIT_CRUD = "import logging\n\n" + dedent(SHOP["shop/crud.py"]) + dedent("""\
+
+
+    class AuditFormatter(logging.Formatter):
+        pass
+
+
+    class AuditHandler(logging.Handler):
+        pass
+    """)
+
+
+def test_logging_dict_config_in_python(tmp_path):
+    settings = dedent("""\
+        LOGGING = {
+            "formatters": {"audit": {"()": "shop.crud.AuditFormatter"}},
+            "handlers": {
+                "audit": {"class": "shop.crud.AuditHandler", "formatter": "audit"},
+                "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout"},
+            },
+            "loggers": {"shop.crud": {"handlers": ["audit"]}},
+        }
+        """)
+    _change, files = shop(tmp_path, **{"shop/crud.py": AUDIT_CRUD, "shop/logconf.py": settings})
+    assert files["shop/logconf.py"] == settings.replace("shop.crud", "shop.services.item_service")
+
+
+LOGGING_FILES = [
+    pytest.param(
+        "logging.json",
+        '{\r\n  "formatters": {"audit": {"()": "shop.crud.AuditFormatter"}},\r\n'
+        '  "handlers": {"audit": {"class": "shop.crud.AuditHandler", "filename": "logs/shop.crud.AuditHandler"}},\r\n'
+        '  "loggers": {"shop.crud": {"level": "INFO"}}\r\n}\r\n',
+        '{\r\n  "formatters": {"audit": {"()": "shop.services.item_service.AuditFormatter"}},\r\n'
+        '  "handlers": {"audit": {"class": "shop.services.item_service.AuditHandler", '
+        '"filename": "logs/shop.crud.AuditHandler"}},\r\n'
+        '  "loggers": {"shop.services.item_service": {"level": "INFO"}}\r\n}\r\n',
+        id="json-crlf",
+    ),
+    pytest.param(
+        "logconf.prod.json",
+        '{"handlers": {"audit": {"class": "shop.crud.AuditHandler"}}}',
+        '{"handlers": {"audit": {"class": "shop.services.item_service.AuditHandler"}}}',
+        id="logconf-json-without-final-newline",
+    ),
+    pytest.param(
+        "logging.yaml",
+        "version: 1\nformatters:\n  audit:\n    (): shop.crud.AuditFormatter  # our JSON lines\n"
+        "handlers:\n  audit:\n    class: 'shop.crud.AuditHandler'\n    formatter: audit\n",
+        "version: 1\nformatters:\n  audit:\n    (): shop.services.item_service.AuditFormatter  # our JSON lines\n"
+        "handlers:\n  audit:\n    class: 'shop.services.item_service.AuditHandler'\n    formatter: audit\n",
+        id="yaml",
+    ),
+    pytest.param(
+        "logging.yml",
+        "handlers:\n  audit:\n    class: shop.crud.AuditHandler\n",
+        "handlers:\n  audit:\n    class: shop.services.item_service.AuditHandler\n",
+        id="yml",
+    ),
+    pytest.param(
+        "logging.ini",
+        "[handler_audit]\nclass=shop.crud.AuditHandler\nargs=('shop.crud.log', 'a')\n\n"
+        "[formatter_audit]\nclass = shop.crud.AuditFormatter\n",
+        "[handler_audit]\nclass=shop.services.item_service.AuditHandler\nargs=('shop.crud.log', 'a')\n\n"
+        "[formatter_audit]\nclass = shop.services.item_service.AuditFormatter\n",
+        id="ini-file-config-args-filename-kept",
+    ),
+    pytest.param(
+        "logging.conf",
+        "[logger_crud]\nqualname=shop.crud\nhandlers=audit\n\n[handler_audit]\nclass=shop.crud.AuditHandler\n",
+        "[logger_crud]\nqualname=shop.services.item_service\nhandlers=audit\n\n"
+        "[handler_audit]\nclass=shop.services.item_service.AuditHandler\n",
+        id="conf-logger-qualname",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "before", "expected"), LOGGING_FILES)
+def test_logging_config_files(tmp_path, name, before, expected):
+    (tmp_path / name).write_bytes(before.encode())  # as bytes: the CRLF case stays CRLF
+    _change, files = shop(tmp_path, **{"shop/crud.py": AUDIT_CRUD})
+    assert files[name] == expected
+
+
+LOGGING_LOOKALIKES = [
+    pytest.param('{"class": "shop.crud_extra.AuditHandler"}', id="module-name-prefix"),
+    pytest.param('{"class": "myshop.crud.AuditHandler"}', id="other-package-suffix"),
+    pytest.param('{"class": "vendor.shop.crud.AuditHandler"}', id="inside-a-longer-path"),
+    pytest.param('{"class": "shop.crud.AuditHandlerV2"}', id="name-the-module-does-not-define"),
+    pytest.param('{"class": "logging.handlers.RotatingFileHandler"}', id="not-ours"),
+]
+
+
+@pytest.mark.parametrize("before", LOGGING_LOOKALIKES)
+def test_logging_config_lookalikes_are_left(tmp_path, before):
+    (tmp_path / "logging.json").write_text(before)
+    _change, files = shop(tmp_path, **{"shop/crud.py": AUDIT_CRUD})
+    assert files["logging.json"] == before
+
+
+def test_other_json_files_are_not_scanned(tmp_path):
+    fixture = '{"class": "shop.crud.AuditHandler"}\n'
+    _change, files = shop(tmp_path, **{"shop/crud.py": AUDIT_CRUD, "tests/fixtures/handlers.json": fixture})
+    assert files["tests/fixtures/handlers.json"] == fixture
+
+
+# -- row 17: data outside the repository (queues, job stores) is reported, never rewritten --
+
+QUEUED_CRUD = dedent("""\
+    import dramatiq
+    from celery import shared_task
+    from myjobs import job as house_job
+    from rq.decorators import job
+
+    from .models import Item
+    from .scheduling import scheduler
+
+
+    def list_items(db, limit):
+        return db.query(Item).limit(limit).all()
+
+
+    @job("default")
+    def reindex():
+        pass
+
+
+    @dramatiq.actor(queue_name="mail")
+    def send_mail():
+        pass
+
+
+    @scheduler.scheduled_job("interval", hours=1)
+    def purge():
+        pass
+
+
+    @shared_task
+    def rebuild_index():
+        pass
+
+
+    @house_job
+    def not_queued():
+        pass
+    """)
+
+
+def queue_messages(change):
+    return [m for m in messages(change) if "queued" in m]
+
+
+def test_moved_queue_tasks_and_scheduled_jobs_are_reported(tmp_path):
+    change, files = shop(tmp_path, **{"shop/crud.py": QUEUED_CRUD, "shop/scheduling.py": "scheduler = None\n"})
+    # reported only: the decorators are left as they are (no name is pinned for the user)
+    assert files["shop/services/item_service.py"] == QUEUED_CRUD.replace("from .", "from ..")
+    assert queue_messages(change) == [
+        "shop/crud.py:14: RQ job shop.crud.reindex becomes shop.services.item_service.reindex: queued messages or "
+        "job stores may still name `shop.crud.reindex`; drain queues before deploying",
+        "shop/crud.py:19: dramatiq actor send_mail moves from shop.crud to shop.services.item_service: its messages "
+        "name the actor, not the module, so queued ones still match once the workers import "
+        "shop.services.item_service",
+        "shop/crud.py:24: APScheduler job shop.crud:purge becomes shop.services.item_service:purge: queued messages "
+        "or job stores may still name `shop.crud:purge`; drain queues before deploying",
+        "shop/crud.py:29: task shop.crud.rebuild_index becomes shop.services.item_service.rebuild_index: queued "
+        'messages carry the old name; pin name="shop.crud.rebuild_index" on @shared_task to keep it',
+    ]
+
+
+SCHEDULING = dedent("""\
+    from . import crud
+    from .crud import list_items
+
+
+    def schedule(scheduler, queue):
+        scheduler.add_job(crud.list_items, "interval", minutes=5)
+        scheduler.add_job("shop.crud:list_items", "interval")
+        scheduler.add_job(func=list_items)
+        queue.enqueue("shop.crud.list_items", None, 10)
+        queue.enqueue_in(60, list_items)
+    """)
+
+
+def test_jobs_added_for_moved_functions_are_reported_and_their_strings_rewritten(tmp_path):
+    change, files = shop(tmp_path, **{"shop/jobs.py": SCHEDULING})
+    assert files["shop/jobs.py"] == SCHEDULING.replace("from . import crud\nfrom .crud import list_items",
+                                                       "from .services import item_service as crud\n"
+                                                       "from .services.item_service import list_items").replace(
+        '"shop.crud:', '"shop.services.item_service:').replace('"shop.crud.', '"shop.services.item_service.')
+    aps = ("APScheduler job shop.crud:list_items becomes shop.services.item_service:list_items: queued messages or "
+           "job stores may still name `shop.crud:list_items`; drain queues before deploying")
+    rq = ("RQ job shop.crud.list_items becomes shop.services.item_service.list_items: queued messages or job "
+          "stores may still name `shop.crud.list_items`; drain queues before deploying")
+    assert queue_messages(change) == [f"shop/jobs.py:6: {aps}", f"shop/jobs.py:7: {aps}", f"shop/jobs.py:8: {aps}",
+                                      f"shop/jobs.py:9: {rq}", f"shop/jobs.py:10: {rq}"]
+
+
+def test_jobs_for_code_that_stays_or_lookalike_names_are_not_reported(tmp_path):
+    jobs = dedent("""\
+        from . import config
+
+
+        def schedule(scheduler, queue):
+            scheduler.add_job("shop.crud_extra:list_items")
+            scheduler.add_job("myshop.crud:list_items")
+            scheduler.add_job(print)
+            queue.enqueue(config.nothing_there)
+            queue.enqueue(helper)
+
+
+        def helper():
+            pass
+        """)
+    change, files = shop(tmp_path, **{"shop/jobs.py": jobs})
+    assert files["shop/jobs.py"] == jobs.replace("from . import config", "from .core import config")
+    assert queue_messages(change) == []
