@@ -23,6 +23,7 @@ from fastapi_fix.layout.strings import (
     PythonStrings,
     References,
     project_text_files,
+    queued_work_findings,
     rewrite_text_file,
 )
 
@@ -401,36 +402,12 @@ def _reports(project: ProjectIndex, world: World, change: ProjectChange) -> None
                 change.findings.append(Finding(module.rel_path, line, 1, CODEMOD,
                                                f"uses __name__ (a logger name?), which becomes "
                                                f"{world.module_for_path(moved_lines[line])}"))
-        for statement in module.statements:
-            task = _celery_task(statement)
-            if task and statement.first_line in moved_lines:
-                new = f"{world.module_for_path(moved_lines[statement.first_line])}.{statement.key}"
-                change.findings.append(Finding(module.rel_path, statement.first_line, 1, CODEMOD,
-                                               f"task {module.name}.{statement.key} becomes {new}: queued "
-                                               f"messages carry the old name; pin name=\"{module.name}."
-                                               f"{statement.key}\" on @{task} to keep it"))
+        change.findings.extend(queued_work_findings(module, world, moved_lines))
         if has_main_guard(module) and module.name not in world.deleted and world.moves(module.name):
             change.findings.append(Finding(module.rel_path, 1, 1, CODEMOD,
                                            f"runs as a script; run it as `python -m {world.new_module(module.name)}` "
                                            "now"))
         _dynamic_imports(module, change)
-
-
-def _celery_task(statement) -> str | None:
-    """``task`` / ``shared_task`` for a function registered without ``name=``."""
-    import libcst as cst
-    from libcst.helpers import get_full_name_for_node
-
-    node = statement.node
-    for decorator in getattr(node, "decorators", ()):
-        expression = decorator.decorator
-        callee = expression.func if isinstance(expression, cst.Call) else expression
-        name = get_full_name_for_node(callee) or ""
-        if name.rpartition(".")[2] in ("task", "shared_task"):
-            named = isinstance(expression, cst.Call) and any(
-                a.keyword is not None and a.keyword.value == "name" for a in expression.args)
-            return None if named else name
-    return None
 
 
 def _schema_name_clashes(project: ProjectIndex, world: World, classifier: Classifier, change: ProjectChange) -> None:

@@ -11,9 +11,12 @@ In Python files:
   ``include``, logger names): the new path. ``send_task`` names are reported, not changed
   (queued messages carry the old name).
 
-In Dockerfiles, compose files, Procfiles, ``pyproject.toml``, ``alembic.ini``, Makefiles and
-CI files the same tokens are rewritten when the whole dotted token (or ``.py`` path) matches;
-docs only get a report.
+In Dockerfiles, compose files, Procfiles, ``pyproject.toml``, ``alembic.ini``, Makefiles, CI
+files and logging configurations (``dictConfig`` JSON/YAML, ``fileConfig`` INI) the same tokens
+are rewritten when the whole dotted token (or ``.py`` path) matches; docs only get a report.
+
+Data outside the repository (queued Celery/RQ messages, APScheduler job stores) names code by
+its old module and cannot be rewritten: moved tasks and scheduled jobs are reported.
 """
 
 from __future__ import annotations
@@ -24,13 +27,18 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from fastapi_fix.engine.discover import DEFAULT_EXCLUDED_DIRS
 from fastapi_fix.engine.results import Finding
 from fastapi_fix.layout.imports import World
+
+if TYPE_CHECKING:
+    from fastapi_fix.layout.index import ModuleInfo, Statement
 
 CODEMOD = "layered-layout"
 PATCH_METHODS = frozenset({"patch"})
@@ -44,6 +52,9 @@ CONFIG_NAMES = (
     "pytest.ini", ".coveragerc", "Makefile", "*.mk", "fly.toml", "render.yaml", "app.yaml", "app.json",
     ".pre-commit-config.yaml", ".gitlab-ci.yml", "azure-pipelines.yml", "bitbucket-pipelines.yml", "*.sh",
     "gunicorn.conf.py.ini", "supervisord.conf", "*.service",
+    # logging configurations: dictConfig "()"/"class" values, fileConfig class= lines
+    "logging.json", "logging.*.json", "logconf*.json", "logging.yaml", "logging.*.yaml", "logging.yml",
+    "logging.*.yml", "logging.ini", "logging.conf",
 )
 CONFIG_FOLDERS = (".github/workflows/", ".circleci/", ".vscode/")
 DOC_NAMES = ("*.md", "*.rst", "*.txt")
@@ -86,14 +97,14 @@ class References:
             return None
         if not rest:
             return None if module in self.world.deleted else self.world.new_module(module)
-        if not self._binds(module, rest[0]):
+        if not self.binds(module, rest[0]):
             return None  # not a name of that module: not a reference we understand
         if (module, rest[0]) in self.world.symbol_map:  # where it is defined now (ORM registries
             return ".".join([self.world.symbol_map[(module, rest[0])], *rest])  # resolve by module)
         where = self.world.home(module, rest[0])
         return ".".join([where.module, *([where.name] if where.name else []), *rest[1:]])
 
-    def _binds(self, module: str, name: str) -> bool:
+    def binds(self, module: str, name: str) -> bool:
         info = self.world.project.modules.get(module)
         return info is not None and name in info.binders
 
@@ -274,3 +285,143 @@ def _finding(rel_path: str, text: str, offset: int, message: str) -> Finding:
     line = text.count("\n", 0, offset) + 1
     column = offset - (text.rfind("\n", 0, offset) + 1) + 1
     return Finding(rel_path, line, column, CODEMOD, message)
+
+
+# -- data outside the repository: queued messages and job stores ---------------------------
+
+CELERY_TASK_DECORATORS = frozenset({"task", "shared_task"})  # ``@app.task``, ``@shared_task``: name= pins
+RQ_JOB_DECORATORS = frozenset({"rq.decorators.job"})
+DRAMATIQ_ACTOR_DECORATORS = frozenset({"dramatiq.actor"})
+SCHEDULED_JOB_DECORATOR = "scheduled_job"  # APScheduler ``@scheduler.scheduled_job(...)``
+JOB_ADDERS = {  # method -> (kind, the callable's position and keyword, how the stored name is spelled)
+    "add_job": ("APScheduler job", 0, "func", ":"),
+    "enqueue": ("RQ job", 0, "f", "."),
+    "enqueue_call": ("RQ job", 0, "func", "."),
+    "enqueue_at": ("RQ job", 1, "f", "."),  # enqueue_at(datetime, f, ...)
+    "enqueue_in": ("RQ job", 1, "f", "."),  # enqueue_in(timedelta, f, ...)
+}
+
+
+def stale_reference_message(kind: str, old: str, new: str) -> str:
+    return (f"{kind} {old} becomes {new}: queued messages or job stores may still name `{old}`; "
+            "drain queues before deploying")
+
+
+def qualified_name(module: ModuleInfo, dotted: str) -> str:
+    """``crud.list_items`` -> ``shop.crud.list_items`` through the module's imports; names
+    the module defines itself are prefixed with its own name; anything else stays as it is."""
+    head, _, rest = dotted.partition(".")
+    imported = module.imports.get(head)
+    if imported is not None:
+        if imported.name is not None:
+            base = f"{imported.module}.{imported.name}"
+        else:
+            base = head if imported.dotted else imported.module
+    elif head in module.binders:
+        base = f"{module.name}.{head}"
+    else:
+        return dotted
+    return f"{base}.{rest}" if rest else base
+
+
+def queued_work_findings(module: ModuleInfo, world: World, moved_lines: dict[int, str]) -> list[Finding]:
+    """Tasks and scheduled jobs whose module changes: queues and job stores name them by the
+    old module, and that data is out of any rewrite's reach."""
+    findings = []
+    for statement in module.statements:
+        new_path = moved_lines.get(statement.first_line)
+        message = _decorated_job_message(module, statement, world.module_for_path(new_path)) if new_path else None
+        if message:
+            findings.append(Finding(module.rel_path, statement.first_line, 1, CODEMOD, message))
+    if any(method.encode() in module.source for method in JOB_ADDERS):
+        findings.extend(_job_adder_findings(module, References(world)))
+    return findings
+
+
+def _decorated_job_message(module: ModuleInfo, statement: Statement, new_module: str) -> str | None:
+    old = f"{module.name}.{statement.key}"
+    new = f"{new_module}.{statement.key}"
+    for decorator in getattr(statement.node, "decorators", ()):
+        expression = decorator.decorator
+        call = expression if isinstance(expression, cst.Call) else None
+        written = get_full_name_for_node(call.func if call else expression) or ""
+        qualified = qualified_name(module, written)
+        attribute = written.rpartition(".")[2]
+        if qualified in RQ_JOB_DECORATORS:
+            return stale_reference_message("RQ job", old, new)
+        if qualified in DRAMATIQ_ACTOR_DECORATORS:
+            return (f"dramatiq actor {statement.key} moves from {module.name} to {new_module}: its messages name "
+                    f"the actor, not the module, so queued ones still match once the workers import {new_module}")
+        if attribute == SCHEDULED_JOB_DECORATOR:
+            return stale_reference_message("APScheduler job", f"{module.name}:{statement.key}",
+                                           f"{new_module}:{statement.key}")
+        if attribute in CELERY_TASK_DECORATORS:
+            if call is not None and any(a.keyword is not None and a.keyword.value == "name" for a in call.args):
+                return None  # the name is pinned: messages keep finding it
+            return (f"task {old} becomes {new}: queued messages carry the old name; pin name=\"{old}\" on "
+                    f"@{written} to keep it")
+    return None
+
+
+def _job_adder_findings(module: ModuleInfo, references: References) -> list[Finding]:
+    """``scheduler.add_job(crud.purge, ...)``, ``queue.enqueue("shop.crud.purge")``: the job
+    store or the queue keeps the callable's old reference."""
+    findings: list[Finding] = []
+
+    class Finder(cst.CSTVisitor):
+        METADATA_DEPENDENCIES = (PositionProvider,)
+
+        def visit_Call(self, node: cst.Call) -> None:
+            method = (get_full_name_for_node(node.func) or "").rpartition(".")[2]
+            if method not in JOB_ADDERS:
+                return
+            kind, position, keyword, separator = JOB_ADDERS[method]
+            target = _job_callable(node, position, keyword)
+            moved = _moved_callable(module, references, target) if target is not None else None
+            if moved is None:
+                return
+            (old_module, old_name), (new_module, new_name) = moved
+            old = f"{old_module}{separator}{old_name}"
+            new = f"{new_module}{separator}{new_name}"
+            start = self.get_metadata(PositionProvider, node).start
+            findings.append(Finding(module.rel_path, start.line, start.column + 1, CODEMOD,
+                                    stale_reference_message(kind, old, new)))
+
+    MetadataWrapper(module.tree, unsafe_skip_copy=True).visit(Finder())
+    return findings
+
+
+def _job_callable(call: cst.Call, position: int, keyword: str) -> cst.BaseExpression | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg.value
+    positional = [arg for arg in call.args if arg.keyword is None]
+    if position >= len(positional) or any(arg.star for arg in positional[:position + 1]):
+        return None
+    return positional[position].value
+
+
+def _moved_callable(module: ModuleInfo, references: References,
+                    target: cst.BaseExpression) -> tuple[tuple[str, str], tuple[str, str]] | None:
+    """((old module, name), (new module, name)) when the job's callable lives elsewhere now."""
+    if isinstance(target, cst.SimpleString):
+        value = target.evaluated_value
+        parsed = parse_reference(value) if isinstance(value, str) else None
+        if parsed is None:
+            return None
+        dotted, attribute = parsed
+        qualified = f"{dotted}.{attribute}" if attribute else dotted
+    else:
+        written = get_full_name_for_node(target)
+        if written is None:
+            return None
+        qualified = qualified_name(module, written)
+    old_module, rest = references.split(qualified)
+    if old_module is None or len(rest) != 1 or not references.world.changed(old_module):
+        return None
+    if not references.binds(old_module, rest[0]):
+        return None
+    where = references.world.home(old_module, rest[0])
+    if where.name is None or (where.module, where.name) == (old_module, rest[0]):
+        return None
+    return (old_module, rest[0]), (where.module, where.name)
