@@ -11,6 +11,7 @@ from collections import defaultdict
 
 from fastapi_fix.codemods._fastapi import resolve_relative
 from fastapi_fix.engine.codemod import SourceFile
+from fastapi_fix.engine.parsing import compile_error
 from fastapi_fix.engine.project import FileChange, PlanRow, ProjectChange
 from fastapi_fix.engine.results import Finding
 from fastapi_fix.layout.classify import Classifier, Layer
@@ -474,26 +475,16 @@ def _dynamic_imports(module: ModuleInfo, change: ProjectChange) -> None:
 
 # -- checks --------------------------------------------------------------------------------
 
-def _compiles(data: bytes, path: str) -> str | None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            compile(data, path, "exec", dont_inherit=True)
-        except (SyntaxError, ValueError) as exc:
-            return str(exc)
-    return None
-
-
 def _check(project: ProjectIndex, world: World, change: ProjectChange) -> None:
     # Code this Python cannot compile (newer syntax) cannot be checked here: say so.
-    uncompilable = {m.rel_path for m in project.members if _compiles(m.source, m.rel_path)}
+    uncompilable = {m.rel_path for m in project.members if compile_error(m.source, m.rel_path)}
     for file in change.files:
         if file.new is None or not file.path.endswith(".py"):
             continue
-        problem = _compiles(file.new, file.path)
+        problem = compile_error(file.new, file.path)
         if problem is None:
             continue
-        if (file.old is not None and _compiles(file.old, file.path)) or (file.old is None and uncompilable):
+        if (file.old is not None and compile_error(file.old, file.path)) or (file.old is None and uncompilable):
             change.findings.append(Finding(file.path, 1, 1, CODEMOD, "not compiled: the project uses syntax this "
                                            "Python does not know; run fastapi-fix under the project's Python"))
         else:
