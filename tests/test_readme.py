@@ -29,7 +29,6 @@ class Sample(Codemod):
     safety = "Always."
     example = ("x = a | b\n", "x = c\n")
     options = (Option("loud", False, "Shout."), Option("names", [], "More names."), Option("tag", "t", "A tag."))
-    file_local = False
     default_enabled = False
 
 

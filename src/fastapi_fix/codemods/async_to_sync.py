@@ -71,7 +71,6 @@ class AsyncToSync(Codemod):
         Option("report-non-blocking", False, "Also report await-less async routes and dependencies "
                                              "kept async because nothing in them blocks."),
     )
-    file_local = False
 
     def wants_gather(self, source: bytes) -> bool:
         return True  # the service layer that blocks is often in files without any `async`

@@ -230,7 +230,6 @@ class BackgroundTaskLogging(Codemod):
         Option("protecting-decorators", [], "Qualified names of decorators that already catch and log a task's "
                "failures; tasks decorated (or wrapped) with them are left alone."),
     )
-    file_local = False
 
     def wants_gather(self, source: bytes) -> bool:
         # Every file: a task can be defined, or called directly, in a file that mentions no

@@ -54,7 +54,6 @@ class DependsToAnnotated(Codemod):
         Option("aliases", True, "Share a dependency used twice or more as an alias "
                                 "(SessionDep = Annotated[Session, Depends(get_db)])."),
     )
-    file_local = False
 
     def wants_gather(self, source: bytes) -> bool:
         # Any file may call a function whose signature changes, or define a dependency.

@@ -103,8 +103,6 @@ class Codemod:
     options: ClassVar[tuple[Option, ...]] = ()
     # Runs when no codemod is selected by name.
     default_enabled: ClassVar[bool] = True
-    # Needs nothing but the file it rewrites (safe in a pre-commit hook on single files).
-    file_local: ClassVar[bool] = True
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()

@@ -86,7 +86,6 @@ class ProjectCodemod(Codemod):
     one. The per-file pipeline never runs it (no markers)."""
 
     markers = ()
-    file_local = False
     default_enabled = False
 
     def plan_project(self, root: Path, files: Sequence[SourceFile]) -> ProjectChange:
