@@ -29,7 +29,7 @@ import builtins
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from fastapi_fix.codemods._blocking import needs_event_loop
 from fastapi_fix.codemods._fastapi import (
@@ -67,11 +67,24 @@ ROUTE_REGISTRARS = {"add_api_route": "route", "add_api_websocket_route": "websoc
 ROUTE_DECORATOR_KINDS = {**dict.fromkeys(HTTP_METHODS | {"api_route"}, "route"), "websocket": "websocket"}
 _BUILTINS = frozenset(dir(builtins))
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))  # Python 3.10+; 3.9 follows all
+_LIBRARY_ROOTS = _STDLIB | {"builtins"}  # names under these are never project functions
 _TEXT_LIMIT = 60
+# The node types ``_Gatherer._record`` looks at; the walk only passes through the others.
+_RECORDED = frozenset({
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.Constant, ast.ImportFrom, ast.Await,
+    ast.AsyncFor, ast.AsyncWith, ast.comprehension, ast.Yield, ast.YieldFrom, ast.Return, ast.Call, ast.Name,
+    ast.Attribute, ast.Subscript, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete,
+})
+# Leaves with nothing to record (``Load``, ``+``, literals) and lambdas, whose bodies are not
+# the enclosing function's: a third of all nodes, not worth a call each.
+_INERT = frozenset({
+    ast.Constant, ast.Lambda, ast.alias,
+    *(kind for base in (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
+      for kind in base.__subclasses__()),
+})
 
 
-@dataclass(frozen=True)
-class CallSite:
+class CallSite(NamedTuple):  # a named tuple: many per file, pickled to the main process
     line: int
     col: int  # UTF-8 byte offset, as ast gives it
     text: str  # the callee as written, for messages
@@ -85,14 +98,12 @@ class CallSite:
     keywords: tuple[tuple[str, Optional[Sym]], ...] = ()
 
 
-@dataclass(frozen=True)
-class Decorator:
+class Decorator(NamedTuple):
     text: str
     target: Optional[Sym]  # the decorator, or the callee of a decorator call
 
 
-@dataclass(frozen=True)
-class Use:
+class Use(NamedTuple):
     """A place a function is named without being called: handed to FastAPI, a scheduler,
     a task queue, or used as a plain value (stored, passed, compared)."""
 
@@ -110,8 +121,7 @@ class Use:
 SYNC_ITERATORS = {"AsyncGenerator": "Generator", "AsyncIterator": "Iterator", "AsyncIterable": "Iterable"}
 
 
-@dataclass(frozen=True)
-class ReturnAnnotation:
+class ReturnAnnotation(NamedTuple):
     """An async function's return annotation, as an async generator dependency that becomes
     sync needs it rewritten (``AsyncGenerator[Session, None]`` → ``Generator[...]``)."""
 
@@ -181,8 +191,20 @@ def gather_module(file: SourceFile, tree: ast.Module) -> ModuleFacts:
 
 
 def _text(node: ast.AST) -> str:
-    text = ast.unparse(node)
+    text = _dotted(node) or ast.unparse(node)
     return text if len(text) <= _TEXT_LIMIT else text[: _TEXT_LIMIT - 1] + "…"
+
+
+def _dotted(node: ast.AST) -> Optional[str]:
+    """``crud.get_user`` as ``ast.unparse`` writes it, without its cost (most callees)."""
+    parts: list[str] = []
+    while type(node) is ast.Attribute:
+        parts.append(node.attr)
+        node = node.value
+    if type(node) is not ast.Name:
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
 
 
 def _ref_name(symbol: Optional[Sym]) -> Optional[str]:
@@ -224,6 +246,7 @@ class _Gatherer:
         self.imports = ImportTable(file, tree)
         self.facts = ModuleFacts(self.module, file.display_path)
         self.globals: set[str] = set()
+        self.global_symbols: dict[str, Optional[Sym]] = {}
         self.seen_keys: dict[str, int] = {}
         self.argument_of: dict[int, str] = {}  # id(call node) -> outer call text
         self.awaited_calls: set[int] = set()
@@ -237,6 +260,7 @@ class _Gatherer:
         self.values_seen: set[Sym] = set()
         self.self_names: dict[str, str] = {}  # method id -> its ``self`` parameter
         self.declared_shared: dict[str, set[str]] = {}  # function id -> its global/nonlocal names
+        self.symbols: dict[Sym, Sym] = {}
 
     # -- names -------------------------------------------------------------------------
 
@@ -244,6 +268,11 @@ class _Gatherer:
         return f"{self.module}.{name}" if self.module else name
 
     def global_symbol(self, name: str) -> Optional[Sym]:
+        if name not in self.global_symbols:  # fixed once ``run`` has found the module's names
+            self.global_symbols[name] = self._global_symbol(name)
+        return self.global_symbols[name]
+
+    def _global_symbol(self, name: str) -> Optional[Sym]:
         if name in self.globals:
             return ("ref", self.qualify(name))
         if name in self.imports.names:
@@ -259,6 +288,11 @@ class _Gatherer:
         return ("ref", dotted)
 
     def sym(self, expr: ast.expr, scope: _Scope) -> Optional[Sym]:
+        symbol = self._symbol(expr, scope)
+        # One object per distinct symbol, so that pickling the facts writes each once.
+        return None if symbol is None else self.symbols.setdefault(symbol, symbol)
+
+    def _symbol(self, expr: ast.expr, scope: _Scope) -> Optional[Sym]:
         if isinstance(expr, ast.Name):
             return scope.lookup(expr.id)
         if isinstance(expr, ast.Attribute):
@@ -381,6 +415,7 @@ class _Gatherer:
 
     def run(self) -> ModuleFacts:
         self.globals = _module_bindings(self.tree.body)
+        self.global_symbols.clear()
         scope = _Scope(self, None, "")
         owner = FunctionFacts(  # module-level code
             id=self.qualify("<module>"), key=self.qualify("<module>"), qualname="<module>",
@@ -437,18 +472,43 @@ class _Gatherer:
                     self._bind_module_statement(child, scope)
 
     def _visit(self, node: ast.AST, scope: _Scope, owner: FunctionFacts) -> None:
+        if type(node) in _RECORDED:
+            if self._record(node, scope, owner):
+                return
+        for name in node._fields:  # ast.iter_child_nodes, without what holds nothing to record
+            value = getattr(node, name, None)
+            if type(value) is list:
+                for child in value:
+                    if isinstance(child, ast.AST) and type(child) not in _INERT:
+                        self._visit(child, scope, owner)
+            elif isinstance(value, ast.AST) and type(value) not in _INERT:
+                self._visit(value, scope, owner)
+
+    def _record(self, node: ast.AST, scope: _Scope, owner: FunctionFacts) -> bool:
+        """What ``node`` itself does; True when its children are not this body's (or done)."""
+        kind = type(node)
+        if kind is ast.Name or kind is ast.Attribute:  # the most frequent first
+            if isinstance(node.ctx, ast.Load):
+                if kind is ast.Attribute:  # ``asyncio.TimeoutError`` is one name, not two
+                    self.chain_parts.add(id(node.value))
+                if id(node) not in self.chain_parts:
+                    self._visit_name(node, scope, owner)
+            return False
+        if kind is ast.Call:
+            self._visit_call(node, scope, owner)
+            return False
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             self._visit_function(node, scope, owner)
-            return
+            return True
         if isinstance(node, ast.ClassDef):
             self._visit_class(node, scope, owner)
-            return
+            return True
         if isinstance(node, (ast.Lambda, ast.Constant)):
-            return  # a lambda's body is not this function's body
+            return True  # a lambda's body is not this function's body
         if isinstance(node, ast.ImportFrom):
             if any(alias.name == "*" for alias in node.names):
                 self.facts.star_imports.append(resolve_relative(self.file, node.module, node.level))
-            return
+            return True
         facts = owner  # what this body does
         if isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith)):
             facts.awaits = True
@@ -466,19 +526,11 @@ class _Gatherer:
             returned = self.sym(node.value, scope)
             if returned:
                 facts.returned.append(returned)
-        elif isinstance(node, ast.Call):
-            self._visit_call(node, scope, owner)
-        elif isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
-            if isinstance(node, ast.Attribute):  # ``asyncio.TimeoutError`` is one name, not two
-                self.chain_parts.add(id(node.value))
-            if id(node) not in self.chain_parts:
-                self._visit_name(node, scope, facts)
         elif isinstance(node, ast.Subscript) and _is_overrides(node.value) and not isinstance(node.ctx, ast.Store):
             self._record_override(node.slice, node.value, scope)  # read or ``del``; stores: _visit_assignment
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             self._visit_assignment(node, scope, owner)
-        for child in ast.iter_child_nodes(node):
-            self._visit(child, scope, owner)
+        return False
 
     def _visit_name(self, node: ast.Name | ast.Attribute, scope: _Scope, facts: FunctionFacts) -> None:
         """A whole name read (``asyncio.get_running_loop``, ``crud.get_user``, ``handler``)."""
@@ -494,7 +546,7 @@ class _Gatherer:
         else may call or await it. Library names cannot be project functions."""
         if symbol is None or symbol[0] not in ("ref", "near", "funckey", "attr") or symbol in self.values_seen:
             return
-        if symbol[0] == "ref" and symbol[1].partition(".")[0] in _STDLIB | {"builtins"}:
+        if symbol[0] == "ref" and symbol[1].partition(".")[0] in _LIBRARY_ROOTS:
             return
         self.values_seen.add(symbol)
         self.facts.uses.append(Use("value", node.lineno, node.col_offset, symbol, text=_text(node)))
@@ -792,11 +844,12 @@ def _absolute_imports(tree: ast.Module) -> dict[str, str]:
     """Local name -> dotted name, for what ``import x`` / ``from x import y`` bind."""
     found: dict[str, str] = {}
     for node in walk(tree):  # the walk ImportTable made, cached
-        if isinstance(node, ast.Import):
+        kind = type(node)
+        if kind is ast.Import:
             for alias in node.names:
                 local = alias.asname or alias.name.partition(".")[0]
                 found[local] = alias.name if alias.asname else local
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+        elif kind is ast.ImportFrom and node.level == 0 and node.module:
             for alias in node.names:
                 found[alias.asname or alias.name] = f"{node.module}.{alias.name}"
     return found
@@ -841,9 +894,16 @@ def _own_statements(body: list[ast.stmt]) -> Iterable[ast.AST]:
         yield node
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue
-        children = [child for name in ("body", "handlers", "orelse", "finalbody", "cases")
-                    for child in getattr(node, name, None) or ()]
-        stack.extend(reversed(children))
+        blocks = _BLOCK_FIELDS.get(type(node))
+        if blocks is None:
+            blocks = _BLOCK_FIELDS[type(node)] = tuple(name for name in _BLOCKS if name in node._fields)
+        if blocks:
+            children = [child for name in blocks for child in getattr(node, name, None) or ()]
+            stack.extend(reversed(children))
+
+
+_BLOCKS = ("body", "handlers", "orelse", "finalbody", "cases")
+_BLOCK_FIELDS: dict[type, tuple[str, ...]] = {}  # node type -> which of _BLOCKS it has
 
 
 def _module_bindings(body: list[ast.stmt]) -> set[str]:

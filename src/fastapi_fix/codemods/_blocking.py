@@ -10,9 +10,11 @@ annotations, constructors and the result tables below; every pattern is an
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
+from fnmatch import translate
+from functools import lru_cache
 
 THREADPOOL_ADVICE = "`await run_in_threadpool(fn, ...)` (from fastapi.concurrency)"
 
@@ -38,9 +40,15 @@ class Family:
     not_blocking: tuple[str, ...] = ()  # exceptions to both lists
 
     def matches(self, qualified: str, patterns: Sequence[str]) -> bool:
-        return any(fnmatchcase(qualified, p) for p in patterns) and not any(
-            fnmatchcase(qualified, p) for p in self.not_blocking
-        )
+        return _matcher(tuple(patterns))(qualified) and not _matcher(self.not_blocking)(qualified)
+
+
+@lru_cache(maxsize=None)
+def _matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """Whether a name matches any of the patterns, as ``fnmatchcase`` does: one regex for all."""
+    if not patterns:
+        return lambda qualified: False
+    return re.compile("|".join(translate(p) for p in patterns)).match
 
 
 def _each(prefix: str, names: str) -> tuple[str, ...]:
@@ -318,8 +326,7 @@ def canonical_type(name: str) -> str:
 
 
 def needs_event_loop(qualified: str) -> bool:
-    return qualified.partition(".")[0] in LOOP_MODULES and not any(
-        fnmatchcase(qualified, pattern) for pattern in HARMLESS_LOOP_NAMES)
+    return qualified.partition(".")[0] in LOOP_MODULES and not _matcher(HARMLESS_LOOP_NAMES)(qualified)
 
 
 @dataclass(frozen=True)
@@ -334,9 +341,18 @@ class Catalogue:
 
     def __init__(self, extra_patterns: Iterable[str] = ()) -> None:
         self.extra = tuple(extra_patterns)
+        # A project calls the same names over and over: decide each once.
+        self._functions: dict[str, Match | None] = {}
+        self._methods: dict[str, Match | None] = {}
+        self._configured: dict[str, Match | None] = {}
 
     def function(self, qualified: str) -> Match | None:
         """A call of the function (or class) named ``qualified``."""
+        if qualified not in self._functions:
+            self._functions[qualified] = self._function(qualified)
+        return self._functions[qualified]
+
+    def _function(self, qualified: str) -> Match | None:
         for family in FAMILIES:
             if family.matches(qualified, family.functions):
                 return Match(family.name, family.advice, qualified)
@@ -345,12 +361,19 @@ class Catalogue:
     def method(self, type_name: str, method: str) -> Match | None:
         """A call of ``method`` on a value of type ``type_name``."""
         qualified = f"{type_name}.{method}"
+        if qualified not in self._methods:
+            self._methods[qualified] = self._method(qualified)
+        return self._methods[qualified]
+
+    def _method(self, qualified: str) -> Match | None:
         for family in FAMILIES:
             if family.matches(qualified, family.methods):
                 return Match(family.name, family.advice, qualified)
         return self.configured(qualified)
 
     def configured(self, qualified: str) -> Match | None:
-        if any(fnmatchcase(qualified, pattern) for pattern in self.extra):
-            return Match("blocking-calls setting", THREADPOOL_ADVICE, qualified)
-        return None
+        if qualified not in self._configured:
+            matched = _matcher(self.extra)(qualified)
+            self._configured[qualified] = (
+                Match("blocking-calls setting", THREADPOOL_ADVICE, qualified) if matched else None)
+        return self._configured[qualified]
