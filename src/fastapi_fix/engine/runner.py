@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import multiprocessing
 import os
 import sys
@@ -92,8 +94,9 @@ class Runner:
         sources = sources or {}
         jobs = [_Job(f, data=sources.get(f)) for f in (*files, *context)]
         codemods = self._seeded(jobs)
-        gathered = list(self._map(_gather_job, jobs, "gather", codemods, {}))
-        indexes = self._build_indexes(codemods, gathered)
+        with _cyclic_gc_paused():
+            gathered = list(self._map(_gather_job, jobs, "gather", codemods, {}))
+            indexes = self._build_indexes(codemods, gathered)
         outcomes = gathered[: len(files)]
         planned = {o.file: self._plan(codemods, o, indexes) for o in outcomes if not (o.skip or o.failure)}
         transform_jobs = [_Job(f, names, sources.get(f)) for f, names in planned.items() if names]
@@ -197,3 +200,16 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     if sys.platform == "linux":
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Facts of a whole project are many small objects that live until the run ends: the
+    cyclic collector would walk them over and over while they arrive, for nothing to free."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
