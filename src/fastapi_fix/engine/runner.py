@@ -7,7 +7,7 @@ import gc
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,7 +98,8 @@ class Runner:
             gathered = list(self._map(_gather_job, jobs, "gather", codemods, {}))
             indexes = self._build_indexes(codemods, gathered)
         outcomes = gathered[: len(files)]
-        planned = {o.file: self._plan(codemods, o, indexes) for o in outcomes if not (o.skip or o.failure)}
+        targets = {codemod.name: codemod.targets(indexes[codemod.name]) for codemod in codemods}
+        planned = {o.file: self._plan(codemods, o, targets) for o in outcomes if not (o.skip or o.failure)}
         transform_jobs = [_Job(f, names, sources.get(f)) for f, names in planned.items() if names]
         # Results arrive in file order: stream them, so memory stays flat in the project's size.
         transformed = iter(self._map(_transform_job, transform_jobs, "transform", codemods, indexes))
@@ -131,12 +132,14 @@ class Runner:
         return indexes
 
     @staticmethod
-    def _plan(codemods: Sequence[Codemod], outcome: GatherOutcome, indexes: Mapping[str, Any]) -> tuple[str, ...]:
+    def _plan(codemods: Sequence[Codemod], outcome: GatherOutcome,
+              targets: Mapping[str, Collection[Path] | None]) -> tuple[str, ...]:
+        """The codemods to run on this file, in registry order."""
         names = []
         for codemod in codemods:
-            targets = codemod.targets(indexes[codemod.name])
+            wanted = targets[codemod.name]
             applicable = codemod.name in outcome.applicable
-            if (targets is None and applicable) or (targets is not None and outcome.file.path in targets) \
+            if (wanted is None and applicable) or (wanted is not None and outcome.file.path in wanted) \
                     or (applicable and not outcome.ast_ok):
                 names.append(codemod.name)
         return tuple(names)
