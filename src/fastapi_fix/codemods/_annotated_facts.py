@@ -20,6 +20,7 @@ from fastapi_fix.codemods._fastapi import (
     child_nodes,
     param_function,
     resolve_relative,
+    unquoted,
     walk,
 )
 from fastapi_fix.engine.codemod import SourceFile
@@ -274,11 +275,9 @@ class _Names:
         """The portable form of a type, or None when it names things only this module knows."""
         if node is None:
             return None
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            try:
-                node = ast.parse(node.value, mode="eval").body
-            except SyntaxError:
-                return None
+        node = unquoted(node)
+        if node is None:
+            return None
         roots: dict[str, str] = {}
         for sub in _type_nodes(node, self):
             if isinstance(sub, ast.Constant) and isinstance(sub.value, str):

@@ -40,6 +40,7 @@ from fastapi_fix.codemods._fastapi import (
     param_function,
     resolve_relative,
     task_function_argument,
+    unquoted,
     walk,
 )
 from fastapi_fix.engine.codemod import SourceFile
@@ -324,11 +325,8 @@ class _Gatherer:
         if expr is None:
             return None
         if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
-            try:
-                parsed = ast.parse(expr.value, mode="eval").body
-            except SyntaxError:
-                return None
-            return self.annotation(parsed, scope)
+            parsed = unquoted(expr)
+            return None if parsed is None else self.annotation(parsed, scope)
         if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitOr):
             left_is_none = isinstance(expr.left, ast.Constant) and expr.left.value is None
             return self.annotation(expr.right if left_is_none else expr.left, scope)

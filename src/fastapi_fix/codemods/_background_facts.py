@@ -14,10 +14,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from fastapi_fix.codemods._fastapi import BACKGROUND_TASKS_CLASSES, ImportTable, child_nodes, walk
+from fastapi_fix.codemods._fastapi import (
+    BACKGROUND_TASK_CLASSES,
+    BACKGROUND_TASKS_CLASSES,
+    ImportTable,
+    child_nodes,
+    unquoted,
+    walk,
+)
 from fastapi_fix.engine.codemod import SourceFile
 
-BACKGROUND_TASK_CLASSES = frozenset({"starlette.background.BackgroundTask"})
 PARTIAL = frozenset({"functools.partial"})
 ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})
@@ -310,11 +316,9 @@ class Gatherer(ast.NodeVisitor):
         a string of one of these, or a module-level alias of one."""
         if annotation is None:
             return False
-        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
-            try:
-                annotation = ast.parse(annotation.value, mode="eval").body
-            except SyntaxError:
-                return False
+        annotation = unquoted(annotation)
+        if annotation is None:
+            return False
         if isinstance(annotation, ast.Subscript):
             base = self._qualified(annotation.value)
             inner = annotation.slice

@@ -117,6 +117,17 @@ def walk(node: ast.AST) -> list[ast.AST]:
     return nodes
 
 
+def unquoted(annotation: ast.expr) -> ast.expr | None:
+    """A string annotation (a forward reference) parsed into its expression; ``None`` when the
+    string is not an expression. Any other annotation comes back as it is."""
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        try:
+            return ast.parse(annotation.value, mode="eval").body
+        except SyntaxError:
+            return None
+    return annotation
+
+
 def iter_functions(tree: ast.AST) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
     for node in walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
