@@ -95,6 +95,10 @@ def _parenthesized(handler_type: cst.BaseExpression | None) -> cst.BaseExpressio
 
 
 class _SpellForOlderPython(cst.CSTTransformer):
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        # What needs spelling is all at statement level: never descend into expressions.
+        return not isinstance(node, (cst.BaseExpression, cst.Parameters, cst.BaseSmallStatement))
+
     def leave_ExceptHandler(self, original: cst.ExceptHandler, updated: cst.ExceptHandler) -> cst.ExceptHandler:
         # PEP 758: ``except A, B:`` → ``except (A, B):``
         return updated.with_changes(type=_parenthesized(updated.type))
