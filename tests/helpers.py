@@ -26,6 +26,15 @@ VARIANTS: dict[str, Callable[[bytes], bytes]] = {
 }
 
 
+def make_project(root: Path, files: Mapping[str, bytes]) -> Path:
+    """Write ``files`` (relative path → bytes) under ``root``."""
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root
+
+
 def in_memory_file(relative: str) -> SourceFile:
     """A file of an in-memory project where every folder is a package."""
     parts = Path(relative).with_suffix("").parts

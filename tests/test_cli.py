@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from fastapi_fix import codemods
 from fastapi_fix.cli import main
 from tests.engine.toy import Broken, RenameFoo
+from tests.helpers import make_project
 
 PROJECT = {
     "pkg/__init__.py": b"",
@@ -23,12 +24,10 @@ PROJECT = {
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    for name, data in PROJECT.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_bytes(data)
+    make_project(tmp_path, PROJECT)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(codemods, "REGISTRY", (RenameFoo, Broken))
-    Broken.default_enabled = False
+    monkeypatch.setattr(Broken, "default_enabled", False)
     return tmp_path
 
 

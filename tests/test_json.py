@@ -14,6 +14,7 @@ from fastapi_fix.cli import main
 from fastapi_fix.engine.report import file_entry, merge_results
 from fastapi_fix.engine.results import Edit, FileResult, Finding, Status
 from tests.engine.toy import Broken, RenameFoo
+from tests.helpers import make_project
 
 # The schema documented in the README ("JSON output"), as types; "?" marks nullable.
 EDIT = {"codemod": str, "path": str, "line": int, "end_line": int, "description": str}
@@ -59,9 +60,7 @@ PROJECT = {
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    for name, data in PROJECT.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_bytes(data)
+    make_project(tmp_path, PROJECT)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(codemods, "REGISTRY", (RenameFoo, Broken))
     monkeypatch.setattr(Broken, "default_enabled", False)

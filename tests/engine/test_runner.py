@@ -6,14 +6,7 @@ from fastapi_fix.engine.discover import discover
 from fastapi_fix.engine.results import Status
 from fastapi_fix.engine.runner import Runner
 from tests.engine.toy import Broken, RenameFoo, SeededRename, Unstable
-
-
-def make_project(root: Path, files: dict[str, bytes]) -> Path:
-    for name, data in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return root
+from tests.helpers import make_project
 
 
 def run(root: Path, codemod=None, *, write=True, jobs=1):
