@@ -12,9 +12,9 @@ import click
 
 from fastapi_fix import __version__, codemods
 from fastapi_fix.cli import layout as layout_cli
-from fastapi_fix.cli.branch import BranchRefused, VerifyRequest, build_branch
 from fastapi_fix.cli.render import Renderer
 from fastapi_fix.engine import report
+from fastapi_fix.engine.branch import BranchRefused, VerifyRequest, build_branch
 from fastapi_fix.engine.codemod import Codemod, Option, Settings
 from fastapi_fix.engine.config import (
     ConfigError,
@@ -208,7 +208,7 @@ def _run_on_branch(name: str, instances: list[Codemod], targets: Targets, jobs: 
         return run(list(selected), where, jobs, renderer, write=True, check=False, show=text)
 
     try:
-        outcome = build_branch(name, instances, targets, apply, renderer, verify)
+        outcome = build_branch(name, instances, targets, apply, renderer.say, verify)
     except BranchRefused as exc:
         renderer.error(str(exc))
         return EXIT_USAGE, [], {}

@@ -66,6 +66,9 @@ class Renderer:
         for finding in sorted(result.findings, key=lambda f: (f.line, f.column)):
             self.err.print(Text(str(finding)))
 
+    def say(self, message: str, is_error: bool) -> None:
+        (self.error if is_error else self.note)(message)
+
     def error(self, message: str) -> None:
         self.err.print(Text(f"error: {message}", style="red"))
 

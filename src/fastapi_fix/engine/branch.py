@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fastapi_fix.cli.render import Renderer
 from fastapi_fix.engine.codemod import Codemod
 from fastapi_fix.engine.config import Targets
 from fastapi_fix.engine.git import GitError, Repository, Worktree
@@ -26,6 +25,8 @@ from fastapi_fix.engine.verify import AppSnapshot, VerifyError, snapshot_app, ve
 
 # Runs codemods over targets and writes the changes (the CLI's own apply path).
 Apply = Callable[[Sequence[Codemod], Targets], list[FileResult]]
+# Tells the user how the run goes: (message, is_error). The engine never prints.
+Say = Callable[[str, bool], None]
 
 
 class BranchRefused(Exception):
@@ -117,7 +118,7 @@ def _is_within(path: Path, root: Path) -> bool:
 
 
 def build_branch(name: str, instances: Sequence[Codemod], targets: Targets, apply: Apply,
-                 renderer: Renderer, verify: VerifyRequest | None = None) -> BranchOutcome:
+                 say: Say, verify: VerifyRequest | None = None) -> BranchOutcome:
     """Create ``name`` and commit each codemod's changes on it (see the module docstring).
     `BranchRefused` if the branch cannot be made; a branch without commits is not kept."""
     repo, head = prepare(name, targets)
@@ -126,7 +127,7 @@ def build_branch(name: str, instances: Sequence[Codemod], targets: Targets, appl
     try:
         with repo.worktree(name) as tree:
             relocated = targets.relocated(Path(os.path.realpath(repo.root)), tree.root)
-            _commit_codemods(outcome, tree, instances, relocated, apply, renderer, verify,
+            _commit_codemods(outcome, tree, instances, relocated, apply, say, verify,
                              _app_root(repo, tree.root))
     finally:
         outcome.kept = bool(outcome.commits)
@@ -137,7 +138,7 @@ def build_branch(name: str, instances: Sequence[Codemod], targets: Targets, appl
 
 
 def _commit_codemods(outcome: BranchOutcome, tree: Worktree, instances: Sequence[Codemod], targets: Targets,
-                     apply: Apply, renderer: Renderer, verify: VerifyRequest | None, app_root: Path) -> None:
+                     apply: Apply, say: Say, verify: VerifyRequest | None, app_root: Path) -> None:
     baseline = _baseline(verify, app_root)
     for codemod in instances:
         step = CodemodStep(codemod.name, apply([codemod], targets))
@@ -153,13 +154,13 @@ def _commit_codemods(outcome: BranchOutcome, tree: Worktree, instances: Sequence
                     step.failure = "the API changed (--verify)"
         if step.failure:
             tree.discard_changes()
-            renderer.error(f"{codemod.name}: {step.failure}; nothing committed for it, the run stops here")
+            say(f"{codemod.name}: {step.failure}; nothing committed for it, the run stops here", True)
             return
         if tree.has_staged_changes():
             step.commit = tree.commit_staged(commit_message(codemod, step.results))
-            renderer.note(f"committed {step.commit[:10]} {subject(codemod, step.results)}")
+            say(f"committed {step.commit[:10]} {subject(codemod, step.results)}", False)
         else:
-            renderer.note(f"{codemod.name}: nothing to change, no commit")
+            say(f"{codemod.name}: nothing to change, no commit", False)
 
 
 def _app_root(repo: Repository, tree_root: Path) -> Path:
