@@ -28,14 +28,7 @@ from fastapi_fix.engine.config import (
 from fastapi_fix.engine.git import GitError
 from fastapi_fix.engine.results import FileResult, Status
 from fastapi_fix.engine.runner import Runner
-from fastapi_fix.engine.verify import (
-    Rollback,
-    Verification,
-    VerifyError,
-    parse_app_spec,
-    snapshot_app,
-    verify_rewrite,
-)
+from fastapi_fix.engine.verify import Rollback, Verification, VerifyError, apply_verified, parse_app_spec
 
 EXIT_OK, EXIT_PENDING, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 123
 # --verify found the API changed: the rewrite was rolled back (or the branch stopped).
@@ -166,23 +159,16 @@ def _run_in_place(instances: list[Codemod], targets: Targets, jobs: int | None, 
     if verify is None:
         results = run(instances, targets, jobs, renderer, write=write, check=check, show=text)
         return _exit_code(results, write=write), results, {}
-    app_root = Path.cwd()
+    def apply(rollback: Rollback) -> list[FileResult]:
+        return run(instances, targets, jobs, renderer, write=True, check=False, show=text, rollback=rollback)
+
     try:
-        baseline = snapshot_app(verify.app, app_root, verify.python)
+        results, verification = apply_verified(verify.app, Path.cwd(), verify.python, apply)
     except VerifyError as exc:
         renderer.error(f"--verify: cannot inspect the app before the rewrite: {exc}")
         return EXIT_USAGE, [], {}
-    rollback = Rollback()
-    results = run(instances, targets, jobs, renderer, write=True, check=False, show=text, rollback=rollback)
     code = _exit_code(results, write=True)
-    verification = Verification(verify.app)
-    if rollback:
-        verification.differences = verify_rewrite(verify.app, app_root, baseline, verify.python)
-        verification.status = "changed" if verification.differences else "unchanged"
     if verification.differences:
-        verification.rolled_back, verification.not_restored = rollback.restore()
-        for result in results:
-            result.written = result.written and result.display_path not in verification.rolled_back
         code = EXIT_FAILED if verification.not_restored else EXIT_API_CHANGED
     _render_verification(renderer, verification)
     return code, results, {"verify": verification.as_json()}

@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -207,3 +207,21 @@ def _restore(result: FileResult, old: bytes, new: bytes, roots: list[Path]) -> N
         fh.write(old)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(current_path)
+
+
+def apply_verified(app: str, app_root: Path, python: str,
+                   apply: Callable[[Rollback], list[FileResult]]) -> tuple[list[FileResult], Verification]:
+    """Snapshot the app, ``apply`` the rewrite (keeping what it overwrites), snapshot again, and
+    roll the rewrite back if the API changed. `VerifyError` if the app cannot be inspected first."""
+    baseline = snapshot_app(app, app_root, python)
+    rollback = Rollback()
+    results = apply(rollback)
+    verification = Verification(app)
+    if rollback:
+        verification.differences = verify_rewrite(app, app_root, baseline, python)
+        verification.status = "changed" if verification.differences else "unchanged"
+    if verification.differences:
+        verification.rolled_back, verification.not_restored = rollback.restore()
+        for result in results:
+            result.written = result.written and result.display_path not in verification.rolled_back
+    return results, verification
