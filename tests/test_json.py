@@ -20,7 +20,7 @@ from tests.helpers import make_project
 EDIT = {"codemod": str, "path": str, "line": int, "end_line": int, "description": str}
 FINDING = {"codemod": str, "path": str, "line": int, "column": int, "message": str}
 FILE = {"path": str, "status": str, "reason": "?str", "written": bool, "new_path": "?str",
-        "edits": [EDIT], "findings": [FINDING]}
+        "edits": [EDIT], "findings": [FINDING], "diff": "?str"}
 DOCUMENT = {
     "schema_version": int,
     "tool": {"name": str, "version": str},
@@ -87,7 +87,9 @@ def test_dry_run_document(project):
         {"codemod": "rename-foo", "path": "pkg/a.py", "line": 1, "end_line": 1, "description": "foo → bar"},
         {"codemod": "rename-foo", "path": "pkg/a.py", "line": 2, "end_line": 2, "description": "foo → bar"},
     ]
-    assert files["pkg/b.py"]["status"] == "unchanged"
+    assert files["pkg/a.py"]["diff"].startswith("--- a/pkg/a.py\n+++ b/pkg/a.py\n@@")
+    assert "+bar = 1\n" in files["pkg/a.py"]["diff"]
+    assert files["pkg/b.py"]["status"] == "unchanged" and files["pkg/b.py"]["diff"] is None
     assert files["pkg/b.py"]["findings"] == [
         {"codemod": "rename-foo", "path": "pkg/b.py", "line": 1, "column": 5, "message": "baz left alone"}
     ]
@@ -101,7 +103,7 @@ def test_dry_run_document(project):
 def test_stdout_holds_only_the_document(project):
     result = CliRunner().invoke(main, ["--format", "json", "--dry-run", "."], catch_exceptions=False)
     assert result.stdout.startswith("{\n") and result.stdout.endswith("}\n")
-    assert "---" not in result.stdout  # no diff
+    json.loads(result.stdout)  # the diffs are inside the document, not printed around it
     assert result.stderr == ""  # no summary table, no findings: they are in the document
 
 

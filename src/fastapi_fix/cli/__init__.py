@@ -25,6 +25,7 @@ from fastapi_fix.engine.config import (
     load_tool_config,
     parse_target_version,
 )
+from fastapi_fix.engine.diff import unified_diff
 from fastapi_fix.engine.git import GitError
 from fastapi_fix.engine.results import FileResult, Status
 from fastapi_fix.engine.runner import Runner
@@ -237,6 +238,8 @@ def run(instances: list[Codemod], targets: Targets, jobs: int | None, renderer: 
         for result in runner.run(found.files, write=write, roots=found.roots, context=found.context):
             if show:
                 _render_result(renderer, result, write=write, check=check)
+            elif not write and result.old is not None and result.new is not None:
+                result.patch = unified_diff(result.old, result.new, result.display_path)
             if rollback is not None:
                 rollback.keep(result, found.roots)
             result.old = result.new = None  # rendered: keep memory flat in the project's size

@@ -49,6 +49,7 @@ def file_entry(result: FileResult) -> dict[str, Any]:
         "new_path": new_display_path(result),
         "edits": [edit_entry(result.display_path, e) for e in result.edits] if has_change else [],
         "findings": [finding_entry(f) for f in sorted(result.findings, key=_finding_order)],
+        "diff": result.patch.decode("utf-8", errors="replace") if result.patch else None,
     }
 
 

@@ -56,4 +56,6 @@ class FileResult:
     write_refused: bool = False
     # The file as read before transforming: what the safe write checks against.
     snapshot: Snapshot | None = None
+    # The unified diff, kept for a machine-readable preview (--dry-run/--check --format json).
+    patch: bytes | None = None
 
