@@ -503,12 +503,7 @@ def _definition(stmt: ast.stmt, names: _Names) -> tuple[str, Definition] | None:
 def _return_type(func: ast.FunctionDef | ast.AsyncFunctionDef, names: _Names) -> TypeExpr | None:
     if any(names.qualified(_callee(d)) not in TRANSPARENT_DECORATORS for d in func.decorator_list):
         return None  # a decorator may change what the call returns
-    returns = func.returns
-    if isinstance(returns, ast.Constant) and isinstance(returns.value, str):
-        try:
-            returns = ast.parse(returns.value, mode="eval").body
-        except SyntaxError:
-            return None
+    returns = unquoted(func.returns) if func.returns is not None else None
     if isinstance(returns, ast.Subscript) and names.qualified(returns.value) in GENERATOR_TYPES:
         returns = returns.slice.elts[0] if isinstance(returns.slice, ast.Tuple) else returns.slice
     if returns is None or (isinstance(returns, ast.Constant) and returns.value is None):

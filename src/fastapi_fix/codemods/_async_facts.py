@@ -348,11 +348,7 @@ class _Gatherer:
 
     def iterated(self, expr: Optional[ast.expr], scope: _Scope) -> Optional[Sym]:
         """``T`` of a ``Generator[T, ...]``/``Iterator[T]`` return annotation."""
-        if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
-            try:
-                expr = ast.parse(expr.value, mode="eval").body
-            except SyntaxError:
-                return None
+        expr = unquoted(expr) if expr is not None else None
         if isinstance(expr, ast.Subscript) and _ref_name(self.sym(expr.value, scope)) in ITERATOR_TYPES:
             args = _subscript_args(expr)
             return self.annotation(args[0], scope) if args else None

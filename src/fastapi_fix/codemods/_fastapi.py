@@ -7,7 +7,6 @@ by a bare name.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider, QualifiedNameSource
@@ -126,12 +125,6 @@ def unquoted(annotation: ast.expr) -> ast.expr | None:
         except SyntaxError:
             return None
     return annotation
-
-
-def iter_functions(tree: ast.AST) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
-    for node in walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            yield node
 
 
 # -- LibCST side -----------------------------------------------------------------------

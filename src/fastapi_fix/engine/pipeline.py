@@ -13,7 +13,7 @@ from typing import Any
 import libcst as cst
 
 from fastapi_fix.engine.codemod import Codemod, FileContext, SourceFile
-from fastapi_fix.engine.files import SkipFile, Snapshot, source_encoding
+from fastapi_fix.engine.files import SkipFile, source_encoding
 from fastapi_fix.engine.parsing import NewerSyntax, compile_source, compiles, parse_ast, parse_module
 from fastapi_fix.engine.results import Edit, Finding
 from fastapi_fix.engine.suppress import MARKER as SUPPRESSION_MARKER

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from fastapi_fix.codemods._fastapi import ROUTE_DECORATORS, param_function
+from fastapi_fix.codemods._fastapi import DEPENDENCY_FUNCTIONS, ROUTE_DECORATORS, param_function
 from fastapi_fix.layout.index import Kind, ModuleInfo, Statement
 from fastapi_fix.layout.project_index import FASTAPI_CLASSES, ProjectIndex
 
@@ -171,7 +171,7 @@ class Classifier:
 
     def _dependency_target(self, module: ModuleInfo, call: cst.Call, annotation: cst.BaseExpression | None) -> str | None:
         qualified = self.resolve(module, call.func)
-        if not qualified or param_function(qualified) not in ("Depends", "Security"):
+        if not qualified or param_function(qualified) not in DEPENDENCY_FUNCTIONS:
             return None
         argument = next((a.value for a in call.args if a.keyword is None or a.keyword.value == "dependency"), None)
         target = argument if argument is not None else annotation
@@ -449,6 +449,6 @@ def _dependency_calls(tree: cst.Module) -> Iterator[tuple[cst.Call, cst.BaseExpr
 def _contains_dependency(module: ModuleInfo, statement: Statement, classifier: Classifier) -> bool:
     for call in _calls(statement.node):
         qualified = classifier.resolve(module, call.func, statement)
-        if qualified and param_function(qualified) in ("Depends", "Security"):
+        if qualified and param_function(qualified) in DEPENDENCY_FUNCTIONS:
             return True
     return False

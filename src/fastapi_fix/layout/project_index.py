@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 import os
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ import libcst as cst
 from fastapi_fix.codemods._fastapi import ImportTable, resolve_relative
 from fastapi_fix.engine.codemod import SourceFile
 from fastapi_fix.engine.files import SkipFile, read_snapshot
+from fastapi_fix.engine.parsing import NewerSyntax, parse_ast
 from fastapi_fix.engine.pipeline import check_readable
 from fastapi_fix.layout.index import ModuleInfo, analyse
 
@@ -159,12 +159,10 @@ def _is_init(files: Iterable[SourceFile], name: str) -> bool:
 
 
 def _parse_ast(data: bytes) -> ast.Module | None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return ast.parse(data)
-        except (SyntaxError, ValueError):
-            return None
+    try:
+        return parse_ast(data, "<module>")
+    except (SkipFile, NewerSyntax):
+        return None
 
 
 def _creates_app(file: SourceFile, tree: ast.Module) -> bool:
