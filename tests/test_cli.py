@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from fastapi_fix import codemods
 from fastapi_fix.cli import main
-from tests.engine.toy import Broken, RenameFoo
+from tests.engine.toy import RenameFoo, use_toy_codemods
 from tests.helpers import make_project
 
 PROJECT = {
@@ -24,10 +24,7 @@ PROJECT = {
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    make_project(tmp_path, PROJECT)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(codemods, "REGISTRY", (RenameFoo, Broken))
-    monkeypatch.setattr(Broken, "default_enabled", False)
+    use_toy_codemods(monkeypatch, make_project(tmp_path, PROJECT))
     return tmp_path
 
 

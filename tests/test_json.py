@@ -9,11 +9,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from fastapi_fix import codemods
 from fastapi_fix.cli import main
 from fastapi_fix.engine.report import file_entry, merge_results
 from fastapi_fix.engine.results import Edit, FileResult, Finding, Status
-from tests.engine.toy import Broken, RenameFoo
+from tests.engine.toy import use_toy_codemods
 from tests.helpers import make_project
 
 # The schema documented in the README ("JSON output"), as types; "?" marks nullable.
@@ -60,10 +59,7 @@ PROJECT = {
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    make_project(tmp_path, PROJECT)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(codemods, "REGISTRY", (RenameFoo, Broken))
-    monkeypatch.setattr(Broken, "default_enabled", False)
+    use_toy_codemods(monkeypatch, make_project(tmp_path, PROJECT))
     return tmp_path
 
 

@@ -92,3 +92,12 @@ class RenameQux(Codemod):
 
         ctx.record_edit(1, 1, "qux → quux")
         return module.visit(Swap())
+
+
+def use_toy_codemods(monkeypatch, root) -> None:
+    """Run the CLI in ``root`` with rename-foo (default) and broken (only when selected)."""
+    from fastapi_fix import codemods
+
+    monkeypatch.chdir(root)
+    monkeypatch.setattr(codemods, "REGISTRY", (RenameFoo, Broken))
+    monkeypatch.setattr(Broken, "default_enabled", False)

@@ -247,8 +247,17 @@ class Targets:
         found = discover(self.paths, self.exclude, cwd=self.cwd)
         if self.config_root is not None:
             found.files = without_excluded(found.files, self.config_exclude, self.config_root)
-        project_context(found, self.project_root, cwd=self.cwd)
+        if not self._covers_whole_project():  # else every project file is named already
+            project_context(found, self.project_root, cwd=self.cwd)
         return found
+
+    def _covers_whole_project(self) -> bool:
+        root = self.project_root
+        if root is None or self.exclude or self.config_exclude:
+            return False
+        real_root = Path(os.path.realpath(root))
+        return any(real_root == (real := Path(os.path.realpath(p))) or real in real_root.parents
+                   for p in self.paths)
 
     @property
     def project_root(self) -> Path | None:
