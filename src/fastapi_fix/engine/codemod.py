@@ -4,7 +4,9 @@ The engine knows codemods only through this interface. A codemod runs in up to t
 steps, so that a large project is parsed by LibCST only where something will change:
 
 1. ``gather`` (parallel, stdlib ``ast``): facts about one file, for every file whose
-   bytes pass ``wants_gather``;
+   bytes pass ``wants_gather``, then in further rounds for the files that
+   ``more_to_gather`` asks for in the light of the facts so far (where a dependency is
+   defined, who calls a function), so a project is parsed only where it matters;
 2. ``build_index`` (main process): merge the facts into a project index, and
    ``targets``: which files the codemod has to rewrite;
 3. ``transform`` (parallel, LibCST): rewrite one target file, reporting what it leaves.
@@ -57,6 +59,18 @@ class Option:
         elif not isinstance(value, expected):
             raise ValueError(f"{self.name} must be a {expected.__name__}")
         return value
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """Files a codemod needs the facts of, found without parsing: every file whose source
+    holds one of ``names`` as a word, and the files of ``modules`` (dotted names)."""
+
+    names: frozenset[str] = frozenset()
+    modules: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.names or self.modules)
 
 
 @dataclass(frozen=True)
@@ -125,6 +139,13 @@ class Codemod:
     def gather(self, file: SourceFile, tree: ast.Module) -> Any:
         """Facts about one file (picklable). ``None`` means nothing of interest."""
         return None
+
+    def more_to_gather(self, facts: Mapping[SourceFile, Any]) -> Wanted:
+        """After each gather round, given every fact so far: the further files to gather.
+
+        The engine gathers those not gathered yet and asks again, until nothing new is wanted.
+        """
+        return Wanted()
 
     def build_index(self, facts: Mapping[SourceFile, Any], unparsed: Sequence[SourceFile]) -> Any:
         """Merge the facts of every file. ``unparsed``: files stdlib ``ast`` rejected."""

@@ -6,6 +6,7 @@ read the file they are given, so the runner can call them in any process.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,11 +33,31 @@ class GatherOutcome:
     facts: dict[str, Any] = field(default_factory=dict)
     # Codemods whose byte markers occur in the file.
     applicable: frozenset[str] = frozenset()
+    # Codemods that gathered the file (or tried to: see ``ast_ok``).
+    gathered: frozenset[str] = frozenset()
     # stdlib ``ast`` could read it, if need be with newer syntax spelled the old way
     # (False: newer syntax that `parsing` cannot spell for this Python).
     ast_ok: bool = True
     skip: str | None = None
     failure: str | None = None
+    # The file's words, while a later gather round may still want it.
+    words: frozenset[bytes] = frozenset()
+
+    def merge(self, later: GatherOutcome) -> None:
+        """Add what a later gather round found in the same file."""
+        self.facts.update(later.facts)
+        self.gathered |= later.gathered
+        self.ast_ok = self.ast_ok and later.ast_ok
+        self.skip = self.skip or later.skip
+        self.failure = self.failure or later.failure
+
+
+# Identifiers and keywords; ASCII only, which `Wanted` matching allows for.
+_WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def words_of(data: bytes) -> frozenset[bytes]:
+    return frozenset(_WORD.findall(data))
 
 
 def check_readable(data: bytes) -> None:
@@ -46,7 +67,10 @@ def check_readable(data: bytes) -> None:
     source_encoding(data)
 
 
-def gather_file(file: SourceFile, data: bytes, codemods: Sequence[Codemod]) -> GatherOutcome:
+def gather_file(file: SourceFile, data: bytes, codemods: Sequence[Codemod],
+                chosen: Sequence[Codemod] | None = None) -> GatherOutcome:
+    """Gather ``data`` for the ``chosen`` codemods, or in a first round for every codemod
+    that `wants_gather` it (keeping the file's words if some codemod did not)."""
     outcome = GatherOutcome(file)
     try:
         check_readable(data)
@@ -54,9 +78,12 @@ def gather_file(file: SourceFile, data: bytes, codemods: Sequence[Codemod]) -> G
         outcome.skip = str(exc)
         return outcome
     outcome.applicable = frozenset(cm.name for cm in codemods if cm.may_apply(data))
-    gatherers = [cm for cm in codemods if cm.wants_gather(data)]
+    gatherers = [cm for cm in codemods if cm.wants_gather(data)] if chosen is None else list(chosen)
+    if chosen is None and len(gatherers) < len(codemods):
+        outcome.words = words_of(data)
     if not gatherers:
         return outcome
+    outcome.gathered = frozenset(cm.name for cm in gatherers)
     try:
         tree = parse_ast(data, file.display_path)
     except SkipFile as exc:

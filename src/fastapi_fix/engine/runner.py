@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fastapi_fix.engine.codemod import Codemod, SourceFile
+from fastapi_fix.engine.codemod import Codemod, SourceFile, Wanted
 from fastapi_fix.engine.files import SkipFile, read_snapshot, safe_write
 from fastapi_fix.engine.pipeline import GatherOutcome, gather_file, transform_source
 from fastapi_fix.engine.results import FileResult, Status
@@ -27,7 +27,8 @@ MIN_FILES_PER_JOB = 16
 @dataclass(frozen=True)
 class _Job:
     file: SourceFile
-    # Codemod names to apply, in registry order.
+    # Codemod names to apply (transform) or to gather for (later gather rounds; empty in
+    # the first round: every codemod that wants the file), in registry order.
     codemods: tuple[str, ...] = ()
     # In-memory source (tests); None means read the file from disk.
     data: bytes | None = None
@@ -50,7 +51,8 @@ def _gather_job(job: _Job) -> GatherOutcome:
         data = job.data if job.data is not None else read_snapshot(job.file.path).data
     except SkipFile as exc:
         return GatherOutcome(job.file, skip=str(exc))
-    return gather_file(job.file, data, list(_codemods.values()))
+    chosen = [_codemods[name] for name in job.codemods] if job.codemods else None
+    return gather_file(job.file, data, list(_codemods.values()), chosen)
 
 
 def _transform_job(job: _Job) -> FileResult:
@@ -61,7 +63,8 @@ def _transform_job(job: _Job) -> FileResult:
         return FileResult(file.path, file.display_path, Status.SKIPPED, str(exc))
     data = job.data if snapshot is None else snapshot.data
     plan = [(_codemods[name], _indexes.get(name)) for name in job.codemods]
-    outcome = transform_source(file, data, plan)
+    with _cyclic_gc_paused():  # a LibCST tree is many acyclic objects, freed by reference counting
+        outcome = transform_source(file, data, plan)
     result = FileResult(file.path, file.display_path, Status.UNCHANGED, old=data,
                         findings=outcome.findings, edits=outcome.edits)
     if outcome.skip:
@@ -95,7 +98,7 @@ class Runner:
         jobs = [_Job(f, data=sources.get(f)) for f in (*files, *context)]
         codemods = self._seeded(jobs)
         with _cyclic_gc_paused():
-            gathered = list(self._map(_gather_job, jobs, "gather", codemods, {}))
+            gathered = self._gather(jobs, codemods)
             indexes = self._build_indexes(codemods, gathered)
         outcomes = gathered[: len(files)]
         targets = {codemod.name: codemod.targets(indexes[codemod.name]) for codemod in codemods}
@@ -123,11 +126,33 @@ class Runner:
             waiting = [cm for cm in waiting if not cm.seeded_by(data)]
         return [cm for cm in self.codemods if cm not in waiting]
 
+    def _gather(self, jobs: Sequence[_Job], codemods: Sequence[Codemod]) -> list[GatherOutcome]:
+        """Gather rounds: first the files each codemod wants by their bytes, then, until no
+        codemod wants more, the further files each asks for (`Codemod.more_to_gather`)."""
+        outcomes = list(self._map(_gather_job, jobs, "gather", codemods, {}))
+        by_module = {o.file.module_name: o for o in outcomes}
+        while True:
+            wanted: dict[SourceFile, list[str]] = {}
+            for codemod in codemods:
+                facts = {o.file: o.facts[codemod.name] for o in outcomes if codemod.name in o.facts}
+                for outcome in _wanted_files(codemod.more_to_gather(facts), outcomes, by_module):
+                    if codemod.name not in outcome.gathered and not (outcome.skip or outcome.failure):
+                        wanted.setdefault(outcome.file, []).append(codemod.name)
+            if not wanted:
+                break
+            more = [_Job(job.file, tuple(wanted[job.file]), job.data) for job in jobs if job.file in wanted]
+            positions = {o.file: o for o in outcomes}
+            for later in self._map(_gather_job, more, "gather", codemods, {}):
+                positions[later.file].merge(later)
+        for outcome in outcomes:
+            outcome.words = frozenset()
+        return outcomes
+
     def _build_indexes(self, codemods: Sequence[Codemod], outcomes: Sequence[GatherOutcome]) -> dict[str, Any]:
-        unparsed = [o.file for o in outcomes if not o.ast_ok]
         indexes: dict[str, Any] = {}
         for codemod in codemods:
             facts = {o.file: o.facts[codemod.name] for o in outcomes if codemod.name in o.facts}
+            unparsed = [o.file for o in outcomes if not o.ast_ok and codemod.name in o.gathered]
             indexes[codemod.name] = codemod.build_index(facts, unparsed)
         return indexes
 
@@ -183,6 +208,17 @@ class Runner:
             yield result
 
 
+def _wanted_files(wanted: Wanted, outcomes: Sequence[GatherOutcome],
+                  by_module: Mapping[str, GatherOutcome]) -> Iterator[GatherOutcome]:
+    if not wanted:
+        return
+    yield from (by_module[module] for module in wanted.modules if module in by_module)
+    names = {name.encode() for name in wanted.names if name.isascii()}
+    # A word match needs ASCII; any other name could be anywhere.
+    everywhere = len(names) < len(wanted.names)
+    yield from (o for o in outcomes if everywhere or not names.isdisjoint(o.words))
+
+
 def _read_for_scan(path: Path) -> bytes:
     """The file's bytes for the seed scan; an unreadable file seeds nothing (gather reports it)."""
     try:
@@ -207,8 +243,9 @@ def _mp_context() -> multiprocessing.context.BaseContext:
 
 @contextlib.contextmanager
 def _cyclic_gc_paused() -> Iterator[None]:
-    """Facts of a whole project are many small objects that live until the run ends: the
-    cyclic collector would walk them over and over while they arrive, for nothing to free."""
+    """For phases that create many objects and no garbage cycles: facts of a whole project
+    (small objects that live until the run ends) and LibCST trees (acyclic, freed by
+    reference counting). The cyclic collector would walk them over and over for nothing."""
     enabled = gc.isenabled()
     gc.disable()
     try:
