@@ -1,3 +1,4 @@
+import sys
 from pathlib import Path
 
 import pytest
@@ -188,3 +189,58 @@ def test_a_seeded_project_is_gathered(tmp_path):
     results = run(make_project(tmp_path, {"a.py": b"seed = crash = 1\n"}), SeededRename(), write=False)
     assert results["a.py"].status is Status.FAILED
     assert "gathered" in results["a.py"].reason
+
+
+class FollowNames(RenameFoo):
+    """Gathers files saying ``start``, then every file naming a name or module they use, and
+    so on: records which modules it gathered, and which it could not read."""
+
+    name = "follow-names"
+    markers = (b"start",)
+
+    def gather(self, file, tree):
+        import ast
+
+        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        modules = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        return names, modules
+
+    def more_to_gather(self, facts):
+        from fastapi_fix.engine.codemod import Wanted
+
+        return Wanted(names=frozenset().union(*(names for names, _ in facts.values())),
+                      modules=frozenset().union(*(modules for _, modules in facts.values())))
+
+    def build_index(self, facts, unparsed):
+        self.gathered = sorted(f.module_name for f in facts)
+        self.unparsed = sorted(f.module_name for f in unparsed)
+
+
+FOLLOWED = {
+    "a.py": b"import pkg.e\nstart()\nhelper()\n",
+    "b.py": b"def helper():\n    deeper()\n",
+    "c.py": b"def deeper():\n    pass\n",
+    "pkg/__init__.py": b"",
+    "pkg/e.py": b"x = 1\n",
+    "z.py": b"unrelated = 1\n",
+    "newer.py": b"def helper[T](x: T) -> T:\n    return (yield x)\nclass C[T]: pass\n"
+                b"type Alias = list[int]\nprint(f'{'nested'}')\n",
+}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_gather_rounds_reach_what_the_facts_name_and_nothing_else(tmp_path, jobs):
+    files = {**FOLLOWED, **{f"filler{i}.py": b"nothing = 1\n" for i in range(40)}}
+    codemod = FollowNames()
+    run(make_project(tmp_path, files), codemod, write=False, jobs=jobs)
+    # newer.py names `helper` too; before Python 3.12 `ast` cannot read its nested f-string quotes.
+    readable = sys.version_info >= (3, 12)
+    assert codemod.gathered == ["a", "b", "c", *(["newer"] if readable else []), "pkg.e"]
+    assert codemod.unparsed == ([] if readable else ["newer"])
+
+
+def test_a_name_that_is_not_ascii_makes_every_file_wanted(tmp_path):
+    files = {"a.py": "start()\nhélper()\n".encode(), "z.py": b"unrelated = 1\n"}
+    codemod = FollowNames()
+    run(make_project(tmp_path, files), codemod, write=False)
+    assert codemod.gathered == ["a", "z"]
