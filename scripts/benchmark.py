@@ -48,11 +48,17 @@ def _libcst_roundtrip(path: Path) -> bool:
         return False
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished workers: steadier than wall time on a busy machine."""
+    return sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+
+
 def _timed(label: str, fn: Callable[[], object], files: int) -> float:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu_seconds()
     fn()
     seconds = time.perf_counter() - start
-    print(f"{label:<34} {seconds:8.2f} s {files / seconds:10.0f} files/s")
+    print(f"{label:<34} {seconds:8.2f} s {files / seconds:10.0f} files/s {_cpu_seconds() - cpu:8.2f} CPU s")
     return seconds
 
 
@@ -64,20 +70,23 @@ def _parallel(fn: Callable[[Path], bool], paths: list[Path], jobs: int) -> list[
 
 
 class _PhaseClock:
-    """When each phase of a run ended, from the runner's progress callbacks."""
+    """When each phase of a run ended and how many files it took, from the progress callbacks."""
 
     def __init__(self) -> None:
         self.start = 0.0
-        self.ends: dict[str, float] = {}
+        # (phase, files) -> when its last file was done; a phase may run several rounds.
+        self.rounds: list[tuple[str, int, float]] = []
 
     def tick(self, phase: str, done: int, total: int) -> None:
-        self.ends[phase] = time.perf_counter()
+        if done == 1:
+            self.rounds.append((phase, total, 0.0))
+        self.rounds[-1] = (phase, total, time.perf_counter())
 
     def report(self) -> str:
         # Index building happens between the last gathered file and the first transformed one.
         parts, previous = [], self.start
-        for phase, end in self.ends.items():
-            parts.append(f"{phase} (+ what precedes it) {end - previous:.2f} s")
+        for phase, files, end in self.rounds:
+            parts.append(f"{phase} {files} files (+ what precedes it) {end - previous:.2f} s")
             previous = end
         return "  phases: " + "; ".join(parts)
 

@@ -161,6 +161,8 @@ def honour_suppressions(ctx: FileContext, before: cst.Module, after: cst.Module)
     if not suppressions:
         return after
     ctx.findings = [f for f in ctx.findings if not any(s.covers(f.line) for s in suppressions)]
+    if after is before:
+        return after
     old, new = before.bytes, after.bytes
     if old == new:
         return after
