@@ -6,16 +6,18 @@ Every case goes through the shared helper (LF, CRLF, BOM, compile, second run is
 
 from __future__ import annotations
 
+import ast
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
 from fastapi_fix import codemods
-from fastapi_fix.engine.codemod import Settings, SourceFile
+from fastapi_fix.engine.codemod import Settings, SourceFile, Wanted
 from fastapi_fix.engine.results import Status
 from fastapi_fix.engine.runner import Runner
-from tests.helpers import PROJECT, check_noop, check_transformed, run_project
+from tests.helpers import PROJECT, check_noop, check_transformed, in_memory_file, run_project
 
 NEEDS_PYTHON_BELOW_312 = pytest.mark.skipif(sys.version_info >= (3, 12), reason="this Python parses PEP 701")
 CODEMOD = "background-task-logging"
@@ -1157,6 +1159,39 @@ TRANSFORMED = [
         {},
         id="suppressed-task-left-whole",
     ),
+    pytest.param(
+        """\
+        def send_email(to):
+            mailer.send(to)
+        """,
+        """\
+        import logging
+
+        logger = logging.getLogger(__name__)
+
+
+        def send_email(to):
+            try:
+                mailer.send(to)
+            except Exception:
+                logger.exception("Background task %s failed", "app.services.mail.send_email")
+        """,
+        # Two re-exports, each in a file without `add_task` or `BackgroundTask`, lead to the
+        # definition; a user of the module that does not use the task changes nothing.
+        {"path": "app/services/mail.py", "context": {
+            "app/services/__init__.py": "from .mail import send_email as send\n",
+            "app/api/deps.py": "from app.services import send\n",
+            "app/api/routes.py": """\
+                from fastapi import BackgroundTasks
+                from app.api import deps
+
+                def signup(background_tasks: BackgroundTasks):
+                    background_tasks.add_task(deps.send, "ada@example.com")
+                """,
+            "app/services/preview.py": "from app.services import mail\n\nmail.render('x')\n",
+        }},
+        id="re-export-chain-through-files-without-markers",
+    ),
 ]
 
 
@@ -1426,6 +1461,23 @@ REPORTED = [
         id="also-called-directly-default-mode",
     ),
     pytest.param(
+        """\
+        from fastapi import BackgroundTasks
+        from app.tasks import send_email
+
+        def signup(background_tasks: BackgroundTasks):
+            background_tasks.add_task(send_email, "ada@example.com")
+        """,
+        ["5:5: the task `app.tasks.send_email` is also called directly at app/cli.py:5:5"],
+        # The caller names the task only by the name the package re-exports it under.
+        {"context": {
+            "app/tasks.py": "def send_email(to):\n    mailer.send(to)\n",
+            "app/__init__.py": "from app.tasks import send_email as notify\n",
+            "app/cli.py": "from app import notify\n\n\ndef main():\n    notify('x')\n",
+        }},
+        id="called-directly-under-a-re-exported-name-in-a-plain-module",
+    ),
+    pytest.param(
         ROUTE_CALLING_TASKS,
         ["9:5: the task `app.tasks.send_email` is also used outside background tasks at app/jobs.py:3:15"],
         {"context": {
@@ -1553,8 +1605,14 @@ def test_unparsed_registration_file_is_reported():
     ]
 
 
-def test_same_module_name_in_two_folders_resolves_next_to_the_user():
-    # Folders without __init__.py: both files are module `main`, both import `tasks`.
+@pytest.mark.parametrize("other_tasks", [
+    pytest.param(b"def job():\n    run()\n", id="other-plain"),
+    # Not a task to wrap there: the file next to the user is still found by the name it defines.
+    pytest.param(b"from app.retry import retry\n\n\n@retry\ndef job():\n    run()\n", id="other-decorated"),
+])
+def test_same_module_name_in_two_folders_resolves_next_to_the_user(other_tasks):
+    # Folders without __init__.py: both `tasks.py` are module `tasks` (the engine's own runs
+    # name them apart; a caller of `Runner` may not).
     def file(relative):
         return SourceFile(PROJECT / relative, relative, Path(relative).stem)
 
@@ -1564,9 +1622,57 @@ def test_same_module_name_in_two_folders_resolves_next_to_the_user():
     sources = {
         file("one/main.py"): route,
         file("one/tasks.py"): tasks,
-        file("two/tasks.py"): b"def job():\n    run()\n",
+        file("two/tasks.py"): other_tasks,
     }
     codemod = codemods.by_name()[CODEMOD](Settings())
     results = {r.display_path: r for r in Runner([codemod], jobs=1).run(list(sources), sources=sources)}
     assert results["two/tasks.py"].status is Status.UNCHANGED
     assert b'logger.exception("Background task %s failed", "tasks.job")' in results["one/tasks.py"].new
+
+
+def _more_to_gather(files, **options):
+    codemod = codemods.by_name()[CODEMOD](Settings(options={CODEMOD: options}))
+    facts = {}
+    for relative, code in files.items():
+        file = in_memory_file(relative)
+        facts[file] = codemod.gather(file, ast.parse(textwrap.dedent(code)))
+    return codemod.more_to_gather(facts)
+
+
+def test_more_to_gather_follows_a_task_to_its_definition_then_to_its_users():
+    files = {"app/main.py": ROUTE_CALLING_TASKS}
+    # The registration names `app.tasks.send_email`: every module that name may start with.
+    assert _more_to_gather(files) == Wanted(modules=frozenset({"app", "app.tasks"}))
+    # Found and to be wrapped: any file holding its name may also call it.
+    files["app/tasks.py"] = "def send_email(to):\n    mailer.send(to)\n"
+    assert _more_to_gather(files) == Wanted(frozenset({"send_email"}), frozenset({"app", "app.tasks"}))
+    # Re-exported under another name: files holding that name too.
+    files["app/__init__.py"] = "from app.tasks import send_email as notify\n"
+    assert _more_to_gather(files) == Wanted(frozenset({"send_email", "notify"}), frozenset({"app", "app.tasks"}))
+    # A file that uses it by that name: where the use leads (already asked for).
+    files["app/cli.py"] = "from app import notify\nnotify('x')\n"
+    assert _more_to_gather(files) == Wanted(frozenset({"send_email", "notify"}), frozenset({"app", "app.tasks"}))
+
+
+def test_more_to_gather_wants_no_users_when_nothing_is_wrapped_for_them():
+    files = {
+        "app/main.py": ROUTE_CALLING_TASKS,
+        "app/tasks.py": "from app.retry import retry\n\n\n@retry\ndef send_email(to):\n    mailer.send(to)\n",
+        "app/__init__.py": "from app.tasks import send_email as notify\n",
+    }
+    # Decorated: reported, not wrapped, so its users do not matter; its own name is where it is defined.
+    assert _more_to_gather(files) == Wanted(frozenset({"send_email"}), frozenset({"app", "app.tasks"}))
+    files["app/tasks.py"] = "def send_email(to):\n    mailer.send(to)\n"
+    # --reraise wraps a task whatever else uses it.
+    assert _more_to_gather(files, reraise=True) == Wanted(frozenset({"send_email"}), frozenset({"app", "app.tasks"}))
+
+
+def test_more_to_gather_looks_no_further_for_library_tasks():
+    source = """\
+        import shutil
+        from fastapi import BackgroundTasks
+
+        def route(tasks: BackgroundTasks):
+            tasks.add_task(shutil.rmtree, "/tmp/x")
+        """
+    assert _more_to_gather({"app/main.py": source}) == Wanted(modules=frozenset({"shutil"}))

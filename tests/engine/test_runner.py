@@ -244,3 +244,14 @@ def test_a_name_that_is_not_ascii_makes_every_file_wanted(tmp_path):
     codemod = FollowNames()
     run(make_project(tmp_path, files), codemod, write=False)
     assert codemod.gathered == ["a", "z"]
+
+
+def test_a_wanted_module_means_every_file_of_that_name():
+    from fastapi_fix.engine.codemod import SourceFile
+
+    files = [SourceFile(Path("/p/a.py"), "a.py", "a"), SourceFile(Path("/p/x/m.py"), "x/m.py", "m"),
+             SourceFile(Path("/p/y/m.py"), "y/m.py", "m")]
+    sources = dict(zip(files, [b"import m\nstart()\n", b"one = 1\n", b"two = 2\n"]))
+    codemod = FollowNames()
+    list(Runner([codemod], jobs=1).run(files, write=False, sources=sources))
+    assert codemod.gathered == ["a", "m", "m"]

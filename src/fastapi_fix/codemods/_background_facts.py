@@ -37,6 +37,7 @@ STDLIB_MODULES = frozenset(getattr(sys, "stdlib_module_names", ())) or frozenset
 _TRY_NODES = tuple(getattr(ast, name) for name in ("Try", "TryStar") if hasattr(ast, name))
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
                 ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_SCOPE_TYPES = frozenset(_SCOPE_NODES)
 
 # -- what is reported ----------------------------------------------------------------------
 
@@ -113,6 +114,34 @@ class ModuleFacts:
 
 # -- the shape of a function (shared by gather and transform) ------------------------------------
 
+# Fields that hold nothing this module looks at: expression contexts and operators (a third
+# of all nodes: `Load` under every name), and plain values (strings, numbers, flags; not
+# `name`, a node in `type X = ...`).
+_UNREAD_FIELDS = frozenset({"ctx", "op", "ops", "id", "attr", "arg", "asname", "module", "level", "kind",
+                            "conversion", "is_async", "simple", "type_comment"})
+# Node type → its fields that may hold nodes read here; filled as types are met.
+_READ_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: ()}
+
+
+def _read_fields(node: ast.AST) -> tuple[str, ...]:
+    fields = _READ_FIELDS.get(type(node))
+    if fields is None:
+        fields = _READ_FIELDS[type(node)] = tuple(f for f in node._fields if f not in _UNREAD_FIELDS)
+    return fields
+
+
+def _children(node: ast.AST, fields: tuple[str, ...] | None = None) -> list[ast.AST]:
+    """``child_nodes`` without the nodes that nothing here reads."""
+    children: list[ast.AST] = []
+    for name in _read_fields(node) if fields is None else fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            children.append(value)
+        elif isinstance(value, list):
+            children += [item for item in value if isinstance(item, ast.AST)]
+    return children
+
+
 def walk_scope(nodes: Sequence[ast.AST]) -> Iterator[ast.AST]:
     """Every node of one scope: nested functions, classes, lambdas, comprehensions are yielded
     but not entered."""
@@ -120,10 +149,12 @@ def walk_scope(nodes: Sequence[ast.AST]) -> Iterator[ast.AST]:
     while stack:
         node = stack.pop()
         yield node
-        if not isinstance(node, _SCOPE_NODES):
-            children = child_nodes(node)
-            children.reverse()
-            stack.extend(children)
+        if type(node) not in _SCOPE_TYPES:
+            fields = _READ_FIELDS.get(type(node))
+            if fields != ():  # a leaf (most nodes: names, constants) needs no call
+                children = _children(node, fields)
+                children.reverse()
+                stack.extend(children)
 
 
 def _has_docstring(body: Sequence[ast.stmt]) -> bool:
@@ -206,6 +237,12 @@ _BINDERS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.I
                       ast.Nonlocal, ast.Assign, ast.AnnAssign, ast.Name, ast.ExceptHandler})
 
 
+def _binders(body: Sequence[ast.stmt]) -> list[ast.AST]:
+    """The nodes of one scope that may bind a name, in order; most names only read."""
+    return [node for node in walk_scope(body) if type(node) in _BINDERS
+            and not (type(node) is ast.Name and not isinstance(node.ctx, ast.Store))]
+
+
 class Gatherer(ast.NodeVisitor):
     """Walks one module with its scopes, so a bare name is resolved to what it is bound to."""
 
@@ -216,8 +253,9 @@ class Gatherer(ast.NodeVisitor):
         self.scopes: list[dict[str, _Binding]] = [{}]
         # Twice: the first pass binds the imports that the second needs to tell what a
         # value is (`partial(...)`, `BackgroundTasks()`, an `Annotated` alias).
+        binders = _binders(tree.body)
         for _ in range(2):
-            self.scopes[0] = self._bindings(tree.body)
+            self.scopes[0] = self._bindings(binders)
         self.mentions_tasks = any(
             qualified in BACKGROUND_TASKS_CLASSES | BACKGROUND_TASK_CLASSES
             for qualified in self.imports.names.values()
@@ -231,7 +269,8 @@ class Gatherer(ast.NodeVisitor):
 
     # -- scopes
 
-    def _bindings(self, body: Sequence[ast.stmt], params: ast.arguments | None = None) -> dict[str, _Binding]:
+    def _bindings(self, binders: Sequence[ast.AST], params: ast.arguments | None = None) -> dict[str, _Binding]:
+        """What each name of a scope is bound to, from its ``_binders`` and parameters."""
         found: dict[str, _Binding] = {}
 
         def bind(name: str, binding: _Binding) -> None:
@@ -243,9 +282,7 @@ class Gatherer(ast.NodeVisitor):
             for arg in (*params.posonlyargs, *params.args, *params.kwonlyargs, params.vararg, params.kwarg):
                 if arg is not None:
                     bind(arg.arg, _Binding("tasks" if self._is_tasks_type(arg.annotation) else "param"))
-        for node in walk_scope(body):
-            if type(node) not in _BINDERS:
-                continue  # most nodes: skip the chain of checks below
+        for node in binders:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 bind(node.name, _Binding("function"))
             elif isinstance(node, ast.ClassDef):
@@ -271,13 +308,14 @@ class Gatherer(ast.NodeVisitor):
 
     def _lookup(self, name: str) -> tuple[_Binding | None, bool]:
         """The binding of ``name`` here, and whether it is module-level."""
-        for scope in reversed(self.scopes[1:]):
-            binding = scope.get(name)
+        scopes = self.scopes
+        for depth in range(len(scopes) - 1, 0, -1):  # innermost first; no copy of the list
+            binding = scopes[depth].get(name)
             if binding is not None and binding.kind != "global":
                 return binding, False
             if binding is not None:
                 break
-        return self.scopes[0].get(name), True
+        return scopes[0].get(name), True
 
     def _qualified(self, expr: ast.expr) -> str | None:
         """The qualified name an expression refers to; ``None`` for local variables."""
@@ -345,7 +383,7 @@ class Gatherer(ast.NodeVisitor):
         for outer in (*node.decorator_list, node.args, node.returns):
             if outer is not None:
                 self.visit(outer)
-        self._visit_in_scope(self._bindings(node.body, node.args), node.body)
+        self._visit_in_scope(self._bindings(_binders(node.body), node.args), node.body)
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
@@ -367,6 +405,9 @@ class Gatherer(ast.NodeVisitor):
             self._task_arguments.add(id(task))
         self.generic_visit(node)
 
+    def visit_Constant(self, node: ast.Constant) -> None:
+        pass  # no children; also skips `ast.NodeVisitor.visit_Constant`'s deprecated-visitor checks
+
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
             self._record_use(node)
@@ -386,9 +427,17 @@ class Gatherer(ast.NodeVisitor):
         visitor(node)
 
     def generic_visit(self, node: ast.AST) -> None:
-        # The same children in the same order as `ast.NodeVisitor.generic_visit`, faster.
-        for child in child_nodes(node):
-            self.visit(child)
+        # The children `ast.NodeVisitor.generic_visit` visits, in its order, less those nothing
+        # here reads (`_children`), without building a list.
+        visit = self.visit
+        for name in _read_fields(node):
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                visit(value)
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        visit(item)
 
     def _record_use(self, node: ast.Name | ast.Attribute) -> bool:
         qualified = self._qualified(node)

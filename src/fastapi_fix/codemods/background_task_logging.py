@@ -13,8 +13,9 @@ follows it to its function's definition in the project and wraps that body::
         logger.exception("Background task %s failed", "app.tasks.send_email")
         raise  # only with the ``reraise`` option
 
-Steps: ``gather`` (stdlib ``ast``, every file; ``_background_facts``) records task
-registrations, top-level functions and every other use of a project name; ``build_index``
+Steps: ``gather`` (stdlib ``ast``, ``_background_facts``; the files that register tasks, then
+those ``more_to_gather`` asks for) records task registrations, top-level functions and every
+other use of a project name; ``build_index``
 (here) resolves each task to its definition across modules and decides; ``transform``
 (LibCST, here and ``_background_logger``) wraps exactly the decided definitions and
 reports, at the registration, every task it leaves for a person.
@@ -46,7 +47,7 @@ from fastapi_fix.codemods._background_logger import (
     module_logging,
     plan_logger,
 )
-from fastapi_fix.engine.codemod import Codemod, FileContext, Option, SourceFile
+from fastapi_fix.engine.codemod import Codemod, FileContext, Option, SourceFile, Wanted
 from fastapi_fix.engine.suppress import MARKER as SUPPRESSION_MARKER
 from fastapi_fix.engine.suppress import find_suppressions
 
@@ -122,6 +123,14 @@ class TaskIndex:
     unparsed: frozenset[Path] = frozenset()
 
 
+@dataclass
+class _Needed:
+    """Files a resolution reads, as `Wanted` names them: modules, and names as words."""
+
+    modules: set[str] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)
+
+
 class _Project:
     """Resolves qualified names to top-level functions across the gathered files."""
 
@@ -143,6 +152,10 @@ class _Project:
             self._cache[key] = self._resolve(qualified, near)
         return self._cache[key]
 
+    def resolve_needing(self, qualified: str, near: SourceFile, needed: _Needed) -> tuple[SourceFile, str] | str:
+        """`resolve` on the facts so far, recording in ``needed`` the files it reads."""
+        return self._resolve(qualified, near, needed)
+
     def _module_file(self, module: str, near: SourceFile) -> SourceFile | None:
         candidates = self.files[module]
         if len(candidates) == 1:
@@ -150,16 +163,24 @@ class _Project:
         # Same module name in several folders: the one next to the user (`sys.path[0]`).
         return next((f for f in candidates if f.path.parent == near.path.parent), None)
 
-    def _resolve(self, qualified: str, near: SourceFile) -> tuple[SourceFile, str] | str:
+    def _resolve(self, qualified: str, near: SourceFile,
+                 needed: _Needed | None = None) -> tuple[SourceFile, str] | str:
         original = qualified
         for _ in range(MAX_REEXPORT_HOPS):
             parts = qualified.split(".")
+            if needed is not None:
+                # Every module the name may start with: the longest one there is decides.
+                needed.modules.update(".".join(parts[:i]) for i in range(1, len(parts)))
             module = next((".".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)
                            if ".".join(parts[:i]) in self.files), None)
             if module is None:
                 in_project = parts[0] in self.packages
                 return _not_a_function(original) if in_project else _library(original)
             file, rest = self._module_file(module, near), parts[len(module.split(".")):]
+            if needed is not None:
+                # A file that defines or re-exports the name holds it as a word: this finds
+                # every file of a module name that several files share, to choose among them.
+                needed.names.add(rest[0])
             if file is None:
                 return _ambiguous_module(original, module)
             if file in self.unparsed:
@@ -171,6 +192,17 @@ class _Project:
                 return _not_a_function(original)
             qualified, near = module_facts.imported[rest[0]], file
         return _not_a_function(original)
+
+
+def _reexported_as(facts: Mapping[SourceFile, ModuleFacts], names: set[str]) -> set[str]:
+    """``names`` and every name a module imports one of them under (``from app.tasks import
+    send_email as notify``), then those in turn: a use of a task ends in one of these."""
+    imports = [(alias, target.rpartition(".")[2])
+               for module_facts in facts.values() for alias, target in module_facts.imported.items()]
+    found = set(names)
+    while more := {alias for alias, imported in imports if imported in found and alias not in found}:
+        found |= more
+    return found
 
 
 def _where(file: SourceFile, line: int, column: int | None = None) -> str:
@@ -231,13 +263,37 @@ class BackgroundTaskLogging(Codemod):
                "failures; tasks decorated (or wrapped) with them are left alone."),
     )
 
-    def wants_gather(self, source: bytes) -> bool:
-        # Every file: a task can be defined, or called directly, in a file that mentions no
-        # BackgroundTasks at all. Parsing with stdlib `ast` is cheap.
-        return True
-
     def gather(self, file: SourceFile, tree: ast.Module) -> ModuleFacts:
         return gather_module(file, tree, frozenset(self.option("protecting-decorators")))
+
+    def more_to_gather(self, facts: Mapping[SourceFile, ModuleFacts]) -> Wanted:
+        """Tasks are registered only in files with the markers (the first round); what
+        `build_index` reads of other files, round after round:
+
+        - where each task is defined: every module its name may start with, along its
+          re-exports, and the name each hop looks up, as a word (`_Project.resolve`);
+        - for a task it would wrap, every file that may use it: its name, or a name it is
+          re-exported under, as a word (a direct use anywhere keeps it unwrapped), and where
+          those uses lead in turn.
+        """
+        project = _Project(facts, ())
+        needed = _Needed()
+        tasks: set[str] = set()
+        for file, module_facts in facts.items():
+            for registration in module_facts.registrations:
+                if registration.task is None:
+                    continue
+                resolved = project.resolve_needing(registration.task, file, needed)
+                if isinstance(resolved, tuple) and self._decide(project, *resolved)[0]:
+                    tasks.add(resolved[1])
+        if tasks and not self.option("reraise"):
+            names = _reexported_as(facts, tasks)
+            needed.names |= names
+            for file, module_facts in facts.items():
+                for qualified in module_facts.uses:
+                    if qualified.rpartition(".")[2] in names:
+                        project.resolve_needing(qualified, file, needed)
+        return Wanted(frozenset(needed.names), frozenset(needed.modules))
 
     def build_index(self, facts: Mapping[SourceFile, ModuleFacts], unparsed: Sequence[SourceFile]) -> TaskIndex:
         project = _Project(facts, unparsed)

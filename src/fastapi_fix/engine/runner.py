@@ -130,7 +130,9 @@ class Runner:
         """Gather rounds: first the files each codemod wants by their bytes, then, until no
         codemod wants more, the further files each asks for (`Codemod.more_to_gather`)."""
         outcomes = list(self._map(_gather_job, jobs, "gather", codemods, {}))
-        by_module = {o.file.module_name: o for o in outcomes}
+        by_module: dict[str, list[GatherOutcome]] = {}
+        for outcome in outcomes:
+            by_module.setdefault(outcome.file.module_name, []).append(outcome)
         while True:
             wanted: dict[SourceFile, list[str]] = {}
             for codemod in codemods:
@@ -209,10 +211,11 @@ class Runner:
 
 
 def _wanted_files(wanted: Wanted, outcomes: Sequence[GatherOutcome],
-                  by_module: Mapping[str, GatherOutcome]) -> Iterator[GatherOutcome]:
+                  by_module: Mapping[str, Sequence[GatherOutcome]]) -> Iterator[GatherOutcome]:
     if not wanted:
         return
-    yield from (by_module[module] for module in wanted.modules if module in by_module)
+    for module in wanted.modules:
+        yield from by_module.get(module, ())
     names = {name.encode() for name in wanted.names if name.isascii()}
     # A word match needs ASCII; any other name could be anywhere.
     everywhere = len(names) < len(wanted.names)
