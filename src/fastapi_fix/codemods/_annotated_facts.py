@@ -201,7 +201,7 @@ class FileFacts:
     # Names bound by a module-level from-import → how often they occur anywhere in the module
     # (as names, or as words of the strings LibCST's unused-import check reads as names:
     # annotations, subscripts, `TypeVar(...)`, `__all__`). A rewrite that removes every
-    # occurrence leaves the import unused.
+    # occurrence leaves the import unused. Counted only in modules with `functions`.
     name_uses: dict[str, int] = field(default_factory=dict)
 
 
@@ -209,7 +209,12 @@ def gather_facts(file: SourceFile, tree: ast.Module) -> FileFacts:
     table = ImportTable(file, tree)
     bindings, runtime_imports = _runtime_bindings(file, tree)
     names = _Names(file.module_name, bindings, table)
-    imported = {name for name, binding in bindings.items() if binding.kind == "from"}
+    # Most files gathered only say where things are defined and who calls what: in them
+    # no name can mean one of FastAPI's parameter functions, so nothing calls one.
+    fastapi = _may_name_fastapi(file, table)
+    functions = tuple(_FunctionCollector(file, names).collect(tree)) if fastapi else ()
+    # How often imported names occur matters only where signatures change (`_removable`).
+    imported = {name for name, binding in bindings.items() if binding.kind == "from"} if functions else set()
     identifiers, uses = _identifiers(tree, imported)
     return FileFacts(
         module=file.module_name,
@@ -220,12 +225,22 @@ def gather_facts(file: SourceFile, tree: ast.Module) -> FileFacts:
         runtime_imports=frozenset(runtime_imports),
         from_imports=frozenset(_from_imports(file, tree)),
         definitions=_definitions(tree, names),
-        aliases=tuple(_existing_aliases(tree, names)),
-        functions=tuple(_FunctionCollector(file, names).collect(tree)),
+        aliases=tuple(_existing_aliases(tree, names)) if fastapi else (),
+        functions=functions,
         calls=tuple(_calls(file, tree, names)),
-        lambdas=tuple(_lambda_params(tree, names)),
+        lambdas=tuple(_lambda_params(tree, names)) if fastapi else (),
         name_uses={name: uses[name] for name in imported},
     )
+
+
+def _may_name_fastapi(file: SourceFile, table: ImportTable) -> bool:
+    """Whether any name of the file can resolve into FastAPI: only through an import of it,
+    or inside FastAPI's own package (its own names, its relative imports)."""
+    return any(_in_fastapi(qualified) for qualified in (file.module_name, *table.names.values()))
+
+
+def _in_fastapi(qualified: str) -> bool:
+    return qualified == "fastapi" or qualified.startswith("fastapi.")
 
 
 def _lambda_params(tree: ast.Module, names: _Names) -> Iterator[tuple[int, int, str]]:
@@ -365,26 +380,34 @@ def _runtime_bindings(file: SourceFile, tree: ast.Module) -> tuple[dict[str, Bin
     return bindings, imports
 
 
+_DEFINES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+_DECLARES = frozenset({ast.Global, ast.Nonlocal})
+
+
 def _identifiers(tree: ast.Module, imported: set[str]) -> tuple[frozenset[str], Counter[str]]:
     """Every name the module uses or binds anywhere (a new name must avoid all of them), and
-    how often each occurs as a name or as a word of a string read as names (`_name_strings`);
-    strings are looked at only where they name one of the ``imported`` names."""
+    how often each of the ``imported`` names occurs as a name or as a word of a string read
+    as names (`_name_holders`)."""
     found: set[str] = set()
     uses: Counter[str] = Counter()
     strings: list[ast.Constant] = []
+    # One pass over every node of the file: dispatch on the exact node type.
     for node in walk(tree):
-        if isinstance(node, ast.Name):
+        kind = type(node)
+        if kind is ast.Name:
             found.add(node.id)
-            uses[node.id] += 1
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            strings.append(node)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.id in imported:
+                uses[node.id] += 1
+        elif kind is ast.Constant:
+            if imported and isinstance(node.value, str):
+                strings.append(node)
+        elif kind in _DEFINES:
             found.add(node.name)
-        elif isinstance(node, ast.arg):
+        elif kind is ast.arg:
             found.add(node.arg)
-        elif isinstance(node, ast.alias):
+        elif kind is ast.alias:
             found.add(node.asname or node.name.partition(".")[0])
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+        elif kind in _DECLARES:
             found.update(node.names)
     mentions = _mentions(strings, imported)
     if mentions:
@@ -392,7 +415,7 @@ def _identifiers(tree: ast.Module, imported: set[str]) -> tuple[frozenset[str], 
         for mention in mentions:
             start, end = _span(mention)
             if any(first <= start and end <= last for first, last in spans):
-                uses.update(_words(mention.value))
+                uses.update(word for word in _words(mention.value) if word in imported)
     return frozenset(found), uses
 
 

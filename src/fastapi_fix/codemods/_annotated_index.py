@@ -323,6 +323,27 @@ class _Names:
         return self.ref(module, "typing.Any", 1 << 30)
 
 
+def converting_params(function: FunctionFacts) -> list[ParamFacts]:
+    """The parameters a rewrite would change: with a FastAPI default, and nothing against it."""
+    return [p for p in function.params if p.fastapi and not p.fastapi.leave]
+
+
+def losing_params(converting: Sequence[ParamFacts]) -> list[ParamFacts]:
+    """Converted parameters that lose their default: a call must then pass them."""
+    return [p for p in converting if p.fastapi and p.fastapi.mode != "move"]
+
+
+def star_position(function: FunctionFacts) -> int | None:
+    """Where the rewrite needs a bare `*` among the positional parameters, if anywhere."""
+    positional = function.positional
+    keeps = [p.fastapi.mode == "move" if p.fastapi and not p.fastapi.leave else p.has_default
+             for p in positional]
+    star_at = _first_violation(keeps)
+    if star_at is None:
+        return None
+    return max(star_at, sum(1 for p in positional if p.kind == "posonly"))
+
+
 def _first_violation(keeps_default: Sequence[bool]) -> int | None:
     """The first parameter with a default that a parameter without one follows."""
     for index, keeps in enumerate(keeps_default):
@@ -393,21 +414,18 @@ class Planner:
 
     def _verdict(self, module: str, facts: FileFacts, function: FunctionFacts) -> tuple[int | None, str | None]:
         """Where a bare `*` goes (if needed), and why the function must stay as it is (if so)."""
-        converting = [p for p in function.params if p.fastapi and not p.fastapi.leave]
+        converting = converting_params(function)
         if not converting:
             return None, None
         if self.too_old_fastapi:
             return None, f"the project admits a FastAPI older than 0.95, which ignores Annotated ({self.too_old_fastapi})"
-        positional = function.positional
-        keeps = [p.fastapi.mode == "move" if p.fastapi and not p.fastapi.leave else p.has_default
-                 for p in positional]
-        star_at = _first_violation(keeps)
-        if star_at is not None:
-            star_at = max(star_at, sum(1 for p in positional if p.kind == "posonly"))
-            if any(p.kind == "vararg" for p in function.params):
-                return None, "it would need a bare `*`, but the function has *args"
-        index = {p.name: i for i, p in enumerate(positional)}
-        losing = [p for p in converting if p.fastapi and p.fastapi.mode != "move"]
+        star_at = star_position(function)
+        if star_at is not None and any(p.kind == "vararg" for p in function.params):
+            return None, "it would need a bare `*`, but the function has *args"
+        index = {p.name: i for i, p in enumerate(function.positional)}
+        losing = losing_params(converting)
+        if star_at is None and not losing:
+            return None, None  # no call can be a problem (so `_annotated_gather` looks for none)
         problems = []
         for call in self.project.calls_of(module, facts.display_path, function):
             site = call.site

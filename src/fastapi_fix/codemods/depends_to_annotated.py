@@ -7,8 +7,10 @@ class dependencies, methods). A dependency used in two or more places gets one a
 ``SessionDep = Annotated[Session, Depends(get_db)]``, defined next to the dependency.
 
 The work is split in three steps (see ``engine/codemod.py``): ``_annotated_facts`` reads
-every file with stdlib ``ast``, ``_annotated_index`` decides for the whole project, and
-``_annotated_cst`` / ``_annotated_imports`` rewrite the target files with LibCST.
+the files naming ``fastapi`` with stdlib ``ast``, then those ``_annotated_gather`` asks for
+(where dependencies are defined, who calls a rewritten function, the import graph),
+``_annotated_index`` decides for the whole project, and ``_annotated_cst`` /
+``_annotated_imports`` rewrite the target files with LibCST.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProv
 
 from fastapi_fix.codemods._annotated_cst import SignatureRewriter
 from fastapi_fix.codemods._annotated_facts import FileFacts, gather_facts, name_uses
+from fastapi_fix.codemods._annotated_gather import more_to_gather
 from fastapi_fix.codemods._annotated_imports import add_imports, insert_aliases, remove_imports
 from fastapi_fix.codemods._annotated_index import AliasDefinition, FilePlan, Index, Planner
 from fastapi_fix.codemods._annotated_version import too_old_fastapi
 from fastapi_fix.codemods._fastapi import cst_param_function
-from fastapi_fix.engine.codemod import Codemod, FileContext, Option, SourceFile
+from fastapi_fix.engine.codemod import Codemod, FileContext, Option, SourceFile, Wanted
 
 
 class DependsToAnnotated(Codemod):
@@ -46,7 +49,8 @@ class DependsToAnnotated(Codemod):
         "def read_items(*, q: Annotated[str | None, Query(max_length=50)] = None, db: SessionDep): ...\n"
         "def create_item(db: SessionDep): ...",
     )
-    # Every file that calls FastAPI's parameter functions imports them from fastapi.
+    # Every file that calls FastAPI's parameter functions imports them from fastapi (FastAPI's
+    # own modules aside); the other files the index reads come in later gather rounds.
     markers = (b"fastapi",)
     # A parameter function resolves to FastAPI only through an import naming fastapi somewhere.
     seed_markers = markers
@@ -55,12 +59,13 @@ class DependsToAnnotated(Codemod):
                                 "(SessionDep = Annotated[Session, Depends(get_db)])."),
     )
 
-    def wants_gather(self, source: bytes) -> bool:
-        # Any file may call a function whose signature changes, or define a dependency.
-        return True
-
     def gather(self, file: SourceFile, tree: ast.Module) -> FileFacts:
         return gather_facts(file, tree)
+
+    def more_to_gather(self, facts: Mapping[SourceFile, FileFacts]) -> Wanted:
+        # Where dependencies are defined, who calls a rewritten function, the import graph:
+        # see `_annotated_gather`.
+        return more_to_gather(facts)
 
     def build_index(self, facts: Mapping[SourceFile, FileFacts], unparsed: Sequence[SourceFile]) -> Index:
         planner = Planner(facts, unparsed, self.settings.target_version, aliases=self.option("aliases"),

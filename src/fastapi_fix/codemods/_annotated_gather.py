@@ -1,0 +1,310 @@
+"""Which files depends-to-annotated gathers besides those naming ``fastapi``.
+
+The index reads other modules of the project for these facts; each rule asks the engine
+for every file that could hold one (see ``Codemod.more_to_gather``), round after round,
+until nothing new is wanted:
+
+- where a dependency is defined, through re-exports (its return type, its class, the class
+  of an instance): every module on the way (`_Rules._resolve`);
+- existing aliases: they call ``Depends``, so their files name ``fastapi`` (first round);
+- who calls a rewritten function: a call the index matches by name (where the rewrite
+  needs a bare ``*``, and in files this Python cannot parse) holds the name as a word; a
+  call it resolves to the function imports it from a module on its re-export chain, whose
+  name is a word of the import (or, inside a package, the name itself); and every module
+  such a call resolves through;
+- whether a module imports a name from a rewritten one (its imports then stay): the
+  module's name is a word of that import;
+- the import graph behind the cycle check: every module that importing an alias, a type
+  or a dependency may load, and everything those import in turn;
+- which top-level packages are the project's own (import grouping, and calls into the
+  project that do not resolve): the top-level module of every name a gathered file imports
+  or calls.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+
+from fastapi_fix.codemods._annotated_facts import Definition, FastapiDefault, FileFacts, FunctionFacts, TypeExpr
+from fastapi_fix.codemods._annotated_index import converting_params, losing_params, star_position
+from fastapi_fix.codemods._fastapi import DEPENDENCY_FUNCTIONS, PARAM_FUNCTIONS
+from fastapi_fix.engine.codemod import SourceFile, Wanted
+
+ANY = "typing.Any"
+ANNOTATED_OR_ANY = ("typing.Annotated", "typing_extensions.Annotated", ANY)
+# What the index may import into any module: Annotated, Any, Depends/Security.
+ALWAYS_IMPORTABLE = (*ANNOTATED_OR_ANY, *(f"fastapi.{name}" for name in sorted(DEPENDENCY_FUNCTIONS)))
+MAX_REEXPORTS = 8  # as deep as `Project.resolve` follows them
+
+
+def more_to_gather(facts: Mapping[SourceFile, FileFacts]) -> Wanted:
+    return _Rules(facts).wanted()
+
+
+def _prefixes(dotted: str) -> Iterable[str]:
+    """``a.b.c`` → ``a``, ``a.b``, ``a.b.c``."""
+    parts = dotted.split(".")
+    return (".".join(parts[:end]) for end in range(1, len(parts) + 1))
+
+
+def _last(dotted: str) -> str:
+    return dotted.rpartition(".")[2]
+
+
+def _head(dotted: str) -> str:
+    return dotted.partition(".")[0]
+
+
+class _Rules:
+    """One round's questions: what the facts gathered so far leave open."""
+
+    def __init__(self, facts: Mapping[SourceFile, FileFacts]) -> None:
+        self.files = list(facts.values())
+        # For resolving names. Two files of one module name (discovery keeps them apart, but
+        # a caller may not) resolve to neither in the index: following one only asks more.
+        self.modules = {file_facts.module: file_facts for file_facts in self.files}
+        self.names: set[str] = set()
+        self.wanted_modules: set[str] = set()
+
+    def wanted(self) -> Wanted:
+        self._project_packages()
+        self._fastapi_itself()
+        self._callers()
+        self._import_graph()
+        return Wanted(frozenset(self.names), frozenset(self.wanted_modules))
+
+    # -- resolving names the way `Project.resolve` does, asking for each module on the way --
+
+    def _ask(self, dotted: str) -> None:
+        self.wanted_modules.update(_prefixes(dotted))
+
+    def _module_of(self, dotted: str) -> str | None:
+        parts = dotted.split(".")
+        for end in range(len(parts), 0, -1):
+            candidate = ".".join(parts[:end])
+            if candidate in self.modules:
+                return candidate
+        return None
+
+    def _resolve(self, qualified: str, depth: int = 0) -> tuple[str, str] | None:
+        """`Project.resolve` on the facts so far. The index picks the longest prefix that is a
+        module, so every prefix is asked for; each re-export followed, likewise."""
+        self._ask(qualified)
+        module = self._module_of(qualified)
+        if module is None or module == qualified or depth > MAX_REEXPORTS:
+            return None
+        rest = qualified[len(module) + 1:]
+        head, _, tail = rest.partition(".")
+        facts = self.modules[module]
+        if head in facts.definitions:
+            return module, rest
+        binding = facts.bindings.get(head)
+        if binding is not None and binding.qualified and binding.kind != "local":
+            return self._resolve(binding.qualified + (f".{tail}" if tail else ""), depth + 1)
+        return None
+
+    def _definition(self, qualified: str | None) -> tuple[str, str, Definition] | None:
+        found = self._resolve(qualified) if qualified else None
+        if found is None or "." in found[1]:
+            return None
+        module, name = found
+        definition = self.modules[module].definitions[name]
+        return None if definition.ambiguous else (module, name, definition)
+
+    # -- which top-level packages are the project's ---------------------------------------
+
+    def _project_packages(self) -> None:
+        """`Project.first_party` holds the top-level module of every project file; the index
+        asks it about names the gathered files import or call, and about Annotated, Any and
+        Depends. A top-level package is a file of its own (its ``__init__.py``)."""
+        tops = {_head(name) for name in ALWAYS_IMPORTABLE}
+        for file_facts in self.files:
+            tops.update(_head(module) for module in file_facts.runtime_imports)
+            tops.update(_head(call.target) for call in file_facts.calls if call.target)
+        self.wanted_modules.update(tops)
+
+    def _fastapi_itself(self) -> None:
+        """In a project holding FastAPI's own package, its modules reach the parameter
+        functions through relative imports, without naming ``fastapi``: they name them."""
+        if any(module == "fastapi" or module.startswith("fastapi.") for module in self.modules):
+            self.names.update(PARAM_FUNCTIONS)
+
+    # -- who calls a function whose signature changes ---------------------------------------
+
+    def _callers(self) -> None:
+        # (module, name) the index finds calls of by resolving them: `Project.calls_of`.
+        resolved_keys: set[tuple[str, str]] = set()
+        # Of those, the ones whose every resolved call the verdict reads.
+        exact_keys: set[tuple[str, str]] = set()
+        for file_facts in self.files:
+            if not file_facts.functions:
+                continue
+            if not file_facts.is_package:
+                # `from <module> import X` elsewhere keeps X imported here: `Planner._removable`
+                self.names.add(_last(file_facts.module))
+            for function in file_facts.functions:
+                self._function_callers(file_facts.module, function, resolved_keys, exact_keys)
+        self._reexports(resolved_keys, exact_keys)
+
+    def _function_callers(self, module: str, function: FunctionFacts, resolved_keys: set[tuple[str, str]],
+                          exact_keys: set[tuple[str, str]]) -> None:
+        """Mirrors `Planner._verdict`: which calls of ``function`` it reads."""
+        converting = converting_params(function)
+        if not converting:
+            return
+        star_at = star_position(function)
+        if star_at is not None and any(p.kind == "vararg" for p in function.params):
+            return
+        needs_star, loses_defaults = star_at is not None, bool(losing_params(converting))
+        if needs_star:
+            # Calls matched by name (any call of that name the index cannot resolve
+            # elsewhere), and files this Python cannot parse that say `name(`.
+            self.names.add(function.name)
+        if function.kind == "function" and (needs_star or loses_defaults):
+            resolved_keys.add((module, function.name))
+            exact_keys.add((module, function.name))
+        elif function.kind == "method" and function.qualified:
+            rest = function.qualified[len(module) + 1:]
+            if needs_star:
+                resolved_keys.add((module, rest))  # `Class.method(...)`: its name is asked above
+            if function.name == "__init__" and (needs_star or loses_defaults):
+                cls = rest.rpartition(".")[0]
+                resolved_keys.add((module, cls))
+                exact_keys.add((module, cls))
+                if needs_star:
+                    self.names.add(_last(cls))  # `Class(...)` matched by name
+
+    def _reexports(self, resolved_keys: set[tuple[str, str]], exact_keys: set[tuple[str, str]]) -> None:
+        """Find every module a call may import a function (or class) through, and resolve
+        every call that may reach one of them.
+
+        A call the index resolves to ``module.name`` names it through an import from a
+        module on its re-export chain: ``from <chain module> import name``, ``import
+        <chain module>``, or inside a package ``from . import name``. Either way the
+        import holds the chain module's own name, or the name itself, as a word.
+        """
+        chain_heads = {(module, _head(name)) for module, name in exact_keys}
+        for module, head in chain_heads:
+            if module in self.modules:
+                self._chain_module(self.modules[module], head)
+        # Names under which a key may be imported or called: its own, and its aliases.
+        words = {_head(name) for _, name in resolved_keys} | {_last(name) for _, name in resolved_keys}
+        heads = {(module, _head(name)) for module, name in resolved_keys}
+        seen: set[tuple[int, str]] = set()
+        found = True
+        while found:  # an alias found may be re-exported in turn
+            found = False
+            for index, file_facts in enumerate(self.files):
+                for local, binding in file_facts.bindings.items():
+                    if binding.kind != "from" or not binding.source or binding.source[1] not in words \
+                            or (index, local) in seen or not binding.qualified:
+                        continue
+                    seen.add((index, local))
+                    target = self._resolve(binding.qualified)
+                    head = (target[0], _head(target[1])) if target else None
+                    if head in heads:
+                        words.add(local)
+                        found = True
+                        if head in chain_heads:
+                            self._chain_module(file_facts, local)
+        for file_facts in self.files:
+            for call in file_facts.calls:
+                if call.target and (call.name in words or not words.isdisjoint(call.target.split("."))):
+                    self._resolve(call.target)
+
+    def _chain_module(self, file_facts: FileFacts, name: str) -> None:
+        self.names.add(_last(file_facts.module))
+        if file_facts.is_package:
+            self.names.add(name)  # `from . import name` in a module of the package
+
+    # -- the import graph the cycle check walks ---------------------------------------------
+
+    def _import_graph(self) -> None:
+        """`Project.can_import(importer, name)` walks the import graph from each project
+        module ``name`` loads, unless the importer imports that module already: those
+        modules, and everything they import in turn, are asked for."""
+        starts = []
+        for importer, names in self._imports():
+            direct = self._direct(importer)
+            for name in names:
+                self._ask(name)
+                starts.extend(prefix for prefix in _prefixes(name)
+                              if prefix in self.modules and prefix != importer.module and prefix not in direct)
+        seen = set(starts)
+        while starts:
+            for imported in self.modules[starts.pop()].runtime_imports:
+                self._ask(imported)
+                for prefix in _prefixes(imported):
+                    if prefix in self.modules and prefix not in seen:
+                        seen.add(prefix)
+                        starts.append(prefix)
+
+    @staticmethod
+    def _direct(importer: FileFacts) -> set[str]:
+        """The modules ``importer`` imports when it runs (with their packages): `Project._edges`."""
+        return {prefix for imported in importer.runtime_imports for prefix in _prefixes(imported)}
+
+    def _imports(self) -> Iterator[tuple[FileFacts, set[str]]]:
+        """Each module the index may write names into (importing them if need be), with those
+        names: Annotated and Any anywhere; for a Depends/Security parameter, its alias
+        (defined in the dependency's module), the alias's type and ``Depends`` there, and
+        the dependency's return type where the parameter has no annotation."""
+        existing = defaultdict(set)  # dependency (module, name) → its aliases
+        for file_facts in self.files:
+            for alias in file_facts.aliases:
+                dependency = self._resolve(alias.dependency)
+                if dependency is not None:
+                    existing[dependency].add(f"{file_facts.module}.{alias.name}")
+        wanted: dict[int, tuple[FileFacts, set[str]]] = {}  # by id: facts hold dicts, unhashable
+        for file_facts in self.files:
+            if not file_facts.functions:
+                continue
+            wanted.setdefault(id(file_facts), (file_facts, set()))[1].update(ANNOTATED_OR_ANY)
+            for function in file_facts.functions:
+                for param in function.params:
+                    fastapi_default = param.fastapi
+                    if fastapi_default is not None and fastapi_default.function in DEPENDENCY_FUNCTIONS:
+                        for importer, name in self._dependency_imports(file_facts, fastapi_default, existing):
+                            wanted.setdefault(id(importer), (importer, set()))[1].add(name)
+        return iter(wanted.values())
+
+    def _dependency_imports(self, user: FileFacts, fastapi_default: FastapiDefault,
+                            existing: Mapping[tuple[str, str], set[str]]) -> Iterator[tuple[FileFacts, str]]:
+        """What a Depends/Security parameter may make the index import, and where."""
+        found = self._definition(fastapi_default.dependency)
+        type_names = self._dependency_type_names(found, fastapi_default.dependency_call)
+        if fastapi_default.annotated:
+            alias_type = set(_roots(fastapi_default.annotation))
+        else:
+            yield from ((user, name) for name in type_names)  # the type it now gets
+            alias_type = {*type_names, ANY}
+        if found is None:
+            return  # no alias without a dependency the index can find
+        module, dependency, _ = found
+        home = self.modules[module]  # where a new alias goes
+        yield user, module
+        yield from ((user, alias) for alias in existing.get((module, dependency), ()))
+        yield from ((home, name) for name in (*alias_type, *ANNOTATED_OR_ANY, f"fastapi.{fastapi_default.function}"))
+
+    def _dependency_type_names(self, found: tuple[str, str, Definition] | None, dependency_call: str | None
+                               ) -> set[str]:
+        """Mirrors `Planner._dependency_type`: the names its type is written with."""
+        if found is None:
+            return self._call_type_names(dependency_call)
+        module, name, definition = found
+        if definition.kind == "function":
+            return set(_roots(definition.returns))
+        if definition.kind == "class":
+            return {f"{module}.{name}"}
+        return self._call_type_names(definition.instance_of)
+
+    def _call_type_names(self, cls: str | None) -> set[str]:
+        found = self._definition(cls)
+        if found is None or found[2].kind != "class":
+            return set()
+        return set(_roots(found[2].returns))
+
+
+def _roots(type_expr: TypeExpr | None) -> Iterable[str]:
+    return (qualified for _, qualified in type_expr.roots) if type_expr else ()
