@@ -255,3 +255,21 @@ def test_a_wanted_module_means_every_file_of_that_name():
     codemod = FollowNames()
     list(Runner([codemod], jobs=1).run(files, write=False, sources=sources))
     assert codemod.gathered == ["a", "m", "m"]
+
+
+class FollowPairs(FollowNames):
+    """Wants the files that hold both words of each pair ``left_right`` named in ``start`` files."""
+
+    def more_to_gather(self, facts):
+        from fastapi_fix.engine.codemod import Wanted
+
+        names = frozenset().union(*(names for names, _ in facts.values()))
+        return Wanted(together=frozenset(frozenset(n.split("_")) for n in names if "_" in n))
+
+
+def test_a_group_of_words_wants_the_files_that_hold_them_all(tmp_path):
+    files = {"a.py": b"start()\nget_orders()\n", "both.py": b"orders.get()\n",
+             "one.py": b"d.get('x')\n", "other.py": b"orders = []\n"}
+    codemod = FollowPairs()
+    run(make_project(tmp_path, files), codemod, write=False)
+    assert codemod.gathered == ["a", "both"]

@@ -64,13 +64,16 @@ class Option:
 @dataclass(frozen=True)
 class Wanted:
     """Files a codemod needs the facts of, found without parsing: every file whose source
-    holds one of ``names`` as a word, and the files of ``modules`` (dotted names)."""
+    holds one of ``names`` as a word, every file holding all the words of one of the
+    ``together`` groups (a name *and* the module it comes from), and the files of
+    ``modules`` (dotted names)."""
 
     names: frozenset[str] = frozenset()
     modules: frozenset[str] = frozenset()
+    together: frozenset[frozenset[str]] = frozenset()
 
     def __bool__(self) -> bool:
-        return bool(self.names or self.modules)
+        return bool(self.names or self.modules or self.together)
 
 
 @dataclass(frozen=True)

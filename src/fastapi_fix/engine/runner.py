@@ -216,10 +216,21 @@ def _wanted_files(wanted: Wanted, outcomes: Sequence[GatherOutcome],
         return
     for module in wanted.modules:
         yield from by_module.get(module, ())
-    names = {name.encode() for name in wanted.names if name.isascii()}
-    # A word match needs ASCII; any other name could be anywhere.
-    everywhere = len(names) < len(wanted.names)
-    yield from (o for o in outcomes if everywhere or not names.isdisjoint(o.words))
+    groups = [wanted.names, *wanted.together]
+    if any(not name.isascii() for group in groups for name in group):
+        yield from outcomes  # a word match needs ASCII; any other name could be anywhere
+        return
+    names = {name.encode() for name in wanted.names}
+    # Each group under one of its words: a file only checks the groups of words it holds.
+    groups_by_word: dict[bytes, list[set[bytes]]] = {}
+    for group in wanted.together:
+        encoded = {name.encode() for name in group}
+        groups_by_word.setdefault(min(encoded), []).append(encoded)
+    for outcome in outcomes:
+        words = outcome.words
+        if not names.isdisjoint(words) or any(
+                group <= words for word in groups_by_word.keys() & words for group in groups_by_word[word]):
+            yield outcome
 
 
 def _read_for_scan(path: Path) -> bytes:
