@@ -37,11 +37,11 @@ from fastapi_fix.codemods._fastapi import (
     DEPENDENCY_FUNCTIONS,
     HTTP_METHODS,
     ImportTable,
+    import_statements,
     param_function,
     resolve_relative,
     task_function_argument,
     unquoted,
-    walk,
 )
 from fastapi_fix.engine.codemod import SourceFile
 
@@ -83,6 +83,13 @@ _INERT = frozenset({
     *(kind for base in (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
       for kind in base.__subclasses__()),
 })
+
+# Fields that hold no node worth a visit: names, numbers and flags, inert contexts and operators.
+_UNVISITED_FIELDS = frozenset({
+    "id", "attr", "arg", "name", "module", "level", "is_async", "conversion", "simple", "kind", "type_comment",
+    "ctx", "op", "ops",
+})
+_VISITED_FIELDS: dict[type, tuple[str, ...]] = {}  # node type -> its fields not in _UNVISITED_FIELDS
 
 
 class CallSite(NamedTuple):  # a named tuple: many per file, pickled to the main process
@@ -466,10 +473,14 @@ class _Gatherer:
                     self._bind_module_statement(child, scope)
 
     def _visit(self, node: ast.AST, scope: _Scope, owner: FunctionFacts) -> None:
-        if type(node) in _RECORDED:
+        kind = type(node)
+        if kind in _RECORDED:
             if self._record(node, scope, owner):
                 return
-        for name in node._fields:  # ast.iter_child_nodes, without what holds nothing to record
+        fields = _VISITED_FIELDS.get(kind)
+        if fields is None:
+            fields = _VISITED_FIELDS[kind] = tuple(name for name in kind._fields if name not in _UNVISITED_FIELDS)
+        for name in fields:  # ast.iter_child_nodes, without what holds nothing to record
             value = getattr(node, name, None)
             if type(value) is list:
                 for child in value:
@@ -837,7 +848,7 @@ def _argument(call: ast.Call, position: int, keyword: str) -> Optional[ast.expr]
 def _absolute_imports(tree: ast.Module) -> dict[str, str]:
     """Local name -> dotted name, for what ``import x`` / ``from x import y`` bind."""
     found: dict[str, str] = {}
-    for node in walk(tree):  # the walk ImportTable made, cached
+    for node in import_statements(tree):  # found once for ImportTable, cached
         kind = type(node)
         if kind is ast.Import:
             for alias in node.names:

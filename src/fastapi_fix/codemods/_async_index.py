@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import tokenize
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
@@ -167,10 +167,11 @@ class Project:
                 self.classes[class_facts.id] = class_facts
         self.path_modules = _path_module_names(facts, self.modules)
         # For ``import database`` in a folder that is not a package: that folder's files.
-        self.folders = {module.module: file.path.parent for file, module in facts.items()}
+        folders = {module.module: file.path.parent for file, module in facts.items()}
+        package_folders = {file.path.parent for file in facts if file.is_package}
+        self.script_folders = {name: folder for name, folder in folders.items() if folder not in package_folders}
         self.module_at = {(file.path.parent if file.is_package else file.path.with_suffix("")): module.module
-                          for file, module in facts.items()}
-        self.package_folders = {file.path.parent for file in facts if file.is_package}
+                          for file, module in facts.items()} if self.script_folders else {}
         self.unparsed_names = {f.display_path: _identifiers(f) for f in unparsed}
         self._memo: dict[Sym, Optional[Value]] = {}
         self._memoized: dict[str, bool] = {}
@@ -287,8 +288,8 @@ class Project:
     def _resolve_near(self, importer: str, dotted: str) -> Optional[Value]:
         """``import database`` in ``users_service/main.py``: when ``users_service/`` is not a
         package it is the script's folder, first on ``sys.path``: its ``database.py`` wins."""
-        folder = self.folders.get(importer)
-        if folder is not None and folder not in self.package_folders:
+        folder = self.script_folders.get(importer)
+        if folder is not None:
             parts = dotted.split(".")
             for end in range(len(parts), 0, -1):
                 module = self.module_at.get(folder.joinpath(*parts[:end]))
@@ -479,12 +480,15 @@ class Project:
 
     # -- what blocks -------------------------------------------------------------------
 
-    def analyse(self) -> None:
-        """Classify every call, then find, transitively, every function that blocks, that
-        needs the event loop, and that writes state every request shares."""
+    def analyse(self, only: Optional[Collection[str]] = None) -> None:
+        """Classify every call (of the functions ``only`` names, when given), then find,
+        transitively, every function that blocks, that needs the event loop, and that writes
+        state every request shares."""
         reverse: dict[str, list[tuple[str, CallSite]]] = defaultdict(list)
         loop_reverse: dict[str, list[tuple[str, CallSite]]] = defaultdict(list)  # memoized or not
         for function_id, located in self.functions.items():
+            if only is not None and function_id not in only:
+                continue
             classified = []
             function = located.function
             if function.loop_uses:

@@ -60,7 +60,7 @@ class ImportTable:
 
     def __init__(self, file: SourceFile, tree: ast.Module) -> None:
         self.names: dict[str, str] = {}
-        for node in walk(tree):
+        for node in import_statements(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
@@ -114,6 +114,33 @@ def walk(node: ast.AST) -> list[ast.AST]:
             nodes.extend(child_nodes(current))
         setattr(node, _WALK_CACHE, nodes)
     return nodes
+
+
+_IMPORTS_CACHE = "_fastapi_fix_imports"
+# The fields of a statement, an except handler or a match case that hold statements.
+_BLOCKS = ("body", "handlers", "orelse", "finalbody", "cases")
+_BLOCK_FIELDS: dict[type, tuple[str, ...]] = {}  # node type -> which of _BLOCKS it has
+
+
+def import_statements(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    """Every import statement of a module (any depth) in ``walk`` order, computed once and
+    kept on the tree. Only statements are visited: expressions hold no import and are most
+    of a tree, so this costs a fraction of ``walk`` when nothing else needs the walk."""
+    found = tree.__dict__.get(_IMPORTS_CACHE)
+    if found is None:
+        found = []
+        statements: list[ast.AST] = [tree]
+        for node in statements:  # grows while it is read: breadth first, as walk
+            kind = type(node)
+            if kind is ast.Import or kind is ast.ImportFrom:
+                found.append(node)
+            blocks = _BLOCK_FIELDS.get(kind)
+            if blocks is None:
+                blocks = _BLOCK_FIELDS[kind] = tuple(name for name in kind._fields if name in _BLOCKS)
+            for name in blocks:
+                statements.extend(getattr(node, name))
+        setattr(tree, _IMPORTS_CACHE, found)
+    return found
 
 
 def unquoted(annotation: ast.expr) -> ast.expr | None:

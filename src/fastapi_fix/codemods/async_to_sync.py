@@ -25,6 +25,12 @@ which FastAPI also runs in its threadpool (its ``AsyncGenerator[X, None]`` annot
 ``Generator[X, None, None]``).
 Every blocking call it leaves on the event loop is reported with what to use instead.
 
+What it reads: the files that can make an async function one FastAPI calls (they name
+``fastapi``, decorate an async function like a route, register a task or a route), then,
+round after round, only the files the decisions need: where the functions they call are
+defined, down to the blocking call, and, for a function that may become ``def``, every file
+naming it (``_async_rounds``).
+
 Trade-offs of ``def``: the threadpool has 40 threads by default (anyio's limiter), so 40
 slow sync requests at once make the 41st wait; and the function now runs in a worker
 thread, so objects bound to one thread break: a SQLite connection made with the default
@@ -46,8 +52,9 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from fastapi_fix.codemods._async_facts import ModuleFacts, gather_module
 from fastapi_fix.codemods._async_index import AnnotationRewrite, AsyncIndex, FilePlan, Project
+from fastapi_fix.codemods._async_rounds import wanted_after, wants_first_round
 from fastapi_fix.codemods._blocking import Catalogue
-from fastapi_fix.engine.codemod import Codemod, FileContext, Option, SourceFile
+from fastapi_fix.engine.codemod import Codemod, FileContext, Option, SourceFile, Wanted
 
 
 class AsyncToSync(Codemod):
@@ -73,10 +80,14 @@ class AsyncToSync(Codemod):
     )
 
     def wants_gather(self, source: bytes) -> bool:
-        return True  # the service layer that blocks is often in files without any `async`
+        return wants_first_round(source)
 
     def gather(self, file: SourceFile, tree: ast.Module) -> ModuleFacts:
         return gather_module(file, tree)
+
+    def more_to_gather(self, facts: Mapping[SourceFile, Any]) -> Wanted:
+        # The service layer that blocks is often in files without any `async`: followed here.
+        return wanted_after(facts, Catalogue(self.option("blocking-calls")))
 
     def build_index(self, facts: Mapping[SourceFile, Any], unparsed: Sequence[SourceFile]) -> AsyncIndex:
         catalogue = Catalogue(self.option("blocking-calls"))
