@@ -105,7 +105,8 @@ class Runner:
         planned = {o.file: self._plan(codemods, o, targets) for o in outcomes if not (o.skip or o.failure)}
         transform_jobs = [_Job(f, names, sources.get(f)) for f, names in planned.items() if names]
         # Results arrive in file order: stream them, so memory stays flat in the project's size.
-        transformed = iter(self._map(_transform_job, transform_jobs, "transform", codemods, indexes))
+        transformed = iter(self._progress("transform", _streamed(
+            _Workers(self.jobs, codemods, indexes), _transform_job, transform_jobs), len(transform_jobs)))
         for outcome in outcomes:
             result = next(transformed) if planned.get(outcome.file) else self._result(outcome)
             if write and result.status is Status.CHANGED:
@@ -129,7 +130,12 @@ class Runner:
     def _gather(self, jobs: Sequence[_Job], codemods: Sequence[Codemod]) -> list[GatherOutcome]:
         """Gather rounds: first the files each codemod wants by their bytes, then, until no
         codemod wants more, the further files each asks for (`Codemod.more_to_gather`)."""
-        outcomes = list(self._map(_gather_job, jobs, "gather", codemods, {}))
+        with _Workers(self.jobs, codemods, {}) as workers:
+            return self._gather_rounds(workers, jobs, codemods)
+
+    def _gather_rounds(self, workers: _Workers, jobs: Sequence[_Job], codemods: Sequence[Codemod]
+                       ) -> list[GatherOutcome]:
+        outcomes = list(self._progress("gather", workers.map(_gather_job, jobs), len(jobs)))
         by_module: dict[str, list[GatherOutcome]] = {}
         for outcome in outcomes:
             by_module.setdefault(outcome.file.module_name, []).append(outcome)
@@ -144,7 +150,7 @@ class Runner:
                 break
             more = [_Job(job.file, tuple(wanted[job.file]), job.data) for job in jobs if job.file in wanted]
             positions = {o.file: o for o in outcomes}
-            for later in self._map(_gather_job, more, "gather", codemods, {}):
+            for later in self._progress("gather", workers.map(_gather_job, more), len(more)):
                 positions[later.file].merge(later)
         for outcome in outcomes:
             outcome.words = frozenset()
@@ -193,21 +199,46 @@ class Runner:
         else:
             result.written = True
 
-    def _map(self, fn: Callable[[_Job], Any], jobs: Sequence[_Job], phase: str,
-             codemods: Sequence[Codemod], indexes: Mapping[str, Any]) -> Iterable[Any]:
-        total = len(jobs)
-        processes = min(self.jobs, total // MIN_FILES_PER_JOB)
-        if processes <= 1:
-            _init_worker(codemods, indexes)
-            results = map(fn, jobs)
-        else:
-            executor = ProcessPoolExecutor(processes, mp_context=_mp_context(),
-                                           initializer=_init_worker, initargs=(codemods, indexes))
-            chunksize = max(1, min(64, total // (processes * 8)))
-            results = _closing(executor, executor.map(fn, jobs, chunksize=chunksize))
+    def _progress(self, phase: str, results: Iterable[Any], total: int) -> Iterator[Any]:
         for done, result in enumerate(results, 1):
             self.progress(phase, done, total)
             yield result
+
+
+class _Workers:
+    """The processes of one phase: started when a batch is worth it, kept for its later
+    batches (gather rounds), stopped on exit. Small batches run in this process."""
+
+    def __init__(self, jobs: int, codemods: Sequence[Codemod], indexes: Mapping[str, Any]) -> None:
+        self.jobs = jobs
+        self.initargs = (codemods, indexes)
+        self.executor: ProcessPoolExecutor | None = None
+        self.processes = 1
+
+    def map(self, fn: Callable[[_Job], Any], jobs: Sequence[_Job]) -> Iterator[Any]:
+        processes = min(self.jobs, len(jobs) // MIN_FILES_PER_JOB)
+        if processes <= 1 and self.executor is None:
+            _init_worker(*self.initargs)
+            return map(fn, jobs)
+        if self.executor is None:
+            self.executor = ProcessPoolExecutor(processes, mp_context=_mp_context(),
+                                                initializer=_init_worker, initargs=self.initargs)
+            self.processes = processes
+        chunksize = max(1, min(64, len(jobs) // (self.processes * 8)))
+        return self.executor.map(fn, jobs, chunksize=chunksize)
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(cancel_futures=True)
+
+
+def _streamed(workers: _Workers, fn: Callable[[_Job], Any], jobs: Sequence[_Job]) -> Iterator[Any]:
+    """Results in order, as they come; the processes stop when the caller stops reading."""
+    with workers:
+        yield from workers.map(fn, jobs)
 
 
 def _wanted_files(wanted: Wanted, outcomes: Sequence[GatherOutcome],
@@ -239,13 +270,6 @@ def _read_for_scan(path: Path) -> bytes:
         return path.read_bytes()
     except OSError:
         return b""
-
-
-def _closing(executor: ProcessPoolExecutor, results: Iterator[Any]) -> Iterator[Any]:
-    try:
-        yield from results
-    finally:
-        executor.shutdown(cancel_futures=True)
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:
