@@ -273,3 +273,20 @@ def test_a_group_of_words_wants_the_files_that_hold_them_all(tmp_path):
     codemod = FollowPairs()
     run(make_project(tmp_path, files), codemod, write=False)
     assert codemod.gathered == ["a", "both"]
+
+
+class FollowWithin(FollowNames):
+    """Wants the files inside package ``pkg`` that hold the word ``helper``."""
+
+    def more_to_gather(self, facts):
+        from fastapi_fix.engine.codemod import Wanted
+
+        return Wanted(within=frozenset({("pkg", frozenset({"helper"}))}))
+
+
+def test_a_group_within_a_package_wants_only_its_modules(tmp_path):
+    files = {"a.py": b"start()\n", "pkg/__init__.py": b"helper = 1\n", "pkg/inner.py": b"helper()\n",
+             "pkg/sub/__init__.py": b"", "pkg/sub/deep.py": b"x = helper\n", "pkg/other.py": b"nothing = 1\n", "outside.py": b"helper()\n"}
+    codemod = FollowWithin()
+    run(make_project(tmp_path, files), codemod, write=False)
+    assert codemod.gathered == ["a", "pkg.inner", "pkg.sub.deep"]

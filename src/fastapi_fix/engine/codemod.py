@@ -65,15 +65,17 @@ class Option:
 class Wanted:
     """Files a codemod needs the facts of, found without parsing: every file whose source
     holds one of ``names`` as a word, every file holding all the words of one of the
-    ``together`` groups (a name *and* the module it comes from), and the files of
-    ``modules`` (dotted names)."""
+    ``together`` groups (a name *and* the module it comes from), every file of a module
+    inside a package holding all the words of a group ``within`` it (``(package, group)``:
+    a relative import names less of a module), and the files of ``modules`` (dotted)."""
 
     names: frozenset[str] = frozenset()
     modules: frozenset[str] = frozenset()
     together: frozenset[frozenset[str]] = frozenset()
+    within: frozenset[tuple[str, frozenset[str]]] = frozenset()
 
     def __bool__(self) -> bool:
-        return bool(self.names or self.modules or self.together)
+        return bool(self.names or self.modules or self.together or self.within)
 
 
 @dataclass(frozen=True)

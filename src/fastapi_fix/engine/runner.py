@@ -247,21 +247,43 @@ def _wanted_files(wanted: Wanted, outcomes: Sequence[GatherOutcome],
         return
     for module in wanted.modules:
         yield from by_module.get(module, ())
-    groups = [wanted.names, *wanted.together]
+    groups = [wanted.names, *wanted.together, *(group for _, group in wanted.within)]
     if any(not name.isascii() for group in groups for name in group):
         yield from outcomes  # a word match needs ASCII; any other name could be anywhere
         return
     names = {name.encode() for name in wanted.names}
-    # Each group under one of its words: a file only checks the groups of words it holds.
-    groups_by_word: dict[bytes, list[set[bytes]]] = {}
-    for group in wanted.together:
-        encoded = {name.encode() for name in group}
-        groups_by_word.setdefault(min(encoded), []).append(encoded)
+    anywhere = _GroupsByWord(wanted.together)
+    by_package: dict[str, _GroupsByWord] = {}
+    for package, group in wanted.within:
+        by_package.setdefault(package, _GroupsByWord()).add(group)
     for outcome in outcomes:
         words = outcome.words
-        if not names.isdisjoint(words) or any(
-                group <= words for word in groups_by_word.keys() & words for group in groups_by_word[word]):
+        if not names.isdisjoint(words) or anywhere.any_in(words) or any(
+                by_package[package].any_in(words) for package in _packages(outcome.file.module_name)
+                if package in by_package):
             yield outcome
+
+
+class _GroupsByWord:
+    """Word groups filed under one of their words: a file checks only the groups of words it holds."""
+
+    def __init__(self, groups: Iterable[frozenset[str]] = ()) -> None:
+        self.groups: dict[bytes, list[set[bytes]]] = {}
+        for group in groups:
+            self.add(group)
+
+    def add(self, group: frozenset[str]) -> None:
+        encoded = {name.encode() for name in group}
+        self.groups.setdefault(min(encoded), []).append(encoded)
+
+    def any_in(self, words: frozenset[bytes]) -> bool:
+        return any(group <= words for word in self.groups.keys() & words for group in self.groups[word])
+
+
+def _packages(module: str) -> Iterator[str]:
+    """The packages a module is inside: ``a`` and ``a.b`` for ``a.b.c``."""
+    parts = module.split(".")
+    return (".".join(parts[:end]) for end in range(1, len(parts)))
 
 
 def _read_for_scan(path: Path) -> bytes:
