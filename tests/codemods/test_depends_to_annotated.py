@@ -10,13 +10,16 @@ import subprocess
 import textwrap
 from pathlib import Path
 
+import libcst as cst
 import pytest
 from click.testing import CliRunner
+from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider
 
 from fastapi_fix.cli import main
 from fastapi_fix.codemods._annotated_version import too_old_fastapi
-from fastapi_fix.codemods.depends_to_annotated import DependsToAnnotated
-from fastapi_fix.engine.codemod import SourceFile
+from fastapi_fix.codemods._fastapi import cst_param_function
+from fastapi_fix.codemods.depends_to_annotated import DependsToAnnotated, _report_unanalysed
+from fastapi_fix.engine.codemod import FileContext, SourceFile
 from fastapi_fix.engine.results import Status
 from fastapi_fix.engine.runner import Runner
 from tests.example_apps import EXAMPLE_APPS, assert_example_tests_pass, copy_example, dump_openapi
@@ -1946,6 +1949,60 @@ def test_file_this_python_cannot_parse_is_reported_not_guessed() -> None:
         "app/main.py:12: `x` left as is: this file uses syntax newer than the running Python; "
         "run fastapi-fix under a newer one"
     ]
+
+
+# A file this Python cannot parse: which defaults its own imports make FastAPI's, as LibCST's
+# QualifiedNameProvider tells them. "line:column name" of each one reported.
+UNANALYSED = [
+    pytest.param("from fastapi import Depends as D, Query\n\n\ndef f(x=D(g), q=Query(1), n=len(a)): ...\n",
+                 ["4:7 x", "4:15 q"], id="from-import-and-alias"),
+    pytest.param("import fastapi.params\n\n\ndef f(x=fastapi.params.Depends(g), q=fastapi.Query(1)): ...\n",
+                 ["4:7 x", "4:36 q"], id="dotted-import"),
+    pytest.param("from .params import Depends\n\n\ndef f(x=Depends(g)): ...\n", [], id="relative-import"),
+    pytest.param("from fastapi import *\n\n\ndef f(x=Depends(g)): ...\n", [], id="star-import"),
+    pytest.param("try:\n    from fastapi import Query\nexcept ImportError:\n    from compat import Query\n\n\n"
+                 "def f(q=Query(1)): ...\n", ["7:7 q"], id="imported-twice"),
+    pytest.param("def f(q=Query(1)): ...\n\n\nfrom fastapi import Query\n", [], id="module-import-after-it"),
+    pytest.param("def outer():\n    def f(q=Query(1)): ...\n\n\nfrom fastapi import Query\n",
+                 ["2:11 q"], id="module-import-after-a-nested-one"),
+    pytest.param("def outer():\n    from fastapi import Query\n\n    def f(q=Query(1)): ...\n",
+                 ["4:11 q"], id="import-in-the-enclosing-function"),
+    pytest.param("def f(q=Query(1)):\n    from fastapi import Query\n", [], id="import-in-its-own-body"),
+    pytest.param("from fastapi import Query\n\n\ndef outer():\n    def f(q=Query(1)): ...\n\n"
+                 "    from compat import Query\n", ["5:11 q"], id="function-import-after-it"),
+    pytest.param("class Items:\n    from fastapi import Query\n\n    def read(self, q=Query(1)):\n"
+                 "        def inner(p=Query(2)): ...\n", ["4:20 q"], id="class-body-import"),
+    pytest.param("xs = [lambda q=Query(1): q for _ in range(3)]\nfrom fastapi import Query\n",
+                 ["1:14 q"], id="lambda-in-a-comprehension"),
+    pytest.param("from fastapi import Query\r\n\r\n# a comment\r\nclass A:\r\n    def f(\r\n"
+                 "        self,\r\n        q=Query(1),\r\n    ): ...\r\n", ["7:9 q"], id="crlf"),
+]
+
+
+@pytest.mark.parametrize("code, reported", UNANALYSED)
+def test_defaults_in_a_file_this_python_cannot_parse_are_told_by_its_imports(code: str, reported: list[str]) -> None:
+    module = cst.parse_module(code)
+    ctx = FileContext(SourceFile(Path("/project/app/main.py"), "app/main.py", "app.main"), CODEMOD)
+    _report_unanalysed(ctx, module)
+    found = [f"{f.line}:{f.column} {f.message.split('`')[1]}" for f in ctx.findings]
+    assert found == reported
+    assert found == _told_by_qualified_names(module)
+
+
+def _told_by_qualified_names(module: cst.Module) -> list[str]:
+    """What LibCST's scope analysis says of the same defaults."""
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider)
+
+        def visit_Param(self, node: cst.Param) -> None:
+            if isinstance(node.default, cst.Call) and cst_param_function(self, node.default):
+                start = self.get_metadata(PositionProvider, node.name).start
+                found.append(f"{start.line}:{start.column + 1} {node.name.value}")
+
+    MetadataWrapper(module).visit(Finder())
+    return found
 
 
 def test_a_star_that_only_served_the_old_defaults_is_dropped() -> None:

@@ -8,15 +8,20 @@ from __future__ import annotations
 import ast
 import sys
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
+from fastapi_fix.codemods._annotated_index import Reexports, reexport_chain
 from fastapi_fix.codemods.depends_to_annotated import DependsToAnnotated
 from fastapi_fix.engine.codemod import SourceFile, Wanted
+from fastapi_fix.engine.discover import discover
+from fastapi_fix.engine.results import Status
 from fastapi_fix.engine.runner import Runner
 from tests.codemods.test_depends_to_annotated import DATABASE, check_project
-from tests.helpers import in_memory_file
+from tests.helpers import in_memory_file, make_project
 
 ROUTES_WITH_TWO_SESSIONS = """\
     from fastapi import APIRouter, Depends
@@ -183,36 +188,147 @@ PAGINATE = """\
     """
 
 
-def test_a_call_by_name_alone_in_a_plain_module_is_reported() -> None:
-    # A rewrite needing a bare `*` is refused where any call of that name, resolved or not,
-    # passes arguments by position: here a helper handed the function as an argument.
+PAGINATE_STARRED = """\
+    from typing import Annotated
+
+    from fastapi import Depends, Query
+
+
+    def get_token():
+        return "t"
+
+
+    def paginate(*, page: Annotated[int, Query()] = 1, token: Annotated[str, Depends(get_token)]):
+        return page
+    """
+
+
+def test_a_call_by_name_in_a_module_importing_from_the_functions_module_is_reported() -> None:
+    # A rewrite needing a bare `*` is refused where a call the index cannot resolve may be
+    # the function and passes arguments by position: here a helper handed the function as
+    # an argument, in a module that imports from app.deps (and names no fastapi).
     before = {
         "app/__init__.py": "",
         "app/deps.py": PAGINATE,
         "tests/__init__.py": "",
-        "tests/helpers.py": "def first_pages(paginate):\n    return paginate(1), paginate(2)\n",
+        "tests/helpers.py": """\
+            from app.deps import get_token
+
+
+            def first_pages(paginate):
+                return paginate(1), paginate(2, token=get_token())
+            """,
     }
     assert check_project(before, {}) == [
-        "app/deps.py:8: `page` left as is: `paginate` is called positionally at tests/helpers.py:2; "
-        "called positionally at tests/helpers.py:2",
-        "app/deps.py:8: `token` left as is: `paginate` is called positionally at tests/helpers.py:2; "
-        "called positionally at tests/helpers.py:2",
+        "app/deps.py:8: `page` left as is: `paginate` is called positionally at tests/helpers.py:5; "
+        "called positionally at tests/helpers.py:5",
+        "app/deps.py:8: `token` left as is: `paginate` is called positionally at tests/helpers.py:5; "
+        "called positionally at tests/helpers.py:5",
+    ]
+
+
+def test_a_call_by_name_where_no_import_leads_to_the_function_is_no_caller() -> None:
+    # The same helper, in a module importing nothing from app.deps: `paginate` there is some
+    # other function (a bare `list(...)` is no endpoint named `list` either). The module
+    # names fastapi, so the index reads it.
+    before = {
+        "app/__init__.py": "",
+        "app/deps.py": PAGINATE,
+        "tests/__init__.py": "",
+        "tests/helpers.py": """\
+            from fastapi import status
+
+
+            def first_pages(paginate):
+                return paginate(1), paginate(2), status.HTTP_200_OK
+            """,
+    }
+    assert check_project(before, {"app/deps.py": PAGINATE_STARRED}) == []
+
+
+def test_calls_through_star_imports_in_plain_modules_are_reported() -> None:
+    # app/everything.py star-imports app.deps; tools/pages.py star-imports that and calls
+    # `paginate` by a name the index cannot resolve. Neither names fastapi or `deps`... but
+    # the first says `deps`, the second `everything` and `paginate`.
+    before = {
+        "app/__init__.py": "",
+        "app/deps.py": PAGINATE,
+        "app/everything.py": "from app.deps import *  # noqa: F403\n",
+        "tools/__init__.py": "",
+        "tools/pages.py": "from app.everything import *  # noqa: F403\n\nFIRST = paginate(1)  # noqa: F405\n",
+    }
+    assert check_project(before, {}) == [
+        "app/deps.py:8: `page` left as is: `paginate` is called positionally at tools/pages.py:3",
+        "app/deps.py:8: `token` left as is: `paginate` is called positionally at tools/pages.py:3",
+    ]
+
+
+def test_a_call_by_name_under_a_reexported_alias_is_reported() -> None:
+    # app/shortcuts.py re-exports `paginate` as `pages`; tools/pages.py star-imports it and
+    # calls `pages(1)`: a name the index cannot resolve, which app.shortcuts offers.
+    before = {
+        "app/__init__.py": "",
+        "app/deps.py": PAGINATE,
+        "app/shortcuts.py": "from app.deps import paginate as pages\n",
+        "tools/__init__.py": "",
+        "tools/pages.py": "from app.shortcuts import *  # noqa: F403\n\nFIRST = pages(1)  # noqa: F405\n",
+    }
+    assert check_project(before, {}) == [
+        "app/deps.py:8: `page` left as is: `paginate` is called positionally at tools/pages.py:3",
+        "app/deps.py:8: `token` left as is: `paginate` is called positionally at tools/pages.py:3",
+    ]
+
+
+NEWER_SYNTAX = 'LABEL = f"{"page"}"  # PEP 701: Python 3.12\n'
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="Python 3.12 reads PEP 701 f-strings")
+@pytest.mark.parametrize("path, code", [
+    pytest.param("tools/export.py", "from app.deps import paginate\n\nFIRST = paginate(1)\n",
+                 id="imports-the-module"),
+    pytest.param("tools/export.py", "import app.deps\n\nFIRST = app.deps.paginate(1)\n",
+                 id="imports-the-module-whole"),
+    pytest.param("app/export.py", "from .deps import paginate\n\nFIRST = paginate(1)\n",
+                 id="relative-import-inside-its-package"),
+], )
+def test_a_file_this_python_cannot_parse_that_may_import_the_function_counts_as_a_caller(
+        tmp_path: Path, path: str, code: str) -> None:
+    findings = run_on_disk(tmp_path, {"app/__init__.py": "", "app/deps.py": PAGINATE, path: NEWER_SYNTAX + code})
+    assert findings == [
+        f"app/deps.py:8: `page` left as is: `paginate` is called positionally at {path} (not parsed by this Python)",
+        f"app/deps.py:8: `token` left as is: `paginate` is called positionally at {path} (not parsed by this Python)",
     ]
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="Python 3.12 reads PEP 701 f-strings")
-def test_a_file_this_python_cannot_parse_that_names_the_function_counts_as_a_caller() -> None:
-    before = {
-        "app/__init__.py": "",
-        "app/deps.py": PAGINATE,
-        "tools/report.py": 'def report(paginate):\n    return f"{"page"}", paginate(page=1)\n',
-    }
-    assert check_project(before, {}) == [
-        "app/deps.py:8: `page` left as is: `paginate` is called positionally at "
-        "tools/report.py (not parsed by this Python)",
-        "app/deps.py:8: `token` left as is: `paginate` is called positionally at "
-        "tools/report.py (not parsed by this Python)",
-    ]
+@pytest.mark.parametrize("path, code", [
+    # Says `paginate(` (and names fastapi: the index reads it), but imports nothing that
+    # leads to app.deps.
+    pytest.param("tools/report.py", "from fastapi import status\n\n\ndef report(paginate):\n"
+                                    "    return paginate(1), status\n", id="no-import"),
+    # Holds `deps` and `paginate` as words, but outside package `app` only an import naming
+    # `app` could reach app.deps.
+    pytest.param("tools/report.py", "from tools.deps import paginate\n\nFIRST = paginate(1)\n",
+                 id="another-module-of-that-name"),
+], )
+def test_a_file_this_python_cannot_parse_that_cannot_import_the_function_is_no_caller(
+        tmp_path: Path, path: str, code: str) -> None:
+    files = {"app/__init__.py": "", "app/deps.py": PAGINATE, "tools/__init__.py": "",
+             "tools/deps.py": "def paginate(page):\n    return page\n", path: NEWER_SYNTAX + code}
+    assert run_on_disk(tmp_path, files) == []
+    assert (tmp_path / "app/deps.py").read_text() == textwrap.dedent(PAGINATE_STARRED)
+
+
+def run_on_disk(root: Path, files: dict[str, str]) -> list[str]:
+    """Write and rewrite a project (files this Python cannot parse are read from disk);
+    returns the findings as ``path:line: message``."""
+    make_project(root, {path: textwrap.dedent(code).encode() for path, code in files.items()})
+    found = discover([root], cwd=root)
+    findings = []
+    for result in Runner([DependsToAnnotated()], jobs=1).run(found.files, write=True, roots=[root]):
+        assert result.status is not Status.FAILED, result.reason
+        findings.extend(f"{f.path}:{f.line}: {f.message}" for f in result.findings)
+    return findings
 
 
 DATABASE_WITH_ALIAS = """\
@@ -431,32 +547,88 @@ PROJECT = {
 MODULES = {in_memory_file(path).module_name for path in PROJECT}
 
 
-def wanted(*paths: str) -> tuple[list[str], list[str]]:
-    """What depends-to-annotated asks for, given the facts of these files: words, and
-    which of the project's modules (it asks for others too; they do not exist)."""
+class Asked(NamedTuple):
+    names: list[str]  # files holding one of these words
+    modules: list[str]  # of the project's modules (others are asked for too; they do not exist)
+    together: list[tuple[str, ...]]  # files holding all the words of one
+    within: list[tuple[str, tuple[str, ...]]] = []  # files of a package holding all the words of one
+
+
+def wanted(*paths: str, project: Mapping[str, str] = PROJECT) -> Asked:
+    """What depends-to-annotated asks for, given the facts of these files."""
     codemod = DependsToAnnotated()
     facts = {}
     for path in paths:
         file = in_memory_file(path)
-        facts[file] = codemod.gather(file, ast.parse(textwrap.dedent(PROJECT[path])))
+        facts[file] = codemod.gather(file, ast.parse(textwrap.dedent(project[path])))
     more = codemod.more_to_gather(facts)
     assert isinstance(more, Wanted)
-    return sorted(more.names), sorted(more.modules & MODULES)
+    modules = {in_memory_file(path).module_name for path in project}
+    return Asked(sorted(more.names), sorted(more.modules & modules), sorted(tuple(sorted(g)) for g in more.together),
+                 sorted((package, tuple(sorted(g))) for package, g in more.within))
+
+
+# Who imports from app.routes: callers of `read`, and modules importing `get_db` or `Depends`
+# from it (those imports stay when the aliases leave them unused). Each import holds the
+# name and `app` and `routes` (`from app.routes import read`), or inside package app at
+# least `routes` (`from .routes import read`, `from . import routes`).
+IMPORTERS_OF_ROUTES = [("Depends", "app", "routes"), ("app", "get_db", "routes"), ("app", "read", "routes")]
+IMPORTERS_WITHIN_APP = [("app", ("Depends", "routes")), ("app", ("get_db", "routes")), ("app", ("read", "routes"))]
+# `read` needs a bare `*` (q keeps a default, db loses it): calls through a module
+# star-importing app.routes count too, and that import holds `app` and `routes`, or `routes`.
+STAR_IMPORTERS = ([*IMPORTERS_OF_ROUTES, ("app", "routes")], sorted([*IMPORTERS_WITHIN_APP, ("app", ("routes",))]))
 
 
 def test_rounds_follow_the_dependency_to_its_definition_and_type() -> None:
-    # Round 1: the route. `read` needs a bare `*` (q keeps a default, db loses it): any call
-    # of `read`, and any import from `routes`, matters. get_db may be defined in `app`,
-    # `app.deps` (it is), or `app.deps.get_db`.
-    assert wanted("app/routes.py") == (["read", "routes"], ["app", "app.deps"])
+    # Round 1: the route. get_db may be defined in `app`, `app.deps` (it is), or
+    # `app.deps.get_db`. `read` needs a bare `*` (q keeps a default, db loses it): calls
+    # through a module star-importing app.routes count too, and that import says `routes`.
+    assert wanted("app/routes.py") == Asked([], ["app", "app.deps"], *STAR_IMPORTERS)
     # Round 2: app.deps re-exports it from app.deps.db.
-    assert wanted("app/routes.py", "app/__init__.py", "app/deps/__init__.py") == (
-        ["read", "routes"], ["app", "app.deps", "app.deps.db"])
+    assert wanted("app/routes.py", "app/__init__.py", "app/deps/__init__.py") == Asked(
+        [], ["app", "app.deps", "app.deps.db"], *STAR_IMPORTERS)
     # Round 3: get_db returns app.models.Session, which routes.py would import: is there a
     # cycle? app.models and all it imports are asked for.
-    assert wanted("app/routes.py", "app/__init__.py", "app/deps/__init__.py", "app/deps/db.py") == (
-        ["read", "routes"], ["app", "app.deps", "app.deps.db", "app.models"])
+    assert wanted("app/routes.py", "app/__init__.py", "app/deps/__init__.py", "app/deps/db.py") == Asked(
+        [], ["app", "app.deps", "app.deps.db", "app.models"], *STAR_IMPORTERS)
+
+
+def test_importers_are_asked_for_by_a_name_and_the_modules_name_together() -> None:
+    # `read` needs no `*` here: only calls the index resolves count, and each imports `read`
+    # from app.routes. Neither `read` nor `routes` alone is asked for.
+    project = {**PROJECT, "app/routes.py": PROJECT["app/routes.py"].replace("q: int = Query(1), ", "")}
+    assert wanted("app/routes.py", project=project) == Asked(
+        [], ["app", "app.deps"], IMPORTERS_OF_ROUTES, IMPORTERS_WITHIN_APP)
+
+
+def test_a_reexport_joins_the_chain_under_its_alias() -> None:
+    # app.api re-exports paginate as `pages`: files holding `pages` and `api` may call it,
+    # and, api being a package, its own modules holding `pages` (`from . import pages`).
+    project = {"app/__init__.py": "", "app/deps.py": PAGINATE,
+               "app/api/__init__.py": "from app.deps import paginate as pages\n"}
+    asked = wanted("app/deps.py", "app/api/__init__.py", project=project)
+    assert ("api", "app", "pages") in asked.together and ("app", "deps", "paginate") in asked.together
+    assert ("app", ("api", "pages")) in asked.within and ("app.api", ("pages",)) in asked.within
+    # Star imports of either module (paginate needs a `*`: calls by name count) hold its name.
+    assert ("api", "app") in asked.together and ("app", ("api",)) in asked.within
+    assert ("app", "deps") in asked.together and ("app", ("deps",)) in asked.within
+    assert asked.names == []
+
+
+def test_reexport_chain_follows_from_imports_and_star_imports() -> None:
+    sources = {
+        "app/deps.py": PAGINATE,
+        "app/api.py": "from app.deps import get_token, paginate as pages\n",
+        "app/everything.py": "from app.api import *\n",
+        "app/other.py": "from app.deps import get_token\n",
+        "app/unrelated.py": "from app.other import *\n",
+    }
+    codemod = DependsToAnnotated()
+    facts = [(in_memory_file(path).module_name, codemod.gather(in_memory_file(path), ast.parse(textwrap.dedent(code))))
+             for path, code in sources.items()]
+    assert reexport_chain("app.deps", "paginate", Reexports(facts)) == {
+        "app.deps": {"paginate"}, "app.api": {"pages"}, "app.everything": {"pages"}}
 
 
 def test_nothing_more_is_wanted_without_functions_or_dependencies() -> None:
-    assert wanted("app/models.py") == ([], [])
+    assert wanted("app/models.py") == Asked([], [], [])

@@ -18,26 +18,47 @@ from fastapi_fix.codemods._annotated_index import FilePlan, FunctionPlan, Import
 from fastapi_fix.engine.codemod import FileContext
 
 Item = TypeVar("Item", cst.ImportAlias, cst.SubscriptElement)
+Node = TypeVar("Node", bound=cst.CSTNode)
 _EMPTY_MODULE = cst.Module([])
-# The nodes that hold statements, down to every function of a module.
-_BLOCKS = (cst.Module, cst.BaseCompoundStatement, cst.BaseSuite, cst.Else, cst.ExceptHandler, cst.ExceptStarHandler,
-           cst.Finally, cst.MatchCase)
+# What stands in for a function's body and a parameter's name when only the header's text counts.
+_NO_BODY = cst.SimpleStatementSuite([cst.Pass()])
+_MARK = "__fastapi_fix_parameter__"
+# Where statements nest, down to every function of a module: per node that holds them, its
+# fields that do, in source order. Nothing else can hold a function.
+_NESTED: dict[type[cst.CSTNode], tuple[str, ...]] = {
+    cst.Module: ("body",),
+    cst.IndentedBlock: ("body",),
+    cst.ClassDef: ("body",),
+    cst.FunctionDef: ("body",),
+    cst.If: ("body", "orelse"),
+    cst.Else: ("body",),
+    cst.For: ("body", "orelse"),
+    cst.While: ("body", "orelse"),
+    cst.With: ("body",),
+    cst.Try: ("body", "handlers", "orelse", "finalbody"),
+    cst.TryStar: ("body", "handlers", "orelse", "finalbody"),
+    cst.ExceptHandler: ("body",),
+    cst.ExceptStarHandler: ("body",),
+    cst.Finally: ("body",),
+    cst.Match: ("cases",),
+    cst.MatchCase: ("body",),
+}
 
 
-class SignatureRewriter(cst.CSTTransformer):
+class SignatureRewriter:
     """Rewrites the parameters the plan names; reports those it must leave.
 
-    Visit ``module`` itself with it (no ``MetadataWrapper``): positions come from the plan.
+    It walks statement blocks only (positions come from the plan, not from metadata) and
+    copies just the nodes on the way to a changed signature: every other statement keeps its
+    identity, and a module with nothing to change comes back as the very same object, which
+    spares the engine printing it again for its stability check.
     """
 
     def __init__(self, ctx: FileContext, plan: FilePlan, module: cst.Module) -> None:
-        super().__init__()
         self.ctx = ctx
         self.plan = plan
         self.module = module
-        self.lines: list[str] | None = None  # of the module, rendered when there is something to report
         self.scope: list[str] = []
-        self.keys: list[str] = []
         self.seen: Counter[str] = Counter()
         # What the rewritten module now needs.
         self.imports: list[Import] = []
@@ -51,39 +72,63 @@ class SignatureRewriter(cst.CSTTransformer):
         # gathered name counts miss the names used there.
         self.type_parameter_names: Counter[str] = Counter()
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        # Functions live in statement blocks only: descending nowhere else (expressions,
-        # simple statements, whitespace) skips most of the tree.
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node.type_parameters is not None:
-            self.type_parameter_names.update(_names_in(node.type_parameters))
-        elif isinstance(node, cst.SimpleStatementLine):
+    def rewrite(self) -> cst.Module:
+        """The module with the planned signatures rewritten; the module itself if none changes."""
+        return self._nested(self.module)
+
+    def _walk(self, node: cst.CSTNode) -> cst.CSTNode:
+        """``node`` with the functions in it rewritten, inner ones first (the order findings
+        and edits are recorded in); ``node`` itself when none of them changes."""
+        if isinstance(node, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            # A `type X[T: Bound] = ...` may also sit in a one-line block (`if x: type ...`).
             for small in node.body:
                 if isinstance(small, cst.TypeAlias) and small.type_parameters is not None:
                     self.type_parameter_names.update(_names_in(small.type_parameters))
-        return isinstance(node, _BLOCKS) and super().on_visit(node)
+            return node
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node.type_parameters is not None:
+            self.type_parameter_names.update(_names_in(node.type_parameters))
+        if isinstance(node, cst.FunctionDef):
+            return self._function(node)
+        if isinstance(node, cst.ClassDef):
+            self.scope.append(node.name.value)
+            walked = self._nested(node)
+            self.scope.pop()
+            return walked
+        return self._nested(node)
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.scope.append(node.name.value)
-
-    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
-        self.scope.pop()
-        return updated_node
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+    def _function(self, node: cst.FunctionDef) -> cst.FunctionDef:
         # The same keys as the gather step builds: qualified name in the file + ordinal.
         qualname = ".".join([*self.scope, node.name.value])
-        self.keys.append(f"{qualname}#{self.seen[qualname]}")
+        key = f"{qualname}#{self.seen[qualname]}"
         self.seen[qualname] += 1
         self.scope.append(node.name.value)
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        walked = self._nested(node)
         self.scope.pop()
-        plan = self.plan.functions.get(self.keys.pop())
+        plan = self.plan.functions.get(key)
         if plan is None:
-            return updated_node
-        return updated_node.with_changes(params=self._rewrite(original_node.params, plan))
+            return walked
+        params = self._rewrite(node, plan)
+        return walked if params is node.params else walked.with_changes(params=params)
 
-    def _rewrite(self, params: cst.Parameters, plan: FunctionPlan) -> cst.Parameters:
+    def _nested(self, node: Node) -> Node:
+        """``node`` with the statements nested in it walked; copied only if one of them changed."""
+        changes: dict[str, object] = {}
+        for field in _NESTED.get(type(node), ()):
+            value = getattr(node, field)
+            if value is None:
+                continue
+            if isinstance(value, cst.CSTNode):
+                walked: object = self._walk(value)
+            else:
+                walked = [self._walk(child) for child in value]
+                if all(new is old for new, old in zip(walked, value)):
+                    walked = value
+            if walked is not value:
+                changes[field] = walked
+        return node.with_changes(**changes) if changes else node
+
+    def _rewrite(self, function: cst.FunctionDef, plan: FunctionPlan) -> cst.Parameters:
+        params = function.params
         by_name = {p.name.value: p for p in _all_params(params)}
         converted: dict[str, cst.Param] = {}
         aliased: list[ParamPlan] = []
@@ -92,9 +137,9 @@ class SignatureRewriter(cst.CSTTransformer):
             if param is None or not isinstance(param.default, cst.Call):
                 continue  # already in Annotated form (a second run)
             if step.leave:
-                self._report(step, f"`{step.name}` left as is: {step.leave}")
+                self._report(function, step, f"`{step.name}` left as is: {step.leave}")
             elif _compact(param.default.func) != step.func_code.replace(" ", ""):
-                self._report(step, f"`{step.name}` left as is: the two parsers disagree about this call")
+                self._report(function, step, f"`{step.name}` left as is: the two parsers disagree about this call")
                 return params
             else:
                 converted[step.name], to_alias = self._convert(param, step)
@@ -106,7 +151,7 @@ class SignatureRewriter(cst.CSTTransformer):
         if rewritten is None:
             for step in plan.params:
                 if step.name in converted:
-                    self._report(step, f"`{step.name}` left as is: cannot keep the parameter order valid")
+                    self._report(function, step, f"`{step.name}` left as is: cannot keep the parameter order valid")
             return params
         for step in plan.params:
             if step.name in converted:
@@ -160,14 +205,27 @@ class SignatureRewriter(cst.CSTTransformer):
             ],
         )
 
-    def _report(self, step: ParamPlan, message: str) -> None:
+    def _report(self, function: cst.FunctionDef, step: ParamPlan, message: str) -> None:
         """At the parameter's name, its column counted in characters as LibCST counts them."""
-        if self.lines is None:
-            # Python's line breaks only (str.splitlines also breaks at \f, \x1c, \u2028, ...).
-            self.lines = self.module.code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        text = self.lines[step.line - 1] if step.line <= len(self.lines) else ""
-        column = len(text.encode()[: step.column].decode(errors="ignore"))
-        self.ctx.report(step.line, column, message)
+        self.ctx.report(step.line, self._column(function, step), message)
+
+    def _column(self, function: cst.FunctionDef, step: ParamPlan) -> int:
+        """The plan's column counts UTF-8 bytes, LibCST's counts characters: they differ by
+        what is not ASCII before the name on its line. Rendering the function's header (with
+        the name marked) shows that text, all but the line's indentation, which is ASCII;
+        rendering the whole module would cost as much as printing the file."""
+        def marked(params: Sequence[cst.Param]) -> list[cst.Param]:
+            return [p.with_changes(name=cst.Name(_MARK)) if p.name.value == step.name else p for p in params]
+
+        params = function.params
+        header = function.with_changes(body=_NO_BODY, params=params.with_changes(
+            posonly_params=marked(params.posonly_params), params=marked(params.params),
+            kwonly_params=marked(params.kwonly_params)))
+        text = self.module.code_for_node(header)
+        before = text[: text.find(_MARK)]
+        # Python's line breaks only (str.splitlines also breaks at \f, \x1c, \u2028, ...).
+        on_line = before[max(before.rfind("\n"), before.rfind("\r")) + 1:]
+        return max(0, step.column - (len(on_line.encode()) - len(on_line)))
 
 
 def _names_in(node: cst.CSTNode) -> list[str]:

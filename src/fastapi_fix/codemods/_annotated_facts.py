@@ -18,6 +18,7 @@ from fastapi_fix.codemods._fastapi import (
     DEPENDENCY_FUNCTIONS,
     ImportTable,
     child_nodes,
+    import_statements,
     param_function,
     resolve_relative,
     unquoted,
@@ -192,6 +193,9 @@ class FileFacts:
     identifiers: frozenset[str]
     runtime_imports: frozenset[str]  # modules a top-level import statement may load
     from_imports: frozenset[tuple[str, str]]  # (module, name) of every from-import
+    # Every module an import statement anywhere names (`_imported_modules`): where a call
+    # the index cannot resolve may still lead (`Project.calls_of`).
+    imported_modules: frozenset[str]
     definitions: dict[str, Definition]
     aliases: tuple[ExistingAlias, ...]
     functions: tuple[FunctionFacts, ...]
@@ -224,6 +228,7 @@ def gather_facts(file: SourceFile, tree: ast.Module) -> FileFacts:
         identifiers=identifiers,
         runtime_imports=frozenset(runtime_imports),
         from_imports=frozenset(_from_imports(file, tree)),
+        imported_modules=frozenset(_imported_modules(file, tree)),
         definitions=_definitions(tree, names),
         aliases=tuple(_existing_aliases(tree, names)) if fastapi else (),
         functions=functions,
@@ -480,6 +485,18 @@ def name_uses(annotation: ast.expr | None, rest: Iterable[ast.AST] = ()) -> Coun
             elif node is annotation and isinstance(sub, ast.Constant) and isinstance(sub.value, str):
                 uses.update(_words(sub.value))
     return uses
+
+
+def _imported_modules(file: SourceFile, tree: ast.Module) -> Iterator[str]:
+    """``import a.b`` names a.b; ``from m import n`` names m, and m.n (n may be a module)."""
+    for node in import_statements(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+            continue
+        module = resolve_relative(file, node.module, node.level)
+        if module:
+            yield module
+        yield from (f"{module}.{alias.name}" if module else alias.name for alias in node.names if alias.name != "*")
 
 
 def _from_imports(file: SourceFile, tree: ast.Module) -> Iterator[tuple[str, str]]:

@@ -7,13 +7,16 @@ until nothing new is wanted:
 - where a dependency is defined, through re-exports (its return type, its class, the class
   of an instance): every module on the way (`_Rules._resolve`);
 - existing aliases: they call ``Depends``, so their files name ``fastapi`` (first round);
-- who calls a rewritten function: a call the index matches by name (where the rewrite
-  needs a bare ``*``, and in files this Python cannot parse) holds the name as a word; a
-  call it resolves to the function imports it from a module on its re-export chain, whose
-  name is a word of the import (or, inside a package, the name itself); and every module
-  such a call resolves through;
-- whether a module imports a name from a rewritten one (its imports then stay): the
-  module's name is a word of that import;
+- who calls a rewritten function (`Project.calls_of`): a call it resolves to the function,
+  or one it cannot resolve but counts as one (`f(...)` where ``f`` may be it: in a module
+  importing from one that offers it), imports from a module of the function's re-export
+  chain (`reexport_chain`): that import holds the module's own name and the name called
+  (inside a package, `from . import name` holds the name alone); modules joining the
+  chain are found the same way, star-importers by the module's name alone (where calls
+  count by name); every module such a call resolves through is asked for; methods are
+  called on instances that go anywhere: their name alone;
+- whether a module imports a name from a rewritten one (its imports then stay): that
+  import holds the name and the module's own name;
 - the import graph behind the cycle check: every module that importing an alias, a type
   or a dependency may load, and everything those import in turn;
 - which top-level packages are the project's own (import grouping, and calls into the
@@ -25,10 +28,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
 from fastapi_fix.codemods._annotated_facts import Definition, FastapiDefault, FileFacts, FunctionFacts, TypeExpr
-from fastapi_fix.codemods._annotated_index import converting_params, losing_params, star_position
-from fastapi_fix.codemods._fastapi import DEPENDENCY_FUNCTIONS, PARAM_FUNCTIONS
+from fastapi_fix.codemods._annotated_index import (
+    Chain,
+    Reexports,
+    converting_params,
+    import_words,
+    losing_params,
+    own_name,
+    reexport_chain,
+    star_position,
+)
+from fastapi_fix.codemods._fastapi import DEPENDENCY_FUNCTIONS, FASTAPI_PARAM_MODULES, PARAM_FUNCTIONS
 from fastapi_fix.engine.codemod import SourceFile, Wanted
 
 ANY = "typing.Any"
@@ -56,6 +69,18 @@ def _head(dotted: str) -> str:
     return dotted.partition(".")[0]
 
 
+@dataclass
+class _Key:
+    """A function or class (module, name) whose calls the index reads, and how."""
+
+    importers: bool = False  # calls through imports: resolved, or counted by name
+    star_importers: bool = False  # ... and through star imports (calls counted by name)
+
+    def read(self, importers: bool, star_importers: bool) -> None:
+        self.importers |= importers
+        self.star_importers |= star_importers
+
+
 class _Rules:
     """One round's questions: what the facts gathered so far leave open."""
 
@@ -64,15 +89,19 @@ class _Rules:
         # For resolving names. Two files of one module name (discovery keeps them apart, but
         # a caller may not) resolve to neither in the index: following one only asks more.
         self.modules = {file_facts.module: file_facts for file_facts in self.files}
+        self.packages = {file_facts.module: file_facts.is_package for file_facts in self.files}
         self.names: set[str] = set()
         self.wanted_modules: set[str] = set()
+        self.together: set[frozenset[str]] = set()
+        self.within: set[tuple[str, frozenset[str]]] = set()
 
     def wanted(self) -> Wanted:
         self._project_packages()
         self._fastapi_itself()
         self._callers()
         self._import_graph()
-        return Wanted(frozenset(self.names), frozenset(self.wanted_modules))
+        return Wanted(frozenset(self.names), frozenset(self.wanted_modules), frozenset(self.together),
+                      frozenset(self.within))
 
     # -- resolving names the way `Project.resolve` does, asking for each module on the way --
 
@@ -130,26 +159,34 @@ class _Rules:
         if any(module == "fastapi" or module.startswith("fastapi.") for module in self.modules):
             self.names.update(PARAM_FUNCTIONS)
 
-    # -- who calls a function whose signature changes ---------------------------------------
+    # -- who calls a function whose signature changes, who imports from its module -----------
 
     def _callers(self) -> None:
-        # (module, name) the index finds calls of by resolving them: `Project.calls_of`.
-        resolved_keys: set[tuple[str, str]] = set()
-        # Of those, the ones whose every resolved call the verdict reads.
-        exact_keys: set[tuple[str, str]] = set()
+        reexports = Reexports((file_facts.module, file_facts) for file_facts in self.files)
+        keys: dict[tuple[str, str], _Key] = {}
         for file_facts in self.files:
-            if not file_facts.functions:
-                continue
-            if not file_facts.is_package:
-                # `from <module> import X` elsewhere keeps X imported here: `Planner._removable`
-                self.names.add(_last(file_facts.module))
-            for function in file_facts.functions:
-                self._function_callers(file_facts.module, function, resolved_keys, exact_keys)
-        self._reexports(resolved_keys, exact_keys)
+            if file_facts.functions:
+                self._removable_importers(file_facts)
+                for function in file_facts.functions:
+                    self._function_callers(file_facts.module, function, keys)
+        # Names under which a key may be imported or called: its own, and its aliases.
+        words: set[str] = set()
+        for (module, name), key in keys.items():
+            chain = reexport_chain(module, _head(name), reexports)
+            words.update((_head(name), _last(name)), *chain.values())
+            if key.importers:
+                self._importers(chain, _last(name) if "." in name else None)
+            if key.star_importers:
+                for offerer in chain:
+                    self._star_importers(offerer)
+        # Resolving a call asks for every module on the way.
+        for file_facts in self.files:
+            for call in file_facts.calls:
+                if call.target and (call.name in words or not words.isdisjoint(call.target.split("."))):
+                    self._resolve(call.target)
 
-    def _function_callers(self, module: str, function: FunctionFacts, resolved_keys: set[tuple[str, str]],
-                          exact_keys: set[tuple[str, str]]) -> None:
-        """Mirrors `Planner._verdict`: which calls of ``function`` it reads."""
+    def _function_callers(self, module: str, function: FunctionFacts, keys: dict[tuple[str, str], _Key]) -> None:
+        """Mirrors `Planner._verdict` and `Project.calls_of`: which calls of ``function`` it reads."""
         converting = converting_params(function)
         if not converting:
             return
@@ -157,66 +194,69 @@ class _Rules:
         if star_at is not None and any(p.kind == "vararg" for p in function.params):
             return
         needs_star, loses_defaults = star_at is not None, bool(losing_params(converting))
-        if needs_star:
-            # Calls matched by name (any call of that name the index cannot resolve
-            # elsewhere), and files this Python cannot parse that say `name(`.
-            self.names.add(function.name)
         if function.kind == "function" and (needs_star or loses_defaults):
-            resolved_keys.add((module, function.name))
-            exact_keys.add((module, function.name))
+            keys.setdefault((module, function.name), _Key()).read(importers=True, star_importers=needs_star)
         elif function.kind == "method" and function.qualified:
             rest = function.qualified[len(module) + 1:]
             if needs_star:
-                resolved_keys.add((module, rest))  # `Class.method(...)`: its name is asked above
+                # `x.method(...)` anywhere (an instance goes anywhere), `Class.method(...)`
+                # (resolved: the words tell which modules to ask for on the way), and
+                # files this Python cannot parse that say `method(`.
+                self.names.add(function.name)
+                keys.setdefault((module, rest), _Key())
             if function.name == "__init__" and (needs_star or loses_defaults):
                 cls = rest.rpartition(".")[0]
-                resolved_keys.add((module, cls))
-                exact_keys.add((module, cls))
-                if needs_star:
-                    self.names.add(_last(cls))  # `Class(...)` matched by name
+                keys.setdefault((module, cls), _Key()).read(importers=True, star_importers=needs_star)
+        # nested functions: only their own file calls them
 
-    def _reexports(self, resolved_keys: set[tuple[str, str]], exact_keys: set[tuple[str, str]]) -> None:
-        """Find every module a call may import a function (or class) through, and resolve
-        every call that may reach one of them.
-
-        A call the index resolves to ``module.name`` names it through an import from a
-        module on its re-export chain: ``from <chain module> import name``, ``import
-        <chain module>``, or inside a package ``from . import name``. Either way the
-        import holds the chain module's own name, or the name itself, as a word.
+    def _importers(self, chain: Chain, inner: str | None) -> None:
+        """Files that import from a module of ``chain``: a call the index resolves to the key
+        goes through one, and so does a call it cannot resolve but counts as one.
+        ``inner``: the class a call names when the key is a class inside a class (`Inner(...)`).
         """
-        chain_heads = {(module, _head(name)) for module, name in exact_keys}
-        for module, head in chain_heads:
-            if module in self.modules:
-                self._chain_module(self.modules[module], head)
-        # Names under which a key may be imported or called: its own, and its aliases.
-        words = {_head(name) for _, name in resolved_keys} | {_last(name) for _, name in resolved_keys}
-        heads = {(module, _head(name)) for module, name in resolved_keys}
-        seen: set[tuple[int, str]] = set()
-        found = True
-        while found:  # an alias found may be re-exported in turn
-            found = False
-            for index, file_facts in enumerate(self.files):
-                for local, binding in file_facts.bindings.items():
-                    if binding.kind != "from" or not binding.source or binding.source[1] not in words \
-                            or (index, local) in seen or not binding.qualified:
-                        continue
-                    seen.add((index, local))
-                    target = self._resolve(binding.qualified)
-                    head = (target[0], _head(target[1])) if target else None
-                    if head in heads:
-                        words.add(local)
-                        found = True
-                        if head in chain_heads:
-                            self._chain_module(file_facts, local)
-        for file_facts in self.files:
-            for call in file_facts.calls:
-                if call.target and (call.name in words or not words.isdisjoint(call.target.split("."))):
-                    self._resolve(call.target)
+        for offerer, names in chain.items():
+            self._imported_from(offerer, {*names, inner} if inner else names)
 
-    def _chain_module(self, file_facts: FileFacts, name: str) -> None:
-        self.names.add(_last(file_facts.module))
+    def _imported_from(self, module: str, names: Iterable[str]) -> None:
+        """Files that may take one of ``names`` from ``module`` (or call it after importing
+        from it): the import holds the name and the words of the module's name that
+        `import_words` says it holds where the file is (``from a.b import name`` anywhere,
+        ``from .b import name`` inside package ``a``, ``from . import name`` inside ``a.b``)."""
+        names = list(names)
+        for scope, parts in import_words(module, self.packages.get(module, False)):
+            for name in names:
+                self._words_in(scope, frozenset({name, *parts}))
+
+    def _star_importers(self, module: str) -> None:
+        """Files that may star-import ``module``: `from <module> import *` holds the words of its
+        name, as `import_words` says (`from . import *` inside its own package: not looked for)."""
+        for scope, parts in import_words(module, False):
+            if parts:
+                self._words_in(scope, frozenset(parts))
+
+    def _words_in(self, scope: str | None, group: frozenset[str]) -> None:
+        if scope is None:
+            self.together.add(group)
+        else:
+            self.within.add((scope, group))
+
+    def _removable_importers(self, file_facts: FileFacts) -> None:
+        """`Planner._removable`: an import that a rewrite to aliases leaves unused stays when
+        another module imports that name from this one, `from <module> import name`, which
+        holds both words (a package keeps its imports anyway)."""
         if file_facts.is_package:
-            self.names.add(name)  # `from . import name` in a module of the package
+            return
+        wanted = set()
+        for function in file_facts.functions:
+            for param in function.params:
+                fastapi_default = param.fastapi
+                if fastapi_default is not None and fastapi_default.function in DEPENDENCY_FUNCTIONS:
+                    wanted.add(fastapi_default.dependency)
+                    wanted.update(f"{home}.{fastapi_default.function}" for home in FASTAPI_PARAM_MODULES)
+                    wanted.update(_roots(fastapi_default.annotation))
+        self._imported_from(file_facts.module, [local for local, binding in file_facts.bindings.items()
+                                                if binding.kind == "from" and binding.source
+                                                and binding.qualified in wanted])
 
     # -- the import graph the cycle check walks ---------------------------------------------
 

@@ -23,6 +23,7 @@ FUTURE, STDLIB, THIRD_PARTY, FIRST_PARTY = range(4)
 
 def add_imports(module: cst.Module, imports: Iterable[Import], file: SourceFile,
                 first_party: frozenset[str]) -> cst.Module:
+    """The module importing these too; the module itself when it already imports them all."""
     for from_module, name in dict.fromkeys(imports):
         module = _add_import(module, from_module, name, file, first_party)
     return module
@@ -34,7 +35,7 @@ def remove_imports(module: cst.Module, file: SourceFile,
     has made sure nothing uses them any more.
 
     A line that goes away hands its blank lines and comments to the next one, so import
-    groups stay apart.
+    groups stay apart. The module itself comes back when none of them is there.
     """
     if not imports:
         return module
@@ -54,12 +55,15 @@ def remove_imports(module: cst.Module, file: SourceFile,
             carried = stmt.leading_lines
         else:
             body.append(kept)
+    if len(body) == len(module.body) and all(new is old for new, old in zip(body, module.body)):
+        return module
     return module.with_changes(body=body)
 
 
 def _without_aliases(stmt: cst.BaseStatement, removable: Callable[[cst.ImportFrom, cst.ImportAlias], bool]
                      ) -> cst.BaseStatement | None:
-    """The statement without the removable import names; None if nothing is left of it."""
+    """The statement without the removable import names (the statement itself if it has none
+    of them); None if nothing is left of it."""
     if not isinstance(stmt, cst.SimpleStatementLine):
         return stmt
     smalls: list[cst.BaseSmallStatement] = []
@@ -75,6 +79,8 @@ def _without_aliases(stmt: cst.BaseStatement, removable: Callable[[cst.ImportFro
         smalls.append(small)
     if not smalls:
         return None
+    if len(smalls) == len(stmt.body) and all(new is old for new, old in zip(smalls, stmt.body)):
+        return stmt
     if len(smalls) < len(stmt.body):
         smalls[-1] = smalls[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
     return stmt.with_changes(body=smalls)
@@ -87,7 +93,8 @@ def _merge_leading(carried: Sequence[cst.EmptyLine], own: Sequence[cst.EmptyLine
 
 
 def insert_aliases(module: cst.Module, aliases: Sequence[AliasDefinition]) -> tuple[cst.Module, list[AliasDefinition]]:
-    """Each alias right after the definition of its dependency, unless it is already there."""
+    """Each alias right after the definition of its dependency, unless it is already there
+    (the module itself comes back when every one is)."""
     body = list(module.body)
     defined = {name for stmt in body for name in [_assigned_name(stmt)] if name}
     inserted: list[AliasDefinition] = []
@@ -104,6 +111,8 @@ def insert_aliases(module: cst.Module, aliases: Sequence[AliasDefinition]) -> tu
         body.insert(position, statement)
         defined.add(alias.name)
         inserted.append(alias)
+    if not inserted:
+        return module, inserted
     return module.with_changes(body=body), inserted
 
 

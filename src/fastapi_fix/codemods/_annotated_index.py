@@ -115,7 +115,7 @@ class Project:
         self.modules = {self.keys[file]: module_facts for file, module_facts in facts.items()}
         self.first_party = frozenset(m.partition(".")[0] for m in counts)
         self.unparsed = list(unparsed)
-        self._unparsed_data: list[tuple[str, bytes | None]] | None = None
+        self._unparsed_data: list[tuple[SourceFile, bytes | None, frozenset[bytes]]] | None = None
         self._edges: dict[str, set[str]] = {m: self._imported(f.runtime_imports) for m, f in self.modules.items()}
         self._reach: dict[str, set[str]] = {}
         self._by_target: dict[tuple[str, str], list[CallSite]] = defaultdict(list)
@@ -123,6 +123,9 @@ class Project:
         for module_facts in facts.values():
             self._index_calls(module_facts.calls)
         self.reexported = {(module, name) for f in facts.values() for module, name in f.from_imports}
+        self.reexports = Reexports(self.modules.items())
+        self._chains: dict[tuple[str, str], Chain] = {}
+        self._imported_by_path = {f.display_path: f.imported_modules for f in facts.values()}
 
     # -- names and modules ---------------------------------------------------------------
 
@@ -205,12 +208,21 @@ class Project:
                 self._by_name[call.name].append(call)
             # else: a library function, which cannot be ours
 
+    def chain(self, module: str, name: str) -> Chain:
+        """The modules a caller may take ``module.name`` from (`reexport_chain`)."""
+        key = (module, name)
+        if key not in self._chains:
+            self._chains[key] = reexport_chain(module, name, self.reexports)
+        return self._chains[key]
+
     def calls_of(self, module: str, display_path: str, function: FunctionFacts) -> Iterator[_Call]:
-        """Every call that may reach ``function``: exactly when names resolve, else by name."""
-        by_name = self._by_name.get(function.name, [])
+        """Every call that may reach ``function``: exactly when names resolve, else by name
+        where a name can lead to it."""
         if function.kind == "function":
             yield from (_Call(c, 0, True) for c in self._by_target.get((module, function.name), []))
-            yield from (_Call(c, 0, False) for c in by_name if not c.attribute)
+            yield from (_Call(c, 0, False) for c in self._reaching_by_name(module, display_path, function.name))
+            for where in self._unparsed_reaching(self.chain(module, function.name)):
+                yield _Call(_unparsed_call(where, function.name), 0, False)
         elif function.kind == "method":
             if function.qualified:
                 rest = function.qualified[len(module) + 1:]
@@ -219,17 +231,37 @@ class Project:
                 if function.name == "__init__":
                     cls = rest.rpartition(".")[0]
                     yield from (_Call(c, 1, True) for c in self._by_target.get((module, cls), []))
-                    yield from (_Call(c, 1, False) for c in self._by_name.get(cls.rpartition(".")[2], [])
-                                if not c.attribute)
-            yield from (_Call(c, function.offset, False) for c in by_name if c.attribute)
-        else:
-            yield from (_Call(c, 0, False) for c in by_name
+                    yield from (_Call(c, 1, False) for c in self._reaching_by_name(module, display_path, cls))
+            # An instance goes anywhere: `x.method(...)` may be this method in any module.
+            yield from (_Call(c, function.offset, False) for c in self._by_name.get(function.name, [])
+                        if c.attribute)
+            for where in self._unparsed_mentions(function.name):
+                yield _Call(_unparsed_call(where, function.name), 0, False)
+        else:  # nested: bound only inside its function
+            yield from (_Call(c, 0, False) for c in self._by_name.get(function.name, [])
                         if not c.attribute and c.where.startswith(f"{display_path}:"))
-        for where in self._unparsed_mentions(function.name):
-            yield _Call(CallSite(where, None, None, function.name, False, 0, True, (), True), 0, False)
 
-    def _unparsed_mentions(self, name: str) -> Iterator[str]:
-        """Files this Python cannot parse that may call ``name`` (unreadable ones: assume so)."""
+    def _reaching_by_name(self, module: str, display_path: str, name: str) -> Iterator[CallSite]:
+        """Calls ``f(...)`` the index cannot resolve that may still call ``module.name``
+        (``Outer.Inner`` for a nested class): in its own module, or in a module importing one
+        that offers it (star imports too), under any name it goes by there. A bare
+        ``list(...)`` in a module that imports none of them cannot be it.
+        """
+        head, _, rest = name.partition(".")
+        last = name.rpartition(".")[2]
+        chain = self.chain(module, head)
+        offering: dict[str, set[str]] = defaultdict(set)  # called name → modules offering it
+        for offerer, names in chain.items():
+            for offered in (names if not rest else (last,)):
+                offering[offered].add(offerer)
+        for called in sorted(offering, key=lambda n: (n != last, n)):
+            modules = offering[called]
+            for call in self._by_name.get(called, []):
+                if not call.attribute and ((called == last and call.path == display_path) or
+                                           not modules.isdisjoint(self._imported_by_path.get(call.path, ()))):
+                    yield call
+
+    def _read_unparsed(self) -> list[tuple[SourceFile, bytes | None, frozenset[bytes]]]:
         if self._unparsed_data is None:
             self._unparsed_data = []
             for file in self.unparsed:
@@ -237,11 +269,120 @@ class Project:
                     data: bytes | None = file.path.read_bytes()
                 except OSError:
                     data = None
-                self._unparsed_data.append((file.display_path, data))
+                self._unparsed_data.append((file, data, words_of(data or b"")))
+        return self._unparsed_data
+
+    def _unparsed_mentions(self, name: str) -> Iterator[str]:
+        """Files this Python cannot parse that may call ``name`` (unreadable ones: assume so)."""
         needle = f"{name}(".encode()
-        for display, data in self._unparsed_data:
+        for file, data, _ in self._read_unparsed():
             if data is None or needle in data:
-                yield f"{display} (not parsed by this Python)"
+                yield f"{file.display_path} (not parsed by this Python)"
+
+    def _unparsed_reaching(self, chain: Chain) -> Iterator[str]:
+        """Files this Python cannot parse that may call a function through ``chain``: they hold
+        a name it goes by there and the words an import of that module holds where the file
+        is (`import_words`). Unreadable ones: assume so."""
+        for file, data, words in self._read_unparsed():
+            if data is None or any(
+                    any(holds_word(data, words, name) for name in names) and any(
+                        _inside(file.module_name, package) and all(holds_word(data, words, w) for w in needed)
+                        for package, needed in import_words(offerer, self._is_package(offerer)))
+                    for offerer, names in chain.items()):
+                yield f"{file.display_path} (not parsed by this Python)"
+
+    def _is_package(self, module: str) -> bool:
+        facts = self.modules.get(module)
+        return facts is not None and facts.is_package
+
+
+def _inside(module_name: str, package: str | None) -> bool:
+    return package is None or module_name == package or module_name.startswith(f"{package}.")
+
+
+def _unparsed_call(where: str, name: str) -> CallSite:
+    """A call we cannot see: it might pass anything."""
+    return CallSite(where, None, None, name, False, 0, True, (), True)
+
+
+# -- re-exports ----------------------------------------------------------------------------
+
+Chain = dict[str, set[str]]  # module → the names it offers one function (or class) under
+
+
+class Reexports:
+    """How names travel between modules: the module-level from-imports of every module, by
+    the name they import, and the modules that star-import each module."""
+
+    def __init__(self, modules: Iterable[tuple[str, FileFacts]]) -> None:
+        # imported name → (importing module, local name, module imported from)
+        self.by_name: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        self.stars: dict[str, list[str]] = defaultdict(list)  # module → modules star-importing it
+        for key, facts in modules:
+            for local, binding in facts.bindings.items():
+                if binding.kind == "from" and binding.source:
+                    source_module, imported = binding.source
+                    self.by_name[imported].append((key, local, source_module))
+            for source_module, imported in facts.from_imports:
+                if imported == "*":
+                    self.stars[source_module].append(key)
+
+
+def reexport_chain(module: str, name: str, reexports: Reexports) -> Chain:
+    """Every module a caller may import ``module.name`` from, with the names it goes by there:
+    the module itself, each module that from-imports it from one of these (under its own
+    name or an alias), each module that star-imports one of these.
+
+    Shared by the index (which calls may reach a function) and the gather rounds (which
+    files to read for them), so both follow the same links.
+    """
+    chain: Chain = {module: {name}}
+    todo = [module]
+    while todo:
+        offerer = todo.pop()
+        offered = chain[offerer]
+        for imported in list(offered):
+            for importer, local, source_module in reexports.by_name.get(imported, ()):
+                if source_module == offerer and local not in chain.setdefault(importer, set()):
+                    chain[importer].add(local)
+                    todo.append(importer)
+        for importer in reexports.stars.get(offerer, ()):
+            names = chain.setdefault(importer, set())
+            if not offered <= names:
+                names.update(offered)
+                todo.append(importer)
+    return chain
+
+
+def import_words(module: str, is_package: bool) -> Iterator[tuple[str | None, tuple[str, ...]]]:
+    """Where an import of ``module`` (or of a name from it) can be, and the words of the
+    module's name it then holds: anywhere, all (``from a.b.c import x``); inside package
+    ``a``, at least ``b`` and ``c`` (``from .b.c import x``); ...; inside ``a.b``, ``c``
+    (``from . import c``); inside a package itself, none (``from . import x``)."""
+    parts = module.partition("@")[0].split(".")
+    for depth in range(len(parts)):
+        yield ".".join(parts[:depth]) or None, tuple(parts[depth:])
+    if is_package:
+        yield module, ()
+
+
+def own_name(module: str) -> str:
+    """The last part of a module's name: the word every import of it holds (but ``from . import``)."""
+    return module.partition("@")[0].rpartition(".")[2]
+
+
+_WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def words_of(data: bytes) -> frozenset[bytes]:
+    """The ASCII identifiers of a file's bytes, as the engine matches `Wanted` words."""
+    return frozenset(_WORD.findall(data))
+
+
+def holds_word(data: bytes | None, words: frozenset[bytes], name: str) -> bool:
+    """Whether ``name`` is a word of the file; a name beyond ASCII, whether its bytes occur."""
+    encoded = name.encode()
+    return encoded in words if name.isascii() else data is not None and encoded in data
 
 
 class _Names:
