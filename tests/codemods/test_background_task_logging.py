@@ -17,7 +17,13 @@ from fastapi_fix import codemods
 from fastapi_fix.engine.codemod import Settings, SourceFile, Wanted
 from fastapi_fix.engine.results import Status
 from fastapi_fix.engine.runner import Runner
-from tests.helpers import PROJECT, check_noop, check_transformed, in_memory_file, run_project
+from tests.helpers import (
+    PROJECT,
+    check_noop,
+    check_transformed,
+    in_memory_file,
+    run_project,
+)
 
 NEEDS_PYTHON_BELOW_312 = pytest.mark.skipif(sys.version_info >= (3, 12), reason="this Python parses PEP 701")
 CODEMOD = "background-task-logging"

@@ -17,7 +17,11 @@ import libcst as cst
 import pytest
 
 from fastapi_fix.codemods._annotated_cst import _NESTED
-from fastapi_fix.codemods._annotated_imports import add_imports, insert_aliases, remove_imports
+from fastapi_fix.codemods._annotated_imports import (
+    add_imports,
+    insert_aliases,
+    remove_imports,
+)
 from fastapi_fix.codemods._annotated_index import AliasDefinition
 from fastapi_fix.codemods.depends_to_annotated import DependsToAnnotated
 from fastapi_fix.engine.codemod import FileContext, Settings

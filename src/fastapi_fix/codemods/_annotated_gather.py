@@ -30,18 +30,27 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from fastapi_fix.codemods._annotated_facts import Definition, FastapiDefault, FileFacts, FunctionFacts, TypeExpr
+from fastapi_fix.codemods._annotated_facts import (
+    Definition,
+    FastapiDefault,
+    FileFacts,
+    FunctionFacts,
+    TypeExpr,
+)
 from fastapi_fix.codemods._annotated_index import (
     Chain,
     Reexports,
     converting_params,
     import_words,
     losing_params,
-    own_name,
     reexport_chain,
     star_position,
 )
-from fastapi_fix.codemods._fastapi import DEPENDENCY_FUNCTIONS, FASTAPI_PARAM_MODULES, PARAM_FUNCTIONS
+from fastapi_fix.codemods._fastapi import (
+    DEPENDENCY_FUNCTIONS,
+    FASTAPI_PARAM_MODULES,
+    PARAM_FUNCTIONS,
+)
 from fastapi_fix.engine.codemod import SourceFile, Wanted
 
 ANY = "typing.Any"

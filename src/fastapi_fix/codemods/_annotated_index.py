@@ -27,6 +27,7 @@ from fastapi_fix.codemods._annotated_facts import (
 )
 from fastapi_fix.codemods._fastapi import DEPENDENCY_FUNCTIONS, FASTAPI_PARAM_MODULES, walk
 from fastapi_fix.engine.codemod import SourceFile
+from fastapi_fix.engine.pipeline import words_of
 
 Import = tuple[str, str]  # from <module> import <name>
 MAX_PLACES = 3
@@ -369,14 +370,6 @@ def import_words(module: str, is_package: bool) -> Iterator[tuple[str | None, tu
 def own_name(module: str) -> str:
     """The last part of a module's name: the word every import of it holds (but ``from . import``)."""
     return module.partition("@")[0].rpartition(".")[2]
-
-
-_WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def words_of(data: bytes) -> frozenset[bytes]:
-    """The ASCII identifiers of a file's bytes, as the engine matches `Wanted` words."""
-    return frozenset(_WORD.findall(data))
 
 
 def holds_word(data: bytes | None, words: frozenset[bytes], name: str) -> bool:

@@ -36,7 +36,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Optional
 
-from fastapi_fix.codemods._async_facts import ROUTE_DECORATOR_KINDS, CallSite, ModuleFacts, Sym
+from fastapi_fix.codemods._async_facts import (
+    ROUTE_DECORATOR_KINDS,
+    CallSite,
+    ModuleFacts,
+    Sym,
+)
 from fastapi_fix.codemods._async_index import CALLED_BY_FASTAPI, Project, Value
 from fastapi_fix.codemods._blocking import Catalogue
 from fastapi_fix.engine.codemod import SourceFile, Wanted
