@@ -2,15 +2,17 @@
 ``compile()`` for checking; with one-line reasons for code that does not parse.
 
 stdlib ``ast`` only knows the running Python's grammar, but projects move faster:
-full-stack-fastapi-template already uses PEP 758 ``except A, B:``. For gathering, such files
-are parsed by LibCST and the few newer constructs spelled the old way **on the same lines**
-(so every line number in the gathered facts stays true) before ``ast`` reads them. That
-spelling is only read, never written.
+full-stack-fastapi-template already uses PEP 758 ``except A, B:``. For gathering, the few
+newer constructs are spelled the old way **on the same lines** (so every line number in the
+gathered facts stays true) before ``ast`` reads them: from the tokens where that is enough
+(fast), else through LibCST. That spelling is only read, never written.
 """
 
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 import warnings
 
 import libcst as cst
@@ -71,6 +73,12 @@ def parse_ast(data: bytes, filename: str) -> ast.Module:
         return _ast(data, filename)
     except (SyntaxError, ValueError):
         pass
+    spelled = _spelled_from_tokens(data)
+    if spelled is not None:
+        try:
+            return _ast(spelled, filename)
+        except (SyntaxError, ValueError):
+            pass
     older = parse_module(data).visit(_SpellForOlderPython())
     try:
         return _ast(older.bytes, filename)
@@ -117,3 +125,99 @@ class _SpellForOlderPython(cst.CSTTransformer):
     def leave_TypeAlias(self, original: cst.TypeAlias, updated: cst.TypeAlias) -> cst.Assign:
         # PEP 695: ``type X = int`` → ``X = int``
         return cst.Assign(targets=[cst.AssignTarget(updated.name)], value=updated.value)
+
+
+# -- the same spelling from the tokens, when the constructs sit on one line each ----------
+
+_OPENING, _CLOSING = "([{", ")]}"
+
+
+def _spelled_from_tokens(data: bytes) -> str | None:
+    """``data`` with PEP 758 ``except A, B:`` → ``except(A, B):``, PEP 695 ``def f[T](`` and
+    ``class C[T]:`` → their type parameters blanked, and ``type X = ...`` → ``X = ...``;
+    ``None`` when the tokens do not say enough (then LibCST spells it)."""
+    try:
+        tokens = [t for t in tokenize.tokenize(io.BytesIO(data).readline)
+                  if t.type not in (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING)]
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
+        return None
+    edits: list[tuple[int, int, int, str]] = []  # (row, start column, end column, new text)
+    at_statement_start = True
+    for index, token in enumerate(tokens):
+        if at_statement_start and token.string == "except":
+            edits.extend(_parenthesized_types(tokens, index))
+        elif token.string in ("def", "class") and index + 2 < len(tokens) and tokens[index + 2].string == "[":
+            blank = _blanked_brackets(tokens, index + 2)
+            if blank is None:
+                return None
+            edits.extend(blank)
+        elif at_statement_start and token.string == "type" and index + 1 < len(tokens) \
+                and tokens[index + 1].type == tokenize.NAME:
+            name = tokens[index + 1]
+            edits.append((token.start[0], token.start[1], name.start[1], ""))
+            if index + 2 < len(tokens) and tokens[index + 2].string == "[":
+                blank = _blanked_brackets(tokens, index + 2)
+                if blank is None:
+                    return None
+                edits.extend(blank)
+        at_statement_start = token.type in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)
+    if not edits:
+        return None
+    return _apply(data.decode(_encoding(data)), edits)
+
+
+def _parenthesized_types(tokens: list[tokenize.TokenInfo], index: int) -> list[tuple[int, int, int, str]]:
+    """``except A, B:``: parentheses around the types (none if they need none)."""
+    first = index + 2 if index + 1 < len(tokens) and tokens[index + 1].string == "*" else index + 1
+    depth, comma, end = 0, False, first
+    for end in range(first, len(tokens)):
+        text = tokens[end].string
+        if depth == 0 and text in (":", "as"):
+            break
+        if tokens[end].type == tokenize.OP:
+            depth += (text in _OPENING) - (text in _CLOSING)
+            comma = comma or (depth == 0 and text == ",")
+    if not comma or end == first:
+        return []
+    opening, closing = tokens[first], tokens[end - 1]
+    row, column = opening.start
+    # ``except A`` → ``except(A``: the space gives way, so the columns of the types stay true.
+    before = tokens[first - 1].end
+    start = column - 1 if before[0] == row and before[1] < column else column
+    return [(closing.end[0], closing.end[1], closing.end[1], ")"), (row, start, column, "(")]
+
+
+def _blanked_brackets(tokens: list[tokenize.TokenInfo], index: int) -> list[tuple[int, int, int, str]] | None:
+    """Spaces over ``[...]`` from ``tokens[index]``; over several lines, each but the last
+    ends with a ``\\`` that joins it to the next (so the lines stay where they were)."""
+    depth = 0
+    for token in tokens[index:]:
+        if token.type == tokenize.OP:
+            depth += (token.string in _OPENING) - (token.string in _CLOSING)
+        if depth == 0:
+            (first_row, first_column), (last_row, last_column) = tokens[index].start, token.end
+            if first_row == last_row:
+                return [(first_row, first_column, last_column, " " * (last_column - first_column))]
+            lines = tokens[index].line, token.line  # tokenize repeats a line per token on it
+            edits = [(first_row, first_column, len(lines[0].rstrip("\r\n")), " \\")]
+            edits.extend((row, 0, -1, " \\") for row in range(first_row + 1, last_row))
+            edits.append((last_row, 0, last_column, " " * last_column))
+            return edits
+    return None
+
+
+def _apply(text: str, edits: list[tuple[int, int, int, str]]) -> str:
+    # Lines as `tokenize` reads them: ended by "\n" only.
+    lines = io.StringIO(text, newline="\n").readlines()
+    # From the end, so that earlier columns stay true.
+    for row, start, end, new in sorted(edits, key=lambda edit: (edit[0], edit[1]), reverse=True):
+        line = lines[row - 1]
+        body = line.rstrip("\r\n")
+        if end == -1:  # the whole line, up to its line break
+            end = len(body)
+        lines[row - 1] = line[:start] + new + line[end:]
+    return "".join(lines)
+
+
+def _encoding(data: bytes) -> str:
+    return tokenize.detect_encoding(io.BytesIO(data).readline)[0]
