@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import multiprocessing
 import os
@@ -252,32 +253,35 @@ def _wanted_files(wanted: Wanted, outcomes: Sequence[GatherOutcome],
         yield from outcomes  # a word match needs ASCII; any other name could be anywhere
         return
     names = {name.encode() for name in wanted.names}
-    anywhere = _GroupsByWord(wanted.together)
-    by_package: dict[str, _GroupsByWord] = {}
-    for package, group in wanted.within:
-        by_package.setdefault(package, _GroupsByWord()).add(group)
-    for outcome in outcomes:
-        words = outcome.words
-        if not names.isdisjoint(words) or anywhere.any_in(words) or any(
-                by_package[package].any_in(words) for package in _packages(outcome.file.module_name)
-                if package in by_package):
-            yield outcome
+    # (package the file must be inside, or None; the words it must hold)
+    groups = [*((None, _encoded(group)) for group in wanted.together),
+              *((package, _encoded(group)) for package, group in wanted.within)]
+    holding = _files_holding(outcomes, frozenset().union(*(words for _, words in groups)))
+    matched = {index for index, outcome in enumerate(outcomes)
+               if names and not names.isdisjoint(outcome.words)}
+    for package, words in groups:
+        # Only the files holding the group's rarest word can hold the whole group.
+        candidates = min((holding[word] for word in words), key=len) if words else range(len(outcomes))
+        for index in candidates:
+            if index not in matched and words <= outcomes[index].words and (
+                    package is None or package in _packages(outcomes[index].file.module_name)):
+                matched.add(index)
+    yield from (outcomes[index] for index in sorted(matched))
 
 
-class _GroupsByWord:
-    """Word groups filed under one of their words: a file checks only the groups of words it holds."""
+@functools.lru_cache(maxsize=1 << 16)  # the same groups come back round after round
+def _encoded(group: frozenset[str]) -> frozenset[bytes]:
+    return frozenset(name.encode() for name in group)
 
-    def __init__(self, groups: Iterable[frozenset[str]] = ()) -> None:
-        self.groups: dict[bytes, list[set[bytes]]] = {}
-        for group in groups:
-            self.add(group)
 
-    def add(self, group: frozenset[str]) -> None:
-        encoded = {name.encode() for name in group}
-        self.groups.setdefault(min(encoded), []).append(encoded)
-
-    def any_in(self, words: frozenset[bytes]) -> bool:
-        return any(group <= words for word in self.groups.keys() & words for group in self.groups[word])
+def _files_holding(outcomes: Sequence[GatherOutcome], words: frozenset[bytes]) -> dict[bytes, list[int]]:
+    """Word -> the indexes of the files holding it, for the words of the groups."""
+    holding: dict[bytes, list[int]] = {word: [] for word in words}
+    if words:
+        for index, outcome in enumerate(outcomes):
+            for word in words.intersection(outcome.words):
+                holding[word].append(index)
+    return holding
 
 
 def _packages(module: str) -> Iterator[str]:
