@@ -41,9 +41,11 @@ from fastapi_fix.codemods._annotated_index import (
     Chain,
     Reexports,
     converting_params,
+    definition_in,
     import_words,
     losing_params,
     reexport_chain,
+    resolve_in,
     star_position,
 )
 from fastapi_fix.codemods._fastapi import (
@@ -57,7 +59,6 @@ ANY = "typing.Any"
 ANNOTATED_OR_ANY = ("typing.Annotated", "typing_extensions.Annotated", ANY)
 # What the index may import into any module: Annotated, Any, Depends/Security.
 ALWAYS_IMPORTABLE = (*ANNOTATED_OR_ANY, *(f"fastapi.{name}" for name in sorted(DEPENDENCY_FUNCTIONS)))
-MAX_REEXPORTS = 8  # as deep as `Project.resolve` follows them
 
 
 def more_to_gather(facts: Mapping[SourceFile, FileFacts]) -> Wanted:
@@ -117,38 +118,13 @@ class _Rules:
     def _ask(self, dotted: str) -> None:
         self.wanted_modules.update(_prefixes(dotted))
 
-    def _module_of(self, dotted: str) -> str | None:
-        parts = dotted.split(".")
-        for end in range(len(parts), 0, -1):
-            candidate = ".".join(parts[:end])
-            if candidate in self.modules:
-                return candidate
-        return None
-
-    def _resolve(self, qualified: str, depth: int = 0) -> tuple[str, str] | None:
+    def _resolve(self, qualified: str) -> tuple[str, str] | None:
         """`Project.resolve` on the facts so far. The index picks the longest prefix that is a
         module, so every prefix is asked for; each re-export followed, likewise."""
-        self._ask(qualified)
-        module = self._module_of(qualified)
-        if module is None or module == qualified or depth > MAX_REEXPORTS:
-            return None
-        rest = qualified[len(module) + 1:]
-        head, _, tail = rest.partition(".")
-        facts = self.modules[module]
-        if head in facts.definitions:
-            return module, rest
-        binding = facts.bindings.get(head)
-        if binding is not None and binding.qualified and binding.kind != "local":
-            return self._resolve(binding.qualified + (f".{tail}" if tail else ""), depth + 1)
-        return None
+        return resolve_in(self.modules, qualified, self._ask)
 
     def _definition(self, qualified: str | None) -> tuple[str, str, Definition] | None:
-        found = self._resolve(qualified) if qualified else None
-        if found is None or "." in found[1]:
-            return None
-        module, name = found
-        definition = self.modules[module].definitions[name]
-        return None if definition.ambiguous else (module, name, definition)
+        return definition_in(self.modules, qualified, self._ask)
 
     # -- which top-level packages are the project's ---------------------------------------
 
