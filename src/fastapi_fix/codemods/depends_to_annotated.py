@@ -21,16 +21,24 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import libcst as cst
-from libcst.helpers import get_full_name_for_node
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider
 
 from fastapi_fix.codemods._annotated_cst import SignatureRewriter
 from fastapi_fix.codemods._annotated_facts import FileFacts, gather_facts, name_uses
 from fastapi_fix.codemods._annotated_gather import more_to_gather
-from fastapi_fix.codemods._annotated_imports import add_imports, insert_aliases, remove_imports
-from fastapi_fix.codemods._annotated_index import AliasDefinition, FilePlan, Index, Planner
+from fastapi_fix.codemods._annotated_imports import (
+    add_imports,
+    insert_aliases,
+    remove_imports,
+)
+from fastapi_fix.codemods._annotated_index import (
+    AliasDefinition,
+    FilePlan,
+    Index,
+    Planner,
+)
 from fastapi_fix.codemods._annotated_version import too_old_fastapi
-from fastapi_fix.codemods._fastapi import param_function
+from fastapi_fix.codemods._fastapi import cst_param_function
 from fastapi_fix.engine.codemod import Codemod, FileContext, Option, SourceFile, Wanted
 
 
@@ -125,156 +133,29 @@ def _left_unused(plan: FilePlan, rewriter: SignatureRewriter, inserted: Sequence
 
 def _report_unanalysed(ctx: FileContext, module: cst.Module) -> None:
     """A file the running Python cannot parse: report its FastAPI defaults instead of guessing."""
-    finder = _FastapiDefaults()
+    if not _has_call_defaults(module):
+        return  # spare the scope analysis, the costly part
+
+    class Finder(cst.CSTVisitor):
+        METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider)
+
+        def visit_Param(self, node: cst.Param) -> None:
+            if isinstance(node.default, cst.Call) and cst_param_function(self, node.default):
+                start = self.get_metadata(PositionProvider, node.name).start
+                ctx.report(start.line, start.column, f"`{node.name.value}` left as is: this file uses syntax "
+                                                     "newer than the running Python; run fastapi-fix under a newer one")
+
+    # No copy: the tree is only read.
+    MetadataWrapper(module, unsafe_skip_copy=True).visit(Finder())
+
+
+def _has_call_defaults(module: cst.Module) -> bool:
+    class Finder(cst.CSTVisitor):
+        found = False
+
+        def visit_Param(self, node: cst.Param) -> None:
+            self.found = self.found or isinstance(node.default, cst.Call)
+
+    finder = Finder()
     module.visit(finder)
-    found = finder.resolve()
-    if not found:
-        return
-    # No copy: the tree is only read, and positions are looked up by its own nodes.
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    for param in found:
-        start = positions[param.name].start
-        ctx.report(start.line, start.column, f"`{param.name.value}` left as is: this file uses syntax "
-                                             "newer than the running Python; run fastapi-fix under a newer one")
-
-
-class _Scope:
-    """A scope's imports: local name → (order, what it names) of each import binding it (a
-    name may be imported twice, e.g. in ``try``/``except ImportError``)."""
-
-    def __init__(self, is_class: bool) -> None:
-        self.is_class = is_class
-        self.imports: dict[str, list[tuple[int, str]]] = {}
-        self.count = 0
-
-    def bind(self, local: str, qualified: str) -> None:
-        self.imports.setdefault(local, []).append((self.count, qualified))
-        self.count += 1
-
-
-class _FastapiDefaults(cst.CSTVisitor):
-    """Parameters whose default calls one of FastAPI's parameter functions named through an
-    import, as LibCST's `QualifiedNameProvider` tells them, without analysing every name of
-    the file: an import binds in its own scope; decorators, annotations and defaults are
-    read in the scope around their function; a class body is no scope for the functions
-    inside it. A name that an enclosing function binds otherwise still counts as the
-    import: a report more, never one fewer. As for LibCST, the scope a default is read in
-    offers only the imports before it; the scopes around, all of theirs."""
-
-    def __init__(self) -> None:
-        self.scopes = [_Scope(is_class=False)]
-        # Defaults to resolve once every import is known, in the order of the file: (parameter,
-        # callee, the scopes it is read in, how many imports the innermost had bound by then).
-        self.pending: list[tuple[cst.Param, cst.BaseExpression, list[_Scope], int]] = []
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        for decorator in node.decorators:
-            decorator.visit(self)
-        scope = _Scope(is_class=False)
-        self.scopes.append(scope)
-        node.params.visit(self)
-        self.scopes.pop()
-        if node.returns is not None:
-            node.returns.visit(self)
-        self.scopes.append(scope)
-        node.body.visit(self)
-        self.scopes.pop()
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        self.scopes.append(_Scope(is_class=False))
-        node.params.visit(self)
-        node.body.visit(self)
-        self.scopes.pop()
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        for decorator in node.decorators:
-            decorator.visit(self)
-        for argument in (*node.bases, *node.keywords):
-            argument.visit(self)
-        self.scopes.append(_Scope(is_class=True))
-        node.body.visit(self)
-        self.scopes.pop()
-        return False
-
-    def visit_ListComp(self, node: cst.ListComp) -> bool:
-        return self._comprehension(node, node.elt)
-
-    def visit_SetComp(self, node: cst.SetComp) -> bool:
-        return self._comprehension(node, node.elt)
-
-    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> bool:
-        return self._comprehension(node, node.elt)
-
-    def visit_DictComp(self, node: cst.DictComp) -> bool:
-        return self._comprehension(node, node.key, node.value)
-
-    def _comprehension(self, node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp,
-                       *elements: cst.BaseExpression) -> bool:
-        """A scope of its own, but for the first iterable, read in the scope around it."""
-        scope = _Scope(is_class=False)
-        self.scopes.append(scope)
-        for element in elements:
-            element.visit(self)
-        node.for_in.target.visit(self)
-        self.scopes.pop()
-        node.for_in.iter.visit(self)
-        self.scopes.append(scope)
-        for condition in node.for_in.ifs:
-            condition.visit(self)
-        if node.for_in.inner_for_in is not None:
-            node.for_in.inner_for_in.visit(self)
-        self.scopes.pop()
-        return False
-
-    def visit_Param(self, node: cst.Param) -> bool:
-        if isinstance(node.default, cst.Call):
-            self.pending.append((node, node.default.func, self.scopes[:-1], self.scopes[-2].count))
-        own = self.scopes.pop()
-        for part in (node.annotation, node.default):
-            if part is not None:
-                part.visit(self)
-        self.scopes.append(own)
-        return False
-
-    def visit_Import(self, node: cst.Import) -> None:
-        for alias in node.names:
-            imported = get_full_name_for_node(alias.name) or ""
-            if alias.asname is not None:
-                self.scopes[-1].bind(get_full_name_for_node(alias.asname.name) or "", imported)
-            else:
-                top = imported.partition(".")[0]
-                self.scopes[-1].bind(top, top)
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if isinstance(node.names, cst.ImportStar):
-            return
-        # Relative imports keep their dots: they never name FastAPI's modules, as for LibCST.
-        module = "." * len(node.relative) + ((get_full_name_for_node(node.module) or "") if node.module else "")
-        for alias in node.names:
-            name = get_full_name_for_node(alias.name) or ""
-            local = (get_full_name_for_node(alias.asname.name) or "") if alias.asname is not None else name
-            self.scopes[-1].bind(local, f"{module}{name}" if module.endswith(".") else f"{module}.{name}")
-
-    def resolve(self) -> list[cst.Param]:
-        """The parameters whose default calls one of FastAPI's parameter functions."""
-        return [param for param, callee, scopes, bound_before in self.pending
-                if any(param_function(name) for name in _qualified(callee, scopes, bound_before))]
-
-
-def _qualified(callee: cst.BaseExpression, scopes: Sequence[_Scope], bound_before: int) -> list[str]:
-    """What an import makes ``callee`` (``D``, ``fastapi.params.Depends``): the imports of its
-    first name in the innermost of ``scopes`` binding it (those before it in the scope it is
-    read in; a class body only for code directly in it)."""
-    dotted = get_full_name_for_node(callee)
-    if dotted is None:
-        return []
-    root, dot, rest = dotted.partition(".")
-    for depth, scope in enumerate(reversed(scopes)):
-        if depth and scope.is_class:
-            continue
-        bound = [qualified for order, qualified in scope.imports.get(root, ()) if depth or order < bound_before]
-        if bound:
-            return [qualified + dot + rest for qualified in bound]
-    return []
+    return finder.found
