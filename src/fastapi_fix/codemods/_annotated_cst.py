@@ -14,15 +14,17 @@ from typing import TypeVar
 import libcst as cst
 
 from fastapi_fix.codemods._annotated_facts import WORD
-from fastapi_fix.codemods._annotated_index import FilePlan, FunctionPlan, Import, ParamPlan
+from fastapi_fix.codemods._annotated_index import (
+    FilePlan,
+    FunctionPlan,
+    Import,
+    ParamPlan,
+)
 from fastapi_fix.engine.codemod import FileContext
 
 Item = TypeVar("Item", cst.ImportAlias, cst.SubscriptElement)
 Node = TypeVar("Node", bound=cst.CSTNode)
 _EMPTY_MODULE = cst.Module([])
-# What stands in for a function's body and a parameter's name when only the header's text counts.
-_NO_BODY = cst.SimpleStatementSuite([cst.Pass()])
-_MARK = "__fastapi_fix_parameter__"
 # Where statements nest, down to every function of a module: per node that holds them, its
 # fields that do, in source order. Nothing else can hold a function.
 _NESTED: dict[type[cst.CSTNode], tuple[str, ...]] = {
@@ -58,6 +60,7 @@ class SignatureRewriter:
         self.ctx = ctx
         self.plan = plan
         self.module = module
+        self.lines: list[str] | None = None  # of the module, rendered when there is something to report
         self.scope: list[str] = []
         self.seen: Counter[str] = Counter()
         # What the rewritten module now needs.
@@ -107,7 +110,7 @@ class SignatureRewriter:
         plan = self.plan.functions.get(key)
         if plan is None:
             return walked
-        params = self._rewrite(node, plan)
+        params = self._rewrite(node.params, plan)
         return walked if params is node.params else walked.with_changes(params=params)
 
     def _nested(self, node: Node) -> Node:
@@ -127,8 +130,7 @@ class SignatureRewriter:
                 changes[field] = walked
         return node.with_changes(**changes) if changes else node
 
-    def _rewrite(self, function: cst.FunctionDef, plan: FunctionPlan) -> cst.Parameters:
-        params = function.params
+    def _rewrite(self, params: cst.Parameters, plan: FunctionPlan) -> cst.Parameters:
         by_name = {p.name.value: p for p in _all_params(params)}
         converted: dict[str, cst.Param] = {}
         aliased: list[ParamPlan] = []
@@ -137,9 +139,9 @@ class SignatureRewriter:
             if param is None or not isinstance(param.default, cst.Call):
                 continue  # already in Annotated form (a second run)
             if step.leave:
-                self._report(function, step, f"`{step.name}` left as is: {step.leave}")
+                self._report(step, f"`{step.name}` left as is: {step.leave}")
             elif _compact(param.default.func) != step.func_code.replace(" ", ""):
-                self._report(function, step, f"`{step.name}` left as is: the two parsers disagree about this call")
+                self._report(step, f"`{step.name}` left as is: the two parsers disagree about this call")
                 return params
             else:
                 converted[step.name], to_alias = self._convert(param, step)
@@ -151,7 +153,7 @@ class SignatureRewriter:
         if rewritten is None:
             for step in plan.params:
                 if step.name in converted:
-                    self._report(function, step, f"`{step.name}` left as is: cannot keep the parameter order valid")
+                    self._report(step, f"`{step.name}` left as is: cannot keep the parameter order valid")
             return params
         for step in plan.params:
             if step.name in converted:
@@ -205,27 +207,14 @@ class SignatureRewriter:
             ],
         )
 
-    def _report(self, function: cst.FunctionDef, step: ParamPlan, message: str) -> None:
+    def _report(self, step: ParamPlan, message: str) -> None:
         """At the parameter's name, its column counted in characters as LibCST counts them."""
-        self.ctx.report(step.line, self._column(function, step), message)
-
-    def _column(self, function: cst.FunctionDef, step: ParamPlan) -> int:
-        """The plan's column counts UTF-8 bytes, LibCST's counts characters: they differ by
-        what is not ASCII before the name on its line. Rendering the function's header (with
-        the name marked) shows that text, all but the line's indentation, which is ASCII;
-        rendering the whole module would cost as much as printing the file."""
-        def marked(params: Sequence[cst.Param]) -> list[cst.Param]:
-            return [p.with_changes(name=cst.Name(_MARK)) if p.name.value == step.name else p for p in params]
-
-        params = function.params
-        header = function.with_changes(body=_NO_BODY, params=params.with_changes(
-            posonly_params=marked(params.posonly_params), params=marked(params.params),
-            kwonly_params=marked(params.kwonly_params)))
-        text = self.module.code_for_node(header)
-        before = text[: text.find(_MARK)]
-        # Python's line breaks only (str.splitlines also breaks at \f, \x1c, \u2028, ...).
-        on_line = before[max(before.rfind("\n"), before.rfind("\r")) + 1:]
-        return max(0, step.column - (len(on_line.encode()) - len(on_line)))
+        if self.lines is None:
+            # Python's line breaks only (str.splitlines also breaks at \f, \x1c, \u2028, ...).
+            self.lines = self.module.code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        text = self.lines[step.line - 1] if step.line <= len(self.lines) else ""
+        column = len(text.encode()[: step.column].decode(errors="ignore"))
+        self.ctx.report(step.line, column, message)
 
 
 def _names_in(node: cst.CSTNode) -> list[str]:
