@@ -241,10 +241,11 @@ def gather_facts(file: SourceFile, tree: ast.Module) -> FileFacts:
 def _may_name_fastapi(file: SourceFile, table: ImportTable) -> bool:
     """Whether any name of the file can resolve into FastAPI: only through an import of it,
     or inside FastAPI's own package (its own names, its relative imports)."""
-    return any(_in_fastapi(qualified) for qualified in (file.module_name, *table.names.values()))
+    return any(in_fastapi(qualified) for qualified in (file.module_name, *table.names.values()))
 
 
-def _in_fastapi(qualified: str) -> bool:
+def in_fastapi(qualified: str) -> bool:
+    """Whether a dotted name is FastAPI's package or inside it."""
     return qualified == "fastapi" or qualified.startswith("fastapi.")
 
 

@@ -36,6 +36,7 @@ from fastapi_fix.codemods._annotated_facts import (
     FileFacts,
     FunctionFacts,
     TypeExpr,
+    in_fastapi,
 )
 from fastapi_fix.codemods._annotated_index import (
     Chain,
@@ -141,7 +142,7 @@ class _Rules:
     def _fastapi_itself(self) -> None:
         """In a project holding FastAPI's own package, its modules reach the parameter
         functions through relative imports, without naming ``fastapi``: they name them."""
-        if any(module == "fastapi" or module.startswith("fastapi.") for module in self.modules):
+        if any(in_fastapi(module) for module in self.modules):
             self.names.update(PARAM_FUNCTIONS)
 
     # -- who calls a function whose signature changes, who imports from its module -----------

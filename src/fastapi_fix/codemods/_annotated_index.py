@@ -394,11 +394,6 @@ def import_words(module: str, is_package: bool) -> Iterator[tuple[str | None, tu
         yield module, ()
 
 
-def own_name(module: str) -> str:
-    """The last part of a module's name: the word every import of it holds (but ``from . import``)."""
-    return module.partition("@")[0].rpartition(".")[2]
-
-
 def holds_word(data: bytes | None, words: frozenset[bytes], name: str) -> bool:
     """Whether ``name`` is a word of the file; a name beyond ASCII, whether its bytes occur."""
     encoded = name.encode()

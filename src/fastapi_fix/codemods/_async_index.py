@@ -43,7 +43,11 @@ from fastapi_fix.codemods._blocking import (
     canonical_type,
     needs_event_loop,
 )
-from fastapi_fix.codemods._fastapi import BACKGROUND_TASK_CLASSES, BACKGROUND_TASKS_CLASSES, HTTP_METHODS
+from fastapi_fix.codemods._fastapi import (
+    BACKGROUND_TASK_CLASSES,
+    BACKGROUND_TASKS_CLASSES,
+    HTTP_METHODS,
+)
 from fastapi_fix.engine.codemod import SourceFile
 
 Value = tuple

@@ -51,7 +51,12 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from fastapi_fix.codemods._async_facts import ModuleFacts, gather_module
-from fastapi_fix.codemods._async_index import AnnotationRewrite, AsyncIndex, FilePlan, Project
+from fastapi_fix.codemods._async_index import (
+    AnnotationRewrite,
+    AsyncIndex,
+    FilePlan,
+    Project,
+)
 from fastapi_fix.codemods._async_rounds import wanted_after, wants_first_round
 from fastapi_fix.codemods._blocking import Catalogue
 from fastapi_fix.engine.codemod import Codemod, FileContext, Option, SourceFile, Wanted
