@@ -50,15 +50,19 @@ def _libcst_roundtrip(path: Path) -> bool:
 
 def _cpu_seconds() -> float:
     """CPU time of this process and of its finished workers: steadier than wall time on a busy machine."""
-    return sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
-               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return sum(
+        resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
 
 
 def _timed(label: str, fn: Callable[[], object], files: int) -> float:
     start, cpu = time.perf_counter(), _cpu_seconds()
     fn()
     seconds = time.perf_counter() - start
-    print(f"{label:<34} {seconds:8.2f} s {files / seconds:10.0f} files/s {_cpu_seconds() - cpu:8.2f} CPU s")
+    print(
+        f"{label:<34} {seconds:8.2f} s {files / seconds:10.0f} files/s {_cpu_seconds() - cpu:8.2f} CPU s"
+    )
     return seconds
 
 
@@ -92,7 +96,9 @@ class _PhaseClock:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("path", type=Path)
     parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count())
     parser.add_argument("--select", action="append", default=[])
@@ -103,20 +109,30 @@ def main() -> None:
     paths = [f.path for f in files]
     lines = sum(p.read_bytes().count(b"\n") for p in paths)
     chosen = codemods.select(args.select)
-    print(f"{len(paths)} files, {lines:,} lines, {args.jobs} processes, "
-          f"codemods: {', '.join(c.name for c in chosen)}\n")
+    print(
+        f"{len(paths)} files, {lines:,} lines, {args.jobs} processes, "
+        f"codemods: {', '.join(c.name for c in chosen)}\n"
+    )
 
-    floor_ast = _timed("ast.parse every file", lambda: _parallel(_ast_parse, paths, args.jobs), len(paths))
+    floor_ast = _timed(
+        "ast.parse every file", lambda: _parallel(_ast_parse, paths, args.jobs), len(paths)
+    )
     floor_cst = None
     if not args.skip_libcst:
-        floor_cst = _timed("LibCST parse+print every file",
-                           lambda: _parallel(_libcst_roundtrip, paths, args.jobs), len(paths))
+        floor_cst = _timed(
+            "LibCST parse+print every file",
+            lambda: _parallel(_libcst_roundtrip, paths, args.jobs),
+            len(paths),
+        )
     statuses: list[Status] = []
     phases = _PhaseClock()
     runner = Runner([c(Settings()) for c in chosen], jobs=args.jobs, progress=phases.tick)
     phases.start = time.perf_counter()
-    ours = _timed("fastapi-fix --dry-run",
-                  lambda: statuses.extend(r.status for r in runner.run(files)), len(paths))
+    ours = _timed(
+        "fastapi-fix --dry-run",
+        lambda: statuses.extend(r.status for r in runner.run(files)),
+        len(paths),
+    )
     print(phases.report())
 
     counts = {s.value: statuses.count(s) for s in Status}
@@ -124,8 +140,10 @@ def main() -> None:
     print(f"--dry-run / ast floor: {ours / floor_ast:.2f}x")
     if floor_cst:
         print(f"--dry-run / LibCST floor: {ours / floor_cst:.2f}x (goal: under 0.20x)")
-    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    peak = max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+    )
     print(f"peak memory of one process: {peak / 1024:.0f} MiB")
 
 

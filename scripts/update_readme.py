@@ -42,7 +42,9 @@ def _toml(value: Any) -> str:
 def _flag(option: Option) -> str:
     if isinstance(option.default, bool):
         return f"`--{option.name}/--no-{option.name}`"
-    return f"`--{option.name} VALUE`" + (" (repeatable)" if isinstance(option.default, list) else "")
+    return f"`--{option.name} VALUE`" + (
+        " (repeatable)" if isinstance(option.default, list) else ""
+    )
 
 
 def _table(registry: Sequence[type[Codemod]]) -> list[str]:
@@ -58,10 +60,16 @@ def _table(registry: Sequence[type[Codemod]]) -> list[str]:
 def _options(codemod: type[Codemod]) -> list[str]:
     if not codemod.options:
         return []
-    lines = [f"Options (`[tool.fastapi-fix.{codemod.name}]` in `pyproject.toml`, or the command line):", "",
-             "| key | flag | default | meaning |", "|---|---|---|---|"]
+    lines = [
+        f"Options (`[tool.fastapi-fix.{codemod.name}]` in `pyproject.toml`, or the command line):",
+        "",
+        "| key | flag | default | meaning |",
+        "|---|---|---|---|",
+    ]
     for option in codemod.options:
-        lines.append(f"| `{option.name}` | {_flag(option)} | `{_toml(option.default)}` | {_cell(option.help)} |")
+        lines.append(
+            f"| `{option.name}` | {_flag(option)} | `{_toml(option.default)}` | {_cell(option.help)} |"
+        )
     return [*lines, ""]
 
 
@@ -69,14 +77,34 @@ def _example(codemod: type[Codemod]) -> list[str]:
     before, after = (textwrap.dedent(code).strip("\n") for code in codemod.example)
     if not (before or after):
         return []
-    return ["Before:", "", "```python", before, "```", "", "After:", "", "```python", after, "```", ""]
+    return [
+        "Before:",
+        "",
+        "```python",
+        before,
+        "```",
+        "",
+        "After:",
+        "",
+        "```python",
+        after,
+        "```",
+        "",
+    ]
 
 
 def render(registry: Sequence[type[Codemod]]) -> str:
     """The generated part of the README (without the markers)."""
     lines = [*_table(registry), ""]
     for codemod in registry:
-        lines += [f"### `{codemod.name}`", "", _cell(codemod.summary), "", f"**Safety:** {_cell(codemod.safety)}", ""]
+        lines += [
+            f"### `{codemod.name}`",
+            "",
+            _cell(codemod.summary),
+            "",
+            f"**Safety:** {_cell(codemod.safety)}",
+            "",
+        ]
         lines += _options(codemod)
         lines += _example(codemod)
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -68,7 +68,15 @@ def run_example_tests(
     """Run the app's own test suite with its folder as working directory."""
     # A private basetemp: the app's pytest must not clean up the calling session's tmp dirs.
     basetemp = app_dir.parent / f"{app_dir.name}-pytest-tmp"
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--basetemp={basetemp}"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--basetemp={basetemp}",
+    ]
     return subprocess.run(
         [*command, *pytest_args],
         cwd=app_dir,

@@ -62,7 +62,9 @@ def _source(code: str) -> bytes:
     return textwrap.dedent(code).encode()
 
 
-def _run_variant(codemod: str, path: str, data: bytes, context: Mapping[str, str], **kwargs: Any) -> FileResult:
+def _run_variant(
+    codemod: str, path: str, data: bytes, context: Mapping[str, str], **kwargs: Any
+) -> FileResult:
     files = {name: _source(code) for name, code in context.items()}
     files[path] = data
     result = run_project(codemod, files, **kwargs)[path]

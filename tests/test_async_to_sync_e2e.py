@@ -32,7 +32,12 @@ SELECT = ["--select", "async-to-sync"]
 APP_REF = EXAMPLE_APPS["bookshop"].app_ref
 CONVERTED = {
     "bookshop/main.py": {"bestsellers"},
-    "bookshop/routers/books.py": {"create_book", "restock_book", "upload_cover", "enrich_from_open_library"},
+    "bookshop/routers/books.py": {
+        "create_book",
+        "restock_book",
+        "upload_cover",
+        "enrich_from_open_library",
+    },
     "bookshop/routers/orders.py": {"place_order", "list_my_orders"},
     "bookshop/routers/users.py": {"register", "read_user"},
 }
@@ -40,7 +45,7 @@ REPORT_DELAY = 1.0
 
 # Calls every converted route (and a few others) through TestClient and prints what they
 # answer, minus what differs on every run (tokens, timestamps).
-WALK = '''\
+WALK = """\
 import json, os, sys
 from unittest import mock
 
@@ -95,7 +100,7 @@ with TestClient(app) as client:
 
 with open(sys.argv[1], "w", encoding="utf-8") as out:
     json.dump(answers, out)
-'''
+"""
 
 
 def _fix(app_dir: Path, *flags: str):
@@ -111,7 +116,11 @@ def _walk_routes(app_dir: Path) -> list:
     output = app_dir.parent / f"{app_dir.name}-answers.json"
     result = subprocess.run(
         [sys.executable, "-c", WALK, str(output), str(app_dir.parent / f"{app_dir.name}-covers")],
-        cwd=app_dir, env=_app_env(), capture_output=True, text=True, timeout=60,
+        cwd=app_dir,
+        env=_app_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(output.read_text(encoding="utf-8"))
@@ -140,12 +149,17 @@ def test_bookshop_routes_answer_the_same_as_def(tmp_path):
     # Left async: the health check (blocks nothing), login (awaits), the websocket, the lifespan.
     assert async_after["bookshop/main.py"] == {"lifespan", "health", "order_status_feed"}
     assert async_after["bookshop/routers/users.py"] == {"login"}
-    assert "bookshop/routers/users.py:32:12: async-to-sync: `auth.authenticate(...)` blocks" in result.output
+    assert (
+        "bookshop/routers/users.py:32:12: async-to-sync: `auth.authenticate(...)` blocks"
+        in result.output
+    )
 
     assert_example_tests_pass(app_dir)
     answers_after = _walk_routes(app_dir)
     assert answers_after == answers_before
-    assert {name for name, status, _ in answers_after if status < 300} >= set().union(*CONVERTED.values())
+    assert {name for name, status, _ in answers_after if status < 300} >= set().union(
+        *CONVERTED.values()
+    )
     assert dump_openapi(app_dir, APP_REF) == openapi_before
     second = _fix(app_dir, "--check")
     assert second.exit_code == 0, second.output
@@ -162,11 +176,27 @@ def _free_port() -> int:
 def _serve(app_dir: Path) -> Iterator[str]:
     """The app under uvicorn on a free local port, with a slow report route."""
     port = _free_port()
-    env = _app_env(BOOKSHOP_DATABASE_URL=f"sqlite:///{app_dir / 'shop.db'}", BOOKSHOP_REPORT_DELAY=str(REPORT_DELAY))
+    env = _app_env(
+        BOOKSHOP_DATABASE_URL=f"sqlite:///{app_dir / 'shop.db'}",
+        BOOKSHOP_REPORT_DELAY=str(REPORT_DELAY),
+    )
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", APP_REF, "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
-        cwd=app_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            APP_REF,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=app_dir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -176,7 +206,9 @@ def _serve(app_dir: Path) -> Iterator[str]:
                 httpx.get(f"{url}/health", timeout=1).raise_for_status()
                 break
             except httpx.HTTPError:
-                assert server.poll() is None, server.stderr.read().decode() if server.stderr else "server died"
+                assert server.poll() is None, (
+                    server.stderr.read().decode() if server.stderr else "server died"
+                )
                 assert time.monotonic() < deadline, "uvicorn did not start in 20 s"
                 time.sleep(0.1)
         yield url

@@ -23,7 +23,7 @@ from tests.example_apps import (
 
 SELECT = ["--select", "background-task-logging"]
 
-PROBE = '''\
+PROBE = """\
 import logging
 
 from fastapi.testclient import TestClient
@@ -48,7 +48,7 @@ def test_failing_task_is_logged_by_name_and_later_tasks_run(caplog):
     assert failures[0].exc_info[0] is notifications.DeliveryError
     # The task queued after the failing one still ran.
     assert notifications.signups == [response.json()["id"]]
-'''
+"""
 
 
 def _fix(app_dir, *flags):
@@ -69,7 +69,10 @@ def test_bookshop_failing_task_is_logged_and_the_next_one_runs(tmp_path):
     notifications = (app_dir / "bookshop" / "notifications.py").read_text(encoding="utf-8")
     assert notifications.count("except Exception:") == 4
     # Only the definitions changed: routes, schemas and the send_email helper did not.
-    assert "def send_email(to: str, subject: str, body: str) -> None:\n    if to.endswith" in notifications
+    assert (
+        "def send_email(to: str, subject: str, body: str) -> None:\n    if to.endswith"
+        in notifications
+    )
 
     assert_example_tests_pass(app_dir)  # the app's own tests and the probe
     assert dump_openapi(app_dir, EXAMPLE_APPS["bookshop"].app_ref) == openapi_before
@@ -94,7 +97,8 @@ def test_single_file_app_keeps_its_tests_and_schema(tmp_path, flags):
 
 def test_reraise_from_pyproject(tmp_path):
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.fastapi-fix.background-task-logging]\nreraise = true\nlogger-name = "log"\n', encoding="utf-8"
+        '[tool.fastapi-fix.background-task-logging]\nreraise = true\nlogger-name = "log"\n',
+        encoding="utf-8",
     )
     (tmp_path / "main.py").write_text(
         "from fastapi import BackgroundTasks\n\n\ndef job():\n    run()\n\n\n"

@@ -42,7 +42,9 @@ FILES = {
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout
 
 
 @pytest.fixture
@@ -52,8 +54,12 @@ def repo(tmp_path, monkeypatch):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(data)
     git(root.parent, "init", "-q", "-b", "main", str(root))
-    for key, value in {"user.name": "Test", "user.email": "test@example.com", "commit.gpgsign": "false",
-                       "core.autocrlf": "false"}.items():
+    for key, value in {
+        "user.name": "Test",
+        "user.email": "test@example.com",
+        "commit.gpgsign": "false",
+        "core.autocrlf": "false",
+    }.items():
         git(root, "config", key, value)
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "initial")
@@ -76,10 +82,17 @@ def invoke(*args: str):
 
 def checkout_state(repo: Path) -> tuple[str, str, str, dict[str, bytes]]:
     """Branch, HEAD, status and every file: what --branch must never change."""
-    files = {p.relative_to(repo).as_posix(): p.read_bytes() for p in sorted(repo.rglob("*"))
-             if p.is_file() and ".git" not in p.parts}
-    return (git(repo, "rev-parse", "--abbrev-ref", "HEAD"), git(repo, "rev-parse", "HEAD"),
-            git(repo, "status", "--porcelain"), files)
+    files = {
+        p.relative_to(repo).as_posix(): p.read_bytes()
+        for p in sorted(repo.rglob("*"))
+        if p.is_file() and ".git" not in p.parts
+    }
+    return (
+        git(repo, "rev-parse", "--abbrev-ref", "HEAD"),
+        git(repo, "rev-parse", "HEAD"),
+        git(repo, "status", "--porcelain"),
+        files,
+    )
 
 
 def commits(repo: Path, branch: str) -> list[str]:
@@ -93,7 +106,10 @@ def test_one_commit_per_codemod_in_registry_order(repo, monkeypatch):
     assert result.exit_code == 0, result.output
     assert checkout_state(repo) == before  # still on main, same HEAD, same files
     qux_commit, foo_commit = reversed(commits(repo, "migrate"))
-    assert git(repo, "log", "-1", "--format=%s", qux_commit) == "fastapi-fix: rename-qux (1 file, 1 edit)\n"
+    assert (
+        git(repo, "log", "-1", "--format=%s", qux_commit)
+        == "fastapi-fix: rename-qux (1 file, 1 edit)\n"
+    )
     assert git(repo, "diff", "--name-only", f"{qux_commit}~1", qux_commit) == "pkg/c.py\n"
     assert git(repo, "show", f"{qux_commit}:pkg/c.py") == "quux = 2\n"
     assert git(repo, "log", "-1", "--format=%B", foo_commit) == (
@@ -111,9 +127,15 @@ def test_one_commit_per_codemod_in_registry_order(repo, monkeypatch):
         "\n"
     )
     assert git(repo, "diff", "--name-only", f"{foo_commit}~1", foo_commit) == "pkg/a.py\n"
-    assert blob(repo, "migrate:pkg/a.py") == b"bar = 1\r\nprint(bar)\r\n"  # bytes kept through the worktree
-    assert "committed" in result.stderr and "looks-only: nothing to change, no commit" in result.stderr
-    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1  # temporary one removed
+    assert (
+        blob(repo, "migrate:pkg/a.py") == b"bar = 1\r\nprint(bar)\r\n"
+    )  # bytes kept through the worktree
+    assert (
+        "committed" in result.stderr and "looks-only: nothing to change, no commit" in result.stderr
+    )
+    assert (
+        git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+    )  # temporary one removed
 
 
 def test_dirty_tree_is_refused(repo, monkeypatch):
@@ -204,10 +226,16 @@ def test_from_a_subfolder_only_its_files_change_and_paths_are_from_the_root(repo
 
 def test_json_report_of_a_branch(repo, monkeypatch):
     use(monkeypatch, RenameQux, LooksOnly, RenameFoo)
-    result = CliRunner().invoke(main, ["--format", "json", "--branch", "migrate", "."], catch_exceptions=False)
+    result = CliRunner().invoke(
+        main, ["--format", "json", "--branch", "migrate", "."], catch_exceptions=False
+    )
     doc = json.loads(result.stdout)
     assert (doc["mode"], doc["exit_code"], doc["branch"]["name"], doc["branch"]["kept"]) == (
-        "branch", 0, "migrate", True)
+        "branch",
+        0,
+        "migrate",
+        True,
+    )
     steps = {step["codemod"]: step for step in doc["branch"]["steps"]}
     assert steps["rename-qux"]["files"] == ["pkg/c.py"] and steps["looks-only"]["commit"] is None
     assert steps["rename-foo"]["commit"] == git(repo, "rev-parse", "migrate").strip()
@@ -222,7 +250,11 @@ def test_real_codemods_on_the_example_build_the_same_tree_as_in_place(tmp_path, 
     in_place = copy_example("bookshop", tmp_path / "in-place")
     repo = copy_example("bookshop", tmp_path / "branch")
     git(repo.parent, "init", "-q", "-b", "main", str(repo))
-    for key, value in {"user.name": "Test", "user.email": "test@example.com", "commit.gpgsign": "false"}.items():
+    for key, value in {
+        "user.name": "Test",
+        "user.email": "test@example.com",
+        "commit.gpgsign": "false",
+    }.items():
         git(repo, "config", key, value)
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "initial")

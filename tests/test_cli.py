@@ -125,8 +125,12 @@ def test_summary_counts_per_codemod(project):
 def test_console_script_and_module_entry_points():
     for command in (["fastapi-fix"], [sys.executable, "-m", "fastapi_fix"]):
         if command[0] == "fastapi-fix":
-            command[0] = shutil.which("fastapi-fix") or str(Path(sys.executable).with_name("fastapi-fix"))
-        out = subprocess.run([*command, "--version"], capture_output=True, text=True, env=os.environ)
+            command[0] = shutil.which("fastapi-fix") or str(
+                Path(sys.executable).with_name("fastapi-fix")
+            )
+        out = subprocess.run(
+            [*command, "--version"], capture_output=True, text=True, env=os.environ
+        )
         assert out.returncode == 0 and "fastapi-fix" in out.stdout
 
 
@@ -161,7 +165,9 @@ def test_excluded_and_unnamed_files_are_read_but_never_rewritten(tmp_path, monke
     for args in (["--exclude", "app/cli.py", "."], ["app/routes.py"]):
         result = invoke(*args)
         assert result.exit_code == 0
-        assert (tmp_path / "app/routes.py").read_text() == "foo = 1\n", args  # two uses project-wide
+        assert (tmp_path / "app/routes.py").read_text() == "foo = 1\n", (
+            args
+        )  # two uses project-wide
     (tmp_path / "app/cli.py").write_text("print(1)\n")
     assert invoke("app/routes.py").exit_code == 0
     assert (tmp_path / "app/routes.py").read_text() == "bar = 1\n"
@@ -189,6 +195,8 @@ def test_symlink_leading_out_counts_as_skipped_in_json(project, tmp_path_factory
     (project / "pkg/link.py").symlink_to(outside)
     doc = json.loads(invoke("--dry-run", "--format", "json", ".").stdout)
     skipped = [f for f in doc["files"] if f["path"] == "pkg/link.py"]
-    assert skipped == [{**skipped[0], "status": "skipped", "reason": "symlink to a file outside the given paths"}]
+    assert skipped == [
+        {**skipped[0], "status": "skipped", "reason": "symlink to a file outside the given paths"}
+    ]
     assert doc["summary"]["skipped"] == 1
     assert outside.read_bytes() == b"foo = 1\n"

@@ -64,7 +64,9 @@ def project(tmp_path, monkeypatch):
 
 
 def configure(root: Path, body: str) -> None:
-    (root / "pyproject.toml").write_text(f"[project]\nname = 'x'\nrequires-python = '>=3.10'\n\n{body}")
+    (root / "pyproject.toml").write_text(
+        f"[project]\nname = 'x'\nrequires-python = '>=3.10'\n\n{body}"
+    )
 
 
 def invoke(*args: str):
@@ -76,6 +78,7 @@ def source(root: Path, name: str = "pkg/a.py") -> str:
 
 
 # -- values reach the codemods, the command line wins ------------------------------------
+
 
 def test_codemod_table_sets_options(project):
     configure(project, '[tool.fastapi-fix.rename]\nto = "baz"\nupper = true\n')
@@ -144,34 +147,61 @@ def test_configuration_is_found_walking_up_from_the_paths(project, tmp_path_fact
 
 # -- errors: exit 2, naming the key and the valid ones -----------------------------------
 
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        pytest.param('[tool.fastapi-fix]\nselct = ["rename"]\n',
-                     "unknown key 'selct' in [tool.fastapi-fix]; valid keys: select, ignore, exclude, "
-                     "target-version, rename, other, to, upper, keep-in", id="unknown top-level key"),
-        pytest.param("[tool.fastapi-fix]\nupper = true\n[tool.fastapi-fix.rename]\nupper = false\n",
-                     "'upper' is set both in [tool.fastapi-fix] and in [tool.fastapi-fix.rename]",
-                     id="codemod option set twice"),
-        pytest.param("[tool.fastapi-fix.rename]\nuper = true\n",
-                     "unknown key 'uper' in [tool.fastapi-fix.rename]; valid keys: to, upper, keep-in",
-                     id="unknown codemod option"),
-        pytest.param("[tool.fastapi-fix.other]\nx = 1\n",
-                     "unknown key 'x' in [tool.fastapi-fix.other]; valid keys: none, this codemod has no options",
-                     id="codemod without options"),
-        pytest.param('[tool.fastapi-fix.rename]\nupper = "yes"\n',
-                     "[tool.fastapi-fix.rename] upper must be a bool", id="wrong type"),
-        pytest.param('[tool.fastapi-fix.rename]\nkeep-in = "a.py"\n',
-                     "[tool.fastapi-fix.rename] keep-in must be a list of strings", id="string for a list"),
-        pytest.param('[tool.fastapi-fix]\nrename = "x"\n',
-                     "[tool.fastapi-fix.rename] must be a table of options", id="codemod key not a table"),
-        pytest.param('[tool.fastapi-fix]\nselect = ["renam"]\n',
-                     "[tool.fastapi-fix] select: unknown codemod 'renam'; valid names: rename, other",
-                     id="unknown codemod in select"),
-        pytest.param('[tool.fastapi-fix]\nignore = "other"\n',
-                     "[tool.fastapi-fix] ignore must be a list of strings", id="ignore not a list"),
-        pytest.param('[tool.fastapi-fix]\ntarget-version = "2.7"\n',
-                     "invalid target version '2.7'", id="bad target version"),
+        pytest.param(
+            '[tool.fastapi-fix]\nselct = ["rename"]\n',
+            "unknown key 'selct' in [tool.fastapi-fix]; valid keys: select, ignore, exclude, "
+            "target-version, rename, other, to, upper, keep-in",
+            id="unknown top-level key",
+        ),
+        pytest.param(
+            "[tool.fastapi-fix]\nupper = true\n[tool.fastapi-fix.rename]\nupper = false\n",
+            "'upper' is set both in [tool.fastapi-fix] and in [tool.fastapi-fix.rename]",
+            id="codemod option set twice",
+        ),
+        pytest.param(
+            "[tool.fastapi-fix.rename]\nuper = true\n",
+            "unknown key 'uper' in [tool.fastapi-fix.rename]; valid keys: to, upper, keep-in",
+            id="unknown codemod option",
+        ),
+        pytest.param(
+            "[tool.fastapi-fix.other]\nx = 1\n",
+            "unknown key 'x' in [tool.fastapi-fix.other]; valid keys: none, this codemod has no options",
+            id="codemod without options",
+        ),
+        pytest.param(
+            '[tool.fastapi-fix.rename]\nupper = "yes"\n',
+            "[tool.fastapi-fix.rename] upper must be a bool",
+            id="wrong type",
+        ),
+        pytest.param(
+            '[tool.fastapi-fix.rename]\nkeep-in = "a.py"\n',
+            "[tool.fastapi-fix.rename] keep-in must be a list of strings",
+            id="string for a list",
+        ),
+        pytest.param(
+            '[tool.fastapi-fix]\nrename = "x"\n',
+            "[tool.fastapi-fix.rename] must be a table of options",
+            id="codemod key not a table",
+        ),
+        pytest.param(
+            '[tool.fastapi-fix]\nselect = ["renam"]\n',
+            "[tool.fastapi-fix] select: unknown codemod 'renam'; valid names: rename, other",
+            id="unknown codemod in select",
+        ),
+        pytest.param(
+            '[tool.fastapi-fix]\nignore = "other"\n',
+            "[tool.fastapi-fix] ignore must be a list of strings",
+            id="ignore not a list",
+        ),
+        pytest.param(
+            '[tool.fastapi-fix]\ntarget-version = "2.7"\n',
+            "invalid target version '2.7'",
+            id="bad target version",
+        ),
         pytest.param("[tool.fastapi-fix\n", "pyproject.toml: ", id="malformed toml"),
     ],
 )
@@ -186,31 +216,51 @@ def test_configuration_errors_exit_2(project, body, message):
 
 # -- the pieces ---------------------------------------------------------------------------
 
+
 def test_parse_tool_config_values(tmp_path):
     document = {
         "project": {"requires-python": ">=3.9"},
-        "tool": {"fastapi-fix": {"select": ["rename"], "ignore": ["other"], "exclude": ["migrations/"],
-                                 "target-version": "py311", "rename": {"upper": True}}},
+        "tool": {
+            "fastapi-fix": {
+                "select": ["rename"],
+                "ignore": ["other"],
+                "exclude": ["migrations/"],
+                "target-version": "py311",
+                "rename": {"upper": True},
+            }
+        },
     }
     config = parse_tool_config(document, tmp_path / "pyproject.toml", [Rename, Other])
-    assert config == ToolConfig(tmp_path / "pyproject.toml", ("rename",), ("other",), ("migrations/",), (3, 11),
-                                {"rename": {"upper": True}})
+    assert config == ToolConfig(
+        tmp_path / "pyproject.toml",
+        ("rename",),
+        ("other",),
+        ("migrations/",),
+        (3, 11),
+        {"rename": {"upper": True}},
+    )
     assert config.root == tmp_path
 
 
 def test_target_version_falls_back_to_requires_python(tmp_path):
-    config = parse_tool_config({"project": {"requires-python": ">=3.10"}}, tmp_path / "p.toml", [Rename])
+    config = parse_tool_config(
+        {"project": {"requires-python": ">=3.10"}}, tmp_path / "p.toml", [Rename]
+    )
     assert config.target_version == (3, 10)
     assert cli._target_version("py38", config) == (3, 8)  # the command line wins
     assert cli._target_version(None, config) == (3, 10)
 
 
 def test_effective_selection_and_options():
-    config = ToolConfig(select=("a",), ignore=("b",), options={"rename": {"to": "x", "upper": True}})
+    config = ToolConfig(
+        select=("a",), ignore=("b",), options={"rename": {"to": "x", "upper": True}}
+    )
     assert effective_selection(config, (), ()) == (["a"], ["b"])
     assert effective_selection(config, ("b",), ()) == (["b"], [])
     assert effective_selection(config, (), ("c",)) == (["a"], ["b", "c"])
-    assert effective_options(config, {"rename": {"to": "y"}}) == {"rename": {"to": "y", "upper": True}}
+    assert effective_options(config, {"rename": {"to": "y"}}) == {
+        "rename": {"to": "y", "upper": True}
+    }
 
 
 def test_tool_section_must_be_a_table(tmp_path):

@@ -13,8 +13,14 @@ from fastapi_fix import codemods
 from fastapi_fix.cli import main
 from tests.engine.toy import RenameFoo, RenameQux
 
-HOOKS = {hook["id"]: hook for hook in yaml.safe_load(
-    (Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))}
+HOOKS = {
+    hook["id"]: hook
+    for hook in yaml.safe_load(
+        (Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml").read_text(
+            encoding="utf-8"
+        )
+    )
+}
 
 
 class ProjectWide(RenameQux):

@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _load_generator():
-    spec = importlib.util.spec_from_file_location("update_readme", ROOT / "scripts" / "update_readme.py")
+    spec = importlib.util.spec_from_file_location(
+        "update_readme", ROOT / "scripts" / "update_readme.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -28,7 +30,11 @@ class Sample(Codemod):
     summary = "Turn `a | b` into c."
     safety = "Always."
     example = ("x = a | b\n", "x = c\n")
-    options = (Option("loud", False, "Shout."), Option("names", [], "More names."), Option("tag", "t", "A tag."))
+    options = (
+        Option("loud", False, "Shout."),
+        Option("names", [], "More names."),
+        Option("tag", "t", "A tag."),
+    )
     default_enabled = False
 
 
@@ -49,8 +55,7 @@ def test_every_codemod_has_a_row_and_a_section():
 def test_rendering_of_one_codemod():
     text = update_readme.render([Sample])
     assert text.splitlines()[2] == (
-        "| [`sample`](#sample) | Turn `a \\| b` into c. | Always. "
-        "| only with `--select` |"
+        "| [`sample`](#sample) | Turn `a \\| b` into c. | Always. | only with `--select` |"
     )
     assert "| `loud` | `--loud/--no-loud` | `false` | Shout. |" in text
     assert "| `names` | `--names VALUE` (repeatable) | `[]` | More names. |" in text

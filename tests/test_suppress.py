@@ -36,7 +36,9 @@ class RenameAttribute(Codemod):
         positions = wrapper.resolve(PositionProvider)
 
         class Rename(cst.CSTTransformer):
-            def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.Attribute:
+            def leave_Attribute(
+                self, original: cst.Attribute, updated: cst.Attribute
+            ) -> cst.Attribute:
                 start = positions[original.attr].start
                 if original.attr.value == "old":
                     ctx.record_edit(start.line, start.line, "old → new")
@@ -60,8 +62,11 @@ class AddLogDecorator(Codemod):
         decorator = cst.Decorator(cst.parse_expression("log.task"))
         body = []
         for statement in module.body:
-            if isinstance(statement, cst.FunctionDef) and statement.name.value.startswith("task_") \
-                    and not statement.decorators:
+            if (
+                isinstance(statement, cst.FunctionDef)
+                and statement.name.value.startswith("task_")
+                and not statement.decorators
+            ):
                 ctx.record_edit(1, 1, f"decorate {statement.name.value}")
                 statement = statement.with_changes(decorators=[decorator])
             body.append(statement)
@@ -103,7 +108,9 @@ class Unasync(Codemod):
 
     def transform(self, ctx: FileContext, module: cst.Module, index: object) -> cst.Module:
         class Drop(cst.CSTTransformer):
-            def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+            def leave_FunctionDef(
+                self, original: cst.FunctionDef, updated: cst.FunctionDef
+            ) -> cst.FunctionDef:
                 return updated.with_changes(asynchronous=None)
 
             def leave_Await(self, original: cst.Await, updated: cst.Await) -> cst.BaseExpression:
@@ -132,8 +139,11 @@ class DropNoneDefaults(Codemod):
 
 @pytest.fixture(autouse=True)
 def test_registry(monkeypatch):
-    monkeypatch.setattr(codemods, "REGISTRY", (RenameAttribute, AddLogDecorator, InlineHelper, Unasync,
-                                              DropNoneDefaults))
+    monkeypatch.setattr(
+        codemods,
+        "REGISTRY",
+        (RenameAttribute, AddLogDecorator, InlineHelper, Unasync, DropNoneDefaults),
+    )
 
 
 LINE_CASES = [
@@ -236,7 +246,9 @@ def test_findings_and_edits_inside_suppressed_ranges_are_dropped(monkeypatch):
         "def f():  # fastapi-fix: ignore\n    return x.old, x.legacy\n\n\nx.new, x.legacy\n",
     )
     assert [(f.line, f.column) for f in findings] == [(5, 10)]
-    result = run_project("rename-attribute", {"app/main.py": b"x.old  # fastapi-fix: ignore\nx.old\n"})
+    result = run_project(
+        "rename-attribute", {"app/main.py": b"x.old  # fastapi-fix: ignore\nx.old\n"}
+    )
     assert [(e.line, e.end_line) for e in result["app/main.py"].edits] == [(2, 2)]
 
 
@@ -306,7 +318,9 @@ def test_suppressed_whole_function_with_consistent_rest():
         pytest.param("# fastapi-fix: ignore  because of X", None, id="with a reason"),
         pytest.param("# fastapi-fix: ignore[a]", frozenset({"a"}), id="one name"),
         pytest.param("# fastapi-fix: ignore[a, b]", frozenset({"a", "b"}), id="two names"),
-        pytest.param("# type: ignore  # fastapi-fix: ignore[a]", frozenset({"a"}), id="after another"),
+        pytest.param(
+            "# type: ignore  # fastapi-fix: ignore[a]", frozenset({"a"}), id="after another"
+        ),
         pytest.param("# fastapi-fix: ignored", False, id="other word"),
         pytest.param("# fastapi-fix: ignore[a", False, id="unclosed bracket"),
         pytest.param("# ignore", False, id="someone else's"),
@@ -325,7 +339,10 @@ def test_find_suppressions_ranges():
         b"y = (1,\n"
         b"     2)  # fastapi-fix: ignore\n"
     )
-    found = [(s.first, s.last, s.codemods, s.comment_line, s.whole_function) for s in find_suppressions(module)]
+    found = [
+        (s.first, s.last, s.codemods, s.comment_line, s.whole_function)
+        for s in find_suppressions(module)
+    ]
     assert found == [
         (1, 1, frozenset({"a"}), 1, False),
         (2, 4, None, 2, True),

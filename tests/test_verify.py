@@ -43,7 +43,9 @@ class MoveItemsRoute(Codemod):
 
     def transform(self, ctx: FileContext, module: cst.Module, index: object) -> cst.Module:
         class Move(cst.CSTTransformer):
-            def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.SimpleString:
+            def leave_SimpleString(
+                self, original: cst.SimpleString, updated: cst.SimpleString
+            ) -> cst.SimpleString:
                 return updated.with_changes(value=updated.value.replace("/items", "/things"))
 
         return module.visit(Move())
@@ -60,7 +62,11 @@ class BreakImport(Codemod):
     def transform(self, ctx: FileContext, module: cst.Module, index: object) -> cst.Module:
         class Swap(cst.CSTTransformer):
             def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
-                return updated.with_changes(value="FastAPIX") if updated.value == "FastAPI" else updated
+                return (
+                    updated.with_changes(value="FastAPIX")
+                    if updated.value == "FastAPI"
+                    else updated
+                )
 
         return module.visit(Swap())
 
@@ -110,7 +116,9 @@ def test_rewrite_after_which_the_app_no_longer_imports_is_rolled_back(project):
 def test_app_that_cannot_be_imported_before_is_an_error_and_nothing_is_written(project):
     result = invoke("--verify", "app.nope:app", "app")
     assert result.exit_code == 2
-    assert "cannot inspect the app before the rewrite: importing app.nope:app failed" in result.stderr
+    assert (
+        "cannot inspect the app before the rewrite: importing app.nope:app failed" in result.stderr
+    )
     assert (project / "app/main.py").read_bytes() == APP
 
 
@@ -122,16 +130,24 @@ def test_app_imported_from_outside_the_project_is_refused(project, tmp_path_fact
     monkeypatch.setenv("PYTHONPATH", str(installed))
     result = invoke("--verify", "elsewhere.main:app", "app")
     assert result.exit_code == 2
-    assert "elsewhere.main was imported from" in result.stderr and "not from the project at" in result.stderr
+    assert (
+        "elsewhere.main was imported from" in result.stderr
+        and "not from the project at" in result.stderr
+    )
     assert (project / "app/main.py").read_bytes() == APP
 
 
 def test_json_report_carries_the_verification(project):
-    result = invoke("--format", "json", "--verify", "app.main:app", "--select", "move-items-route", "app")
+    result = invoke(
+        "--format", "json", "--verify", "app.main:app", "--select", "move-items-route", "app"
+    )
     doc = json.loads(result.stdout)
     assert doc["exit_code"] == 3
     assert (doc["verify"]["app"], doc["verify"]["status"], doc["verify"]["rolled_back"]) == (
-        "app.main:app", "changed", ["app/main.py"])
+        "app.main:app",
+        "changed",
+        ["app/main.py"],
+    )
     assert "+APIRoute GET /things/{item_id} name=read_item" in doc["verify"]["differences"]
     assert doc["files"][1]["path"] == "app/main.py" and doc["files"][1]["written"] is False
 
@@ -141,7 +157,9 @@ def test_json_report_carries_the_verification(project):
     [
         pytest.param(["--verify", "app.main"], "--verify takes MODULE:APP", id="no attribute"),
         pytest.param(["--verify", "app/main.py:app"], "--verify takes MODULE:APP", id="a path"),
-        pytest.param(["--verify", "app.main:app", "--dry-run"], "cannot be combined", id="with a preview"),
+        pytest.param(
+            ["--verify", "app.main:app", "--dry-run"], "cannot be combined", id="with a preview"
+        ),
     ],
 )
 def test_usage_errors(project, args, message):
@@ -150,15 +168,25 @@ def test_usage_errors(project, args, message):
 
 
 def test_branch_stops_at_the_codemod_that_changes_the_api(project, monkeypatch):
-    for command in (["init", "-q", "-b", "main"], ["config", "user.name", "T"], ["config", "user.email", "t@e.x"],
-                    ["add", "-A"], ["commit", "-q", "-m", "initial"]):
+    for command in (
+        ["init", "-q", "-b", "main"],
+        ["config", "user.name", "T"],
+        ["config", "user.email", "t@e.x"],
+        ["add", "-A"],
+        ["commit", "-q", "-m", "initial"],
+    ):
         subprocess.run(["git", *command], cwd=project, check=True)
     monkeypatch.setattr(MoveItemsRoute, "default_enabled", True)
     result = invoke("--branch", "migrate", "--verify", "app.main:app", "app")
     assert result.exit_code == 3
     assert "move-items-route: the API changed (--verify); nothing committed for it" in result.stderr
-    log = subprocess.run(["git", "log", "--format=%s", "main..migrate"], cwd=project, capture_output=True,
-                         text=True, check=True).stdout
+    log = subprocess.run(
+        ["git", "log", "--format=%s", "main..migrate"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert log == "fastapi-fix: rename-foo (1 file, 2 edits)\n"
     assert (project / "app/main.py").read_bytes() == APP
 
@@ -170,17 +198,26 @@ def test_example_app_keeps_its_api_under_every_default_codemod(example, tmp_path
     monkeypatch.chdir(app)
     result = invoke("--verify", EXAMPLE_APPS[example].app_ref, ".")
     assert result.exit_code == 0, result.output
-    assert f"--verify {EXAMPLE_APPS[example].app_ref}: OpenAPI schema and routes unchanged" in result.stderr
+    assert (
+        f"--verify {EXAMPLE_APPS[example].app_ref}: OpenAPI schema and routes unchanged"
+        in result.stderr
+    )
 
 
 # -- the pieces ---------------------------------------------------------------------------
+
 
 def test_differences_are_unified_diffs_of_routes_and_schema():
     before = AppSnapshot(("APIRoute GET /a name=a",), '{\n  "x": 1\n}')
     after = AppSnapshot(("APIRoute GET /b name=a",), '{\n  "x": 1\n}')
     assert differences(before, before) == []
-    assert differences(before, after) == ["--- routes before", "+++ routes after", "@@ -1 +1 @@",
-                                           "-APIRoute GET /a name=a", "+APIRoute GET /b name=a"]
+    assert differences(before, after) == [
+        "--- routes before",
+        "+++ routes after",
+        "@@ -1 +1 @@",
+        "-APIRoute GET /a name=a",
+        "+APIRoute GET /b name=a",
+    ]
 
 
 def test_parse_app_spec():
@@ -197,7 +234,9 @@ def test_rollback_leaves_a_file_changed_since_the_rewrite(tmp_path):
     rollback.keep(result, [tmp_path])
     path.write_bytes(b"edited by someone\n")
     restored, failed = rollback.restore()
-    assert restored == [] and failed == [("a.py", "changed on disk since the rewrite; not restored")]
+    assert restored == [] and failed == [
+        ("a.py", "changed on disk since the rewrite; not restored")
+    ]
     assert path.read_bytes() == b"edited by someone\n"
     assert source_file(path, tmp_path).display_path == "a.py"
 
@@ -206,16 +245,30 @@ def test_nothing_rewritten_means_nothing_to_compare(project):
     (project / "app/main.py").write_bytes(APP.replace(b"foo", b"value"))
     result = invoke("--format", "json", "--verify", "app.main:app", "app")
     doc = json.loads(result.stdout)
-    assert (result.exit_code, doc["verify"]["status"], doc["verify"]["differences"]) == (0, "not-run", [])
+    assert (result.exit_code, doc["verify"]["status"], doc["verify"]["differences"]) == (
+        0,
+        "not-run",
+        [],
+    )
 
 
 def test_branch_commits_only_the_rewrite_not_what_the_app_creates_on_import(project, monkeypatch):
     (project / "app/main.py").write_bytes(APP + b'open("app.db", "w").close()\r\n')
-    for command in (["init", "-q", "-b", "main"], ["config", "user.name", "T"], ["config", "user.email", "t@e.x"],
-                    ["add", "-A"], ["commit", "-q", "-m", "initial"]):
+    for command in (
+        ["init", "-q", "-b", "main"],
+        ["config", "user.name", "T"],
+        ["config", "user.email", "t@e.x"],
+        ["add", "-A"],
+        ["commit", "-q", "-m", "initial"],
+    ):
         subprocess.run(["git", *command], cwd=project, check=True)
     result = invoke("--branch", "migrate", "--verify", "app.main:app", "app")
     assert result.exit_code == 0, result.output
-    changed = subprocess.run(["git", "diff", "--name-status", "main", "migrate"], cwd=project, capture_output=True,
-                             text=True, check=True).stdout
+    changed = subprocess.run(
+        ["git", "diff", "--name-status", "main", "migrate"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert changed == "M\tapp/main.py\n"

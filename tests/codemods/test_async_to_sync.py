@@ -84,95 +84,171 @@ from fastapi import APIRouter
 
 router = APIRouter(prefix="/api")
 """
-PROJECT = {"app/__init__.py": "", "app/db.py": DB, "app/crud.py": CRUD, "app/services.py": SERVICES,
-           "app/api.py": API, "app/models.py": "class User:\n    id = 0\n"}
+PROJECT = {
+    "app/__init__.py": "",
+    "app/db.py": DB,
+    "app/crud.py": CRUD,
+    "app/services.py": SERVICES,
+    "app/api.py": API,
+    "app/models.py": "class User:\n    id = 0\n",
+}
 
 
 def _handler(imports: str, body: str, keyword: str) -> str:
-    return (f"from fastapi import FastAPI, UploadFile\n{imports}\n\napp = FastAPI()\n\n\n"
-            f'@app.get("/")\n{keyword} handler(upload: UploadFile = None):\n'
-            + textwrap.indent(textwrap.dedent(body), "    "))
+    return (
+        f"from fastapi import FastAPI, UploadFile\n{imports}\n\napp = FastAPI()\n\n\n"
+        f'@app.get("/")\n{keyword} handler(upload: UploadFile = None):\n'
+        + textwrap.indent(textwrap.dedent(body), "    ")
+    )
 
 
 # One await-less route per catalogue family: (imports, body, qualified name the catalogue matched).
 FAMILIES = [
     pytest.param("import time", "time.sleep(1)\n", "time.sleep", id="time.sleep"),
-    pytest.param("from time import sleep as nap", "nap(1)\n", "time.sleep",
-                 id="time.sleep-aliased-from-import"),
-    pytest.param("import requests as rq", "return rq.get('https://x').json()\n",
-                 "requests.get", id="requests-aliased-module"),
-    pytest.param("import requests",
-                 "session = requests.Session()\nreturn session.post('https://x').json()\n",
-                 "requests.Session.post", id="requests-session"),
-    pytest.param("import httpx",
-                 "with httpx.Client() as client:\n    return client.get('https://x').json()\n",
-                 "httpx.Client.get", id="httpx-client"),
-    pytest.param("import httpx", "return httpx.get('https://x').json()\n",
-                 "httpx.get", id="httpx-function"),
-    pytest.param("from urllib.request import urlopen",
-                 "return urlopen('https://x').read()\n", "urllib.request.urlopen", id="urlopen"),
-    pytest.param("import urllib3",
-                 "pool = urllib3.PoolManager()\nreturn pool.request('GET', 'https://x').data\n",
-                 "urllib3.PoolManager.request", id="urllib3"),
-    pytest.param("", "with open('stock.csv') as fh:\n    return fh.read()\n",
-                 "builtins.open", id="open"),
-    pytest.param("", "return upload.file.read()\n", "io.IOBase.read",
-                 id="upload-file-object"),
-    pytest.param("import os", "return os.path.exists('covers')\n",
-                 "os.path.exists", id="os.path"),
-    pytest.param("from pathlib import Path",
-                 "return (Path('data') / 'x.txt').read_text()\n", "pathlib.Path.read_text", id="pathlib"),
-    pytest.param("import subprocess", "return subprocess.run(['ls']).returncode\n",
-                 "subprocess.run", id="subprocess"),
-    pytest.param("import os", "return os.system('ls')\n", "os.system",
-                 id="os.system"),
+    pytest.param(
+        "from time import sleep as nap",
+        "nap(1)\n",
+        "time.sleep",
+        id="time.sleep-aliased-from-import",
+    ),
+    pytest.param(
+        "import requests as rq",
+        "return rq.get('https://x').json()\n",
+        "requests.get",
+        id="requests-aliased-module",
+    ),
+    pytest.param(
+        "import requests",
+        "session = requests.Session()\nreturn session.post('https://x').json()\n",
+        "requests.Session.post",
+        id="requests-session",
+    ),
+    pytest.param(
+        "import httpx",
+        "with httpx.Client() as client:\n    return client.get('https://x').json()\n",
+        "httpx.Client.get",
+        id="httpx-client",
+    ),
+    pytest.param(
+        "import httpx", "return httpx.get('https://x').json()\n", "httpx.get", id="httpx-function"
+    ),
+    pytest.param(
+        "from urllib.request import urlopen",
+        "return urlopen('https://x').read()\n",
+        "urllib.request.urlopen",
+        id="urlopen",
+    ),
+    pytest.param(
+        "import urllib3",
+        "pool = urllib3.PoolManager()\nreturn pool.request('GET', 'https://x').data\n",
+        "urllib3.PoolManager.request",
+        id="urllib3",
+    ),
+    pytest.param(
+        "", "with open('stock.csv') as fh:\n    return fh.read()\n", "builtins.open", id="open"
+    ),
+    pytest.param("", "return upload.file.read()\n", "io.IOBase.read", id="upload-file-object"),
+    pytest.param("import os", "return os.path.exists('covers')\n", "os.path.exists", id="os.path"),
+    pytest.param(
+        "from pathlib import Path",
+        "return (Path('data') / 'x.txt').read_text()\n",
+        "pathlib.Path.read_text",
+        id="pathlib",
+    ),
+    pytest.param(
+        "import subprocess",
+        "return subprocess.run(['ls']).returncode\n",
+        "subprocess.run",
+        id="subprocess",
+    ),
+    pytest.param("import os", "return os.system('ls')\n", "os.system", id="os.system"),
     pytest.param("", "return input()\n", "builtins.input", id="input"),
-    pytest.param("import sqlite3",
-                 "cursor = sqlite3.connect('x.db').cursor()\nreturn cursor.fetchall()\n",
-                 "sqlite3.connect", id="sqlite3"),
-    pytest.param("from app.db import conn",
-                 "return conn.execute('select 1').fetchall()\n", "sqlite3.Cursor.fetchall",
-                 id="sqlite3-module-connection"),
-    pytest.param("import psycopg2\nconnection = psycopg2.connect('dbname=shop')",
-                 "cur = connection.cursor()\ncur.execute('select 1')\nreturn cur.fetchall()\n",
-                 "psycopg2.extensions.cursor.execute", id="psycopg2"),
-    pytest.param("import pymysql",
-                 "with pymysql.connect(host='db') as conn:\n    return conn.ping()\n",
-                 "pymysql.connect", id="pymysql"),
-    pytest.param("from pymongo import MongoClient\nclient = MongoClient()",
-                 "return client['shop'].users.find_one({'id': 1})\n",
-                 "pymongo.collection.Collection.find_one", id="pymongo"),
-    pytest.param("import redis\ncache = redis.Redis()",
-                 "return cache.get('key')\n", "redis.Redis.get", id="redis"),
-    pytest.param("import boto3\ns3 = boto3.client('s3')",
-                 "s3.upload_fileobj(upload.file, 'bucket', 'key')\n",
-                 "botocore.client.BaseClient.upload_fileobj", id="boto3"),
-    pytest.param("import socket",
-                 "sock = socket.socket()\nsock.connect(('db', 5432))\n", "socket.socket.connect", id="socket"),
-    pytest.param("import smtplib",
-                 "with smtplib.SMTP('mail') as smtp:\n    smtp.send_message(None)\n", "smtplib.SMTP", id="smtplib"),
-    pytest.param("from ftplib import FTP", "return FTP('ftp.example').nlst()\n",
-                 "ftplib.FTP.nlst", id="ftplib"),
-    pytest.param("import shutil",
-                 "with open('cover.png', 'wb') as out:\n    shutil.copyfileobj(upload.file, out)\n",
-                 "builtins.open", id="shutil-and-open"),
-    pytest.param("import shutil", "shutil.rmtree('tmp')\n", "shutil.rmtree",
-                 id="shutil"),
-    pytest.param("import os", "os.remove('cover.png')\n", "os.remove",
-                 id="os.remove"),
-    pytest.param("import os", "return os.listdir('covers')\n", "os.listdir",
-                 id="os.listdir"),
-    pytest.param("import glob", "return glob.glob('*.csv')\n", "glob.glob",
-                 id="glob"),
-    pytest.param("import json", "return json.load(upload.file)\n", "json.load",
-                 id="json.load"),
-    pytest.param("import pickle", "return pickle.load(upload.file)\n",
-                 "pickle.load", id="pickle.load"),
-    pytest.param("import pandas as pd", "return pd.read_csv('sales.csv').to_dict()\n", "pandas.read_csv",
-                 id="pandas"),
-    pytest.param("from app.db import engine",
-                 "with engine.connect() as conn:\n    return conn.execute('select 1').all()\n",
-                 "sqlalchemy.engine.Engine.connect", id="sqlalchemy-engine"),
+    pytest.param(
+        "import sqlite3",
+        "cursor = sqlite3.connect('x.db').cursor()\nreturn cursor.fetchall()\n",
+        "sqlite3.connect",
+        id="sqlite3",
+    ),
+    pytest.param(
+        "from app.db import conn",
+        "return conn.execute('select 1').fetchall()\n",
+        "sqlite3.Cursor.fetchall",
+        id="sqlite3-module-connection",
+    ),
+    pytest.param(
+        "import psycopg2\nconnection = psycopg2.connect('dbname=shop')",
+        "cur = connection.cursor()\ncur.execute('select 1')\nreturn cur.fetchall()\n",
+        "psycopg2.extensions.cursor.execute",
+        id="psycopg2",
+    ),
+    pytest.param(
+        "import pymysql",
+        "with pymysql.connect(host='db') as conn:\n    return conn.ping()\n",
+        "pymysql.connect",
+        id="pymysql",
+    ),
+    pytest.param(
+        "from pymongo import MongoClient\nclient = MongoClient()",
+        "return client['shop'].users.find_one({'id': 1})\n",
+        "pymongo.collection.Collection.find_one",
+        id="pymongo",
+    ),
+    pytest.param(
+        "import redis\ncache = redis.Redis()",
+        "return cache.get('key')\n",
+        "redis.Redis.get",
+        id="redis",
+    ),
+    pytest.param(
+        "import boto3\ns3 = boto3.client('s3')",
+        "s3.upload_fileobj(upload.file, 'bucket', 'key')\n",
+        "botocore.client.BaseClient.upload_fileobj",
+        id="boto3",
+    ),
+    pytest.param(
+        "import socket",
+        "sock = socket.socket()\nsock.connect(('db', 5432))\n",
+        "socket.socket.connect",
+        id="socket",
+    ),
+    pytest.param(
+        "import smtplib",
+        "with smtplib.SMTP('mail') as smtp:\n    smtp.send_message(None)\n",
+        "smtplib.SMTP",
+        id="smtplib",
+    ),
+    pytest.param(
+        "from ftplib import FTP",
+        "return FTP('ftp.example').nlst()\n",
+        "ftplib.FTP.nlst",
+        id="ftplib",
+    ),
+    pytest.param(
+        "import shutil",
+        "with open('cover.png', 'wb') as out:\n    shutil.copyfileobj(upload.file, out)\n",
+        "builtins.open",
+        id="shutil-and-open",
+    ),
+    pytest.param("import shutil", "shutil.rmtree('tmp')\n", "shutil.rmtree", id="shutil"),
+    pytest.param("import os", "os.remove('cover.png')\n", "os.remove", id="os.remove"),
+    pytest.param("import os", "return os.listdir('covers')\n", "os.listdir", id="os.listdir"),
+    pytest.param("import glob", "return glob.glob('*.csv')\n", "glob.glob", id="glob"),
+    pytest.param("import json", "return json.load(upload.file)\n", "json.load", id="json.load"),
+    pytest.param(
+        "import pickle", "return pickle.load(upload.file)\n", "pickle.load", id="pickle.load"
+    ),
+    pytest.param(
+        "import pandas as pd",
+        "return pd.read_csv('sales.csv').to_dict()\n",
+        "pandas.read_csv",
+        id="pandas",
+    ),
+    pytest.param(
+        "from app.db import engine",
+        "with engine.connect() as conn:\n    return conn.execute('select 1').all()\n",
+        "sqlalchemy.engine.Engine.connect",
+        id="sqlalchemy-engine",
+    ),
 ]
 
 
@@ -181,7 +257,9 @@ def test_each_catalogue_family_is_blocking(imports, body, qualified):
     context = {**PROJECT, "app/db.py": DB + "\nimport sqlite3\nconn = sqlite3.connect('x.db')\n"}
     before, after = _handler(imports, body, "async def"), _handler(imports, body, "def")
     assert check_transformed(CODEMOD, before, after, context=context) == []
-    result = run_project(CODEMOD, {**_encoded(context), "app/main.py": before.encode()})["app/main.py"]
+    result = run_project(CODEMOD, {**_encoded(context), "app/main.py": before.encode()})[
+        "app/main.py"
+    ]
     (edit,) = result.edits
     def_line = before.splitlines().index("async def handler(upload: UploadFile = None):") + 1
     assert (edit.line, edit.end_line) == (def_line, def_line)
@@ -1024,14 +1102,18 @@ TRANSFORMED = [
         def users(db=Depends(get_db)):
             return user_repository.all(db)
         """,
-        {"context": {"app/repository.py": """\
+        {
+            "context": {
+                "app/repository.py": """\
             class UserRepository:
                 def all(self, db):
                     return db.query(dict).all()
 
 
             user_repository = UserRepository()
-            """}},
+            """
+            }
+        },
         id="unannotated-session-parameter-typed-by-its-callers",
     ),
     pytest.param(
@@ -1173,7 +1255,10 @@ TRANSFORMED = [
         def me(user=Depends(current_user)):
             return user
         """,
-        {"context": {"tests/__init__.py": "", "tests/test_me.py": """\
+        {
+            "context": {
+                "tests/__init__.py": "",
+                "tests/test_me.py": """\
             from app.main import app, current_user
 
 
@@ -1187,7 +1272,9 @@ TRANSFORMED = [
 
             def test_me(client_app):
                 client_app.dependency_overrides[current_user] = fake_user
-            """}},
+            """,
+            }
+        },
         id="dependency-overrides-are-not-other-uses",
     ),
     pytest.param(
@@ -1706,7 +1793,9 @@ def test_transformed(before, after, kwargs):
 
 def test_edit_describes_the_chain_to_the_blocking_call():
     before = TRANSFORMED[0].values[0]
-    result = run_project(CODEMOD, {**_encoded(PROJECT), "app/main.py": textwrap.dedent(before).encode()})
+    result = run_project(
+        CODEMOD, {**_encoded(PROJECT), "app/main.py": textwrap.dedent(before).encode()}
+    )
     (edit,) = result["app/main.py"].edits
     assert edit.line == edit.end_line == 11
     assert edit.description == (
@@ -1737,9 +1826,11 @@ NOOP = [
             await asyncio.sleep(0)
             time.sleep(1)
         """,
-        ["12:5: `time.sleep(...)` blocks (time.sleep) in async `mixed`; it also awaits, so it cannot become "
-         "`def`: use `await asyncio.sleep(...)` or `await run_in_threadpool(time.sleep, ...)` "
-         "(from fastapi.concurrency)"],
+        [
+            "12:5: `time.sleep(...)` blocks (time.sleep) in async `mixed`; it also awaits, so it cannot become "
+            "`def`: use `await asyncio.sleep(...)` or `await run_in_threadpool(time.sleep, ...)` "
+            "(from fastapi.concurrency)"
+        ],
         {},
         id="awaits-and-blocks",
     ),
@@ -1758,12 +1849,14 @@ NOOP = [
             await notify()
             return {"user": crud.get_user(db, user_id), "count": crud.count_users(db)}
         """,
-        ["12:21: `crud.get_user(...)` blocks (via app.crud.get_user → `db.query` "
-         "(sqlalchemy.orm.Session.query) at app/crud.py:7) in async `read_user`; it also awaits, so it cannot "
-         "become `def`: use `await run_in_threadpool(crud.get_user, ...)` (from fastapi.concurrency)",
-         "12:58: `crud.count_users(...)` blocks (via app.crud.count_users → app.crud.list_users → `db.query` "
-         "(sqlalchemy.orm.Session.query) at app/crud.py:15) in async `read_user`; it also awaits, so it "
-         "cannot become `def`: use `await run_in_threadpool(crud.count_users, ...)` (from fastapi.concurrency)"],
+        [
+            "12:21: `crud.get_user(...)` blocks (via app.crud.get_user → `db.query` "
+            "(sqlalchemy.orm.Session.query) at app/crud.py:7) in async `read_user`; it also awaits, so it cannot "
+            "become `def`: use `await run_in_threadpool(crud.get_user, ...)` (from fastapi.concurrency)",
+            "12:58: `crud.count_users(...)` blocks (via app.crud.count_users → app.crud.list_users → `db.query` "
+            "(sqlalchemy.orm.Session.query) at app/crud.py:15) in async `read_user`; it also awaits, so it "
+            "cannot become `def`: use `await run_in_threadpool(crud.count_users, ...)` (from fastapi.concurrency)",
+        ],
         {},
         id="awaits-and-blocks-through-crud",
     ),
@@ -1793,8 +1886,10 @@ NOOP = [
         async def health():
             return {"status": "ok"}
         """,
-        ["7:1: `health` stays async: no blocking call found (FastAPI runs an await-less `async def` on the "
-         "event loop, which is right when nothing blocks)"],
+        [
+            "7:1: `health` stays async: no blocking call found (FastAPI runs an await-less `async def` on the "
+            "event loop, which is right when nothing blocks)"
+        ],
         {"options": {"report-non-blocking": True}},
         id="trivial-route-explained-on-request",
     ),
@@ -1811,8 +1906,10 @@ NOOP = [
         async def ws(websocket: WebSocket):
             time.sleep(1)
         """,
-        ["10:5: `time.sleep(...)` blocks (time.sleep) in async `ws`; not made `def` because it is a websocket "
-         "handler: use `await asyncio.sleep(...)`"],
+        [
+            "10:5: `time.sleep(...)` blocks (time.sleep) in async `ws`; not made `def` because it is a websocket "
+            "handler: use `await asyncio.sleep(...)`"
+        ],
         {},
         id="websocket-handler",
     ),
@@ -1833,8 +1930,10 @@ NOOP = [
 
         app = FastAPI(lifespan=lifespan)
         """,
-        ["10:5: `engine.connect(...)` blocks (sqlalchemy.engine.Engine.connect) in async `lifespan`; not made "
-         "`def` because it is a lifespan or startup/shutdown handler; it is an @asynccontextmanager: use"],
+        [
+            "10:5: `engine.connect(...)` blocks (sqlalchemy.engine.Engine.connect) in async `lifespan`; not made "
+            "`def` because it is a lifespan or startup/shutdown handler; it is an @asynccontextmanager: use"
+        ],
         {},
         id="lifespan-asynccontextmanager",
     ),
@@ -1852,16 +1951,23 @@ NOOP = [
             time.sleep(1)
             return {"id": item_id}
         """,
-        ["10:5: `time.sleep(...)` blocks (time.sleep) in async `read_item`; not made `def` because it is "
-         "awaited at tests/test_main.py:6: use"],
-        {"context": {"tests/__init__.py": "", "tests/test_main.py": """\
+        [
+            "10:5: `time.sleep(...)` blocks (time.sleep) in async `read_item`; not made `def` because it is "
+            "awaited at tests/test_main.py:6: use"
+        ],
+        {
+            "context": {
+                "tests/__init__.py": "",
+                "tests/test_main.py": """\
             import pytest
             from app.main import read_item
 
             @pytest.mark.anyio
             async def test_read_item():
                 assert await read_item(1) == {"id": 1}
-            """}},
+            """,
+            }
+        },
         id="awaited-in-tests",
     ),
     pytest.param(
@@ -1882,8 +1988,10 @@ NOOP = [
         def start_in_background():
             return asyncio.create_task(run_job())
         """,
-        ["11:5: `time.sleep(...)` blocks (time.sleep) in async `run_job`; not made `def` because it is called "
-         "at app/main.py:15 and handed to `asyncio.create_task`: use"],
+        [
+            "11:5: `time.sleep(...)` blocks (time.sleep) in async `run_job`; not made `def` because it is called "
+            "at app/main.py:15 and handed to `asyncio.create_task`: use"
+        ],
         {},
         id="scheduled-with-create-task",
     ),
@@ -1906,8 +2014,10 @@ NOOP = [
             async with anyio.create_task_group() as tg:
                 tg.start_soon(run_job)
         """,
-        ["11:5: `time.sleep(...)` blocks (time.sleep) in async `run_job`; not made `def` because it is passed "
-         "to `tg.start_soon` at app/main.py:16: use"],
+        [
+            "11:5: `time.sleep(...)` blocks (time.sleep) in async `run_job`; not made `def` because it is passed "
+            "to `tg.start_soon` at app/main.py:16: use"
+        ],
         {},
         id="passed-to-a-task-group",
     ),
@@ -1926,8 +2036,10 @@ NOOP = [
             time.sleep(1)
             return id(asyncio.get_running_loop())
         """,
-        ["11:5: `time.sleep(...)` blocks (time.sleep) in async `loop_info`; not made `def` because it uses "
-         "`asyncio.get_running_loop` (line 12), which needs the event loop or the request's context: use"],
+        [
+            "11:5: `time.sleep(...)` blocks (time.sleep) in async `loop_info`; not made `def` because it uses "
+            "`asyncio.get_running_loop` (line 12), which needs the event loop or the request's context: use"
+        ],
         {},
         id="uses-asyncio",
     ),
@@ -1947,8 +2059,10 @@ NOOP = [
             request_id.set("abc")
             time.sleep(1)
         """,
-        ["13:5: `time.sleep(...)` blocks (time.sleep) in async `trace`; not made `def` because it uses "
-         "`contextvars.ContextVar.set` (line 12), which needs the event loop or the request's context: use"],
+        [
+            "13:5: `time.sleep(...)` blocks (time.sleep) in async `trace`; not made `def` because it uses "
+            "`contextvars.ContextVar.set` (line 12), which needs the event loop or the request's context: use"
+        ],
         {},
         id="sets-a-contextvar",
     ),
@@ -1967,8 +2081,10 @@ NOOP = [
         async def cached():
             time.sleep(1)
         """,
-        ["12:5: `time.sleep(...)` blocks (time.sleep) in async `cached`; not made `def` because its decorator "
-         "`@cache(expire=60)` may need a coroutine function: use"],
+        [
+            "12:5: `time.sleep(...)` blocks (time.sleep) in async `cached`; not made `def` because its decorator "
+            "`@cache(expire=60)` may need a coroutine function: use"
+        ],
         {},
         id="unknown-decorator",
     ),
@@ -2132,8 +2248,10 @@ NOOP = [
             time.sleep(1)
             yield b"data"
         """,
-        ["10:5: `time.sleep(...)` blocks (time.sleep) in async `stream`; not made `def` because it is an async "
-         "generator route: use"],
+        [
+            "10:5: `time.sleep(...)` blocks (time.sleep) in async `stream`; not made `def` because it is an async "
+            "generator route: use"
+        ],
         {},
         id="async-generator-route",
     ),
@@ -2170,8 +2288,10 @@ NOOP = [
         async def get_admin(user=Depends(get_user)):
             return await get_user("admin")
         """,
-        ["9:12: `os.path.exists(...)` blocks (os.path.exists) in async `get_user`; not made `def` because it "
-         "is awaited at app/main.py:13: use"],
+        [
+            "9:12: `os.path.exists(...)` blocks (os.path.exists) in async `get_user`; not made `def` because it "
+            "is awaited at app/main.py:13: use"
+        ],
         {},
         id="dependency-awaited-by-another-dependency",
     ),
@@ -2191,8 +2311,10 @@ NOOP = [
 
         coroutine = handler()
         """,
-        ["10:5: `time.sleep(...)` blocks (time.sleep) in async `handler`; not made `def` because it is called "
-         "at app/main.py:13, whose caller gets a coroutine: use"],
+        [
+            "10:5: `time.sleep(...)` blocks (time.sleep) in async `handler`; not made `def` because it is called "
+            "at app/main.py:13, whose caller gets a coroutine: use"
+        ],
         {},
         id="called-directly",
     ),
@@ -2229,16 +2351,22 @@ NOOP = [
         async def read_user(user_id: int, db=Depends(get_db)):
             return await load_user(db, user_id)
         """,
-        ["11:18: `await load_user(...)` blocks (via app.repository.load_user → `db.get` (sqlalchemy.orm.Session.get) "
-         "at app/repository.py:5) in async `read_user`; it also awaits, so it cannot become `def`: use a sync "
-         "`app.repository.load_user` (or its blocking part) called with `await run_in_threadpool(...)`"],
-        {"context": {"app/repository.py": """\
+        [
+            "11:18: `await load_user(...)` blocks (via app.repository.load_user → `db.get` (sqlalchemy.orm.Session.get) "
+            "at app/repository.py:5) in async `read_user`; it also awaits, so it cannot become `def`: use a sync "
+            "`app.repository.load_user` (or its blocking part) called with `await run_in_threadpool(...)`"
+        ],
+        {
+            "context": {
+                "app/repository.py": """\
             from sqlalchemy.orm import Session
 
 
             async def load_user(db: Session, user_id: int):
                 return db.get(dict, user_id)
-            """}},
+            """
+            }
+        },
         id="awaits-a-project-coroutine-that-blocks",
     ),
     pytest.param(
@@ -2287,9 +2415,11 @@ NOOP = [
             time.sleep(0.01)
             fire_and_forget(notify())
         """,
-        ["19:5: `time.sleep(...)` blocks (time.sleep) in async `r`; not made `def` because it calls "
-         "`fire_and_forget(...)` (line 20), which needs the event loop or the request's context: "
-         "app.main.fire_and_forget → `asyncio.get_running_loop` at app/main.py:10: use"],
+        [
+            "19:5: `time.sleep(...)` blocks (time.sleep) in async `r`; not made `def` because it calls "
+            "`fire_and_forget(...)` (line 20), which needs the event loop or the request's context: "
+            "app.main.fire_and_forget → `asyncio.get_running_loop` at app/main.py:10: use"
+        ],
         {},
         id="loop-use-in-a-helper",
     ),
@@ -2309,10 +2439,14 @@ NOOP = [
             tracing.start("abc")
             time.sleep(1)
         """,
-        ["13:5: `time.sleep(...)` blocks (time.sleep) in async `trace`; not made `def` because it calls "
-         "`tracing.start(...)` (line 12), which needs the event loop or the request's context: "
-         "app.tracing.start → app.tracing.tag → `contextvars.ContextVar.set` at app/tracing.py:7: use"],
-        {"context": {"app/tracing.py": """\
+        [
+            "13:5: `time.sleep(...)` blocks (time.sleep) in async `trace`; not made `def` because it calls "
+            "`tracing.start(...)` (line 12), which needs the event loop or the request's context: "
+            "app.tracing.start → app.tracing.tag → `contextvars.ContextVar.set` at app/tracing.py:7: use"
+        ],
+        {
+            "context": {
+                "app/tracing.py": """\
             from contextvars import ContextVar
 
             request_id: ContextVar[str] = ContextVar("request_id")
@@ -2324,7 +2458,9 @@ NOOP = [
 
             def start(value):
                 tag(value)
-            """}},
+            """
+            }
+        },
         id="contextvar-set-two-helpers-deep",
     ),
     pytest.param(
@@ -2347,8 +2483,10 @@ NOOP = [
         async def dispatch(name):
             return await HANDLERS[name]()
         """,
-        ["10:5: `time.sleep(...)` blocks (time.sleep) in async `slow_route`; not made `def` because it is used "
-         "as a value at app/main.py:13 (`slow_route`), where it may be called and awaited: use"],
+        [
+            "10:5: `time.sleep(...)` blocks (time.sleep) in async `slow_route`; not made `def` because it is used "
+            "as a value at app/main.py:13 (`slow_route`), where it may be called and awaited: use"
+        ],
         {},
         id="stored-in-a-dict-and-awaited",
     ),
@@ -2371,16 +2509,22 @@ NOOP = [
         def home():
             queue.add_task(audit)
         """,
-        ["11:5: `time.sleep(...)` blocks (time.sleep) in async `audit`; not made `def` because it is passed to "
-         "`queue.add_task` at app/main.py:16: use"],
-        {"context": {"app/jobs.py": """\
+        [
+            "11:5: `time.sleep(...)` blocks (time.sleep) in async `audit`; not made `def` because it is passed to "
+            "`queue.add_task` at app/main.py:16: use"
+        ],
+        {
+            "context": {
+                "app/jobs.py": """\
             class Queue:
                 def add_task(self, job):
                     pass
 
 
             queue = Queue()
-            """}},
+            """
+            }
+        },
         id="handed-to-an-add-task-that-is-not-background-tasks",
     ),
     pytest.param(
@@ -2404,8 +2548,10 @@ NOOP = [
         def home(db=Depends(get_db)):
             return {}
         """,
-        ["13:5: `db.commit(...)` blocks (sqlalchemy.orm.Session.commit) in async `get_db`; not made `def` "
-         "because its return annotation `'AsyncIterator[SessionLocal]'` is not one it can make sync"],
+        [
+            "13:5: `db.commit(...)` blocks (sqlalchemy.orm.Session.commit) in async `get_db`; not made `def` "
+            "because its return annotation `'AsyncIterator[SessionLocal]'` is not one it can make sync"
+        ],
         {},
         id="async-generator-annotation-in-quotes",
     ),
@@ -2435,8 +2581,10 @@ NOOP = [
         def home(db=Depends(get_db)):
             return {}
         """,
-        ["18:5: `db.commit(...)` blocks (sqlalchemy.orm.Session.commit) in async `get_db`; not made `def` "
-         "because `Generator` already names something else where `get_db` is defined"],
+        [
+            "18:5: `db.commit(...)` blocks (sqlalchemy.orm.Session.commit) in async `get_db`; not made `def` "
+            "because `Generator` already names something else where `get_db` is defined"
+        ],
         {},
         id="async-generator-sync-name-taken",
     ),
@@ -2451,8 +2599,10 @@ NOOP = [
         async def read_item(item_id: int, repo=None):
             return {"item": repo.find(item_id), "count": len([])}
         """,
-        ["7:1: `read_item` stays async: no blocking call found, but these calls could not be followed: "
-         "`repo.find(...)` (line 8); if one blocks, it stalls the event loop"],
+        [
+            "7:1: `read_item` stays async: no blocking call found, but these calls could not be followed: "
+            "`repo.find(...)` (line 8); if one blocks, it stalls the event loop"
+        ],
         {"options": {"report-non-blocking": True}},
         id="non-blocking-names-the-calls-it-could-not-follow",
     ),
@@ -2471,9 +2621,11 @@ NOOP = [
             client.token = token
             return requests.get("https://example.com", headers={"t": client.token}).json()
         """,
-        ["12:12: `requests.get(...)` blocks (requests.get) in async `act`; not made `def` because it assigns "
-         "`client.token` (line 11), state every request shares: on the event loop no other request runs while "
-         "it does (it awaits nothing); in the threadpool they would interleave: use"],
+        [
+            "12:12: `requests.get(...)` blocks (requests.get) in async `act`; not made `def` because it assigns "
+            "`client.token` (line 11), state every request shares: on the event loop no other request runs while "
+            "it does (it awaits nothing); in the threadpool they would interleave: use"
+        ],
         {"context": {"app/clients.py": "class Client:\n    token = ''\n\n\nclient = Client()\n"}},
         id="assigns-an-attribute-of-a-module-level-object",
     ),
@@ -2497,10 +2649,12 @@ NOOP = [
             configured = configure(organisation)
             return requests.get("https://example.com", headers={"t": configured.token}).json()
         """,
-        ["17:12: `requests.get(...)` blocks (requests.get) in async `act`; not made `def` because it calls "
-         "`configure(...)` (line 16), which assigns state every request shares: on the event loop no other "
-         "request runs while it does (it awaits nothing); in the threadpool they would interleave: "
-         "app.main.configure → `client.token` at app/main.py:10: use"],
+        [
+            "17:12: `requests.get(...)` blocks (requests.get) in async `act`; not made `def` because it calls "
+            "`configure(...)` (line 16), which assigns state every request shares: on the event loop no other "
+            "request runs while it does (it awaits nothing); in the threadpool they would interleave: "
+            "app.main.configure → `client.token` at app/main.py:10: use"
+        ],
         {"context": {"app/clients.py": "class Client:\n    token = ''\n\n\nclient = Client()\n"}},
         id="a-helper-assigns-an-attribute-of-a-module-level-object",
     ),
@@ -2520,8 +2674,10 @@ NOOP = [
             calls += 1
             cache["last"] = requests.get("https://example.com").text
         """,
-        ["13:21: `requests.get(...)` blocks (requests.get) in async `count`; not made `def` because it assigns "
-         "`calls` (line 12), `cache['last']` (line 13), state every request shares"],
+        [
+            "13:21: `requests.get(...)` blocks (requests.get) in async `count`; not made `def` because it assigns "
+            "`calls` (line 12), `cache['last']` (line 13), state every request shares"
+        ],
         {},
         id="assigns-a-global-and-an-item-of-a-module-level-dict",
     ),
@@ -2550,8 +2706,10 @@ NOOP = [
         async def beta_page(enabled: bool = Depends(beta)):
             return {"enabled": enabled}
         """,
-        ["14:16: `os.path.exists(...)` blocks (os.path.exists) in async `__call__`; not made `def` because it "
-         "assigns `self.checked` (line 13), state every request shares"],
+        [
+            "14:16: `os.path.exists(...)` blocks (os.path.exists) in async `__call__`; not made `def` because it "
+            "assigns `self.checked` (line 13), state every request shares"
+        ],
         {},
         id="callable-dependency-assigns-to-its-shared-instance",
     ),
@@ -2574,8 +2732,10 @@ NOOP = [
         def follow(link_id: int, background_tasks: BackgroundTasks):
             background_tasks.add_task(record_click, link_id)
         """,
-        ["10:5: `time.sleep(...)` blocks (time.sleep) in async `record_click`; it also awaits, so it cannot "
-         "become `def`: use"],
+        [
+            "10:5: `time.sleep(...)` blocks (time.sleep) in async `record_click`; it also awaits, so it cannot "
+            "become `def`: use"
+        ],
         {},
         id="background-task-that-awaits-and-blocks",
     ),
@@ -2637,7 +2797,9 @@ NEWER_SYNTAX = b'names = {}\ngreeting = f"{names["ada"]}"\n'
 @pytest.mark.parametrize(
     ("newer_file", "converted"),
     [
-        pytest.param(NEWER_SYNTAX + b"from app.main import slow_route\n", False, id="name-mentioned"),
+        pytest.param(
+            NEWER_SYNTAX + b"from app.main import slow_route\n", False, id="name-mentioned"
+        ),
         pytest.param(NEWER_SYNTAX, True, id="name-not-mentioned"),
     ],
 )
@@ -2645,7 +2807,9 @@ NEWER_SYNTAX = b'names = {}\ngreeting = f"{names["ada"]}"\n'
 def test_unparsed_files_are_treated_conservatively(tmp_path, newer_file, converted):
     _write(tmp_path, {"app/__init__.py": b"", "app/main.py": ROUTE, "app/newer.py": newer_file})
     found = discover([tmp_path], cwd=tmp_path)
-    results = {r.display_path: r for r in Runner([AsyncToSync(Settings())], jobs=1).run(found.files)}
+    results = {
+        r.display_path: r for r in Runner([AsyncToSync(Settings())], jobs=1).run(found.files)
+    }
     main = results["app/main.py"]
     if converted:
         assert main.status is Status.CHANGED and b"\ndef slow_route" in main.new
@@ -2727,16 +2891,24 @@ ORDERS_SERVICE = """\
         time.sleep(1)
         await asyncio.sleep(0)
     """
-SERVICES = {"users_service/main.py": USERS_SERVICE, "orders_service/main.py": ORDERS_SERVICE,
-            **SERVICES_DATABASES}
+SERVICES = {
+    "users_service/main.py": USERS_SERVICE,
+    "orders_service/main.py": ORDERS_SERVICE,
+    **SERVICES_DATABASES,
+}
 # path -> (functions made def, the line and function of its one finding)
-SERVICES_EXPECTED = {"users_service/main.py": ({"list_users"}, (19, "ping")),
-                     "orders_service/main.py": ({"slow"}, (23, "pong"))}
+SERVICES_EXPECTED = {
+    "users_service/main.py": ({"list_users"}, (19, "ping")),
+    "orders_service/main.py": ({"slow"}, (23, "pong")),
+}
 
 
 def _made_def(before: str, after: str) -> set[str]:
-    return {line.split("(")[0][len("async def "):] for line in before.splitlines()
-            if line.startswith("async def ") and line[len("async "):] in after.splitlines()}
+    return {
+        line.split("(")[0][len("async def ") :]
+        for line in before.splitlines()
+        if line.startswith("async def ") and line[len("async ") :] in after.splitlines()
+    }
 
 
 @pytest.mark.parametrize("path", list(SERVICES_EXPECTED))
@@ -2756,8 +2928,12 @@ def test_services_with_the_same_module_names_through_discovery(tmp_path):
     """The same project as the engine sees it: module names come from discovery."""
     _write(tmp_path, {p: textwrap.dedent(code).encode() for p, code in SERVICES.items()})
     found = discover([tmp_path], cwd=tmp_path)
-    assert {f.display_path: f.module_name for f in found.files}["users_service/main.py"] == "users_service.main"
-    results = {r.display_path: r for r in Runner([AsyncToSync(Settings())], jobs=1).run(found.files)}
+    assert {f.display_path: f.module_name for f in found.files}[
+        "users_service/main.py"
+    ] == "users_service.main"
+    results = {
+        r.display_path: r for r in Runner([AsyncToSync(Settings())], jobs=1).run(found.files)
+    }
     for path, (converted, (line, function)) in SERVICES_EXPECTED.items():
         result = results[path]
         before = textwrap.dedent(SERVICES[path])
@@ -2770,9 +2946,13 @@ def test_files_that_still_share_a_module_name_are_not_converted():
     """Should two files reach the codemod under one module name, their functions cannot be
     told apart: none is converted and the reason is reported."""
     source = textwrap.dedent(ROUTE.decode()).encode()
-    files = {SourceFile(Path(f"/project/{folder}/main.py"), f"{folder}/main.py", "main"): source
-             for folder in ("users", "orders")}
+    files = {
+        SourceFile(Path(f"/project/{folder}/main.py"), f"{folder}/main.py", "main"): source
+        for folder in ("users", "orders")
+    }
     results = list(Runner([AsyncToSync(Settings())], jobs=1).run(list(files), sources=files))
     assert all(r.status is Status.UNCHANGED for r in results)
     messages = [f.message for r in results for f in r.findings]
-    assert messages and all("another file of the project is also module `main`" in m for m in messages)
+    assert messages and all(
+        "another file of the project is also module `main`" in m for m in messages
+    )

@@ -25,7 +25,9 @@ from tests.helpers import (
     run_project,
 )
 
-NEEDS_PYTHON_BELOW_312 = pytest.mark.skipif(sys.version_info >= (3, 12), reason="this Python parses PEP 701")
+NEEDS_PYTHON_BELOW_312 = pytest.mark.skipif(
+    sys.version_info >= (3, 12), reason="this Python parses PEP 701"
+)
 CODEMOD = "background-task-logging"
 
 ROUTE_CALLING_TASKS = """\
@@ -478,13 +480,18 @@ TRANSFORMED = [
             except Exception:
                 logger.exception("Background task %s failed", "app.tasks.send_email")
         """,
-        {"path": "app/tasks.py", "context": {"app/api/users.py": """\
+        {
+            "path": "app/tasks.py",
+            "context": {
+                "app/api/users.py": """\
             from fastapi import BackgroundTasks
             from ..tasks import send_email
 
             def signup(background_tasks: BackgroundTasks):
                 background_tasks.add_task(send_email, "ada@example.com")
-            """}},
+            """
+            },
+        },
         id="relative-import",
     ),
     pytest.param(
@@ -504,13 +511,18 @@ TRANSFORMED = [
             except Exception:
                 logger.exception("Background task %s failed", "app.tasks.send_email")
         """,
-        {"path": "app/tasks.py", "context": {"app/main.py": """\
+        {
+            "path": "app/tasks.py",
+            "context": {
+                "app/main.py": """\
             from starlette.background import BackgroundTasks
             from app.tasks import send_email as notify
 
             def signup(background_tasks: BackgroundTasks):
                 background_tasks.add_task(notify, "ada@example.com")
-            """}},
+            """
+            },
+        },
         id="absolute-import-with-alias-starlette-tasks-bare-file",
     ),
     pytest.param(
@@ -530,15 +542,19 @@ TRANSFORMED = [
             except Exception:
                 logger.exception("Background task %s failed", "app.jobs.mail.send_email")
         """,
-        {"path": "app/jobs/mail.py", "context": {
-            "app/jobs/__init__.py": "from .mail import send_email\n",
-            "app/main.py": """\
+        {
+            "path": "app/jobs/mail.py",
+            "context": {
+                "app/jobs/__init__.py": "from .mail import send_email\n",
+                "app/main.py": """\
                 import app.jobs
                 from fastapi import BackgroundTasks
 
                 def signup(background_tasks: BackgroundTasks):
                     background_tasks.add_task(app.jobs.send_email, "ada@example.com")
-                """}},
+                """,
+            },
+        },
         id="re-exported-by-a-package-dotted-import",
     ),
     pytest.param(
@@ -776,17 +792,20 @@ TRANSFORMED = [
             for person in people:
                 send_email(person)
         """,
-        {"path": "app/tasks.py", "options": {"reraise": True},
-         "context": {"app/main.py": ROUTE_CALLING_TASKS}},
+        {
+            "path": "app/tasks.py",
+            "options": {"reraise": True},
+            "context": {"app/main.py": ROUTE_CALLING_TASKS},
+        },
         id="reraise-wraps-a-task-that-is-also-called-directly",
     ),
     pytest.param(
         "import logging\nfrom fastapi import BackgroundTasks\n\nlogger = logging.getLogger(__name__)\n\n\n"
-        "def job(x):\n\t\"\"\"Doc.\"\"\"\n\tif x:\n\t\treturn x * 2\n\treturn None\n\n\n"
+        'def job(x):\n\t"""Doc."""\n\tif x:\n\t\treturn x * 2\n\treturn None\n\n\n'
         "def route(tasks: BackgroundTasks):\n\ttasks.add_task(job, 1)\n",
         "import logging\nfrom fastapi import BackgroundTasks\n\nlogger = logging.getLogger(__name__)\n\n\n"
-        "def job(x):\n\t\"\"\"Doc.\"\"\"\n\ttry:\n\t\tif x:\n\t\t\treturn x * 2\n\t\treturn None\n"
-        "\texcept Exception:\n\t\tlogger.exception(\"Background task %s failed\", \"app.main.job\")\n\n\n"
+        'def job(x):\n\t"""Doc."""\n\ttry:\n\t\tif x:\n\t\t\treturn x * 2\n\t\treturn None\n'
+        '\texcept Exception:\n\t\tlogger.exception("Background task %s failed", "app.main.job")\n\n\n'
         "def route(tasks: BackgroundTasks):\n\ttasks.add_task(job, 1)\n",
         {},
         id="tabs-and-returns-kept",
@@ -1111,13 +1130,18 @@ TRANSFORMED = [
             except Exception:
                 logger.exception("Background task %s failed", "app.job")
         """,
-        {"path": "app/__init__.py", "context": {"app/main.py": """\
+        {
+            "path": "app/__init__.py",
+            "context": {
+                "app/main.py": """\
             from fastapi import BackgroundTasks
             from . import job
 
             def route(tasks: BackgroundTasks):
                 tasks.add_task(job)
-            """}},
+            """
+            },
+        },
         id="task-in-a-package-init",
     ),
     pytest.param(
@@ -1184,18 +1208,21 @@ TRANSFORMED = [
         """,
         # Two re-exports, each in a file without `add_task` or `BackgroundTask`, lead to the
         # definition; a user of the module that does not use the task changes nothing.
-        {"path": "app/services/mail.py", "context": {
-            "app/services/__init__.py": "from .mail import send_email as send\n",
-            "app/api/deps.py": "from app.services import send\n",
-            "app/api/routes.py": """\
+        {
+            "path": "app/services/mail.py",
+            "context": {
+                "app/services/__init__.py": "from .mail import send_email as send\n",
+                "app/api/deps.py": "from app.services import send\n",
+                "app/api/routes.py": """\
                 from fastapi import BackgroundTasks
                 from app.api import deps
 
                 def signup(background_tasks: BackgroundTasks):
                     background_tasks.add_task(deps.send, "ada@example.com")
                 """,
-            "app/services/preview.py": "from app.services import mail\n\nmail.render('x')\n",
-        }},
+                "app/services/preview.py": "from app.services import mail\n\nmail.render('x')\n",
+            },
+        },
         id="re-export-chain-through-files-without-markers",
     ),
 ]
@@ -1349,9 +1376,13 @@ REPORTED = [
             tasks.add_task(os.remove, "/tmp/x")
             tasks.add_task(print, "done")
         """,
-        ["11:5: the task is a lambda", "12:5: the task is a functools.partial", "14:5: the task is a lambda",
-         "15:5: the task `os.remove` is not defined in this project",
-         "16:5: the task `print` is not defined in this project"],
+        [
+            "11:5: the task is a lambda",
+            "12:5: the task is a functools.partial",
+            "14:5: the task is a lambda",
+            "15:5: the task `os.remove` is not defined in this project",
+            "16:5: the task `print` is not defined in this project",
+        ],
         {},
         id="lambda-partial-library",
     ),
@@ -1369,8 +1400,11 @@ REPORTED = [
                 tasks.add_task(other.run)
                 tasks.add_task(Service.run, self)
         """,
-        ["9:9: the task `self.run` is a method", "10:9: the task `other.run` is a method",
-         "11:9: the task `Service.run` is a method"],
+        [
+            "9:9: the task `self.run` is a method",
+            "10:9: the task `other.run` is a method",
+            "11:9: the task `Service.run` is a method",
+        ],
         {},
         id="methods",
     ),
@@ -1388,8 +1422,12 @@ REPORTED = [
             tasks.add_task(handlers[0])
             tasks.add_task(make_job())
         """,
-        ["8:5: the task `job` is defined inside a function", "9:5: cannot tell which function `callback` is",
-         "10:5: cannot tell which function `handlers[0]` is", "11:5: cannot tell which function `make_job()` is"],
+        [
+            "8:5: the task `job` is defined inside a function",
+            "9:5: cannot tell which function `callback` is",
+            "10:5: cannot tell which function `handlers[0]` is",
+            "11:5: cannot tell which function `make_job()` is",
+        ],
         {},
         id="nested-and-unresolvable",
     ),
@@ -1430,11 +1468,13 @@ REPORTED = [
             tasks.add_task(twice)
             tasks.add_task(Job)
         """,
-        ["30:5: the task `app.main.gen` (app/main.py:4) is a generator function",
-         "31:5: the task `app.main.agen` (app/main.py:8) is a generator function",
-         "32:5: the task `app.main.flaky` (app/main.py:13) is decorated with @retry",
-         "33:5: the task `app.main.twice` is bound more than once in app/main.py",
-         "34:5: the task `app.main.Job` is not a module-level function of the project"],
+        [
+            "30:5: the task `app.main.gen` (app/main.py:4) is a generator function",
+            "31:5: the task `app.main.agen` (app/main.py:8) is a generator function",
+            "32:5: the task `app.main.flaky` (app/main.py:13) is decorated with @retry",
+            "33:5: the task `app.main.twice` is bound more than once in app/main.py",
+            "34:5: the task `app.main.Job` is not a module-level function of the project",
+        ],
         {},
         id="generator-decorated-rebound-class",
     ),
@@ -1451,19 +1491,25 @@ REPORTED = [
         def job():
             run()
         """,
-        ["5:5: cannot tell that `tasks` is a BackgroundTasks",
-         "6:5: cannot tell that `request.state.tasks` is a BackgroundTasks"],
+        [
+            "5:5: cannot tell that `tasks` is a BackgroundTasks",
+            "6:5: cannot tell that `request.state.tasks` is a BackgroundTasks",
+        ],
         {},
         id="unknown-receiver-in-a-file-that-uses-BackgroundTasks",
     ),
     pytest.param(
         ROUTE_CALLING_TASKS,
-        ["9:5: the task `app.tasks.send_email` is also called directly at app/cli.py:5:5; "
-         "wrapping it would swallow errors for that caller"],
-        {"context": {
-            "app/tasks.py": "def send_email(to):\n    mailer.send(to)\n",
-            "app/cli.py": "from app.tasks import send_email\n\n\ndef main():\n    send_email('x')\n",
-        }},
+        [
+            "9:5: the task `app.tasks.send_email` is also called directly at app/cli.py:5:5; "
+            "wrapping it would swallow errors for that caller"
+        ],
+        {
+            "context": {
+                "app/tasks.py": "def send_email(to):\n    mailer.send(to)\n",
+                "app/cli.py": "from app.tasks import send_email\n\n\ndef main():\n    send_email('x')\n",
+            }
+        },
         id="also-called-directly-default-mode",
     ),
     pytest.param(
@@ -1476,20 +1522,26 @@ REPORTED = [
         """,
         ["5:5: the task `app.tasks.send_email` is also called directly at app/cli.py:5:5"],
         # The caller names the task only by the name the package re-exports it under.
-        {"context": {
-            "app/tasks.py": "def send_email(to):\n    mailer.send(to)\n",
-            "app/__init__.py": "from app.tasks import send_email as notify\n",
-            "app/cli.py": "from app import notify\n\n\ndef main():\n    notify('x')\n",
-        }},
+        {
+            "context": {
+                "app/tasks.py": "def send_email(to):\n    mailer.send(to)\n",
+                "app/__init__.py": "from app.tasks import send_email as notify\n",
+                "app/cli.py": "from app import notify\n\n\ndef main():\n    notify('x')\n",
+            }
+        },
         id="called-directly-under-a-re-exported-name-in-a-plain-module",
     ),
     pytest.param(
         ROUTE_CALLING_TASKS,
-        ["9:5: the task `app.tasks.send_email` is also used outside background tasks at app/jobs.py:3:15"],
-        {"context": {
-            "app/tasks.py": "def send_email(to):\n    mailer.send(to)\n",
-            "app/jobs.py": "from app import tasks\n\nscheduler.add(tasks.send_email)\n",
-        }},
+        [
+            "9:5: the task `app.tasks.send_email` is also used outside background tasks at app/jobs.py:3:15"
+        ],
+        {
+            "context": {
+                "app/tasks.py": "def send_email(to):\n    mailer.send(to)\n",
+                "app/jobs.py": "from app import tasks\n\nscheduler.add(tasks.send_email)\n",
+            }
+        },
         id="also-used-as-a-value",
     ),
     pytest.param(
@@ -1501,8 +1553,10 @@ REPORTED = [
             tasks.add_task(send_email)
             tasks.add_task(Cleaner().run)
         """,
-        ["5:5: the task `app.tasks.send_email` is in app/tasks.py, which the running Python cannot parse",
-         "6:5: cannot tell which function `Cleaner().run` is"],
+        [
+            "5:5: the task `app.tasks.send_email` is in app/tasks.py, which the running Python cannot parse",
+            "6:5: cannot tell which function `Cleaner().run` is",
+        ],
         # PEP 701 quotes in an f-string: LibCST reads it, the running Python's `ast` does not, and
         # the engine cannot spell it for this Python (as it does PEP 758 and PEP 695).
         {"context": {"app/tasks.py": 'def send_email():\n    mailer.send(f"{names["ada"]}")\n'}},
@@ -1540,12 +1594,17 @@ def test_noop_with_findings(source, expected, kwargs):
 
 def test_findings_name_the_fix():
     findings = check_noop(CODEMOD, REPORTED[0].values[0])
-    assert all("logger.exception" in f.message or "module-level function" in f.message for f in findings)
+    assert all(
+        "logger.exception" in f.message or "module-level function" in f.message for f in findings
+    )
     assert str(findings[0]).startswith("app/main.py:11:5: background-task-logging: ")
 
 
 def test_definition_left_alone_when_called_directly():
-    context = {"app/main.py": ROUTE_CALLING_TASKS, "app/cli.py": "from app import tasks\ntasks.send_email('x')\n"}
+    context = {
+        "app/main.py": ROUTE_CALLING_TASKS,
+        "app/cli.py": "from app import tasks\ntasks.send_email('x')\n",
+    }
     source = "def send_email(to):\n    mailer.send(to)\n"
     assert check_noop(CODEMOD, source, path="app/tasks.py", context=context) == []
 
@@ -1582,7 +1641,10 @@ def test_calls_between_other_functions_do_not_count():
             except Exception:
                 logger.exception("Background task %s failed", "app.tasks.send_email")
         """
-    context = {"app/main.py": ROUTE_CALLING_TASKS, "app/preview.py": "from app.tasks import render\nrender('x')\n"}
+    context = {
+        "app/main.py": ROUTE_CALLING_TASKS,
+        "app/preview.py": "from app.tasks import render\nrender('x')\n",
+    }
     assert check_transformed(CODEMOD, before, after, path="app/tasks.py", context=context) == []
 
 
@@ -1611,19 +1673,27 @@ def test_unparsed_registration_file_is_reported():
     ]
 
 
-@pytest.mark.parametrize("other_tasks", [
-    pytest.param(b"def job():\n    run()\n", id="other-plain"),
-    # Not a task to wrap there: the file next to the user is still found by the name it defines.
-    pytest.param(b"from app.retry import retry\n\n\n@retry\ndef job():\n    run()\n", id="other-decorated"),
-])
+@pytest.mark.parametrize(
+    "other_tasks",
+    [
+        pytest.param(b"def job():\n    run()\n", id="other-plain"),
+        # Not a task to wrap there: the file next to the user is still found by the name it defines.
+        pytest.param(
+            b"from app.retry import retry\n\n\n@retry\ndef job():\n    run()\n",
+            id="other-decorated",
+        ),
+    ],
+)
 def test_same_module_name_in_two_folders_resolves_next_to_the_user(other_tasks):
     # Folders without __init__.py: both `tasks.py` are module `tasks` (the engine's own runs
     # name them apart; a caller of `Runner` may not).
     def file(relative):
         return SourceFile(PROJECT / relative, relative, Path(relative).stem)
 
-    route = b"from fastapi import BackgroundTasks\nfrom tasks import job\n\n\ndef route(t: BackgroundTasks):\n" \
-            b"    t.add_task(job)\n"
+    route = (
+        b"from fastapi import BackgroundTasks\nfrom tasks import job\n\n\ndef route(t: BackgroundTasks):\n"
+        b"    t.add_task(job)\n"
+    )
     tasks = b"import logging\n\nlogger = logging.getLogger(__name__)\n\n\ndef job():\n    run()\n"
     sources = {
         file("one/main.py"): route,
@@ -1631,9 +1701,13 @@ def test_same_module_name_in_two_folders_resolves_next_to_the_user(other_tasks):
         file("two/tasks.py"): other_tasks,
     }
     codemod = codemods.by_name()[CODEMOD](Settings())
-    results = {r.display_path: r for r in Runner([codemod], jobs=1).run(list(sources), sources=sources)}
+    results = {
+        r.display_path: r for r in Runner([codemod], jobs=1).run(list(sources), sources=sources)
+    }
     assert results["two/tasks.py"].status is Status.UNCHANGED
-    assert b'logger.exception("Background task %s failed", "tasks.job")' in results["one/tasks.py"].new
+    assert (
+        b'logger.exception("Background task %s failed", "tasks.job")' in results["one/tasks.py"].new
+    )
 
 
 def _more_to_gather(files, **options):
@@ -1651,13 +1725,19 @@ def test_more_to_gather_follows_a_task_to_its_definition_then_to_its_users():
     assert _more_to_gather(files) == Wanted(modules=frozenset({"app", "app.tasks"}))
     # Found and to be wrapped: any file holding its name may also call it.
     files["app/tasks.py"] = "def send_email(to):\n    mailer.send(to)\n"
-    assert _more_to_gather(files) == Wanted(frozenset({"send_email"}), frozenset({"app", "app.tasks"}))
+    assert _more_to_gather(files) == Wanted(
+        frozenset({"send_email"}), frozenset({"app", "app.tasks"})
+    )
     # Re-exported under another name: files holding that name too.
     files["app/__init__.py"] = "from app.tasks import send_email as notify\n"
-    assert _more_to_gather(files) == Wanted(frozenset({"send_email", "notify"}), frozenset({"app", "app.tasks"}))
+    assert _more_to_gather(files) == Wanted(
+        frozenset({"send_email", "notify"}), frozenset({"app", "app.tasks"})
+    )
     # A file that uses it by that name: where the use leads (already asked for).
     files["app/cli.py"] = "from app import notify\nnotify('x')\n"
-    assert _more_to_gather(files) == Wanted(frozenset({"send_email", "notify"}), frozenset({"app", "app.tasks"}))
+    assert _more_to_gather(files) == Wanted(
+        frozenset({"send_email", "notify"}), frozenset({"app", "app.tasks"})
+    )
 
 
 def test_more_to_gather_wants_no_users_when_nothing_is_wrapped_for_them():
@@ -1667,10 +1747,14 @@ def test_more_to_gather_wants_no_users_when_nothing_is_wrapped_for_them():
         "app/__init__.py": "from app.tasks import send_email as notify\n",
     }
     # Decorated: reported, not wrapped, so its users do not matter; its own name is where it is defined.
-    assert _more_to_gather(files) == Wanted(frozenset({"send_email"}), frozenset({"app", "app.tasks"}))
+    assert _more_to_gather(files) == Wanted(
+        frozenset({"send_email"}), frozenset({"app", "app.tasks"})
+    )
     files["app/tasks.py"] = "def send_email(to):\n    mailer.send(to)\n"
     # --reraise wraps a task whatever else uses it.
-    assert _more_to_gather(files, reraise=True) == Wanted(frozenset({"send_email"}), frozenset({"app", "app.tasks"}))
+    assert _more_to_gather(files, reraise=True) == Wanted(
+        frozenset({"send_email"}), frozenset({"app", "app.tasks"})
+    )
 
 
 def test_more_to_gather_looks_no_further_for_library_tasks():

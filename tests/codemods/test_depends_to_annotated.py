@@ -1175,7 +1175,9 @@ NOOP = [
         def index(commons=Depends()):
             return commons
         """,
-        ["7: `commons` left as is: `Depends()` without an annotation takes its dependency from the annotation"],
+        [
+            "7: `commons` left as is: `Depends()` without an annotation takes its dependency from the annotation"
+        ],
         id="bare-depends-without-annotation",
     ),
     pytest.param(
@@ -1338,7 +1340,6 @@ NOOP = [
         [],
         id="a-local-function-named-query",
     ),
-
     pytest.param(
         """\
         from fastapi import FastAPI
@@ -1357,6 +1358,7 @@ def test_noop(source: str, expected: list[str]) -> None:
 
 
 # -- across modules: aliases, calls, types -------------------------------------------------
+
 
 def check_project(before: dict[str, str], after: dict[str, str], **kwargs: object) -> list[str]:
     """Every file of an in-memory project becomes exactly ``after`` (missing: unchanged);
@@ -1725,8 +1727,14 @@ def test_no_aliases_option_gives_inline_annotated() -> None:
         def b(db: Annotated[Session, Depends(get_db)]):
             return db
         """
-    check_transformed(CODEMOD, ROUTES_TWICE, after, path="app/routes.py",
-                      context={"app/__init__.py": "", "app/db.py": DATABASE}, options={"aliases": False})
+    check_transformed(
+        CODEMOD,
+        ROUTES_TWICE,
+        after,
+        path="app/routes.py",
+        context={"app/__init__.py": "", "app/db.py": DATABASE},
+        options={"aliases": False},
+    )
 
 
 def test_alias_falls_back_to_inline_when_its_type_would_need_a_cycle() -> None:
@@ -1954,33 +1962,72 @@ def test_file_this_python_cannot_parse_is_reported_not_guessed() -> None:
 # A file this Python cannot parse: which defaults its own imports make FastAPI's, as LibCST's
 # QualifiedNameProvider tells them. "line:column name" of each one reported.
 UNANALYSED = [
-    pytest.param("from fastapi import Depends as D, Query\n\n\ndef f(x=D(g), q=Query(1), n=len(a)): ...\n",
-                 ["4:7 x", "4:15 q"], id="from-import-and-alias"),
-    pytest.param("import fastapi.params\n\n\ndef f(x=fastapi.params.Depends(g), q=fastapi.Query(1)): ...\n",
-                 ["4:7 x", "4:36 q"], id="dotted-import"),
-    pytest.param("from .params import Depends\n\n\ndef f(x=Depends(g)): ...\n", [], id="relative-import"),
+    pytest.param(
+        "from fastapi import Depends as D, Query\n\n\ndef f(x=D(g), q=Query(1), n=len(a)): ...\n",
+        ["4:7 x", "4:15 q"],
+        id="from-import-and-alias",
+    ),
+    pytest.param(
+        "import fastapi.params\n\n\ndef f(x=fastapi.params.Depends(g), q=fastapi.Query(1)): ...\n",
+        ["4:7 x", "4:36 q"],
+        id="dotted-import",
+    ),
+    pytest.param(
+        "from .params import Depends\n\n\ndef f(x=Depends(g)): ...\n", [], id="relative-import"
+    ),
     pytest.param("from fastapi import *\n\n\ndef f(x=Depends(g)): ...\n", [], id="star-import"),
-    pytest.param("try:\n    from fastapi import Query\nexcept ImportError:\n    from compat import Query\n\n\n"
-                 "def f(q=Query(1)): ...\n", ["7:7 q"], id="imported-twice"),
-    pytest.param("def f(q=Query(1)): ...\n\n\nfrom fastapi import Query\n", [], id="module-import-after-it"),
-    pytest.param("def outer():\n    def f(q=Query(1)): ...\n\n\nfrom fastapi import Query\n",
-                 ["2:11 q"], id="module-import-after-a-nested-one"),
-    pytest.param("def outer():\n    from fastapi import Query\n\n    def f(q=Query(1)): ...\n",
-                 ["4:11 q"], id="import-in-the-enclosing-function"),
-    pytest.param("def f(q=Query(1)):\n    from fastapi import Query\n", [], id="import-in-its-own-body"),
-    pytest.param("from fastapi import Query\n\n\ndef outer():\n    def f(q=Query(1)): ...\n\n"
-                 "    from compat import Query\n", ["5:11 q"], id="function-import-after-it"),
-    pytest.param("class Items:\n    from fastapi import Query\n\n    def read(self, q=Query(1)):\n"
-                 "        def inner(p=Query(2)): ...\n", ["4:20 q"], id="class-body-import"),
-    pytest.param("xs = [lambda q=Query(1): q for _ in range(3)]\nfrom fastapi import Query\n",
-                 ["1:14 q"], id="lambda-in-a-comprehension"),
-    pytest.param("from fastapi import Query\r\n\r\n# a comment\r\nclass A:\r\n    def f(\r\n"
-                 "        self,\r\n        q=Query(1),\r\n    ): ...\r\n", ["7:9 q"], id="crlf"),
+    pytest.param(
+        "try:\n    from fastapi import Query\nexcept ImportError:\n    from compat import Query\n\n\n"
+        "def f(q=Query(1)): ...\n",
+        ["7:7 q"],
+        id="imported-twice",
+    ),
+    pytest.param(
+        "def f(q=Query(1)): ...\n\n\nfrom fastapi import Query\n", [], id="module-import-after-it"
+    ),
+    pytest.param(
+        "def outer():\n    def f(q=Query(1)): ...\n\n\nfrom fastapi import Query\n",
+        ["2:11 q"],
+        id="module-import-after-a-nested-one",
+    ),
+    pytest.param(
+        "def outer():\n    from fastapi import Query\n\n    def f(q=Query(1)): ...\n",
+        ["4:11 q"],
+        id="import-in-the-enclosing-function",
+    ),
+    pytest.param(
+        "def f(q=Query(1)):\n    from fastapi import Query\n", [], id="import-in-its-own-body"
+    ),
+    pytest.param(
+        "from fastapi import Query\n\n\ndef outer():\n    def f(q=Query(1)): ...\n\n"
+        "    from compat import Query\n",
+        ["5:11 q"],
+        id="function-import-after-it",
+    ),
+    pytest.param(
+        "class Items:\n    from fastapi import Query\n\n    def read(self, q=Query(1)):\n"
+        "        def inner(p=Query(2)): ...\n",
+        ["4:20 q"],
+        id="class-body-import",
+    ),
+    pytest.param(
+        "xs = [lambda q=Query(1): q for _ in range(3)]\nfrom fastapi import Query\n",
+        ["1:14 q"],
+        id="lambda-in-a-comprehension",
+    ),
+    pytest.param(
+        "from fastapi import Query\r\n\r\n# a comment\r\nclass A:\r\n    def f(\r\n"
+        "        self,\r\n        q=Query(1),\r\n    ): ...\r\n",
+        ["7:9 q"],
+        id="crlf",
+    ),
 ]
 
 
 @pytest.mark.parametrize("code, reported", UNANALYSED)
-def test_defaults_in_a_file_this_python_cannot_parse_are_told_by_its_imports(code: str, reported: list[str]) -> None:
+def test_defaults_in_a_file_this_python_cannot_parse_are_told_by_its_imports(
+    code: str, reported: list[str]
+) -> None:
     module = cst.parse_module(code)
     ctx = FileContext(SourceFile(Path("/project/app/main.py"), "app/main.py", "app.main"), CODEMOD)
     _report_unanalysed(ctx, module)
@@ -2250,7 +2297,9 @@ def test_class_dependency_called_positionally_is_refused() -> None:
     ]
 
 
-def test_a_project_on_fastapi_older_than_0_95_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_project_on_fastapi_older_than_0_95_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.poetry.dependencies]\nfastapi = "^0.79.1"\n')
     (tmp_path / "main.py").write_text(
         "from fastapi import FastAPI, Query\n\napp = FastAPI()\n\n\n"
@@ -2259,22 +2308,38 @@ def test_a_project_on_fastapi_older_than_0_95_is_left_alone(tmp_path: Path, monk
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["--select", CODEMOD, "."], catch_exceptions=False)
     assert result.exit_code == 0
-    assert "main.py:7:11: depends-to-annotated: `q` left as is: the project admits a FastAPI older than 0.95, " \
-           "which ignores Annotated (pyproject.toml: fastapi ^0.79.1)" in result.stderr
+    assert (
+        "main.py:7:11: depends-to-annotated: `q` left as is: the project admits a FastAPI older than 0.95, "
+        "which ignores Annotated (pyproject.toml: fastapi ^0.79.1)" in result.stderr
+    )
     assert "= Query(None)" in (tmp_path / "main.py").read_text()
 
 
-@pytest.mark.parametrize(("spec", "too_old"), [
-    (">=0.79,<1", True), ("==0.94.*", True), ("~=0.90", True), ("^0.79.1", True), ("0.88.0", True),
-    (">=0.95.1", False), (">=0.110", False), ("^0.100", False), ("<0.90", False), ("", False),
-])
+@pytest.mark.parametrize(
+    ("spec", "too_old"),
+    [
+        (">=0.79,<1", True),
+        ("==0.94.*", True),
+        ("~=0.90", True),
+        ("^0.79.1", True),
+        ("0.88.0", True),
+        (">=0.95.1", False),
+        (">=0.110", False),
+        ("^0.100", False),
+        ("<0.90", False),
+        ("", False),
+    ],
+)
 def test_declared_fastapi_minimum(tmp_path: Path, spec: str, too_old: bool) -> None:
-    (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "x"\ndependencies = ["fastapi{spec}", "httpx"]\n')
+    (tmp_path / "pyproject.toml").write_text(
+        f'[project]\nname = "x"\ndependencies = ["fastapi{spec}", "httpx"]\n'
+    )
     (tmp_path / "main.py").write_text("")
     assert (too_old_fastapi([tmp_path / "main.py"]) is not None) == too_old
 
 
 # -- end to end, through the command line, on copies of the example apps ------------------
+
 
 def snapshot(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*.py"))}
@@ -2282,12 +2347,17 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("name", sorted(EXAMPLE_APPS))
 def test_example_app_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    pristine, fixed = copy_example(name, tmp_path / "pristine"), copy_example(name, tmp_path / "fixed")
+    pristine, fixed = (
+        copy_example(name, tmp_path / "pristine"),
+        copy_example(name, tmp_path / "fixed"),
+    )
     openapi_before = dump_openapi(pristine, EXAMPLE_APPS[name].app_ref)
     before = snapshot(pristine)
 
     monkeypatch.chdir(pristine)
-    dry = CliRunner().invoke(main, ["--select", CODEMOD, "--dry-run", "-q", "."], catch_exceptions=False)
+    dry = CliRunner().invoke(
+        main, ["--select", CODEMOD, "--dry-run", "-q", "."], catch_exceptions=False
+    )
     assert dry.exit_code == 1  # changes pending
     assert snapshot(pristine) == before
     assert "Annotated[" in dry.stdout
@@ -2296,7 +2366,9 @@ def test_example_app_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     applied = CliRunner().invoke(main, ["--select", CODEMOD, "."], catch_exceptions=False)
     assert applied.exit_code == 0
     assert "depends-to-annotated:" not in applied.stderr  # nothing left for review
-    assert CliRunner().invoke(main, ["--select", CODEMOD, "--check", "."]).exit_code == 0  # second run: nothing
+    assert (
+        CliRunner().invoke(main, ["--select", CODEMOD, "--check", "."]).exit_code == 0
+    )  # second run: nothing
 
     subprocess.run(["git", "init", "-q"], cwd=pristine, check=True)
     subprocess.run(["git", "apply", "-"], input=dry.stdout_bytes, cwd=pristine, check=True)
@@ -2332,11 +2404,16 @@ def test_two_scripts_with_one_module_name_are_both_rewritten() -> None:
             return q
         """
     # Folders without __init__.py: both files are module `main`.
-    files = [SourceFile(Path("/project", folder, "main.py"), f"{folder}/main.py", "main") for folder in ("one", "two")]
+    files = [
+        SourceFile(Path("/project", folder, "main.py"), f"{folder}/main.py", "main")
+        for folder in ("one", "two")
+    ]
     sources = {file: textwrap.dedent(script).encode() for file in files}
     results = Runner([DependsToAnnotated()], jobs=1).run(files, sources=sources)
     assert [(r.display_path, (r.new or b"").decode()) for r in results] == [
-        ("one/main.py", textwrap.dedent(converted)), ("two/main.py", textwrap.dedent(converted))]
+        ("one/main.py", textwrap.dedent(converted)),
+        ("two/main.py", textwrap.dedent(converted)),
+    ]
 
 
 def test_lambda_parameters_are_reported() -> None:
@@ -2363,7 +2440,9 @@ def test_lambda_parameters_are_reported() -> None:
             return q
         """
     findings = check_transformed(CODEMOD, before, after)
-    assert messages(findings) == ["7: `q` left as is: a lambda cannot annotate its parameters; make it a def"]
+    assert messages(findings) == [
+        "7: `q` left as is: a lambda cannot annotate its parameters; make it a def"
+    ]
 
 
 def test_a_name_used_only_in_pep_695_type_parameters_keeps_its_import():

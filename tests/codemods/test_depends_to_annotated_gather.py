@@ -283,17 +283,32 @@ NEWER_SYNTAX = 'LABEL = f"{"page"}"  # PEP 701: Python 3.12\n'
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="Python 3.12 reads PEP 701 f-strings")
-@pytest.mark.parametrize("path, code", [
-    pytest.param("tools/export.py", "from app.deps import paginate\n\nFIRST = paginate(1)\n",
-                 id="imports-the-module"),
-    pytest.param("tools/export.py", "import app.deps\n\nFIRST = app.deps.paginate(1)\n",
-                 id="imports-the-module-whole"),
-    pytest.param("app/export.py", "from .deps import paginate\n\nFIRST = paginate(1)\n",
-                 id="relative-import-inside-its-package"),
-], )
+@pytest.mark.parametrize(
+    "path, code",
+    [
+        pytest.param(
+            "tools/export.py",
+            "from app.deps import paginate\n\nFIRST = paginate(1)\n",
+            id="imports-the-module",
+        ),
+        pytest.param(
+            "tools/export.py",
+            "import app.deps\n\nFIRST = app.deps.paginate(1)\n",
+            id="imports-the-module-whole",
+        ),
+        pytest.param(
+            "app/export.py",
+            "from .deps import paginate\n\nFIRST = paginate(1)\n",
+            id="relative-import-inside-its-package",
+        ),
+    ],
+)
 def test_a_file_this_python_cannot_parse_that_may_import_the_function_counts_as_a_caller(
-        tmp_path: Path, path: str, code: str) -> None:
-    findings = run_on_disk(tmp_path, {"app/__init__.py": "", "app/deps.py": PAGINATE, path: NEWER_SYNTAX + code})
+    tmp_path: Path, path: str, code: str
+) -> None:
+    findings = run_on_disk(
+        tmp_path, {"app/__init__.py": "", "app/deps.py": PAGINATE, path: NEWER_SYNTAX + code}
+    )
     assert findings == [
         f"app/deps.py:8: `page` left as is: `paginate` is called positionally at {path} (not parsed by this Python)",
         f"app/deps.py:8: `token` left as is: `paginate` is called positionally at {path} (not parsed by this Python)",
@@ -301,20 +316,36 @@ def test_a_file_this_python_cannot_parse_that_may_import_the_function_counts_as_
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="Python 3.12 reads PEP 701 f-strings")
-@pytest.mark.parametrize("path, code", [
-    # Says `paginate(` (and names fastapi: the index reads it), but imports nothing that
-    # leads to app.deps.
-    pytest.param("tools/report.py", "from fastapi import status\n\n\ndef report(paginate):\n"
-                                    "    return paginate(1), status\n", id="no-import"),
-    # Holds `deps` and `paginate` as words, but outside package `app` only an import naming
-    # `app` could reach app.deps.
-    pytest.param("tools/report.py", "from tools.deps import paginate\n\nFIRST = paginate(1)\n",
-                 id="another-module-of-that-name"),
-], )
+@pytest.mark.parametrize(
+    "path, code",
+    [
+        # Says `paginate(` (and names fastapi: the index reads it), but imports nothing that
+        # leads to app.deps.
+        pytest.param(
+            "tools/report.py",
+            "from fastapi import status\n\n\ndef report(paginate):\n"
+            "    return paginate(1), status\n",
+            id="no-import",
+        ),
+        # Holds `deps` and `paginate` as words, but outside package `app` only an import naming
+        # `app` could reach app.deps.
+        pytest.param(
+            "tools/report.py",
+            "from tools.deps import paginate\n\nFIRST = paginate(1)\n",
+            id="another-module-of-that-name",
+        ),
+    ],
+)
 def test_a_file_this_python_cannot_parse_that_cannot_import_the_function_is_no_caller(
-        tmp_path: Path, path: str, code: str) -> None:
-    files = {"app/__init__.py": "", "app/deps.py": PAGINATE, "tools/__init__.py": "",
-             "tools/deps.py": "def paginate(page):\n    return page\n", path: NEWER_SYNTAX + code}
+    tmp_path: Path, path: str, code: str
+) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/deps.py": PAGINATE,
+        "tools/__init__.py": "",
+        "tools/deps.py": "def paginate(page):\n    return page\n",
+        path: NEWER_SYNTAX + code,
+    }
     assert run_on_disk(tmp_path, files) == []
     assert (tmp_path / "app/deps.py").read_text() == textwrap.dedent(PAGINATE_STARRED)
 
@@ -505,7 +536,10 @@ def test_scripts_sharing_a_module_name_each_find_their_dependency() -> None:
                 return x
             """)
 
-    files = [SourceFile(Path("/project", folder, "main.py"), f"{folder}/main.py", "main") for folder in ("one", "two")]
+    files = [
+        SourceFile(Path("/project", folder, "main.py"), f"{folder}/main.py", "main")
+        for folder in ("one", "two")
+    ]
     files += [in_memory_file("counts.py"), in_memory_file("names.py")]
     sources = {
         files[0]: script("counts", "get_count").encode(),
@@ -551,7 +585,9 @@ class Asked(NamedTuple):
     names: list[str]  # files holding one of these words
     modules: list[str]  # of the project's modules (others are asked for too; they do not exist)
     together: list[tuple[str, ...]]  # files holding all the words of one
-    within: list[tuple[str, tuple[str, ...]]] = []  # files of a package holding all the words of one
+    within: list[
+        tuple[str, tuple[str, ...]]
+    ] = []  # files of a package holding all the words of one
 
 
 def wanted(*paths: str, project: Mapping[str, str] = PROJECT) -> Asked:
@@ -564,19 +600,34 @@ def wanted(*paths: str, project: Mapping[str, str] = PROJECT) -> Asked:
     more = codemod.more_to_gather(facts)
     assert isinstance(more, Wanted)
     modules = {in_memory_file(path).module_name for path in project}
-    return Asked(sorted(more.names), sorted(more.modules & modules), sorted(tuple(sorted(g)) for g in more.together),
-                 sorted((package, tuple(sorted(g))) for package, g in more.within))
+    return Asked(
+        sorted(more.names),
+        sorted(more.modules & modules),
+        sorted(tuple(sorted(g)) for g in more.together),
+        sorted((package, tuple(sorted(g))) for package, g in more.within),
+    )
 
 
 # Who imports from app.routes: callers of `read`, and modules importing `get_db` or `Depends`
 # from it (those imports stay when the aliases leave them unused). Each import holds the
 # name and `app` and `routes` (`from app.routes import read`), or inside package app at
 # least `routes` (`from .routes import read`, `from . import routes`).
-IMPORTERS_OF_ROUTES = [("Depends", "app", "routes"), ("app", "get_db", "routes"), ("app", "read", "routes")]
-IMPORTERS_WITHIN_APP = [("app", ("Depends", "routes")), ("app", ("get_db", "routes")), ("app", ("read", "routes"))]
+IMPORTERS_OF_ROUTES = [
+    ("Depends", "app", "routes"),
+    ("app", "get_db", "routes"),
+    ("app", "read", "routes"),
+]
+IMPORTERS_WITHIN_APP = [
+    ("app", ("Depends", "routes")),
+    ("app", ("get_db", "routes")),
+    ("app", ("read", "routes")),
+]
 # `read` needs a bare `*` (q keeps a default, db loses it): calls through a module
 # star-importing app.routes count too, and that import holds `app` and `routes`, or `routes`.
-STAR_IMPORTERS = ([*IMPORTERS_OF_ROUTES, ("app", "routes")], sorted([*IMPORTERS_WITHIN_APP, ("app", ("routes",))]))
+STAR_IMPORTERS = (
+    [*IMPORTERS_OF_ROUTES, ("app", "routes")],
+    sorted([*IMPORTERS_WITHIN_APP, ("app", ("routes",))]),
+)
 
 
 def test_rounds_follow_the_dependency_to_its_definition_and_type() -> None:
@@ -586,28 +637,41 @@ def test_rounds_follow_the_dependency_to_its_definition_and_type() -> None:
     assert wanted("app/routes.py") == Asked([], ["app", "app.deps"], *STAR_IMPORTERS)
     # Round 2: app.deps re-exports it from app.deps.db.
     assert wanted("app/routes.py", "app/__init__.py", "app/deps/__init__.py") == Asked(
-        [], ["app", "app.deps", "app.deps.db"], *STAR_IMPORTERS)
+        [], ["app", "app.deps", "app.deps.db"], *STAR_IMPORTERS
+    )
     # Round 3: get_db returns app.models.Session, which routes.py would import: is there a
     # cycle? app.models and all it imports are asked for.
-    assert wanted("app/routes.py", "app/__init__.py", "app/deps/__init__.py", "app/deps/db.py") == Asked(
-        [], ["app", "app.deps", "app.deps.db", "app.models"], *STAR_IMPORTERS)
+    assert wanted(
+        "app/routes.py", "app/__init__.py", "app/deps/__init__.py", "app/deps/db.py"
+    ) == Asked([], ["app", "app.deps", "app.deps.db", "app.models"], *STAR_IMPORTERS)
 
 
 def test_importers_are_asked_for_by_a_name_and_the_modules_name_together() -> None:
     # `read` needs no `*` here: only calls the index resolves count, and each imports `read`
     # from app.routes. Neither `read` nor `routes` alone is asked for.
-    project = {**PROJECT, "app/routes.py": PROJECT["app/routes.py"].replace("q: int = Query(1), ", "")}
+    project = {
+        **PROJECT,
+        "app/routes.py": PROJECT["app/routes.py"].replace("q: int = Query(1), ", ""),
+    }
     assert wanted("app/routes.py", project=project) == Asked(
-        [], ["app", "app.deps"], IMPORTERS_OF_ROUTES, IMPORTERS_WITHIN_APP)
+        [], ["app", "app.deps"], IMPORTERS_OF_ROUTES, IMPORTERS_WITHIN_APP
+    )
 
 
 def test_a_reexport_joins_the_chain_under_its_alias() -> None:
     # app.api re-exports paginate as `pages`: files holding `pages` and `api` may call it,
     # and, api being a package, its own modules holding `pages` (`from . import pages`).
-    project = {"app/__init__.py": "", "app/deps.py": PAGINATE,
-               "app/api/__init__.py": "from app.deps import paginate as pages\n"}
+    project = {
+        "app/__init__.py": "",
+        "app/deps.py": PAGINATE,
+        "app/api/__init__.py": "from app.deps import paginate as pages\n",
+    }
     asked = wanted("app/deps.py", "app/api/__init__.py", project=project)
-    assert ("api", "app", "pages") in asked.together and ("app", "deps", "paginate") in asked.together
+    assert ("api", "app", "pages") in asked.together and (
+        "app",
+        "deps",
+        "paginate",
+    ) in asked.together
     assert ("app", ("api", "pages")) in asked.within and ("app.api", ("pages",)) in asked.within
     # Star imports of either module (paginate needs a `*`: calls by name count) hold its name.
     assert ("api", "app") in asked.together and ("app", ("api",)) in asked.within
@@ -624,10 +688,18 @@ def test_reexport_chain_follows_from_imports_and_star_imports() -> None:
         "app/unrelated.py": "from app.other import *\n",
     }
     codemod = DependsToAnnotated()
-    facts = [(in_memory_file(path).module_name, codemod.gather(in_memory_file(path), ast.parse(textwrap.dedent(code))))
-             for path, code in sources.items()]
+    facts = [
+        (
+            in_memory_file(path).module_name,
+            codemod.gather(in_memory_file(path), ast.parse(textwrap.dedent(code))),
+        )
+        for path, code in sources.items()
+    ]
     assert reexport_chain("app.deps", "paginate", Reexports(facts)) == {
-        "app.deps": {"paginate"}, "app.api": {"pages"}, "app.everything": {"pages"}}
+        "app.deps": {"paginate"},
+        "app.api": {"pages"},
+        "app.everything": {"pages"},
+    }
 
 
 def test_nothing_more_is_wanted_without_functions_or_dependencies() -> None:

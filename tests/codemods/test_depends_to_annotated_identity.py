@@ -88,9 +88,13 @@ class Transformed:
 
     def __init__(self, files: Mapping[str, str], path: str) -> None:
         codemod = DependsToAnnotated(Settings((3, 10)))
-        sources = {in_memory_file(name): textwrap.dedent(code).encode() for name, code in files.items()}
+        sources = {
+            in_memory_file(name): textwrap.dedent(code).encode() for name, code in files.items()
+        }
         facts = {file: codemod.gather(file, ast.parse(data)) for file, data in sources.items()}
-        index = codemod.build_index({file: fact for file, fact in facts.items() if fact is not None}, [])
+        index = codemod.build_index(
+            {file: fact for file, fact in facts.items() if fact is not None}, []
+        )
         file = in_memory_file(path)
         self.module = cst.parse_module(sources[file])
         self.first_context = FileContext(file, CODEMOD)
@@ -101,11 +105,17 @@ class Transformed:
 
 def _statements(block: cst.Module | cst.IndentedBlock) -> dict[str, cst.BaseStatement]:
     """The block's classes and functions by name."""
-    return {stmt.name.value: stmt for stmt in block.body if isinstance(stmt, (cst.ClassDef, cst.FunctionDef))}
+    return {
+        stmt.name.value: stmt
+        for stmt in block.body
+        if isinstance(stmt, (cst.ClassDef, cst.FunctionDef))
+    }
 
 
 def test_a_second_run_over_a_rewritten_module_returns_the_same_object() -> None:
-    run = Transformed({"app/__init__.py": "", "app/deps.py": DEPS, "app/main.py": MAIN}, "app/main.py")
+    run = Transformed(
+        {"app/__init__.py": "", "app/deps.py": DEPS, "app/main.py": MAIN}, "app/main.py"
+    )
     new = run.first.code
     # The first run did all there is to do: an alias imported, Annotated added, imports dropped.
     assert "from app.deps import SessionDep\n" in new
@@ -143,7 +153,9 @@ def test_a_second_run_over_the_module_defining_the_alias_returns_the_same_object
 
 
 def test_untouched_statements_keep_their_identity() -> None:
-    run = Transformed({"app/__init__.py": "", "app/deps.py": DEPS, "app/main.py": MAIN}, "app/main.py")
+    run = Transformed(
+        {"app/__init__.py": "", "app/deps.py": DEPS, "app/main.py": MAIN}, "app/main.py"
+    )
     before, after = run.module, run.first
     kept = [stmt for stmt in after.body if any(stmt is old for old in before.body)]
     # Only the import lines and the statements on the way to a rewritten signature are new.
@@ -180,7 +192,12 @@ def test_a_file_whose_every_parameter_is_left_comes_back_as_the_same_object() ->
             return page
         """
     caller = "from app.deps import paginate\n\n\ndef test_paginate():\n    assert paginate(2, 'x') == 2\n"
-    files = {"app/__init__.py": "", "app/deps.py": deps, "tests/__init__.py": "", "tests/test_deps.py": caller}
+    files = {
+        "app/__init__.py": "",
+        "app/deps.py": deps,
+        "tests/__init__.py": "",
+        "tests/test_deps.py": caller,
+    }
     run = Transformed(files, "app/deps.py")
     assert run.first is run.module
     assert [(f.line, f.column, f.message) for f in run.first_context.findings] == [
@@ -236,31 +253,57 @@ EVERY_BLOCK_BEFORE = """\
     """
 
 EVERY_BLOCK_AFTER = EVERY_BLOCK_BEFORE.replace(
-    "from fastapi import FastAPI, Query", "from typing import Annotated\n\n    from fastapi import FastAPI, Query")
+    "from fastapi import FastAPI, Query",
+    "from typing import Annotated\n\n    from fastapi import FastAPI, Query",
+)
 for _name in "abcdefghijkmnoprs":
     EVERY_BLOCK_AFTER = EVERY_BLOCK_AFTER.replace(
-        f'{_name}: str = Query("{_name}")', f'{_name}: Annotated[str, Query()] = "{_name}"')
+        f'{_name}: str = Query("{_name}")', f'{_name}: Annotated[str, Query()] = "{_name}"'
+    )
 
 
 def test_functions_in_every_kind_of_block_are_rewritten_inner_ones_first() -> None:
     check_transformed(CODEMOD, EVERY_BLOCK_BEFORE, EVERY_BLOCK_AFTER, target_version=(3, 10))
-    result = run_project(CODEMOD, {"app/main.py": textwrap.dedent(EVERY_BLOCK_BEFORE).encode()},
-                         target_version=(3, 10))["app/main.py"]
+    result = run_project(
+        CODEMOD,
+        {"app/main.py": textwrap.dedent(EVERY_BLOCK_BEFORE).encode()},
+        target_version=(3, 10),
+    )["app/main.py"]
     # Edits come in the order the walk records them: a function after the ones inside it.
     assert [edit.description.partition(":")[0] for edit in result.edits] == [
-        "`c`", "`b`", "`d`", "`a`", "`e`", "`f`", "`g`", "`h`", "`i`", "`j`", "`k`", "`m`", "`n`", "`o`", "`p`",
-        "`r`", "`s`",
+        "`c`",
+        "`b`",
+        "`d`",
+        "`a`",
+        "`e`",
+        "`f`",
+        "`g`",
+        "`h`",
+        "`i`",
+        "`j`",
+        "`k`",
+        "`m`",
+        "`n`",
+        "`o`",
+        "`p`",
+        "`r`",
+        "`s`",
     ]
 
 
 def test_every_compound_statement_of_libcst_is_walked() -> None:
-    compound = {cls for _, cls in inspect.getmembers(cst, inspect.isclass)
-                if issubclass(cls, cst.BaseCompoundStatement) and not inspect.isabstract(cls)
-                and cls is not cst.BaseCompoundStatement}
+    compound = {
+        cls
+        for _, cls in inspect.getmembers(cst, inspect.isclass)
+        if issubclass(cls, cst.BaseCompoundStatement)
+        and not inspect.isabstract(cls)
+        and cls is not cst.BaseCompoundStatement
+    }
     assert compound <= _NESTED.keys()
 
 
 # -- columns of findings, in characters ----------------------------------------------------
+
 
 def _columns(findings: list[Finding]) -> list[tuple[int, int]]:
     return [(finding.line, finding.column) for finding in findings]
@@ -290,8 +333,12 @@ def test_finding_columns_count_characters_not_bytes() -> None:
         def test_it():
             assert café("x", 2, "t") == two("x", 2, "t")
         """
-    findings = check_noop(CODEMOD, deps, path="app/deps.py",
-                          context={"app/__init__.py": "", "tests/__init__.py": "", "tests/test_deps.py": caller})
+    findings = check_noop(
+        CODEMOD,
+        deps,
+        path="app/deps.py",
+        context={"app/__init__.py": "", "tests/__init__.py": "", "tests/test_deps.py": caller},
+    )
     assert _columns(findings) == [
         (8, len('def café(é: str = "é", ') + 1),
         (8, len('def café(é: str = "é", page: int = Query(1), ') + 1),
@@ -301,6 +348,7 @@ def test_finding_columns_count_characters_not_bytes() -> None:
 
 
 # -- PEP 695 type parameters: their names count wherever they are ---------------------------
+
 
 def test_type_parameters_of_a_type_alias_in_a_one_line_block_keep_their_import() -> None:
     # The running Python's ast may not read `type X[T: Session] = ...`; the engine spells it for
@@ -324,7 +372,9 @@ def test_type_parameters_of_a_type_alias_in_a_one_line_block_keep_their_import()
         def second(db: Session = Depends(get_db)): ...
         """)
     db = "from sqlalchemy.orm import Session\n\n\ndef get_db():\n    yield Session()\n"
-    new = run_project(CODEMOD, {"app/main.py": main.encode(), "app/db.py": db.encode()})["app/main.py"].new
+    new = run_project(CODEMOD, {"app/main.py": main.encode(), "app/db.py": db.encode()})[
+        "app/main.py"
+    ].new
     assert new is not None
     assert "def first(db: SessionDep): ..." in new.decode()
     assert "from sqlalchemy.orm import Session\n" in new.decode()
@@ -332,7 +382,8 @@ def test_type_parameters_of_a_type_alias_in_a_one_line_block_keep_their_import()
 
 # -- the import helpers hand back the module itself when they have nothing to do ----------
 
-MODULE = cst.parse_module(textwrap.dedent("""\
+MODULE = cst.parse_module(
+    textwrap.dedent("""\
     from typing import Annotated
 
     from fastapi import Depends
@@ -344,23 +395,34 @@ MODULE = cst.parse_module(textwrap.dedent("""\
 
 
     SessionDep = Annotated[Session, Depends(get_db)]
-    """))
+    """)
+)
 FILE = in_memory_file("app/deps.py")
 
 
-@pytest.mark.parametrize("imports", [
-    pytest.param([], id="none"),
-    pytest.param([("fastapi", "Depends"), ("typing", "Annotated")], id="already-imported"),
-])
+@pytest.mark.parametrize(
+    "imports",
+    [
+        pytest.param([], id="none"),
+        pytest.param([("fastapi", "Depends"), ("typing", "Annotated")], id="already-imported"),
+    ],
+)
 def test_add_imports_with_nothing_new_returns_the_module(imports: list[tuple[str, str]]) -> None:
     assert add_imports(MODULE, imports, FILE, frozenset({"app"})) is MODULE
 
 
-@pytest.mark.parametrize("imports", [
-    pytest.param([], id="none"),
-    pytest.param([("fastapi", "Query", None), ("sqlalchemy.orm", "Session", "S")], id="not-there"),
-])
-def test_remove_imports_with_nothing_there_returns_the_module(imports: list[tuple[str, str, str | None]]) -> None:
+@pytest.mark.parametrize(
+    "imports",
+    [
+        pytest.param([], id="none"),
+        pytest.param(
+            [("fastapi", "Query", None), ("sqlalchemy.orm", "Session", "S")], id="not-there"
+        ),
+    ],
+)
+def test_remove_imports_with_nothing_there_returns_the_module(
+    imports: list[tuple[str, str, str | None]],
+) -> None:
     assert remove_imports(MODULE, FILE, imports) is MODULE
 
 
@@ -373,7 +435,9 @@ def test_remove_imports_keeps_the_other_statements() -> None:
 
 
 def test_insert_aliases_already_defined_returns_the_module() -> None:
-    alias = AliasDefinition("SessionDep", "get_db", 8, "SessionDep = Annotated[Session, Depends(get_db)]", ())
+    alias = AliasDefinition(
+        "SessionDep", "get_db", 8, "SessionDep = Annotated[Session, Depends(get_db)]", ()
+    )
     module, inserted = insert_aliases(MODULE, [alias])
     assert module is MODULE
     assert inserted == []

@@ -10,7 +10,9 @@ CASES = [
     pytest.param(b"a = 1\nb = 2", b"a = 1\nb = 3", id="no final newline"),
     pytest.param(b"a = 1\n", b"a = 1\nb = 2", id="newline lost"),
     pytest.param(b"\xef\xbb\xbfa = 1\n", b"\xef\xbb\xbfa = 2\n", id="bom"),
-    pytest.param(b"# coding: latin-1\na = '\xe9'\n", b"# coding: latin-1\nb = '\xe9'\n", id="latin-1"),
+    pytest.param(
+        b"# coding: latin-1\na = '\xe9'\n", b"# coding: latin-1\nb = '\xe9'\n", id="latin-1"
+    ),
     pytest.param(b"x = 1\n--a = 2\n", b"x = 1\n", id="removed line that looks like a header"),
 ]
 

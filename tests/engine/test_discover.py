@@ -15,14 +15,32 @@ def found(root: Path, **kwargs) -> list[str]:
 
 
 def test_skips_the_usual_folders(tmp_path):
-    touch(tmp_path, "app/main.py", ".venv/lib/x.py", "venv/x.py", "node_modules/x.py", "build/x.py",
-          "dist/x.py", "app/__pycache__/x.py", "lib/site-packages/x.py", ".git/x.py", "pkg.egg-info/x.py")
+    touch(
+        tmp_path,
+        "app/main.py",
+        ".venv/lib/x.py",
+        "venv/x.py",
+        "node_modules/x.py",
+        "build/x.py",
+        "dist/x.py",
+        "app/__pycache__/x.py",
+        "lib/site-packages/x.py",
+        ".git/x.py",
+        "pkg.egg-info/x.py",
+    )
     assert found(tmp_path) == ["app/main.py"]
 
 
 def test_honours_gitignore_files_at_every_level(tmp_path):
     (tmp_path / ".git").mkdir()
-    touch(tmp_path, "app/main.py", "app/secret.py", "generated/x.py", "app/sub/keep.py", "app/sub/drop.py")
+    touch(
+        tmp_path,
+        "app/main.py",
+        "app/secret.py",
+        "generated/x.py",
+        "app/sub/keep.py",
+        "app/sub/drop.py",
+    )
     (tmp_path / ".gitignore").write_text("generated/\n/app/secret.py\n")
     (tmp_path / "app" / "sub" / ".gitignore").write_text("drop.py\n")
     assert found(tmp_path) == ["app/main.py", "app/sub/keep.py"]
@@ -68,8 +86,16 @@ def test_module_names_follow_packages(tmp_path):
 
 
 def test_files_sharing_a_module_name_get_distinct_names(tmp_path):
-    touch(tmp_path, "main.py", "users_service/main.py", "orders_service/main.py",
-          "app/__init__.py", "app/main.py", "legacy/app/__init__.py", "legacy/app/main.py")
+    touch(
+        tmp_path,
+        "main.py",
+        "users_service/main.py",
+        "orders_service/main.py",
+        "app/__init__.py",
+        "app/main.py",
+        "legacy/app/__init__.py",
+        "legacy/app/main.py",
+    )
     names = {f.display_path: f.module_name for f in discover([tmp_path], cwd=tmp_path).files}
     assert names == {
         "main.py": "main",  # nearest the top: the one importable from there

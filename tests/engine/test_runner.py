@@ -12,7 +12,9 @@ from tests.helpers import make_project
 
 def run(root: Path, codemod=None, *, write=True, jobs=1):
     found = discover([root], cwd=root)
-    results = Runner([codemod or RenameFoo()], jobs=jobs).run(found.files, write=write, roots=found.roots)
+    results = Runner([codemod or RenameFoo()], jobs=jobs).run(
+        found.files, write=write, roots=found.roots
+    )
     return {r.display_path: r for r in results}
 
 
@@ -84,7 +86,9 @@ def test_files_without_markers_are_never_parsed(tmp_path, monkeypatch):
     import fastapi_fix.engine.pipeline as pipeline
 
     original = pipeline.parse_module
-    monkeypatch.setattr(pipeline, "parse_module", lambda data: parsed.append(data) or original(data))
+    monkeypatch.setattr(
+        pipeline, "parse_module", lambda data: parsed.append(data) or original(data)
+    )
     run(tmp_path, write=False)
     assert parsed == [b"foo = 1\n"]
 
@@ -138,9 +142,15 @@ class RecordExcepts(RenameFoo):
 @pytest.mark.parametrize(
     ("source", "except_lines"),
     [
-        pytest.param(b"foo = 1\ntry:\n    pass\nexcept A, B:\n    pass\n", [4], id="PEP 758 except"),
-        pytest.param(b"type foo = int\ndef f[T](x: T) -> T:\n    try:\n        pass\n    except A:\n"
-                     b"        pass\n", [5], id="PEP 695 type params and alias"),
+        pytest.param(
+            b"foo = 1\ntry:\n    pass\nexcept A, B:\n    pass\n", [4], id="PEP 758 except"
+        ),
+        pytest.param(
+            b"type foo = int\ndef f[T](x: T) -> T:\n    try:\n        pass\n    except A:\n"
+            b"        pass\n",
+            [5],
+            id="PEP 695 type params and alias",
+        ),
     ],
 )
 def test_newer_syntax_is_still_gathered_with_true_line_numbers(source, except_lines):
@@ -186,7 +196,9 @@ def test_one_seed_anywhere_runs_the_codemod_on_every_file(tmp_path, jobs):
 
 
 def test_a_seeded_project_is_gathered(tmp_path):
-    results = run(make_project(tmp_path, {"a.py": b"seed = crash = 1\n"}), SeededRename(), write=False)
+    results = run(
+        make_project(tmp_path, {"a.py": b"seed = crash = 1\n"}), SeededRename(), write=False
+    )
     assert results["a.py"].status is Status.FAILED
     assert "gathered" in results["a.py"].reason
 
@@ -208,8 +220,10 @@ class FollowNames(RenameFoo):
     def more_to_gather(self, facts):
         from fastapi_fix.engine.codemod import Wanted
 
-        return Wanted(names=frozenset().union(*(names for names, _ in facts.values())),
-                      modules=frozenset().union(*(modules for _, modules in facts.values())))
+        return Wanted(
+            names=frozenset().union(*(names for names, _ in facts.values())),
+            modules=frozenset().union(*(modules for _, modules in facts.values())),
+        )
 
     def build_index(self, facts, unparsed):
         self.gathered = sorted(f.module_name for f in facts)
@@ -224,7 +238,7 @@ FOLLOWED = {
     "pkg/e.py": b"x = 1\n",
     "z.py": b"unrelated = 1\n",
     "newer.py": b"def helper[T](x: T) -> T:\n    return (yield x)\nclass C[T]: pass\n"
-                b"type Alias = list[int]\nprint(f'{'nested'}')\n",
+    b"type Alias = list[int]\nprint(f'{'nested'}')\n",
 }
 
 
@@ -249,8 +263,11 @@ def test_a_name_that_is_not_ascii_makes_every_file_wanted(tmp_path):
 def test_a_wanted_module_means_every_file_of_that_name():
     from fastapi_fix.engine.codemod import SourceFile
 
-    files = [SourceFile(Path("/p/a.py"), "a.py", "a"), SourceFile(Path("/p/x/m.py"), "x/m.py", "m"),
-             SourceFile(Path("/p/y/m.py"), "y/m.py", "m")]
+    files = [
+        SourceFile(Path("/p/a.py"), "a.py", "a"),
+        SourceFile(Path("/p/x/m.py"), "x/m.py", "m"),
+        SourceFile(Path("/p/y/m.py"), "y/m.py", "m"),
+    ]
     sources = dict(zip(files, [b"import m\nstart()\n", b"one = 1\n", b"two = 2\n"]))
     codemod = FollowNames()
     list(Runner([codemod], jobs=1).run(files, write=False, sources=sources))
@@ -268,8 +285,12 @@ class FollowPairs(FollowNames):
 
 
 def test_a_group_of_words_wants_the_files_that_hold_them_all(tmp_path):
-    files = {"a.py": b"start()\nget_orders()\n", "both.py": b"orders.get()\n",
-             "one.py": b"d.get('x')\n", "other.py": b"orders = []\n"}
+    files = {
+        "a.py": b"start()\nget_orders()\n",
+        "both.py": b"orders.get()\n",
+        "one.py": b"d.get('x')\n",
+        "other.py": b"orders = []\n",
+    }
     codemod = FollowPairs()
     run(make_project(tmp_path, files), codemod, write=False)
     assert codemod.gathered == ["a", "both"]
@@ -285,8 +306,15 @@ class FollowWithin(FollowNames):
 
 
 def test_a_group_within_a_package_wants_only_its_modules(tmp_path):
-    files = {"a.py": b"start()\n", "pkg/__init__.py": b"helper = 1\n", "pkg/inner.py": b"helper()\n",
-             "pkg/sub/__init__.py": b"", "pkg/sub/deep.py": b"x = helper\n", "pkg/other.py": b"nothing = 1\n", "outside.py": b"helper()\n"}
+    files = {
+        "a.py": b"start()\n",
+        "pkg/__init__.py": b"helper = 1\n",
+        "pkg/inner.py": b"helper()\n",
+        "pkg/sub/__init__.py": b"",
+        "pkg/sub/deep.py": b"x = helper\n",
+        "pkg/other.py": b"nothing = 1\n",
+        "outside.py": b"helper()\n",
+    }
     codemod = FollowWithin()
     run(make_project(tmp_path, files), codemod, write=False)
     assert codemod.gathered == ["a", "pkg.inner", "pkg.sub.deep"]

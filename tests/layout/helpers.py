@@ -31,7 +31,9 @@ def plan(root: Path, **options: Any) -> ProjectChange:
     return codemod.plan_project(root, discover([root]).files)
 
 
-def layout(root: Path, files: Mapping[str, str], **options: Any) -> tuple[ProjectChange, dict[str, str]]:
+def layout(
+    root: Path, files: Mapping[str, str], **options: Any
+) -> tuple[ProjectChange, dict[str, str]]:
     """Plan a project and return the change and every file after it, as text."""
     write_project(root, files)
     change = plan(root, **options)
@@ -40,8 +42,11 @@ def layout(root: Path, files: Mapping[str, str], **options: Any) -> tuple[Projec
 
 def after(root: Path, change: ProjectChange) -> dict[str, str]:
     """The project's files once ``change`` is applied, computed in memory."""
-    files = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()
-             and ".git" not in p.relative_to(root).parts}
+    files = {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(root).parts
+    }
     for file in change.files:
         if file.old_path is not None:
             files.pop(file.old_path, None)
@@ -59,7 +64,9 @@ def messages(change: ProjectChange) -> list[str]:
 
 
 def git(root: Path, *args: str) -> str:
-    completed = subprocess.run(["git", *GIT_IDENTITY, *args], cwd=root, capture_output=True, text=True, check=True)
+    completed = subprocess.run(
+        ["git", *GIT_IDENTITY, *args], cwd=root, capture_output=True, text=True, check=True
+    )
     return completed.stdout
 
 

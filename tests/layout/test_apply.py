@@ -13,8 +13,11 @@ from tests.layout.test_imports import SHOP
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and ".git" not in p.relative_to(root).parts}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(root).parts
+    }
 
 
 @pytest.fixture
@@ -54,7 +57,9 @@ def test_apply_uses_git_mv_and_a_second_run_has_nothing_to_do(shop):
 
 
 def test_a_dirty_tree_is_refused_unless_allowed(shop):
-    (shop / "shop/config.py").write_text("class Settings:\n    page_size = 20\n\n\nsettings = Settings()\n")
+    (shop / "shop/config.py").write_text(
+        "class Settings:\n    page_size = 20\n\n\nsettings = Settings()\n"
+    )
     before = snapshot(shop)
     refused = invoke(".")
     assert refused.exit_code == 123
@@ -62,7 +67,11 @@ def test_a_dirty_tree_is_refused_unless_allowed(shop):
     assert snapshot(shop) == before
     allowed = invoke("--allow-dirty", ".")
     assert allowed.exit_code == 0, allowed.output
-    assert (shop / "shop/core/config.py").read_text().startswith("class Settings:\n    page_size = 20\n")
+    assert (
+        (shop / "shop/core/config.py")
+        .read_text()
+        .startswith("class Settings:\n    page_size = 20\n")
+    )
 
 
 @pytest.mark.parametrize("failing_step", [1, 5, 12])
@@ -95,7 +104,9 @@ def test_without_git_files_are_renamed(tmp_path):
     write_project(tmp_path, SHOP)
     applied = apply_change(plan(tmp_path))
     assert not applied.used_git
-    assert (tmp_path / "shop/core/config.py").is_file() and not (tmp_path / "shop/config.py").exists()
+    assert (tmp_path / "shop/core/config.py").is_file() and not (
+        tmp_path / "shop/config.py"
+    ).exists()
     assert not (tmp_path / "shop/routers").exists()
 
 
@@ -105,11 +116,15 @@ def test_write_edit_and_apply_a_plan(shop):
     assert git(shop, "status", "--porcelain") == "?? layout.toml\n"
     text = (shop / "layout.toml").read_text()
     assert 'from = "shop/crud.py"\nto = "shop/services/item_service.py"\n' in text
-    (shop / "layout.toml").write_text(text.replace("shop/services/item_service.py", "shop/services/catalog.py"))
+    (shop / "layout.toml").write_text(
+        text.replace("shop/services/item_service.py", "shop/services/catalog.py")
+    )
     applied = invoke("--plan", "layout.toml", ".")
     assert applied.exit_code == 0, applied.output
     assert (shop / "shop/services/catalog.py").read_text().startswith("from ..models import Item\n")
-    assert "from shop.services import catalog as crud" in (shop / "shop/api/v1/routes.py").read_text()
+    assert (
+        "from shop.services import catalog as crud" in (shop / "shop/api/v1/routes.py").read_text()
+    )
 
 
 def test_a_stale_plan_is_refused(shop):
@@ -139,15 +154,22 @@ def test_it_runs_on_its_own(shop):
 def test_json_report(shop):
     import json
 
-    result = CliRunner().invoke(main, ["--select", "layered-layout", "--dry-run", "--format", "json", "."],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        main,
+        ["--select", "layered-layout", "--dry-run", "--format", "json", "."],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
     files = {entry["path"]: entry for entry in doc["files"]}
     assert files["shop/config.py"]["new_path"] == "shop/core/config.py"
     assert files["shop/config.py"]["written"] is False
-    assert {"kind": "move", "from": "shop/config.py", "to": "shop/core/config.py",
-            "reason": "config: settings class; settings object"} in doc["layout"]["rows"]
+    assert {
+        "kind": "move",
+        "from": "shop/config.py",
+        "to": "shop/core/config.py",
+        "reason": "config: settings class; settings object",
+    } in doc["layout"]["rows"]
     assert doc["mode"] == "dry-run" and doc["codemods"] == ["layered-layout"]
 
 

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.example_apps import EXAMPLE_APPS, _app_env, assert_example_tests_pass, copy_example, dump_openapi
+from tests.example_apps import (
+    EXAMPLE_APPS,
+    _app_env,
+    assert_example_tests_pass,
+    copy_example,
+    dump_openapi,
+)
 from tests.layout.helpers import commit_all, git
 
 NEW_APP_REF = {"single_file": "app.main:app", "bookshop": "bookshop.main:app"}
@@ -29,8 +35,14 @@ print(json.dumps(tables, sort_keys=True))
 
 
 def run(app_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, *args], cwd=app_dir, env=_app_env(), capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=app_dir,
+        env=_app_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def tables(app_dir: Path, app_ref: str) -> dict:
@@ -71,7 +83,9 @@ def test_example_after_the_layout(name, tmp_path):
     assert run(app_dir, "-m", "compileall", "-q", ".").returncode == 0
     names = modules(app_dir)
     with ThreadPoolExecutor(max_workers=4) as pool:
-        failures = {m: e for m, e in zip(names, pool.map(lambda m: import_alone(app_dir, m), names)) if e}
+        failures = {
+            m: e for m, e in zip(names, pool.map(lambda m: import_alone(app_dir, m), names)) if e
+        }
     assert failures == {}
     assert len(names) > 10
     assert dump_openapi(app_dir, NEW_APP_REF[name]) == openapi_before

@@ -125,28 +125,60 @@ def test_from_dot_import_of_a_moved_module_keeps_the_local_name(tmp_path):
 
 
 ABSOLUTE_CASES = [
-    pytest.param("from shop.config import settings\n", "from shop.core.config import settings\n", id="from-absolute"),
-    pytest.param("from shop import crud\n", "from shop.services import item_service as crud\n", id="from-package-module"),
-    pytest.param("import shop.crud as crud_module\n", "import shop.services.item_service as crud_module\n",
-                 id="import-as"),
-    pytest.param("import shop.crud\n\nshop.crud.list_items(None, 1)\n",
-                 "import shop.services.item_service\n\nshop.services.item_service.list_items(None, 1)\n",
-                 id="import-dotted-chain"),
-    pytest.param("from shop.config import *\n", "from shop.core.config import *\n", id="star-moved-module"),
-    pytest.param("def f():\n    from shop.config import settings\n    return settings\n",
-                 "def f():\n    from shop.core.config import settings\n    return settings\n", id="function-level"),
-    pytest.param("from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from shop.crud import list_items\n",
-                 "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n"
-                 "    from shop.services.item_service import list_items\n", id="type-checking"),
-    pytest.param("from shop.config import (\n    Settings,\n    settings,\n)\n",
-                 "from shop.core.config import (\n    Settings,\n    settings,\n)\n", id="parenthesised-kept"),
-    pytest.param("from shop.auth import current_user, hash_password\n",
-                 "from shop.api.v1.dependencies import current_user\nfrom shop.core.security import hash_password\n",
-                 id="names-of-a-split-module-regrouped"),
-    pytest.param("from shop.models import Base, Item\n", "from shop.models import Base, Item\n",
-                 id="models-package-reexports"),
-    pytest.param("import os\n\nfrom shop.main import app  # noqa: E402\n",
-                 "import os\n\nfrom shop.main import app  # noqa: E402\n", id="unchanged"),
+    pytest.param(
+        "from shop.config import settings\n",
+        "from shop.core.config import settings\n",
+        id="from-absolute",
+    ),
+    pytest.param(
+        "from shop import crud\n",
+        "from shop.services import item_service as crud\n",
+        id="from-package-module",
+    ),
+    pytest.param(
+        "import shop.crud as crud_module\n",
+        "import shop.services.item_service as crud_module\n",
+        id="import-as",
+    ),
+    pytest.param(
+        "import shop.crud\n\nshop.crud.list_items(None, 1)\n",
+        "import shop.services.item_service\n\nshop.services.item_service.list_items(None, 1)\n",
+        id="import-dotted-chain",
+    ),
+    pytest.param(
+        "from shop.config import *\n", "from shop.core.config import *\n", id="star-moved-module"
+    ),
+    pytest.param(
+        "def f():\n    from shop.config import settings\n    return settings\n",
+        "def f():\n    from shop.core.config import settings\n    return settings\n",
+        id="function-level",
+    ),
+    pytest.param(
+        "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from shop.crud import list_items\n",
+        "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n"
+        "    from shop.services.item_service import list_items\n",
+        id="type-checking",
+    ),
+    pytest.param(
+        "from shop.config import (\n    Settings,\n    settings,\n)\n",
+        "from shop.core.config import (\n    Settings,\n    settings,\n)\n",
+        id="parenthesised-kept",
+    ),
+    pytest.param(
+        "from shop.auth import current_user, hash_password\n",
+        "from shop.api.v1.dependencies import current_user\nfrom shop.core.security import hash_password\n",
+        id="names-of-a-split-module-regrouped",
+    ),
+    pytest.param(
+        "from shop.models import Base, Item\n",
+        "from shop.models import Base, Item\n",
+        id="models-package-reexports",
+    ),
+    pytest.param(
+        "import os\n\nfrom shop.main import app  # noqa: E402\n",
+        "import os\n\nfrom shop.main import app  # noqa: E402\n",
+        id="unchanged",
+    ),
 ]
 
 
@@ -162,7 +194,9 @@ def test_init_reexport_is_rewritten(tmp_path):
 
 
 def test_star_import_of_a_split_module_imports_the_names_used_and_is_reported(tmp_path):
-    change, files = project(tmp_path, **{"tests/test_it.py": "from shop.auth import *\n\ncurrent_user('x')\n"})
+    change, files = project(
+        tmp_path, **{"tests/test_it.py": "from shop.auth import *\n\ncurrent_user('x')\n"}
+    )
     assert files["tests/test_it.py"] == (
         "from shop.core.security import *\nfrom shop.api.v1.dependencies import current_user\n\ncurrent_user('x')\n"
     )
@@ -265,21 +299,41 @@ def test_line_endings_and_byte_order_mark_are_kept(tmp_path):
     main = tmp_path / "main.py"
     main.write_bytes(b"\xef\xbb\xbf" + main.read_bytes().replace(b"\n", b"\r\n"))
     change = plan(tmp_path)
-    outputs = {f.new_path: f.new for f in change.files if f.new_path and f.new_path.startswith("app/") and f.new}
+    outputs = {
+        f.new_path: f.new
+        for f in change.files
+        if f.new_path and f.new_path.startswith("app/") and f.new
+    }
     assert outputs["app/main.py"].startswith(b"\xef\xbb\xbf")
     for path, data in outputs.items():
         assert data.count(b"\n") == data.count(b"\r\n"), path
 
 
 def test_a_module_receiving_definitions_shares_its_imports_with_them(tmp_path):
-    auth = dedent(SHOP["shop/auth.py"]).replace("import hmac\n", "import hmac\n\nfrom .config import settings\n") \
+    auth = (
+        dedent(SHOP["shop/auth.py"])
+        .replace("import hmac\n", "import hmac\n\nfrom .config import settings\n")
         .replace("    return token\n", "    return token or str(settings.page_size)\n")
-    dependencies = "from .config import settings\n\n\ndef page_size() -> int:\n    return settings.page_size\n"
-    router = dedent(SHOP["shop/routers/items.py"]).replace(
-        "from ..config import settings\n", "from ..config import settings\nfrom ..dependencies import page_size\n"
-    ).replace("def read_items(", "def read_items(size: int = Depends(page_size), ")
-    change, files = project(tmp_path, **{"shop/auth.py": auth, "shop/dependencies.py": dependencies,
-                                         "shop/routers/items.py": router})
+    )
+    dependencies = (
+        "from .config import settings\n\n\ndef page_size() -> int:\n    return settings.page_size\n"
+    )
+    router = (
+        dedent(SHOP["shop/routers/items.py"])
+        .replace(
+            "from ..config import settings\n",
+            "from ..config import settings\nfrom ..dependencies import page_size\n",
+        )
+        .replace("def read_items(", "def read_items(size: int = Depends(page_size), ")
+    )
+    change, files = project(
+        tmp_path,
+        **{
+            "shop/auth.py": auth,
+            "shop/dependencies.py": dependencies,
+            "shop/routers/items.py": router,
+        },
+    )
     assert not change.errors
     assert files["shop/api/v1/dependencies.py"] == dedent("""\
         from shop.core.config import settings

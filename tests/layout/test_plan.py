@@ -169,8 +169,11 @@ def test_app_routes_become_router_routes_included_where_the_first_was(tmp_path):
     assert "router = APIRouter()\n" in routes
     assert '@router.get("/items", response_model=list[ItemOut])' in routes
     main = files["app/main.py"]
-    assert main.index("app = FastAPI(lifespan=lifespan)") < main.index("app.include_router(router)") \
+    assert (
+        main.index("app = FastAPI(lifespan=lifespan)")
+        < main.index("app.include_router(router)")
         < main.index('@app.get("/me")')
+    )
     assert "async def timing(request, call_next):" in main
 
 
@@ -194,7 +197,9 @@ def test_future_import_travels_with_split_definitions(tmp_path):
 
 def test_schema_found_through_a_project_base_class_in_another_module(tmp_path):
     files = dict(SHOP)
-    files["shop/schema_base.py"] = "from pydantic import BaseModel\n\n\nclass ShopModel(BaseModel):\n    pass\n"
+    files["shop/schema_base.py"] = (
+        "from pydantic import BaseModel\n\n\nclass ShopModel(BaseModel):\n    pass\n"
+    )
     files["shop/crud.py"] = dedent(SHOP["shop/crud.py"]) + dedent("""\
 
 
@@ -213,13 +218,18 @@ def test_domain_layout_is_left_alone_unless_forced(tmp_path):
     files = {
         "shop/__init__.py": "",
         "shop/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
-        **{f"shop/{domain}/{module}.py": "" for domain in ("orders", "users")
-           for module in ("__init__", "router", "schemas", "service")},
+        **{
+            f"shop/{domain}/{module}.py": ""
+            for domain in ("orders", "users")
+            for module in ("__init__", "router", "schemas", "service")
+        },
     }
     change, _files = layout(tmp_path, files)
     assert change.files == []
-    assert change.notes == ["organised by domain (feature packages: orders, users): nothing to do; "
-                            "layered-layout does not flatten a domain layout unless you pass --layout-force"]
+    assert change.notes == [
+        "organised by domain (feature packages: orders, users): nothing to do; "
+        "layered-layout does not flatten a domain layout unless you pass --layout-force"
+    ]
     forced = plan(tmp_path, **{"layout-force": True})
     assert not any("organised by domain" in n for n in forced.notes)
 
@@ -247,21 +257,35 @@ def edited(tmp_path: Path, files: dict[str, str], edit) -> list[str]:
 
 
 def test_a_plan_that_would_create_an_import_cycle_is_refused(tmp_path):
-    errors = edited(tmp_path, {"main.py": EVERYTHING},
-                    lambda text: text.replace('"Item" = "app/models/user.py"', '"Item" = "app/models/item.py"'))
-    assert any(e.startswith("the move would create an import cycle: app.models.item -> app.models.user") for e in errors)
+    errors = edited(
+        tmp_path,
+        {"main.py": EVERYTHING},
+        lambda text: text.replace('"Item" = "app/models/user.py"', '"Item" = "app/models/item.py"'),
+    )
+    assert any(
+        e.startswith("the move would create an import cycle: app.models.item -> app.models.user")
+        for e in errors
+    )
 
 
 def test_a_plan_moving_the_app_or_unknown_names_is_refused(tmp_path):
-    errors = edited(tmp_path, {"main.py": EVERYTHING},
-                    lambda text: text + '"app" = "app/api/v1/routes.py"\n"nothing" = "app/core/db.py"\n')
+    errors = edited(
+        tmp_path,
+        {"main.py": EVERYTHING},
+        lambda text: text + '"app" = "app/api/v1/routes.py"\n"nothing" = "app/core/db.py"\n',
+    )
     assert "main.py: the plan moves nothing, which the module does not define" in errors
     assert "main.py: app has to stay in its module (FastAPI application)" in errors
 
 
 def test_two_modules_cannot_move_to_one_file(tmp_path):
-    errors = edited(tmp_path, dict(SHOP), lambda text: text.replace(
-        'to = "shop/services/item_service.py"', 'to = "shop/core/config.py"'))
+    errors = edited(
+        tmp_path,
+        dict(SHOP),
+        lambda text: text.replace(
+            'to = "shop/services/item_service.py"', 'to = "shop/core/config.py"'
+        ),
+    )
     assert "shop/core/config.py: both shop/config.py and shop/crud.py would move there" in errors
 
 
@@ -272,25 +296,39 @@ def test_a_name_defined_by_two_modules_never_meets_itself_in_one_file(tmp_path):
     files["shop/crud.py"] = dedent(SHOP["shop/crud.py"]) + "\n\nclass Settings:\n    pass\n"
     change, _files = layout(tmp_path / "planned", files)
     assert not change.errors
-    assert "shop/crud.py: Settings stays in this module: shop/core/config.py already gets a Settings from " \
-           "shop.config" in change.notes
+    assert (
+        "shop/crud.py: Settings stays in this module: shop/core/config.py already gets a Settings from "
+        "shop.config" in change.notes
+    )
+
     def merge_settings(text: str) -> str:
         start = text.index('from = "shop/crud.py"')
         end = text.index("\n\n", start)
         return text[:end] + '\n[module.symbols]\n"Settings" = "shop/core/config.py"' + text[end:]
 
     errors = edited(tmp_path / "edited", files, merge_settings)
-    assert "shop/core/config.py: the name Settings is defined by both shop/config.py and shop/crud.py; " \
-           "edit the plan" in errors
+    assert (
+        "shop/core/config.py: the name Settings is defined by both shop/config.py and shop/crud.py; "
+        "edit the plan" in errors
+    )
 
 
-@pytest.mark.parametrize(("source", "expected"), [
-    pytest.param("def get_user(db, user_id):\n    return db.get(User, user_id)\n", "user_service",
-                 id="one-entity"),
-    pytest.param("def get_user(db, user_id):\n    return db.get(User, user_id)\n\n\n"
-                 "def get_item(db, item_id):\n    return db.get(Item, item_id)\n", "crud_service",
-                 id="several-entities"),
-])
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        pytest.param(
+            "def get_user(db, user_id):\n    return db.get(User, user_id)\n",
+            "user_service",
+            id="one-entity",
+        ),
+        pytest.param(
+            "def get_user(db, user_id):\n    return db.get(User, user_id)\n\n\n"
+            "def get_item(db, item_id):\n    return db.get(Item, item_id)\n",
+            "crud_service",
+            id="several-entities",
+        ),
+    ],
+)
 def test_service_module_names(tmp_path, source, expected):
     models = dedent("""\
         from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -309,8 +347,12 @@ def test_service_module_names(tmp_path, source, expected):
             __tablename__ = "items"
             id: Mapped[int] = mapped_column(primary_key=True)
         """)
-    files = {"pkg/__init__.py": "", "pkg/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
-             "pkg/models.py": models, "pkg/crud.py": "from .models import Item, User\n\n\n" + source}
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+        "pkg/models.py": models,
+        "pkg/crud.py": "from .models import Item, User\n\n\n" + source,
+    }
     write_project(tmp_path, files)
     assert proposal(tmp_path).module("pkg/crud.py").target == f"pkg/services/{expected}.py"
 
@@ -337,7 +379,9 @@ def test_route_order_across_an_include_is_reported(tmp_path):
             return 2
         """)
     other = "from fastapi import APIRouter\n\nrouter = APIRouter()\n"
-    change, _files = layout(tmp_path, {"pkg/__init__.py": "", "pkg/main.py": main, "pkg/other.py": other})
+    change, _files = layout(
+        tmp_path, {"pkg/__init__.py": "", "pkg/main.py": main, "pkg/other.py": other}
+    )
     assert any("route order" in m for m in messages(change))
 
 
@@ -351,8 +395,9 @@ def test_written_plan_round_trips(tmp_path):
     write_project(tmp_path, {"main.py": EVERYTHING})
     first = proposal(tmp_path)
     again = loads(dumps(first))
-    assert [(m.source, m.target, m.symbols) for m in again.modules] == \
-        [(m.source, m.target, m.symbols) for m in first.modules]
+    assert [(m.source, m.target, m.symbols) for m in again.modules] == [
+        (m.source, m.target, m.symbols) for m in first.modules
+    ]
     assert (again.package, again.package_dir, again.new_package) == ("app", "app", True)
 
 
@@ -364,8 +409,11 @@ def test_after_helper_matches_a_real_apply(tmp_path):
     change = plan(tmp_path)
     expected = after(tmp_path, change)
     apply_change(change)
-    on_disk = {p.relative_to(tmp_path).as_posix(): p.read_text(encoding="utf-8")
-               for p in tmp_path.rglob("*") if p.is_file()}
+    on_disk = {
+        p.relative_to(tmp_path).as_posix(): p.read_text(encoding="utf-8")
+        for p in tmp_path.rglob("*")
+        if p.is_file()
+    }
     assert on_disk == expected
 
 
@@ -402,7 +450,9 @@ def test_scripts_and_helper_modules_stay_where_they_are(tmp_path):
         if __name__ == "__main__":
             main(None)
         """)
-    files["shop/utils.py"] = "def slug(text: str) -> str:\n    return text.lower()\n\n\ndef token_hex() -> str:\n    return 'x'\n"
+    files["shop/utils.py"] = (
+        "def slug(text: str) -> str:\n    return text.lower()\n\n\ndef token_hex() -> str:\n    return 'x'\n"
+    )
     write_project(tmp_path, files)
     planned = proposal(tmp_path)
     assert not planned.module("shop/initial_data.py").changes
@@ -412,17 +462,32 @@ def test_scripts_and_helper_modules_stay_where_they_are(tmp_path):
 def test_code_using_its_own_object_never_moves_next_to_another_one_of_the_same_name(tmp_path):
     context = 'from passlib.context import CryptContext\n\npwd_context = CryptContext(schemes=["bcrypt"])\n\n\n'
     files = dict(SHOP)
-    files["shop/auth.py"] = context + "def hash_password(password):\n    return pwd_context.hash(password)\n"
-    files["shop/crud.py"] = dedent(SHOP["shop/crud.py"]) + "\n\n" + context + \
-        "def make_hash(password):\n    return pwd_context.hash(password)\n"
+    files["shop/auth.py"] = (
+        context + "def hash_password(password):\n    return pwd_context.hash(password)\n"
+    )
+    files["shop/crud.py"] = (
+        dedent(SHOP["shop/crud.py"])
+        + "\n\n"
+        + context
+        + "def make_hash(password):\n    return pwd_context.hash(password)\n"
+    )
     change, _files = layout(tmp_path, files)
     assert not change.errors
-    assert "shop/crud.py: make_hash stays in this module: it uses its own pwd_context, and shop/core/security.py " \
-           "has another one" in change.notes
+    assert (
+        "shop/crud.py: make_hash stays in this module: it uses its own pwd_context, and shop/core/security.py "
+        "has another one" in change.notes
+    )
 
 
 def test_a_plan_importing_upwards_is_refused(tmp_path):
-    errors = edited(tmp_path, {"main.py": EVERYTHING}, lambda text: text.replace(
-        '"list_items" = "app/services/item_service.py"', '"list_items" = "app/core/config.py"'))
-    assert "the move would make app.core.config (config) import app.models.user (models), a higher layer; " \
-           "edit the plan" in errors
+    errors = edited(
+        tmp_path,
+        {"main.py": EVERYTHING},
+        lambda text: text.replace(
+            '"list_items" = "app/services/item_service.py"', '"list_items" = "app/core/config.py"'
+        ),
+    )
+    assert (
+        "the move would make app.core.config (config) import app.models.user (models), a higher layer; "
+        "edit the plan" in errors
+    )

@@ -100,15 +100,21 @@ def _rows(tmp_path: Path) -> dict[tuple[str, str], str]:
 def test_split_module_reason_speaks_of_what_stays(tmp_path: Path) -> None:
     rows = _rows(tmp_path)
     # The password code stays in core/security.py; the dependencies are split off.
-    assert rows[("shop/auth.py", "shop/core/security.py")] == "security: uses hashlib, hmac, secrets"
-    assert rows[("shop/auth.py", "shop/api/v1/dependencies.py")] == \
-        "oauth2_scheme, get_current_user, get_current_admin (security scheme; used in Depends())"
+    assert (
+        rows[("shop/auth.py", "shop/core/security.py")] == "security: uses hashlib, hmac, secrets"
+    )
+    assert (
+        rows[("shop/auth.py", "shop/api/v1/dependencies.py")]
+        == "oauth2_scheme, get_current_user, get_current_admin (security scheme; used in Depends())"
+    )
 
 
 def test_helper_module_reason_names_its_lowest_user(tmp_path: Path) -> None:
     rows = _rows(tmp_path)
-    assert rows[("shop/notifications.py", "shop/services/notifications.py")] == \
-        "helpers only; its lowest user is routes, hence services/"
+    assert (
+        rows[("shop/notifications.py", "shop/services/notifications.py")]
+        == "helpers only; its lowest user is routes, hence services/"
+    )
 
 
 def test_moved_routes_module_reason_is_not_repeated(tmp_path: Path) -> None:
@@ -183,5 +189,7 @@ def test_the_project_templates_layout_is_already_layered(tmp_path: Path) -> None
     write_project(tmp_path, TEMPLATE)
     change = plan(tmp_path)
     assert change.files == []
-    assert change.notes == ["already layered (api/, core/): nothing to do (--layout-force plans anyway)"]
+    assert change.notes == [
+        "already layered (api/, core/): nothing to do (--layout-force plans anyway)"
+    ]
     assert plan(tmp_path, **{"layout-force": True}).files  # asked to, it still plans the move

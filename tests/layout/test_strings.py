@@ -19,17 +19,34 @@ def single(tmp_path, **extra):
 
 
 PATCH_CASES = [
-    pytest.param('mock.patch("shop.crud.list_items")', 'mock.patch("shop.services.item_service.list_items")',
-                 id="whole-module-move-prefix"),
-    pytest.param('monkeypatch.setattr("shop.config.settings.page_size", 5)',
-                 'monkeypatch.setattr("shop.core.config.settings.page_size", 5)', id="monkeypatch-attribute-chain"),
-    pytest.param('mocker.patch("shop.auth.current_user")', 'mocker.patch("shop.api.v1.dependencies.current_user")',
-                 id="moved-name-without-consumer-goes-home"),
-    pytest.param('mock.patch("shop.auth.hmac.new")', 'mock.patch("shop.core.security.hmac.new")',
-                 id="import-binding-looked-up-by-its-one-consumer"),
-    pytest.param('mock.patch("shop.crud_extra.thing")', 'mock.patch("shop.crud_extra.thing")',
-                 id="never-a-substring"),
-    pytest.param('mock.patch.dict("os.environ", {})', 'mock.patch.dict("os.environ", {})', id="not-ours"),
+    pytest.param(
+        'mock.patch("shop.crud.list_items")',
+        'mock.patch("shop.services.item_service.list_items")',
+        id="whole-module-move-prefix",
+    ),
+    pytest.param(
+        'monkeypatch.setattr("shop.config.settings.page_size", 5)',
+        'monkeypatch.setattr("shop.core.config.settings.page_size", 5)',
+        id="monkeypatch-attribute-chain",
+    ),
+    pytest.param(
+        'mocker.patch("shop.auth.current_user")',
+        'mocker.patch("shop.api.v1.dependencies.current_user")',
+        id="moved-name-without-consumer-goes-home",
+    ),
+    pytest.param(
+        'mock.patch("shop.auth.hmac.new")',
+        'mock.patch("shop.core.security.hmac.new")',
+        id="import-binding-looked-up-by-its-one-consumer",
+    ),
+    pytest.param(
+        'mock.patch("shop.crud_extra.thing")',
+        'mock.patch("shop.crud_extra.thing")',
+        id="never-a-substring",
+    ),
+    pytest.param(
+        'mock.patch.dict("os.environ", {})', 'mock.patch.dict("os.environ", {})', id="not-ours"
+    ),
 ]
 
 
@@ -58,24 +75,35 @@ def test_ambiguous_patch_target_is_reported_and_left(tmp_path):
     test = 'from unittest.mock import patch\n\n\ndef test_it():\n    patch("main.hmac.compare_digest")\n'
     change, files = single(tmp_path, **{"main.py": main, "tests/test_main.py": test})
     assert files["tests/test_main.py"] == test
-    assert any("main.hmac.compare_digest" in m and "looked up in 2 modules" in m for m in messages(change))
+    assert any(
+        "main.hmac.compare_digest" in m and "looked up in 2 modules" in m for m in messages(change)
+    )
 
 
 def test_entrypoints_in_deployment_files(tmp_path):
-    change, files = single(tmp_path, **{
-        "Procfile": "web: uvicorn main:app --host 0.0.0.0 --port $PORT\n",
-        "Dockerfile": 'FROM python:3.12\nCOPY pyproject.toml main.py ./\nCMD ["uvicorn", "main:app"]\n',
-        "pyproject.toml": '[tool.fastapi]\nentrypoint = "main:app"\n\n[tool.setuptools]\npy-modules = ["main"]\n',
-        "Makefile": "run:\n\tuvicorn main:app --reload\nscript:\n\tpython main.py\n",
-        ".github/workflows/ci.yml": "jobs:\n  smoke:\n    steps:\n      - run: gunicorn -k uvicorn.workers.UvicornWorker main:app\n",
-        "README.md": "Run `uvicorn main:app`.\n",
-        "docker-compose.yml": "services:\n  api:\n    command: uvicorn main:app --reload  # not domain:app\n",
-        "alembic.ini": "[alembic]\nscript_location = migrations\n",
-    })
-    assert files["docker-compose.yml"] == "services:\n  api:\n    command: uvicorn app.main:app --reload  # not domain:app\n"
+    change, files = single(
+        tmp_path,
+        **{
+            "Procfile": "web: uvicorn main:app --host 0.0.0.0 --port $PORT\n",
+            "Dockerfile": 'FROM python:3.12\nCOPY pyproject.toml main.py ./\nCMD ["uvicorn", "main:app"]\n',
+            "pyproject.toml": '[tool.fastapi]\nentrypoint = "main:app"\n\n[tool.setuptools]\npy-modules = ["main"]\n',
+            "Makefile": "run:\n\tuvicorn main:app --reload\nscript:\n\tpython main.py\n",
+            ".github/workflows/ci.yml": "jobs:\n  smoke:\n    steps:\n      - run: gunicorn -k uvicorn.workers.UvicornWorker main:app\n",
+            "README.md": "Run `uvicorn main:app`.\n",
+            "docker-compose.yml": "services:\n  api:\n    command: uvicorn main:app --reload  # not domain:app\n",
+            "alembic.ini": "[alembic]\nscript_location = migrations\n",
+        },
+    )
+    assert (
+        files["docker-compose.yml"]
+        == "services:\n  api:\n    command: uvicorn app.main:app --reload  # not domain:app\n"
+    )
     assert files["alembic.ini"] == "[alembic]\nscript_location = migrations\n"
     assert files["Procfile"] == "web: uvicorn app.main:app --host 0.0.0.0 --port $PORT\n"
-    assert files["Dockerfile"] == 'FROM python:3.12\nCOPY pyproject.toml main.py ./\nCMD ["uvicorn", "app.main:app"]\n'
+    assert (
+        files["Dockerfile"]
+        == 'FROM python:3.12\nCOPY pyproject.toml main.py ./\nCMD ["uvicorn", "app.main:app"]\n'
+    )
     assert files["pyproject.toml"].startswith('[tool.fastapi]\nentrypoint = "app.main:app"\n')
     assert files["Makefile"] == "run:\n\tuvicorn app.main:app --reload\nscript:\n\tpython main.py\n"
     assert "UvicornWorker app.main:app" in files[".github/workflows/ci.yml"]
@@ -83,12 +111,18 @@ def test_entrypoints_in_deployment_files(tmp_path):
     reported = messages(change)
     assert "Dockerfile:2: mentions main.py (now app/main.py); update it by hand" in reported
     assert "Makefile:4: mentions main.py (now app/main.py); update it by hand" in reported
-    assert "pyproject.toml:5: lists the module main, now inside a package; update it by hand" in reported
+    assert (
+        "pyproject.toml:5: lists the module main, now inside a package; update it by hand"
+        in reported
+    )
     assert "README.md:1: mentions main:app, now app.main:app" in reported
 
 
 def test_entrypoint_string_in_python_and_the_script_report(tmp_path):
-    main = dedent(SINGLE["main.py"]) + '\n\nif __name__ == "__main__":\n    import uvicorn\n\n    uvicorn.run("main:app")\n'
+    main = (
+        dedent(SINGLE["main.py"])
+        + '\n\nif __name__ == "__main__":\n    import uvicorn\n\n    uvicorn.run("main:app")\n'
+    )
     change, files = single(tmp_path, **{"main.py": main})
     assert files["app/main.py"].endswith('    uvicorn.run("app.main:app")\n')
     assert "main.py:1: runs as a script; run it as `python -m app.main` now" in messages(change)
@@ -106,8 +140,9 @@ def test_tool_config_module_paths_match_exactly(tmp_path):
         omit = ["shop/config.py", "shop/configuration.py"]
         """)
     _change, files = shop(tmp_path, **{"pyproject.toml": pyproject})
-    assert files["pyproject.toml"] == pyproject.replace('"shop.crud"', '"shop.services.item_service"').replace(
-        '"shop/config.py"', '"shop/core/config.py"')
+    assert files["pyproject.toml"] == pyproject.replace(
+        '"shop.crud"', '"shop.services.item_service"'
+    ).replace('"shop/config.py"', '"shop/core/config.py"')
 
 
 def test_migrations_env_imports(tmp_path):
@@ -117,10 +152,20 @@ def test_migrations_env_imports(tmp_path):
 
 
 PYTHON_LITERALS = [
-    pytest.param('relationship("shop.models.Item")', 'relationship("shop.models.item.Item")', id="orm-qualified-name"),
-    pytest.param('logging.getLogger("shop.crud")', 'logging.getLogger("shop.services.item_service")', id="logger"),
+    pytest.param(
+        'relationship("shop.models.Item")',
+        'relationship("shop.models.item.Item")',
+        id="orm-qualified-name",
+    ),
+    pytest.param(
+        'logging.getLogger("shop.crud")',
+        'logging.getLogger("shop.services.item_service")',
+        id="logger",
+    ),
     pytest.param('x = "shop.crud_extra"', 'x = "shop.crud_extra"', id="substring"),
-    pytest.param('x = "shop.crud.nothing_there"', 'x = "shop.crud.nothing_there"', id="unknown-attribute"),
+    pytest.param(
+        'x = "shop.crud.nothing_there"', 'x = "shop.crud.nothing_there"', id="unknown-attribute"
+    ),
     pytest.param('x = "see shop.crud"', 'x = "see shop.crud"', id="prose"),
 ]
 
@@ -132,27 +177,39 @@ def test_python_literals(tmp_path, before, expected):
 
 
 def test_dynamic_imports(tmp_path):
-    script = 'import importlib\n\nimportlib.import_module("shop.crud")\nimportlib.import_module(name)\n'
+    script = (
+        'import importlib\n\nimportlib.import_module("shop.crud")\nimportlib.import_module(name)\n'
+    )
     change, files = shop(tmp_path, **{"shop/plugins.py": script})
     assert 'importlib.import_module("shop.services.item_service")' in "".join(files.values())
     reported = messages(change)
     assert any(m.startswith("shop/plugins.py:3: dynamic import of shop.crud") for m in reported)
-    assert "shop/plugins.py:4: dynamic import with a computed name: check it still finds its module" in reported
+    assert (
+        "shop/plugins.py:4: dynamic import with a computed name: check it still finds its module"
+        in reported
+    )
 
 
 def test_celery_task_names_are_reported_not_rewritten(tmp_path):
     script = 'def enqueue(celery):\n    celery.send_task("shop.crud.list_items")\n'
     change, files = shop(tmp_path, **{"scripts/enqueue.py": script})
     assert files["scripts/enqueue.py"] == script
-    assert any(m.startswith("scripts/enqueue.py:2: task name 'shop.crud.list_items'") for m in messages(change))
+    assert any(
+        m.startswith("scripts/enqueue.py:2: task name 'shop.crud.list_items'")
+        for m in messages(change)
+    )
 
 
 def test_file_relative_paths_in_moved_code_are_reported(tmp_path):
-    config = "from pathlib import Path\n\n\nclass Settings:\n    templates = Path(__file__).parent / 'templates'\n" \
-             "\n\nsettings = Settings()\n"
+    config = (
+        "from pathlib import Path\n\n\nclass Settings:\n    templates = Path(__file__).parent / 'templates'\n"
+        "\n\nsettings = Settings()\n"
+    )
     change, _files = shop(tmp_path, **{"shop/config.py": config})
-    assert ("shop/config.py:5: uses __file__, and this code moves to shop/core/config.py: check the paths built "
-            "from it") in messages(change)
+    assert (
+        "shop/config.py:5: uses __file__, and this code moves to shop/core/config.py: check the paths built "
+        "from it"
+    ) in messages(change)
 
 
 def test_patch_object_on_a_split_module_targets_the_module_that_looks_the_name_up(tmp_path):
@@ -204,8 +261,9 @@ def test_moved_celery_tasks_are_reported(tmp_path):
         """)
     change, _files = shop(tmp_path, **{"shop/crud.py": crud})
     assert [m for m in messages(change) if "task " in m] == [
-        'shop/crud.py:10: task shop.crud.rebuild_index becomes shop.services.item_service.rebuild_index: '
-        'queued messages carry the old name; pin name="shop.crud.rebuild_index" on @shared_task to keep it']
+        "shop/crud.py:10: task shop.crud.rebuild_index becomes shop.services.item_service.rebuild_index: "
+        'queued messages carry the old name; pin name="shop.crud.rebuild_index" on @shared_task to keep it'
+    ]
 
 
 def test_a_moved_schema_whose_name_another_module_uses_is_reported(tmp_path):
@@ -213,12 +271,16 @@ def test_a_moved_schema_whose_name_another_module_uses_is_reported(tmp_path):
     change, _files = shop(tmp_path, **{"shop/schemas.py": out, "shop/legacy.py": out})
     assert [m for m in messages(change) if "Out is also defined" in m] == [
         "shop/legacy.py:4: Out is also defined in another module: FastAPI names its OpenAPI component after the "
-        "module, which changes with this move"]  # schemas.py keeps its Out: api/v1/schemas.py has one already
+        "module, which changes with this move"
+    ]  # schemas.py keeps its Out: api/v1/schemas.py has one already
 
 
 # -- row 13: logging configuration (dictConfig dicts, JSON, YAML, fileConfig INI) -----------
 
-AUDIT_CRUD = "import logging\n\n" + dedent(SHOP["shop/crud.py"]) + dedent("""\
+AUDIT_CRUD = (
+    "import logging\n\n"
+    + dedent(SHOP["shop/crud.py"])
+    + dedent("""\
 
 
     class AuditFormatter(logging.Formatter):
@@ -228,6 +290,7 @@ AUDIT_CRUD = "import logging\n\n" + dedent(SHOP["shop/crud.py"]) + dedent("""\
     class AuditHandler(logging.Handler):
         pass
     """)
+)
 
 
 def test_logging_dict_config_in_python(tmp_path):
@@ -320,7 +383,9 @@ def test_logging_config_lookalikes_are_left(tmp_path, before):
 
 def test_other_json_files_are_not_scanned(tmp_path):
     fixture = '{"class": "shop.crud.AuditHandler"}\n'
-    _change, files = shop(tmp_path, **{"shop/crud.py": AUDIT_CRUD, "tests/fixtures/handlers.json": fixture})
+    _change, files = shop(
+        tmp_path, **{"shop/crud.py": AUDIT_CRUD, "tests/fixtures/handlers.json": fixture}
+    )
     assert files["tests/fixtures/handlers.json"] == fixture
 
 
@@ -371,7 +436,9 @@ def queue_messages(change):
 
 
 def test_moved_queue_tasks_and_scheduled_jobs_are_reported(tmp_path):
-    change, files = shop(tmp_path, **{"shop/crud.py": QUEUED_CRUD, "shop/scheduling.py": "scheduler = None\n"})
+    change, files = shop(
+        tmp_path, **{"shop/crud.py": QUEUED_CRUD, "shop/scheduling.py": "scheduler = None\n"}
+    )
     # reported only: the decorators are left as they are (no name is pinned for the user)
     assert files["shop/services/item_service.py"] == QUEUED_CRUD.replace("from .", "from ..")
     assert queue_messages(change) == [
@@ -403,16 +470,27 @@ SCHEDULING = dedent("""\
 
 def test_jobs_added_for_moved_functions_are_reported_and_their_strings_rewritten(tmp_path):
     change, files = shop(tmp_path, **{"shop/jobs.py": SCHEDULING})
-    assert files["shop/jobs.py"] == SCHEDULING.replace("from . import crud\nfrom .crud import list_items",
-                                                       "from .services import item_service as crud\n"
-                                                       "from .services.item_service import list_items").replace(
-        '"shop.crud:', '"shop.services.item_service:').replace('"shop.crud.', '"shop.services.item_service.')
-    aps = ("APScheduler job shop.crud:list_items becomes shop.services.item_service:list_items: queued messages or "
-           "job stores may still name `shop.crud:list_items`; drain queues before deploying")
-    rq = ("RQ job shop.crud.list_items becomes shop.services.item_service.list_items: queued messages or job "
-          "stores may still name `shop.crud.list_items`; drain queues before deploying")
-    assert queue_messages(change) == [f"shop/jobs.py:6: {aps}", f"shop/jobs.py:7: {aps}", f"shop/jobs.py:8: {aps}",
-                                      f"shop/jobs.py:9: {rq}", f"shop/jobs.py:10: {rq}"]
+    assert files["shop/jobs.py"] == SCHEDULING.replace(
+        "from . import crud\nfrom .crud import list_items",
+        "from .services import item_service as crud\nfrom .services.item_service import list_items",
+    ).replace('"shop.crud:', '"shop.services.item_service:').replace(
+        '"shop.crud.', '"shop.services.item_service.'
+    )
+    aps = (
+        "APScheduler job shop.crud:list_items becomes shop.services.item_service:list_items: queued messages or "
+        "job stores may still name `shop.crud:list_items`; drain queues before deploying"
+    )
+    rq = (
+        "RQ job shop.crud.list_items becomes shop.services.item_service.list_items: queued messages or job "
+        "stores may still name `shop.crud.list_items`; drain queues before deploying"
+    )
+    assert queue_messages(change) == [
+        f"shop/jobs.py:6: {aps}",
+        f"shop/jobs.py:7: {aps}",
+        f"shop/jobs.py:8: {aps}",
+        f"shop/jobs.py:9: {rq}",
+        f"shop/jobs.py:10: {rq}",
+    ]
 
 
 def test_jobs_for_code_that_stays_or_lookalike_names_are_not_reported(tmp_path):

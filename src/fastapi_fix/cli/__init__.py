@@ -29,7 +29,13 @@ from fastapi_fix.engine.diff import unified_diff
 from fastapi_fix.engine.git import GitError
 from fastapi_fix.engine.results import FileResult, Status
 from fastapi_fix.engine.runner import Runner
-from fastapi_fix.engine.verify import Rollback, Verification, VerifyError, apply_verified, parse_app_spec
+from fastapi_fix.engine.verify import (
+    Rollback,
+    Verification,
+    VerifyError,
+    apply_verified,
+    parse_app_spec,
+)
 
 EXIT_OK, EXIT_PENDING, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 123
 # --verify found the API changed: the rewrite was rolled back (or the branch stopped).
@@ -41,10 +47,14 @@ def _option_param(codemod: type[Codemod], option: Option) -> click.Option:
     dest = f"opt__{codemod.name}__{option.name}".replace("-", "_")
     help_text = f"[{codemod.name}] {option.help}"
     if isinstance(option.default, bool):
-        return click.Option([f"--{option.name}/--no-{option.name}", dest], default=None, help=help_text)
+        return click.Option(
+            [f"--{option.name}/--no-{option.name}", dest], default=None, help=help_text
+        )
     if isinstance(option.default, list):
         return click.Option([f"--{option.name}", dest], multiple=True, help=help_text)
-    return click.Option([f"--{option.name}", dest], type=type(option.default), default=None, help=help_text)
+    return click.Option(
+        [f"--{option.name}", dest], type=type(option.default), default=None, help=help_text
+    )
 
 
 def _codemod_options(params: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -63,37 +73,89 @@ def _target_version(given: str | None, config: ToolConfig) -> tuple[int, int] | 
     return parse_target_version(given) if given else config.target_version
 
 
-def _chosen_codemods(config: ToolConfig, select: tuple[str, ...], ignore: tuple[str, ...]) -> list[type[Codemod]]:
+def _chosen_codemods(
+    config: ToolConfig, select: tuple[str, ...], ignore: tuple[str, ...]
+) -> list[type[Codemod]]:
     return codemods.select(*effective_selection(config, select, ignore))
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--dry-run", "--diff", "dry_run", is_flag=True, help="Write nothing; print a unified diff.")
+@click.option(
+    "--dry-run", "--diff", "dry_run", is_flag=True, help="Write nothing; print a unified diff."
+)
 @click.option("--check", is_flag=True, help="Write nothing; list the files that would change.")
-@click.option("--select", multiple=True, metavar="NAME", help="Run only these codemods (repeatable, comma lists).")
+@click.option(
+    "--select",
+    multiple=True,
+    metavar="NAME",
+    help="Run only these codemods (repeatable, comma lists).",
+)
 @click.option("--ignore", multiple=True, metavar="NAME", help="Do not run these codemods.")
 @click.option("--list-codemods", is_flag=True, help="List the codemods and exit.")
-@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files matching this glob (repeatable).")
-@click.option("--target-version", metavar="PYXY", help="Oldest Python the project supports (default: requires-python).")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Processes to use [default: all cores].")
-@click.option("--branch", metavar="NAME",
-              help="Apply on a new git branch NAME, one commit per codemod; your checkout is untouched.")
-@click.option("--verify", metavar="MODULE:APP",
-              help="Import the app before and after (runs your code); undo the rewrite if its OpenAPI "
-                   "schema or routes change.")
-@click.option("--verify-python", metavar="PATH", default=sys.executable, show_default="this Python",
-              help="Interpreter that imports the app for --verify (your project's environment).")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-              help="json: one machine-readable document on stdout (schema in the README).")
+@click.option(
+    "--exclude", multiple=True, metavar="GLOB", help="Skip files matching this glob (repeatable)."
+)
+@click.option(
+    "--target-version",
+    metavar="PYXY",
+    help="Oldest Python the project supports (default: requires-python).",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes to use [default: all cores].",
+)
+@click.option(
+    "--branch",
+    metavar="NAME",
+    help="Apply on a new git branch NAME, one commit per codemod; your checkout is untouched.",
+)
+@click.option(
+    "--verify",
+    metavar="MODULE:APP",
+    help="Import the app before and after (runs your code); undo the rewrite if its OpenAPI "
+    "schema or routes change.",
+)
+@click.option(
+    "--verify-python",
+    metavar="PATH",
+    default=sys.executable,
+    show_default="this Python",
+    help="Interpreter that imports the app for --verify (your project's environment).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="json: one machine-readable document on stdout (schema in the README).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only diffs and errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list unchanged files.")
 @click.version_option(__version__, "--version", prog_name="fastapi-fix")
 @click.pass_context
-def main(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool, check: bool, select: tuple[str, ...],
-         ignore: tuple[str, ...], list_codemods: bool, exclude: tuple[str, ...], target_version: str | None,
-         jobs: int | None, branch: str | None, verify: str | None, verify_python: str,
-         output_format: str, quiet: bool, verbose: bool, **codemod_params: Any) -> None:
+def main(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    dry_run: bool,
+    check: bool,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    list_codemods: bool,
+    exclude: tuple[str, ...],
+    target_version: str | None,
+    jobs: int | None,
+    branch: str | None,
+    verify: str | None,
+    verify_python: str,
+    output_format: str,
+    quiet: bool,
+    verbose: bool,
+    **codemod_params: Any,
+) -> None:
     """Fix the common pitfalls of a FastAPI code base, in place (or preview with --dry-run).
 
     Settings come from [tool.fastapi-fix] in the nearest pyproject.toml; options given here win.
@@ -120,19 +182,40 @@ def main(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool, check: bool
     if layout_cli.is_project_level(instances):  # moves files: its own plan/patch/apply flow
         if branch or verify:
             raise click.UsageError("layered-layout does not take --branch or --verify")
-        ctx.exit(layout_cli.run_project_codemods(instances, paths, targets.discover().files, renderer,
-                                                 dry_run=dry_run, check=check, json_output=not text))
+        ctx.exit(
+            layout_cli.run_project_codemods(
+                instances,
+                paths,
+                targets.discover().files,
+                renderer,
+                dry_run=dry_run,
+                check=check,
+                json_output=not text,
+            )
+        )
     verify_request = VerifyRequest(verify, verify_python) if verify else None
     if branch:
-        code, results, sections = _run_on_branch(branch, instances, targets, jobs, renderer, verify_request, text)
+        code, results, sections = _run_on_branch(
+            branch, instances, targets, jobs, renderer, verify_request, text
+        )
     else:
-        code, results, sections = _run_in_place(instances, targets, jobs, renderer, verify_request, text,
-                                                write=not (dry_run or check), check=check)
+        code, results, sections = _run_in_place(
+            instances,
+            targets,
+            jobs,
+            renderer,
+            verify_request,
+            text,
+            write=not (dry_run or check),
+            check=check,
+        )
     if text:
         renderer.summary(chosen, results, applied=not (dry_run or check))
     else:
         mode = "branch" if branch else "check" if check else "dry-run" if dry_run else "apply"
-        doc = report.document(results, mode=mode, codemods=[c.name for c in chosen], exit_code=code, **sections)
+        doc = report.document(
+            results, mode=mode, codemods=[c.name for c in chosen], exit_code=code, **sections
+        )
         click.echo(report.dumps(doc), nl=False)
     ctx.exit(code)
 
@@ -143,25 +226,47 @@ def _check_combinations(dry_run: bool, check: bool, branch: str | None, verify: 
     if branch is not None and not branch.strip():
         raise click.UsageError("--branch needs a branch name")
     if branch and (dry_run or check):
-        raise click.UsageError("--branch applies and commits; preview with --dry-run first, without --branch")
+        raise click.UsageError(
+            "--branch applies and commits; preview with --dry-run first, without --branch"
+        )
     if verify:
         if dry_run or check:
-            raise click.UsageError("--verify checks a rewrite it applies; it cannot be combined with "
-                                   "--dry-run or --check")
+            raise click.UsageError(
+                "--verify checks a rewrite it applies; it cannot be combined with "
+                "--dry-run or --check"
+            )
         try:
             parse_app_spec(verify)
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
 
 
-def _run_in_place(instances: list[Codemod], targets: Targets, jobs: int | None, renderer: Renderer,
-                  verify: VerifyRequest | None, text: bool, *, write: bool, check: bool
-                  ) -> tuple[int, list[FileResult], dict[str, Any]]:
+def _run_in_place(
+    instances: list[Codemod],
+    targets: Targets,
+    jobs: int | None,
+    renderer: Renderer,
+    verify: VerifyRequest | None,
+    text: bool,
+    *,
+    write: bool,
+    check: bool,
+) -> tuple[int, list[FileResult], dict[str, Any]]:
     if verify is None:
         results = run(instances, targets, jobs, renderer, write=write, check=check, show=text)
         return _exit_code(results, write=write), results, {}
+
     def apply(rollback: Rollback) -> list[FileResult]:
-        return run(instances, targets, jobs, renderer, write=True, check=False, show=text, rollback=rollback)
+        return run(
+            instances,
+            targets,
+            jobs,
+            renderer,
+            write=True,
+            check=False,
+            show=text,
+            rollback=rollback,
+        )
 
     try:
         results, verification = apply_verified(verify.app, Path.cwd(), verify.python, apply)
@@ -182,15 +287,24 @@ def _render_verification(renderer: Renderer, verification: Verification) -> None
         renderer.note(f"--verify {verification.app}: nothing was rewritten, nothing to compare")
     if verification.status != "changed":
         return
-    renderer.error(f"--verify {verification.app}: the rewrite changed the API; "
-                   f"rolled back {len(verification.rolled_back)} file(s)")
+    renderer.error(
+        f"--verify {verification.app}: the rewrite changed the API; "
+        f"rolled back {len(verification.rolled_back)} file(s)"
+    )
     renderer.differences(verification.differences)
     for path, reason in verification.not_restored:
         renderer.error(f"{path}: could not be rolled back: {reason}")
 
 
-def _run_on_branch(name: str, instances: list[Codemod], targets: Targets, jobs: int | None, renderer: Renderer,
-                   verify: VerifyRequest | None, text: bool) -> tuple[int, list[FileResult], dict[str, Any]]:
+def _run_on_branch(
+    name: str,
+    instances: list[Codemod],
+    targets: Targets,
+    jobs: int | None,
+    renderer: Renderer,
+    verify: VerifyRequest | None,
+    text: bool,
+) -> tuple[int, list[FileResult], dict[str, Any]]:
     def apply(selected: Sequence[Codemod], where: Targets) -> list[FileResult]:
         return run(list(selected), where, jobs, renderer, write=True, check=False, show=text)
 
@@ -206,21 +320,35 @@ def _run_on_branch(name: str, instances: list[Codemod], targets: Targets, jobs: 
         renderer.differences(step.differences)
     results = report.merge_results([step.results for step in outcome.steps])
     if outcome.kept:
-        renderer.note(f"branch {name}: {len(outcome.commits)} commit(s) on top of {outcome.origin}; you are "
-                      f"still on {outcome.origin}, your files untouched. Review: git log -p {outcome.origin}..{name}"
-                      f" ; then: git switch {name}")
+        renderer.note(
+            f"branch {name}: {len(outcome.commits)} commit(s) on top of {outcome.origin}; you are "
+            f"still on {outcome.origin}, your files untouched. Review: git log -p {outcome.origin}..{name}"
+            f" ; then: git switch {name}"
+        )
     else:
         renderer.note(f"nothing committed: branch {name} was not created")
     code = EXIT_API_CHANGED if outcome.api_changed else EXIT_FAILED if outcome.failed else EXIT_OK
     return code, results, {"branch": outcome.as_json()}
 
 
-def run(instances: list[Codemod], targets: Targets, jobs: int | None, renderer: Renderer, *, write: bool,
-        check: bool, show: bool = True, rollback: Rollback | None = None) -> list[FileResult]:
+def run(
+    instances: list[Codemod],
+    targets: Targets,
+    jobs: int | None,
+    renderer: Renderer,
+    *,
+    write: bool,
+    check: bool,
+    show: bool = True,
+    rollback: Rollback | None = None,
+) -> list[FileResult]:
     """Discover, transform, write (if asked) and render each file as its result comes."""
     found = targets.discover()
     # Files found but not processed (a symlink leading out of the paths) count in the summary.
-    results = [FileResult(Path(display), display, Status.SKIPPED, reason) for display, reason in found.skipped]
+    results = [
+        FileResult(Path(display), display, Status.SKIPPED, reason)
+        for display, reason in found.skipped
+    ]
     if show:
         for result in results:
             renderer.file_problem(result)
@@ -235,7 +363,9 @@ def run(instances: list[Codemod], targets: Targets, jobs: int | None, renderer: 
 
     runner = Runner(instances, jobs=jobs, progress=advance)
     with progress or contextlib.nullcontext():
-        for result in runner.run(found.files, write=write, roots=found.roots, context=found.context):
+        for result in runner.run(
+            found.files, write=write, roots=found.roots, context=found.context
+        ):
             if show:
                 _render_result(renderer, result, write=write, check=check)
             elif not write and result.old is not None and result.new is not None:

@@ -34,34 +34,60 @@ def is_project_level(instances: Sequence[Codemod]) -> bool:
     return any(isinstance(codemod, ProjectCodemod) for codemod in instances)
 
 
-def run_project_codemods(instances: Sequence[Codemod], paths: Sequence[Path], files: Sequence, renderer: Renderer,
-                         *, dry_run: bool, check: bool, json_output: bool = False) -> int:
+def run_project_codemods(
+    instances: Sequence[Codemod],
+    paths: Sequence[Path],
+    files: Sequence,
+    renderer: Renderer,
+    *,
+    dry_run: bool,
+    check: bool,
+    json_output: bool = False,
+) -> int:
     """Plan, show, and (unless previewing) apply the project-level codemod selected; with
     ``json_output`` the report is one JSON document on stdout (the renderer is quiet)."""
     if len(instances) != 1:
         names = ", ".join(c.name for c in instances)
-        raise click.UsageError(f"a project-level codemod runs on its own (selected: {names}); "
-                               "apply the other codemods first, then run it with --select alone")
+        raise click.UsageError(
+            f"a project-level codemod runs on its own (selected: {names}); "
+            "apply the other codemods first, then run it with --select alone"
+        )
     codemod = instances[0]
     assert isinstance(codemod, ProjectCodemod)
     if len(paths) != 1 or not paths[0].is_dir():
-        raise click.UsageError(f"{codemod.name} takes the project's folder as its one PATH (for example: .)")
+        raise click.UsageError(
+            f"{codemod.name} takes the project's folder as its one PATH (for example: .)"
+        )
     root = Path(os.path.abspath(paths[0]))
     try:
         change = codemod.plan_project(root, files)
     except Exception as exc:  # a bug must not leave a traceback and half a plan behind
-        renderer.error(f"internal error in {codemod.name} while planning: {exc!r}; nothing was changed")
+        renderer.error(
+            f"internal error in {codemod.name} while planning: {exc!r}; nothing was changed"
+        )
         change = None
-    code, written = (EXIT_FAILED, False) if change is None else \
-        _show_and_apply(codemod, change, renderer, dry_run=dry_run, check=check, stdout=not json_output)
+    code, written = (
+        (EXIT_FAILED, False)
+        if change is None
+        else _show_and_apply(
+            codemod, change, renderer, dry_run=dry_run, check=check, stdout=not json_output
+        )
+    )
     if json_output:
         mode = "check" if check else "dry-run" if dry_run else "apply"
         click.echo(report.dumps(json_document(change, codemod.name, mode, code, written)), nl=False)
     return code
 
 
-def _show_and_apply(codemod: ProjectCodemod, change: ProjectChange, renderer: Renderer, *, dry_run: bool,
-                    check: bool, stdout: bool) -> tuple[int, bool]:
+def _show_and_apply(
+    codemod: ProjectCodemod,
+    change: ProjectChange,
+    renderer: Renderer,
+    *,
+    dry_run: bool,
+    check: bool,
+    stdout: bool,
+) -> tuple[int, bool]:
     """(exit code, whether the change is on disk now)."""
     prefix = _prefix(change.root)
     for note in change.notes:
@@ -87,13 +113,18 @@ def _show_and_apply(codemod: ProjectCodemod, change: ProjectChange, renderer: Re
         return EXIT_OK, False
     plan_file = _option(codemod, "plan")
     try:
-        applied = apply_change(change, allow_dirty=bool(_option(codemod, "allow-dirty")),
-                               ignore_dirty=[Path(plan_file)] if plan_file else [])
+        applied = apply_change(
+            change,
+            allow_dirty=bool(_option(codemod, "allow-dirty")),
+            ignore_dirty=[Path(plan_file)] if plan_file else [],
+        )
     except ApplyError as exc:
         renderer.error(str(exc))
         return EXIT_FAILED, False
     for old, new in applied.moved:
-        renderer.note(f"moved {prefix}{old} -> {prefix}{new}" + (" (git mv)" if applied.used_git else ""))
+        renderer.note(
+            f"moved {prefix}{old} -> {prefix}{new}" + (" (git mv)" if applied.used_git else "")
+        )
     for path in applied.created:
         renderer.note(f"created {prefix}{path}")
     for path in applied.removed:
@@ -102,7 +133,9 @@ def _show_and_apply(codemod: ProjectCodemod, change: ProjectChange, renderer: Re
     return EXIT_OK, True
 
 
-def json_document(change: ProjectChange | None, codemod: str, mode: str, code: int, written: bool) -> dict:
+def json_document(
+    change: ProjectChange | None, codemod: str, mode: str, code: int, written: bool
+) -> dict:
     """The ``--format json`` report: one entry per file changed (``new_path`` for moves)
     or reported, plus a ``layout`` section with the plan rows, notes and errors."""
     results: dict[str, FileResult] = {}
@@ -110,20 +143,38 @@ def json_document(change: ProjectChange | None, codemod: str, mode: str, code: i
         root = change.root
         for file in change.files:
             path = file.old_path or file.path
-            result = FileResult(root / path, path, Status.CHANGED, "removed" if file.kind == "delete" else "",
-                                written=written)
+            result = FileResult(
+                root / path,
+                path,
+                Status.CHANGED,
+                "removed" if file.kind == "delete" else "",
+                written=written,
+            )
             if file.kind == "move":
                 result.new_path = root / file.path
             results[path] = result
         for finding in change.findings:
-            result = results.setdefault(finding.path, FileResult(root / finding.path, finding.path, Status.UNCHANGED))
+            result = results.setdefault(
+                finding.path, FileResult(root / finding.path, finding.path, Status.UNCHANGED)
+            )
             result.findings.append(finding)
-    layout = None if change is None else {
-        "rows": [{"kind": r.kind, "from": r.source or None, "to": r.target or None, "reason": r.reason}
-                 for r in change.rows],
-        "notes": change.notes,
-        "errors": change.errors,
-    }
+    layout = (
+        None
+        if change is None
+        else {
+            "rows": [
+                {
+                    "kind": r.kind,
+                    "from": r.source or None,
+                    "to": r.target or None,
+                    "reason": r.reason,
+                }
+                for r in change.rows
+            ],
+            "notes": change.notes,
+            "errors": change.errors,
+        }
+    )
     ordered = [results[path] for path in sorted(results)]
     return report.document(ordered, mode=mode, codemods=[codemod], exit_code=code, layout=layout)
 
@@ -144,8 +195,11 @@ def render_plan(renderer: Renderer, change: ProjectChange, prefix: str) -> None:
     if renderer.quiet or not change.rows:
         return
     renderer.err.print(Text("layout plan:", style="bold"))
-    width = max(len(f"{prefix}{row.source}") for row in change.rows if row.kind != "create") if any(
-        row.kind != "create" for row in change.rows) else 0
+    width = (
+        max(len(f"{prefix}{row.source}") for row in change.rows if row.kind != "create")
+        if any(row.kind != "create" for row in change.rows)
+        else 0
+    )
     previous = None
     for row in change.rows:
         source = f"{prefix}{row.source}" if row.source else ""
@@ -158,7 +212,9 @@ def render_plan(renderer: Renderer, change: ProjectChange, prefix: str) -> None:
         elif row.kind == "delete":
             line = f"  {'delete':6} {source:<{width}}  ({row.reason})"
         else:
-            line = f"  {row.kind:6} {source:<{width}} -> {target}" + (f"  ({row.reason})" if row.reason else "")
+            line = f"  {row.kind:6} {source:<{width}} -> {target}" + (
+                f"  ({row.reason})" if row.reason else ""
+            )
         previous = source
         renderer.err.print(Text(line.rstrip()))
 
@@ -178,8 +234,15 @@ def _summary(renderer: Renderer, change: ProjectChange, *, applied: bool) -> Non
     counts: dict[str, int] = {}
     for file in change.files:
         counts[file.kind] = counts.get(file.kind, 0) + 1
-    parts = [f"{counts.get(kind, 0)} {label}" for kind, label in
-             (("move", "moved"), ("create", "created"), ("modify", "rewritten"), ("delete", "removed"))]
+    parts = [
+        f"{counts.get(kind, 0)} {label}"
+        for kind, label in (
+            ("move", "moved"),
+            ("create", "created"),
+            ("modify", "rewritten"),
+            ("delete", "removed"),
+        )
+    ]
     if not change.files:
         renderer.note(f"layout: nothing to change; {len(change.findings)} left for review")
         return

@@ -40,7 +40,9 @@ class Renderer:
             return
         for line in patch.decode("utf-8", errors="replace").splitlines():
             style = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "")
-            if line.startswith(("+++", "---", "diff --git", "rename ", "new file", "deleted file", "similarity")):
+            if line.startswith(
+                ("+++", "---", "diff --git", "rename ", "new file", "deleted file", "similarity")
+            ):
                 style = "bold"
             self.out.print(Text(line, style=style))
 
@@ -85,7 +87,9 @@ class Renderer:
             self.err.print(Text(line, style="bold" if line.startswith(("+++", "---")) else style))
 
     # -- summary ---------------------------------------------------------------
-    def summary(self, codemods: Sequence[type[Codemod]], results: Sequence[FileResult], *, applied: bool) -> None:
+    def summary(
+        self, codemods: Sequence[type[Codemod]], results: Sequence[FileResult], *, applied: bool
+    ) -> None:
         if self.quiet:
             return
         changed_files: dict[str, set[str]] = defaultdict(set)
@@ -103,22 +107,34 @@ class Renderer:
         table.add_column("edits", justify="right")
         table.add_column("left for review", justify="right")
         for codemod in codemods:
-            table.add_row(codemod.name, str(len(changed_files[codemod.name])),
-                          str(edits[codemod.name]), str(findings[codemod.name]))
+            table.add_row(
+                codemod.name,
+                str(len(changed_files[codemod.name])),
+                str(edits[codemod.name]),
+                str(findings[codemod.name]),
+            )
         self.err.print(table)
         counts = Counter(r.status for r in results)
-        self.err.print(Text(
-            f"{len(results)} files: {counts[Status.CHANGED]} {'fixed' if applied else 'to fix'}, "
-            f"{counts[Status.UNCHANGED]} unchanged, {counts[Status.SKIPPED]} skipped, "
-            f"{counts[Status.FAILED]} failed"
-        ))
+        self.err.print(
+            Text(
+                f"{len(results)} files: {counts[Status.CHANGED]} {'fixed' if applied else 'to fix'}, "
+                f"{counts[Status.UNCHANGED]} unchanged, {counts[Status.SKIPPED]} skipped, "
+                f"{counts[Status.FAILED]} failed"
+            )
+        )
 
     # -- progress --------------------------------------------------------------
     def progress(self, total_files: int) -> Progress | None:
         if self.quiet or not self.err.is_terminal or total_files < PROGRESS_MIN_FILES:
             return None
-        return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=self.err, transient=True)
+        return Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.err,
+            transient=True,
+        )
 
     def codemod_list(self, codemods: Sequence[type[Codemod]]) -> None:
         table = Table(show_edge=False, header_style="bold")

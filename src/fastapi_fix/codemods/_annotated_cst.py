@@ -60,7 +60,9 @@ class SignatureRewriter:
         self.ctx = ctx
         self.plan = plan
         self.module = module
-        self.lines: list[str] | None = None  # of the module, rendered when there is something to report
+        self.lines: list[str] | None = (
+            None  # of the module, rendered when there is something to report
+        )
         self.scope: list[str] = []
         self.seen: Counter[str] = Counter()
         # What the rewritten module now needs.
@@ -141,7 +143,9 @@ class SignatureRewriter:
             if step.leave:
                 self._report(step, f"`{step.name}` left as is: {step.leave}")
             elif _compact(param.default.func) != step.func_code.replace(" ", ""):
-                self._report(step, f"`{step.name}` left as is: the two parsers disagree about this call")
+                self._report(
+                    step, f"`{step.name}` left as is: the two parsers disagree about this call"
+                )
                 return params
             else:
                 converted[step.name], to_alias = self._convert(param, step)
@@ -153,12 +157,16 @@ class SignatureRewriter:
         if rewritten is None:
             for step in plan.params:
                 if step.name in converted:
-                    self._report(step, f"`{step.name}` left as is: cannot keep the parameter order valid")
+                    self._report(
+                        step, f"`{step.name}` left as is: cannot keep the parameter order valid"
+                    )
             return params
         for step in plan.params:
             if step.name in converted:
                 # A parameter's position is its name's (PositionProvider's syntactic position).
-                self.ctx.record_edit(step.line, step.line, f"`{step.name}`: {step.function}(...) default → Annotated")
+                self.ctx.record_edit(
+                    step.line, step.line, f"`{step.name}`: {step.function}(...) default → Annotated"
+                )
         self.aliased.extend(aliased)
         return rewritten
 
@@ -178,19 +186,32 @@ class SignatureRewriter:
             self.uses_alias = True
         else:
             annotation = self._annotated(param, step, call)
-        new_annotation = param.annotation.with_changes(annotation=annotation) if param.annotation \
+        new_annotation = (
+            param.annotation.with_changes(annotation=annotation)
+            if param.annotation
             else cst.Annotation(annotation)
+        )
         keep_equal = default is not None and param.annotation is not None
-        return param.with_changes(annotation=new_annotation, default=default,
-                                  equal=param.equal if keep_equal else cst.MaybeSentinel.DEFAULT), to_alias
+        return param.with_changes(
+            annotation=new_annotation,
+            default=default,
+            equal=param.equal if keep_equal else cst.MaybeSentinel.DEFAULT,
+        ), to_alias
 
     def _annotated(self, param: cst.Param, step: ParamPlan, call: cst.Call) -> cst.BaseExpression:
         self.uses_annotated = True
-        if step.extend and param.annotation and isinstance(param.annotation.annotation, cst.Subscript):
+        if (
+            step.extend
+            and param.annotation
+            and isinstance(param.annotation.annotation, cst.Subscript)
+        ):
             existing = param.annotation.annotation
             element = cst.SubscriptElement(cst.Index(call))
-            return existing.with_changes(slice=insert_item(
-                existing.slice, len(existing.slice), element, existing.lbracket.whitespace_after))
+            return existing.with_changes(
+                slice=insert_item(
+                    existing.slice, len(existing.slice), element, existing.lbracket.whitespace_after
+                )
+            )
         if param.annotation:
             base = param.annotation.annotation
         else:
@@ -202,7 +223,9 @@ class SignatureRewriter:
         return cst.Subscript(
             value=cst.parse_expression(self.plan.annotated),
             slice=[
-                cst.SubscriptElement(cst.Index(base), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                cst.SubscriptElement(
+                    cst.Index(base), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                ),
                 cst.SubscriptElement(cst.Index(call)),
             ],
         )
@@ -219,6 +242,7 @@ class SignatureRewriter:
 
 def _names_in(node: cst.CSTNode) -> list[str]:
     """Every name in ``node``, and every word of its strings (as the gather step counts them)."""
+
     class Collector(cst.CSTVisitor):
         def __init__(self) -> None:
             super().__init__()
@@ -254,8 +278,9 @@ def _out_of_order(params: Sequence[cst.Param]) -> bool:
     return False
 
 
-def _reorder_keyword_only(params: cst.Parameters, converted: dict[str, cst.Param],
-                          star_at: int | None) -> cst.Parameters | None:
+def _reorder_keyword_only(
+    params: cst.Parameters, converted: dict[str, cst.Param], star_at: int | None
+) -> cst.Parameters | None:
     """Put the converted parameters in; add a bare `*` where a required one follows a default.
 
     Nothing moves: the parameters from ``star_at`` on become keyword-only in place.
@@ -264,37 +289,57 @@ def _reorder_keyword_only(params: cst.Parameters, converted: dict[str, cst.Param
     regular = [converted.get(p.name.value, p) for p in params.params]
     kwonly = [converted.get(p.name.value, p) for p in params.kwonly_params]
     star = params.star_arg
-    if isinstance(star, cst.ParamStar) and _out_of_order(_all_params(params)) \
-            and not _out_of_order([*posonly, *regular, *kwonly]):
+    if (
+        isinstance(star, cst.ParamStar)
+        and _out_of_order(_all_params(params))
+        and not _out_of_order([*posonly, *regular, *kwonly])
+    ):
         # The `*` only let a required parameter follow `= Path(...)`; the docs drop it then.
         # Dropping it only allows more calls, never fewer.
-        return params.with_changes(posonly_params=posonly, params=[*regular, *kwonly],
-                                   star_arg=cst.MaybeSentinel.DEFAULT, kwonly_params=[])
+        return params.with_changes(
+            posonly_params=posonly,
+            params=[*regular, *kwonly],
+            star_arg=cst.MaybeSentinel.DEFAULT,
+            kwonly_params=[],
+        )
     if _out_of_order([*posonly, *regular]):
         cut = -1 if star_at is None else star_at - len(posonly)
         if isinstance(star, cst.Param) or not 0 <= cut < len(regular):
             return None
         moved, regular = regular[cut:], regular[:cut]
         if not isinstance(star, cst.ParamStar):
-            comma = moved[0].comma if isinstance(moved[0].comma, cst.Comma) else cst.Comma(
-                whitespace_after=cst.SimpleWhitespace(" "))
+            comma = (
+                moved[0].comma
+                if isinstance(moved[0].comma, cst.Comma)
+                else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+            )
             star = cst.ParamStar(comma=comma)
         kwonly = [*moved, *kwonly]
         if _out_of_order([*posonly, *regular]):
             return None
-    return params.with_changes(posonly_params=posonly, params=regular, star_arg=star, kwonly_params=kwonly)
+    return params.with_changes(
+        posonly_params=posonly, params=regular, star_arg=star, kwonly_params=kwonly
+    )
 
 
 # -- removing the default argument from Query(None, ...) --------------------------------
 
+
 def _without_default_argument(call: cst.Call) -> tuple[cst.Call, cst.BaseExpression]:
     """``Query(None, max_length=5)`` → (``Query(max_length=5)``, ``None``), keeping comments."""
     args = list(call.args)
-    index = next(i for i, arg in enumerate(args)
-                 if (arg.keyword is None and not arg.star) or (arg.keyword and arg.keyword.value == "default"))
+    index = next(
+        i
+        for i, arg in enumerate(args)
+        if (arg.keyword is None and not arg.star)
+        or (arg.keyword and arg.keyword.value == "default")
+    )
     removed = args.pop(index)
-    removed_after = removed.comma.whitespace_after if isinstance(removed.comma, cst.Comma) \
+    removed_after = (
+        removed.comma.whitespace_after
+        if isinstance(removed.comma, cst.Comma)
         else removed.whitespace_after_arg
+    )
     before_args = call.whitespace_before_args
     if index < len(args):  # arguments follow: the gap before the removed one now leads to the next
         if index == 0:
@@ -302,36 +347,54 @@ def _without_default_argument(call: cst.Call) -> tuple[cst.Call, cst.BaseExpress
         else:
             previous = args[index - 1]
             assert isinstance(previous.comma, cst.Comma)
-            args[index - 1] = previous.with_changes(comma=previous.comma.with_changes(
-                whitespace_after=rescue_comments(previous.comma.whitespace_after, removed_after)))
+            args[index - 1] = previous.with_changes(
+                comma=previous.comma.with_changes(
+                    whitespace_after=rescue_comments(previous.comma.whitespace_after, removed_after)
+                )
+            )
     elif index > 0:  # it was the last: the one before now ends the list, the way it did
         previous = args[index - 1]
         assert isinstance(previous.comma, cst.Comma)
         if isinstance(removed.comma, cst.Comma):
-            args[index - 1] = previous.with_changes(comma=removed.comma.with_changes(
-                whitespace_after=rescue_comments(removed.comma.whitespace_after, previous.comma.whitespace_after)))
+            args[index - 1] = previous.with_changes(
+                comma=removed.comma.with_changes(
+                    whitespace_after=rescue_comments(
+                        removed.comma.whitespace_after, previous.comma.whitespace_after
+                    )
+                )
+            )
         else:
-            args[index - 1] = previous.with_changes(comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=(
-                rescue_comments(removed.whitespace_after_arg, previous.comma.whitespace_after)))
+            args[index - 1] = previous.with_changes(
+                comma=cst.MaybeSentinel.DEFAULT,
+                whitespace_after_arg=(
+                    rescue_comments(removed.whitespace_after_arg, previous.comma.whitespace_after)
+                ),
+            )
     else:  # it was the only one
         before_args = rescue_comments(cst.SimpleWhitespace(""), before_args)
         before_args = rescue_comments(before_args, removed_after)
     return call.with_changes(args=args, whitespace_before_args=before_args), removed.value
 
 
-def _comment_lines(whitespace: cst.BaseParenthesizableWhitespace) -> tuple[cst.EmptyLine | None, list[cst.EmptyLine]]:
+def _comment_lines(
+    whitespace: cst.BaseParenthesizableWhitespace,
+) -> tuple[cst.EmptyLine | None, list[cst.EmptyLine]]:
     """The comment ending the first line (as an own line), and the comment lines after it."""
     if not isinstance(whitespace, cst.ParenthesizedWhitespace):
         return None, []
     first = None
     if whitespace.first_line.comment is not None:
-        first = cst.EmptyLine(indent=whitespace.indent, whitespace=whitespace.last_line,
-                              comment=whitespace.first_line.comment)
+        first = cst.EmptyLine(
+            indent=whitespace.indent,
+            whitespace=whitespace.last_line,
+            comment=whitespace.first_line.comment,
+        )
     return first, [line for line in whitespace.empty_lines if line.comment is not None]
 
 
-def rescue_comments(keep: cst.BaseParenthesizableWhitespace,
-                    drop: cst.BaseParenthesizableWhitespace) -> cst.BaseParenthesizableWhitespace:
+def rescue_comments(
+    keep: cst.BaseParenthesizableWhitespace, drop: cst.BaseParenthesizableWhitespace
+) -> cst.BaseParenthesizableWhitespace:
     """``keep``, plus any comment that was in ``drop`` (whitespace about to disappear)."""
     first, others = _comment_lines(drop)
     if first is None and not others:
@@ -359,6 +422,7 @@ def _has_comment(node: cst.CSTNode) -> bool:
 
 # -- inserting into comma-separated lists (import names, Annotated[...] elements) --------
 
+
 def _bare(whitespace: cst.BaseParenthesizableWhitespace) -> cst.BaseParenthesizableWhitespace:
     """The same line break and indentation, without any comment; or a single space."""
     if isinstance(whitespace, cst.ParenthesizedWhitespace):
@@ -366,8 +430,9 @@ def _bare(whitespace: cst.BaseParenthesizableWhitespace) -> cst.BaseParenthesiza
     return cst.SimpleWhitespace(" ")
 
 
-def insert_item(items: Sequence[Item], index: int, new: Item,
-                opening: cst.BaseParenthesizableWhitespace) -> list[Item]:
+def insert_item(
+    items: Sequence[Item], index: int, new: Item, opening: cst.BaseParenthesizableWhitespace
+) -> list[Item]:
     """Insert ``new`` at ``index``, laid out like its neighbours (one per line, or inline).
 
     ``opening`` is the whitespace after the opening bracket, which leads to the first item.
@@ -383,8 +448,12 @@ def insert_item(items: Sequence[Item], index: int, new: Item,
     if isinstance(last.comma, cst.Comma):  # a trailing comma stays trailing
         trailing = last.comma.whitespace_after
         between = _bare(lead)
-        if isinstance(trailing, cst.ParenthesizedWhitespace) and isinstance(between, cst.ParenthesizedWhitespace):
-            between = between.with_changes(first_line=trailing.first_line, empty_lines=trailing.empty_lines)
+        if isinstance(trailing, cst.ParenthesizedWhitespace) and isinstance(
+            between, cst.ParenthesizedWhitespace
+        ):
+            between = between.with_changes(
+                first_line=trailing.first_line, empty_lines=trailing.empty_lines
+            )
         result[-1] = last.with_changes(comma=last.comma.with_changes(whitespace_after=between))
         result.append(new.with_changes(comma=cst.Comma(whitespace_after=_bare_closing(trailing))))
     else:
@@ -394,10 +463,16 @@ def insert_item(items: Sequence[Item], index: int, new: Item,
 
 
 def _comma_whitespace(item: Item) -> cst.BaseParenthesizableWhitespace:
-    return item.comma.whitespace_after if isinstance(item.comma, cst.Comma) else cst.SimpleWhitespace(" ")
+    return (
+        item.comma.whitespace_after
+        if isinstance(item.comma, cst.Comma)
+        else cst.SimpleWhitespace(" ")
+    )
 
 
-def _bare_closing(whitespace: cst.BaseParenthesizableWhitespace) -> cst.BaseParenthesizableWhitespace:
+def _bare_closing(
+    whitespace: cst.BaseParenthesizableWhitespace,
+) -> cst.BaseParenthesizableWhitespace:
     if isinstance(whitespace, cst.ParenthesizedWhitespace):
         return cst.ParenthesizedWhitespace(indent=whitespace.indent, last_line=whitespace.last_line)
     return whitespace

@@ -34,8 +34,15 @@ GENERATOR_TYPES = frozenset(
     for name in ("Generator", "Iterator", "AsyncGenerator", "AsyncIterator")
 )
 # Defaults that mean "required", like `...`.
-REQUIRED_MARKERS = frozenset({"builtins.Ellipsis", "pydantic.Required", "pydantic_core.PydanticUndefined",
-                              "pydantic.fields.Undefined", "fastapi._compat.Undefined"})
+REQUIRED_MARKERS = frozenset(
+    {
+        "builtins.Ellipsis",
+        "pydantic.Required",
+        "pydantic_core.PydanticUndefined",
+        "pydantic.fields.Undefined",
+        "fastapi._compat.Undefined",
+    }
+)
 # Decorators that keep a dependency's return type what its annotation says.
 TRANSPARENT_DECORATORS = frozenset({"functools.lru_cache", "functools.cache"})
 BUILTIN_NAMES = frozenset(dir(builtins))
@@ -218,7 +225,11 @@ def gather_facts(file: SourceFile, tree: ast.Module) -> FileFacts:
     fastapi = _may_name_fastapi(file, table)
     functions = tuple(_FunctionCollector(file, names).collect(tree)) if fastapi else ()
     # How often imported names occur matters only where signatures change (`_removable`).
-    imported = {name for name, binding in bindings.items() if binding.kind == "from"} if functions else set()
+    imported = (
+        {name for name, binding in bindings.items() if binding.kind == "from"}
+        if functions
+        else set()
+    )
     identifiers, uses = _identifiers(tree, imported)
     return FileFacts(
         module=file.module_name,
@@ -254,14 +265,17 @@ def _lambda_params(tree: ast.Module, names: _Names) -> Iterator[tuple[int, int, 
         if isinstance(node, ast.Lambda):
             args = node.args
             positional = [*args.posonlyargs, *args.args]
-            pairs = [*zip(positional[len(positional) - len(args.defaults):], args.defaults),
-                     *zip(args.kwonlyargs, args.kw_defaults)]
+            pairs = [
+                *zip(positional[len(positional) - len(args.defaults) :], args.defaults),
+                *zip(args.kwonlyargs, args.kw_defaults),
+            ]
             for arg, default in pairs:
                 if _fastapi_function(default, names):
                     yield arg.lineno, arg.col_offset, arg.arg
 
 
 # -- names -----------------------------------------------------------------------------
+
 
 class _Names:
     """Resolves names of one module to qualified names."""
@@ -355,7 +369,10 @@ def _runtime_bindings(file: SourceFile, tree: ast.Module) -> tuple[dict[str, Bin
         known = bindings.get(name)
         if known is None:
             bindings[name] = binding
-        elif known.qualified != binding.qualified and {known.qualified, binding.qualified} - EQUIVALENT:
+        elif (
+            known.qualified != binding.qualified
+            and {known.qualified, binding.qualified} - EQUIVALENT
+        ):
             bindings[name] = Binding(None, known.line, known.kind)
 
     for stmt in _runtime_statements(tree.body):
@@ -375,14 +392,19 @@ def _runtime_bindings(file: SourceFile, tree: ast.Module) -> tuple[dict[str, Bin
                     continue
                 imports.add(f"{module}.{alias.name}")
                 qualified = f"{module}.{alias.name}" if module else alias.name
-                bind(alias.asname or alias.name, Binding(qualified, stmt.lineno, "from", (module, alias.name)))
+                bind(
+                    alias.asname or alias.name,
+                    Binding(qualified, stmt.lineno, "from", (module, alias.name)),
+                )
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             bind(stmt.name, Binding(f"{file.module_name}.{stmt.name}", stmt.lineno, "local"))
         elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             for target in targets:
                 if isinstance(target, ast.Name):
-                    bind(target.id, Binding(f"{file.module_name}.{target.id}", stmt.lineno, "local"))
+                    bind(
+                        target.id, Binding(f"{file.module_name}.{target.id}", stmt.lineno, "local")
+                    )
     return bindings, imports
 
 
@@ -431,8 +453,11 @@ def _mentions(strings: list[ast.Constant], imported: set[str]) -> list[ast.Const
     present = [name for name in imported if name in everything]  # one scan per name, usually none
     if not present:
         return []
-    return [node for node in strings if any(name in node.value for name in present)
-            and imported.intersection(_words(node.value))]
+    return [
+        node
+        for node in strings
+        if any(name in node.value for name in present) and imported.intersection(_words(node.value))
+    ]
 
 
 WORD = re.compile(r"[^\W\d]\w*")
@@ -444,7 +469,10 @@ def _words(text: str) -> list[str]:
 
 
 def _span(node: ast.AST) -> tuple[tuple[int, int], tuple[int, int]]:
-    return (node.lineno, node.col_offset), (node.end_lineno or node.lineno, node.end_col_offset or 0)  # type: ignore[attr-defined]
+    return (node.lineno, node.col_offset), (
+        node.end_lineno or node.lineno,
+        node.end_col_offset or 0,
+    )  # type: ignore[attr-defined]
 
 
 def _name_holders(tree: ast.Module) -> Iterator[ast.AST]:
@@ -459,7 +487,11 @@ def _name_holders(tree: ast.Module) -> Iterator[ast.AST]:
             yield node.returns
         elif isinstance(node, ast.AnnAssign):
             yield node.annotation
-            if isinstance(node.target, ast.Name) and node.target.id == "__all__" and node.value is not None:
+            if (
+                isinstance(node.target, ast.Name)
+                and node.target.id == "__all__"
+                and node.value is not None
+            ):
                 yield node.value
         elif isinstance(node, (ast.Assign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -470,7 +502,13 @@ def _name_holders(tree: ast.Module) -> Iterator[ast.AST]:
 
 
 def _last_name(expr: ast.expr) -> str | None:
-    return expr.attr if isinstance(expr, ast.Attribute) else expr.id if isinstance(expr, ast.Name) else None
+    return (
+        expr.attr
+        if isinstance(expr, ast.Attribute)
+        else expr.id
+        if isinstance(expr, ast.Name)
+        else None
+    )
 
 
 def name_uses(annotation: ast.expr | None, rest: Iterable[ast.AST] = ()) -> Counter[str]:
@@ -483,7 +521,9 @@ def name_uses(annotation: ast.expr | None, rest: Iterable[ast.AST] = ()) -> Coun
         for sub in walk(node):
             if isinstance(sub, ast.Name):
                 uses[sub.id] += 1
-            elif node is annotation and isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+            elif (
+                node is annotation and isinstance(sub, ast.Constant) and isinstance(sub.value, str)
+            ):
                 uses.update(_words(sub.value))
     return uses
 
@@ -497,7 +537,11 @@ def _imported_modules(file: SourceFile, tree: ast.Module) -> Iterator[str]:
         module = resolve_relative(file, node.module, node.level)
         if module:
             yield module
-        yield from (f"{module}.{alias.name}" if module else alias.name for alias in node.names if alias.name != "*")
+        yield from (
+            f"{module}.{alias.name}" if module else alias.name
+            for alias in node.names
+            if alias.name != "*"
+        )
 
 
 def _from_imports(file: SourceFile, tree: ast.Module) -> Iterator[tuple[str, str]]:
@@ -509,6 +553,7 @@ def _from_imports(file: SourceFile, tree: ast.Module) -> Iterator[tuple[str, str
 
 
 # -- what dependencies are -------------------------------------------------------------
+
 
 def _definitions(tree: ast.Module, names: _Names) -> dict[str, Definition]:
     found: dict[str, Definition] = {}
@@ -528,12 +573,28 @@ def _definition(stmt: ast.stmt, names: _Names) -> tuple[str, Definition] | None:
     if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return stmt.name, Definition("function", stmt.lineno, end, _return_type(stmt, names))
     if isinstance(stmt, ast.ClassDef):
-        call = next((s for s in stmt.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
-                     and s.name == "__call__"), None)
-        return stmt.name, Definition("class", stmt.lineno, end, _return_type(call, names) if call else None)
-    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        call = next(
+            (
+                s
+                for s in stmt.body
+                if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == "__call__"
+            ),
+            None,
+        )
+        return stmt.name, Definition(
+            "class", stmt.lineno, end, _return_type(call, names) if call else None
+        )
+    if (
+        isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Name)
+    ):
         target, value = stmt.targets[0], stmt.value
-    elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+    elif (
+        isinstance(stmt, ast.AnnAssign)
+        and isinstance(stmt.target, ast.Name)
+        and stmt.value is not None
+    ):
         target, value = stmt.target, stmt.value
     else:
         return None
@@ -558,14 +619,26 @@ def _callee(expr: ast.expr) -> ast.expr:
 
 def _existing_aliases(tree: ast.Module, names: _Names) -> Iterator[ExistingAlias]:
     for stmt in tree.body:
-        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        if (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+        ):
             target, value = stmt.targets[0], stmt.value
-        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+        elif (
+            isinstance(stmt, ast.AnnAssign)
+            and isinstance(stmt.target, ast.Name)
+            and stmt.value is not None
+        ):
             target, value = stmt.target, stmt.value
         else:
             continue
-        if not (isinstance(value, ast.Subscript) and names.qualified(value.value) in ANNOTATED
-                and isinstance(value.slice, ast.Tuple) and len(value.slice.elts) == 2):
+        if not (
+            isinstance(value, ast.Subscript)
+            and names.qualified(value.value) in ANNOTATED
+            and isinstance(value.slice, ast.Tuple)
+            and len(value.slice.elts) == 2
+        ):
             continue
         type_node, call = value.slice.elts
         function = _fastapi_function(call, names)
@@ -575,10 +648,13 @@ def _existing_aliases(tree: ast.Module, names: _Names) -> Iterator[ExistingAlias
         assert isinstance(call, ast.Call)
         dependency, extras = _dependency_parts(call, names)
         if dependency is not None and extras is not None:
-            yield ExistingAlias(target.id, stmt.lineno, function, dependency, type_expr.key, extras[0])
+            yield ExistingAlias(
+                target.id, stmt.lineno, function, dependency, type_expr.key, extras[0]
+            )
 
 
 # -- functions with FastAPI parameter defaults ------------------------------------------
+
 
 def _fastapi_function(node: ast.expr | None, names: _Names) -> str | None:
     if not isinstance(node, ast.Call):
@@ -589,14 +665,19 @@ def _fastapi_function(node: ast.expr | None, names: _Names) -> str | None:
 
 def _dependency_parts(call: ast.Call, names: _Names) -> tuple[str | None, tuple[str, str] | None]:
     """The qualified dependency of Depends/Security, and its other arguments if all literal."""
-    dependency = call.args[0] if call.args else next(
-        (k.value for k in call.keywords if k.arg == "dependency"), None)
+    dependency = (
+        call.args[0]
+        if call.args
+        else next((k.value for k in call.keywords if k.arg == "dependency"), None)
+    )
     others = [k for k in call.keywords if k.arg != "dependency"]
     extras: tuple[str, str] | None = None
     if all(k.arg and _is_literal(k.value) for k in others):
         key = repr(sorted((k.arg or "", ast.dump(k.value)) for k in others))
         extras = (key, ", ".join(f"{k.arg}={_literal_code(k.value)}" for k in others))
-    qualified = names.qualified(dependency) if isinstance(dependency, (ast.Name, ast.Attribute)) else None
+    qualified = (
+        names.qualified(dependency) if isinstance(dependency, (ast.Name, ast.Attribute)) else None
+    )
     return qualified, extras
 
 
@@ -610,7 +691,11 @@ def _is_literal(node: ast.expr) -> bool:
 
 def _literal_code(node: ast.expr) -> str:
     """A literal written the way formatters write it (double quotes), for alias definitions."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str) and "\\" not in repr(node.value):
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and "\\" not in repr(node.value)
+    ):
         text = repr(node.value)
         if text.startswith("'") and '"' not in node.value:
             return '"' + text[1:-1].replace("\\'", "'") + '"'
@@ -623,8 +708,14 @@ def _literal_code(node: ast.expr) -> str:
             return f"{{{inner}}}"
         return f"({inner},)" if len(node.elts) == 1 else f"({inner})"
     if isinstance(node, ast.Dict) and all(k is not None for k in node.keys):
-        return "{" + ", ".join(f"{_literal_code(k)}: {_literal_code(v)}"  # type: ignore[arg-type]
-                               for k, v in zip(node.keys, node.values)) + "}"
+        return (
+            "{"
+            + ", ".join(
+                f"{_literal_code(k)}: {_literal_code(v)}"  # type: ignore[arg-type]
+                for k, v in zip(node.keys, node.values)
+            )
+            + "}"
+        )
     return ast.unparse(node)
 
 
@@ -663,13 +754,22 @@ class _FunctionCollector:
                 self._function(child, scope, where, container)
                 self._visit(child, [*scope, child.name], "function", None)
             elif isinstance(child, ast.ClassDef):
-                inner = f"{container}.{child.name}" if container and where in ("module", "class") else None
+                inner = (
+                    f"{container}.{child.name}"
+                    if container and where in ("module", "class")
+                    else None
+                )
                 self._visit(child, [*scope, child.name], "class", inner)
             else:
                 self._visit(child, scope, where, container)
 
-    def _function(self, func: ast.FunctionDef | ast.AsyncFunctionDef, scope: list[str], where: str,
-                  container: str | None) -> None:
+    def _function(
+        self,
+        func: ast.FunctionDef | ast.AsyncFunctionDef,
+        scope: list[str],
+        where: str,
+        container: str | None,
+    ) -> None:
         qualname = ".".join([*scope, func.name])
         key = f"{qualname}#{self.seen[qualname]}"
         self.seen[qualname] += 1
@@ -681,11 +781,15 @@ class _FunctionCollector:
         kind = {"module": "function", "class": "method"}.get(where, "nested")
         qualified = f"{container}.{func.name}" if container and kind != "nested" else None
         offset = 1 if kind == "method" and not static else 0
-        self.found.append(FunctionFacts(key, func.name, func.lineno, kind, qualified, offset, params))
+        self.found.append(
+            FunctionFacts(key, func.name, func.lineno, kind, qualified, offset, params)
+        )
 
     def _params(self, args: ast.arguments) -> Iterator[ParamFacts]:
         positional = [*args.posonlyargs, *args.args]
-        defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+        defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(
+            args.defaults
+        )
         for index, (arg, default) in enumerate(zip(positional, defaults)):
             kind = "posonly" if index < len(args.posonlyargs) else "regular"
             yield self._param(arg, kind, default)
@@ -702,49 +806,98 @@ class _FunctionCollector:
             return ParamFacts(arg.arg, arg.lineno, kind, default is not None)
         assert isinstance(default, ast.Call)
         uses = tuple(sorted(name_uses(arg.annotation, [default]).items()))
-        return ParamFacts(arg.arg, arg.lineno, kind, True, self._classify(function, default, arg, kind), uses,
-                          arg.col_offset)
+        return ParamFacts(
+            arg.arg,
+            arg.lineno,
+            kind,
+            True,
+            self._classify(function, default, arg, kind),
+            uses,
+            arg.col_offset,
+        )
 
     def _classify(self, function: str, call: ast.Call, arg: ast.arg, kind: str) -> FastapiDefault:
         names = self.names
         annotation = arg.annotation
-        extend = isinstance(annotation, ast.Subscript) and names.qualified(annotation.value) in ANNOTATED
+        extend = (
+            isinstance(annotation, ast.Subscript) and names.qualified(annotation.value) in ANNOTATED
+        )
         mode, leave = self._mode(function, call)
         if kind == "posonly":
             leave = "it is positional-only, and FastAPI passes every argument by keyword"
-        elif extend and isinstance(annotation, ast.Subscript) and isinstance(annotation.slice, ast.Tuple) and any(
-                _fastapi_function(meta, names) for meta in annotation.slice.elts[1:]):
+        elif (
+            extend
+            and isinstance(annotation, ast.Subscript)
+            and isinstance(annotation.slice, ast.Tuple)
+            and any(_fastapi_function(meta, names) for meta in annotation.slice.elts[1:])
+        ):
             leave = "its Annotated[...] already holds a FastAPI parameter"
-        elif function in DEPENDENCY_FUNCTIONS and annotation is None and not (call.args or any(
-                k.arg == "dependency" for k in call.keywords)):
+        elif (
+            function in DEPENDENCY_FUNCTIONS
+            and annotation is None
+            and not (call.args or any(k.arg == "dependency" for k in call.keywords))
+        ):
             leave = f"`{function}()` without an annotation takes its dependency from the annotation"
-        type_node = annotation.slice.elts[0] if extend and isinstance(annotation, ast.Subscript) and isinstance(
-            annotation.slice, ast.Tuple) else annotation
-        facts = FastapiDefault(function, ast.unparse(call.func), mode, leave, names.type_expr(type_node),
-                               annotation is not None, extend)
+        type_node = (
+            annotation.slice.elts[0]
+            if extend
+            and isinstance(annotation, ast.Subscript)
+            and isinstance(annotation.slice, ast.Tuple)
+            else annotation
+        )
+        facts = FastapiDefault(
+            function,
+            ast.unparse(call.func),
+            mode,
+            leave,
+            names.type_expr(type_node),
+            annotation is not None,
+            extend,
+        )
         if function not in DEPENDENCY_FUNCTIONS:
             return facts
         dependency, extras = _dependency_parts(call, names)
         inner = call.args[0] if call.args else None
         dependency_call = names.qualified(inner.func) if isinstance(inner, ast.Call) else None
         scopes = next((k.value for k in call.keywords if k.arg == "scopes"), None)
-        scope_names = tuple(e.value for e in scopes.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)) \
-            if isinstance(scopes, (ast.List, ast.Tuple)) else ()
-        return replace(facts, dependency=dependency, dependency_call=dependency_call, extras=extras,
-                       scopes=scope_names)
+        scope_names = (
+            tuple(
+                e.value
+                for e in scopes.elts
+                if isinstance(e, ast.Constant) and isinstance(e.value, str)
+            )
+            if isinstance(scopes, (ast.List, ast.Tuple))
+            else ()
+        )
+        return replace(
+            facts,
+            dependency=dependency,
+            dependency_call=dependency_call,
+            extras=extras,
+            scopes=scope_names,
+        )
 
     def _mode(self, function: str, call: ast.Call) -> tuple[str, str | None]:
-        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(
+            k.arg is None for k in call.keywords
+        ):
             return "whole", "its arguments are unpacked with * or **, so its default is unknown"
         if len(call.args) > 1:
             return "whole", f"`{function}` has more than one positional argument"
         if function in DEPENDENCY_FUNCTIONS:
             return "whole", None
-        default = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "default"), None)
+        default = (
+            call.args[0]
+            if call.args
+            else next((k.value for k in call.keywords if k.arg == "default"), None)
+        )
         if default is None:
             return "whole", None
-        if isinstance(default, ast.Constant) and default.value is Ellipsis or \
-                self.names.qualified(default) in REQUIRED_MARKERS:
+        if (
+            isinstance(default, ast.Constant)
+            and default.value is Ellipsis
+            or self.names.qualified(default) in REQUIRED_MARKERS
+        ):
             return "required", None
         if function == "Path":
             return "move", "a path parameter cannot have a default value"
@@ -752,6 +905,7 @@ class _FunctionCollector:
 
 
 # -- calls -----------------------------------------------------------------------------
+
 
 def _calls(file: SourceFile, tree: ast.Module, names: _Names) -> Iterator[CallSite]:
     path = file.display_path

@@ -59,7 +59,10 @@ from fastapi_fix.engine.codemod import SourceFile, Wanted
 ANY = "typing.Any"
 ANNOTATED_OR_ANY = ("typing.Annotated", "typing_extensions.Annotated", ANY)
 # What the index may import into any module: Annotated, Any, Depends/Security.
-ALWAYS_IMPORTABLE = (*ANNOTATED_OR_ANY, *(f"fastapi.{name}" for name in sorted(DEPENDENCY_FUNCTIONS)))
+ALWAYS_IMPORTABLE = (
+    *ANNOTATED_OR_ANY,
+    *(f"fastapi.{name}" for name in sorted(DEPENDENCY_FUNCTIONS)),
+)
 
 
 def more_to_gather(facts: Mapping[SourceFile, FileFacts]) -> Wanted:
@@ -111,8 +114,12 @@ class _Rules:
         self._fastapi_itself()
         self._callers()
         self._import_graph()
-        return Wanted(frozenset(self.names), frozenset(self.wanted_modules), frozenset(self.together),
-                      frozenset(self.within))
+        return Wanted(
+            frozenset(self.names),
+            frozenset(self.wanted_modules),
+            frozenset(self.together),
+            frozenset(self.within),
+        )
 
     # -- resolving names the way `Project.resolve` does, asking for each module on the way --
 
@@ -168,10 +175,14 @@ class _Rules:
         # Resolving a call asks for every module on the way.
         for file_facts in self.files:
             for call in file_facts.calls:
-                if call.target and (call.name in words or not words.isdisjoint(call.target.split("."))):
+                if call.target and (
+                    call.name in words or not words.isdisjoint(call.target.split("."))
+                ):
                     self._resolve(call.target)
 
-    def _function_callers(self, module: str, function: FunctionFacts, keys: dict[tuple[str, str], _Key]) -> None:
+    def _function_callers(
+        self, module: str, function: FunctionFacts, keys: dict[tuple[str, str], _Key]
+    ) -> None:
         """Mirrors `Planner._verdict` and `Project.calls_of`: which calls of ``function`` it reads."""
         converting = converting_params(function)
         if not converting:
@@ -181,9 +192,11 @@ class _Rules:
             return
         needs_star, loses_defaults = star_at is not None, bool(losing_params(converting))
         if function.kind == "function" and (needs_star or loses_defaults):
-            keys.setdefault((module, function.name), _Key()).read(importers=True, star_importers=needs_star)
+            keys.setdefault((module, function.name), _Key()).read(
+                importers=True, star_importers=needs_star
+            )
         elif function.kind == "method" and function.qualified:
-            rest = function.qualified[len(module) + 1:]
+            rest = function.qualified[len(module) + 1 :]
             if needs_star:
                 # `x.method(...)` anywhere (an instance goes anywhere), `Class.method(...)`
                 # (resolved: the words tell which modules to ask for on the way), and
@@ -192,7 +205,9 @@ class _Rules:
                 keys.setdefault((module, rest), _Key())
             if function.name == "__init__" and (needs_star or loses_defaults):
                 cls = rest.rpartition(".")[0]
-                keys.setdefault((module, cls), _Key()).read(importers=True, star_importers=needs_star)
+                keys.setdefault((module, cls), _Key()).read(
+                    importers=True, star_importers=needs_star
+                )
         # nested functions: only their own file calls them
 
     def _importers(self, chain: Chain, inner: str | None) -> None:
@@ -238,11 +253,18 @@ class _Rules:
                 fastapi_default = param.fastapi
                 if fastapi_default is not None and fastapi_default.function in DEPENDENCY_FUNCTIONS:
                     wanted.add(fastapi_default.dependency)
-                    wanted.update(f"{home}.{fastapi_default.function}" for home in FASTAPI_PARAM_MODULES)
+                    wanted.update(
+                        f"{home}.{fastapi_default.function}" for home in FASTAPI_PARAM_MODULES
+                    )
                     wanted.update(_roots(fastapi_default.annotation))
-        self._imported_from(file_facts.module, [local for local, binding in file_facts.bindings.items()
-                                                if binding.kind == "from" and binding.source
-                                                and binding.qualified in wanted])
+        self._imported_from(
+            file_facts.module,
+            [
+                local
+                for local, binding in file_facts.bindings.items()
+                if binding.kind == "from" and binding.source and binding.qualified in wanted
+            ],
+        )
 
     # -- the import graph the cycle check walks ---------------------------------------------
 
@@ -255,8 +277,11 @@ class _Rules:
             direct = self._direct(importer)
             for name in names:
                 self._ask(name)
-                starts.extend(prefix for prefix in _prefixes(name)
-                              if prefix in self.modules and prefix != importer.module and prefix not in direct)
+                starts.extend(
+                    prefix
+                    for prefix in _prefixes(name)
+                    if prefix in self.modules and prefix != importer.module and prefix not in direct
+                )
         seen = set(starts)
         while starts:
             for imported in self.modules[starts.pop()].runtime_imports:
@@ -290,13 +315,22 @@ class _Rules:
             for function in file_facts.functions:
                 for param in function.params:
                     fastapi_default = param.fastapi
-                    if fastapi_default is not None and fastapi_default.function in DEPENDENCY_FUNCTIONS:
-                        for importer, name in self._dependency_imports(file_facts, fastapi_default, existing):
+                    if (
+                        fastapi_default is not None
+                        and fastapi_default.function in DEPENDENCY_FUNCTIONS
+                    ):
+                        for importer, name in self._dependency_imports(
+                            file_facts, fastapi_default, existing
+                        ):
                             wanted.setdefault(id(importer), (importer, set()))[1].add(name)
         return iter(wanted.values())
 
-    def _dependency_imports(self, user: FileFacts, fastapi_default: FastapiDefault,
-                            existing: Mapping[tuple[str, str], set[str]]) -> Iterator[tuple[FileFacts, str]]:
+    def _dependency_imports(
+        self,
+        user: FileFacts,
+        fastapi_default: FastapiDefault,
+        existing: Mapping[tuple[str, str], set[str]],
+    ) -> Iterator[tuple[FileFacts, str]]:
         """What a Depends/Security parameter may make the index import, and where."""
         found = self._definition(fastapi_default.dependency)
         type_names = self._dependency_type_names(found, fastapi_default.dependency_call)
@@ -311,10 +345,14 @@ class _Rules:
         home = self.modules[module]  # where a new alias goes
         yield user, module
         yield from ((user, alias) for alias in existing.get((module, dependency), ()))
-        yield from ((home, name) for name in (*alias_type, *ANNOTATED_OR_ANY, f"fastapi.{fastapi_default.function}"))
+        yield from (
+            (home, name)
+            for name in (*alias_type, *ANNOTATED_OR_ANY, f"fastapi.{fastapi_default.function}")
+        )
 
-    def _dependency_type_names(self, found: tuple[str, str, Definition] | None, dependency_call: str | None
-                               ) -> set[str]:
+    def _dependency_type_names(
+        self, found: tuple[str, str, Definition] | None, dependency_call: str | None
+    ) -> set[str]:
         """Mirrors `Planner._dependency_type`: the names its type is written with."""
         if found is None:
             return self._call_type_names(dependency_call)

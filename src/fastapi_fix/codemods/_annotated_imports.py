@@ -21,16 +21,18 @@ from fastapi_fix.engine.codemod import SourceFile
 FUTURE, STDLIB, THIRD_PARTY, FIRST_PARTY = range(4)
 
 
-def add_imports(module: cst.Module, imports: Iterable[Import], file: SourceFile,
-                first_party: frozenset[str]) -> cst.Module:
+def add_imports(
+    module: cst.Module, imports: Iterable[Import], file: SourceFile, first_party: frozenset[str]
+) -> cst.Module:
     """The module importing these too; the module itself when it already imports them all."""
     for from_module, name in dict.fromkeys(imports):
         module = _add_import(module, from_module, name, file, first_party)
     return module
 
 
-def remove_imports(module: cst.Module, file: SourceFile,
-                   imports: Sequence[tuple[str, str, str | None]]) -> cst.Module:
+def remove_imports(
+    module: cst.Module, file: SourceFile, imports: Sequence[tuple[str, str, str | None]]
+) -> cst.Module:
     """Drop these from-imports (module, name, asname) from the module's top level; the caller
     has made sure nothing uses them any more.
 
@@ -60,8 +62,9 @@ def remove_imports(module: cst.Module, file: SourceFile,
     return module.with_changes(body=body)
 
 
-def _without_aliases(stmt: cst.BaseStatement, removable: Callable[[cst.ImportFrom, cst.ImportAlias], bool]
-                     ) -> cst.BaseStatement | None:
+def _without_aliases(
+    stmt: cst.BaseStatement, removable: Callable[[cst.ImportFrom, cst.ImportAlias], bool]
+) -> cst.BaseStatement | None:
     """The statement without the removable import names (the statement itself if it has none
     of them); None if nothing is left of it."""
     if not isinstance(stmt, cst.SimpleStatementLine):
@@ -74,7 +77,9 @@ def _without_aliases(stmt: cst.BaseStatement, removable: Callable[[cst.ImportFro
                 continue
             if len(names) < len(small.names):
                 last = small.names[-1]
-                names[-1] = names[-1].with_changes(comma=last.comma if small.rpar else cst.MaybeSentinel.DEFAULT)
+                names[-1] = names[-1].with_changes(
+                    comma=last.comma if small.rpar else cst.MaybeSentinel.DEFAULT
+                )
                 small = small.with_changes(names=names)
         smalls.append(small)
     if not smalls:
@@ -86,20 +91,26 @@ def _without_aliases(stmt: cst.BaseStatement, removable: Callable[[cst.ImportFro
     return stmt.with_changes(body=smalls)
 
 
-def _merge_leading(carried: Sequence[cst.EmptyLine], own: Sequence[cst.EmptyLine]) -> list[cst.EmptyLine]:
+def _merge_leading(
+    carried: Sequence[cst.EmptyLine], own: Sequence[cst.EmptyLine]
+) -> list[cst.EmptyLine]:
     if any(line.comment for line in [*carried, *own]):
         return [*carried, *own]
     return list(carried if len(carried) > len(own) else own)
 
 
-def insert_aliases(module: cst.Module, aliases: Sequence[AliasDefinition]) -> tuple[cst.Module, list[AliasDefinition]]:
+def insert_aliases(
+    module: cst.Module, aliases: Sequence[AliasDefinition]
+) -> tuple[cst.Module, list[AliasDefinition]]:
     """Each alias right after the definition of its dependency, unless it is already there
     (the module itself comes back when every one is)."""
     body = list(module.body)
     defined = {name for stmt in body for name in [_assigned_name(stmt)] if name}
     inserted: list[AliasDefinition] = []
     for alias in aliases:
-        anchor = next((i for i, stmt in enumerate(body) if _defined_name(stmt) == alias.after), None)
+        anchor = next(
+            (i for i, stmt in enumerate(body) if _defined_name(stmt) == alias.after), None
+        )
         if alias.name in defined or anchor is None:
             continue
         position = anchor + 1
@@ -107,7 +118,8 @@ def insert_aliases(module: cst.Module, aliases: Sequence[AliasDefinition]) -> tu
             position += 1
         blank = isinstance(body[anchor], (cst.FunctionDef, cst.ClassDef)) and position == anchor + 1
         statement = cst.parse_statement(alias.code + "\n").with_changes(
-            leading_lines=[cst.EmptyLine(), cst.EmptyLine()] if blank else [])
+            leading_lines=[cst.EmptyLine(), cst.EmptyLine()] if blank else []
+        )
         body.insert(position, statement)
         defined.add(alias.name)
         inserted.append(alias)
@@ -126,25 +138,40 @@ def _assigned_name(stmt: cst.CSTNode) -> str | None:
     if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
         return None
     small = stmt.body[0]
-    if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+    if (
+        isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Name)
+    ):
         return small.targets[0].target.value
-    if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value is not None:
+    if (
+        isinstance(small, cst.AnnAssign)
+        and isinstance(small.target, cst.Name)
+        and small.value is not None
+    ):
         return small.target.value
     return None
 
 
 # -- adding one import -------------------------------------------------------------------
 
-def _add_import(module: cst.Module, from_module: str, name: str, file: SourceFile,
-                first_party: frozenset[str]) -> cst.Module:
+
+def _add_import(
+    module: cst.Module, from_module: str, name: str, file: SourceFile, first_party: frozenset[str]
+) -> cst.Module:
     body = list(module.body)
     for index, stmt in enumerate(body):
         if not isinstance(stmt, cst.SimpleStatementLine):
             continue
         for position, small in enumerate(stmt.body):
-            if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar) \
-                    and _from_module(small, file) == from_module:
-                if any(alias.evaluated_name == name and alias.asname is None for alias in small.names):
+            if (
+                isinstance(small, cst.ImportFrom)
+                and not isinstance(small.names, cst.ImportStar)
+                and _from_module(small, file) == from_module
+            ):
+                if any(
+                    alias.evaluated_name == name and alias.asname is None for alias in small.names
+                ):
                     return module
                 smalls = list(stmt.body)
                 smalls[position] = _with_name(small, name)
@@ -170,8 +197,14 @@ def _with_name(node: cst.ImportFrom, name: str) -> cst.ImportFrom:
     index = len(names)
     if keys == sorted(keys):
         index = next((i for i, key in enumerate(keys) if key > _sort_key(name)), len(names))
-    opening = node.lpar.whitespace_after if isinstance(node.lpar, cst.LeftParen) else cst.SimpleWhitespace("")
-    return node.with_changes(names=insert_item(names, index, cst.ImportAlias(cst.Name(name)), opening))
+    opening = (
+        node.lpar.whitespace_after
+        if isinstance(node.lpar, cst.LeftParen)
+        else cst.SimpleWhitespace("")
+    )
+    return node.with_changes(
+        names=insert_item(names, index, cst.ImportAlias(cst.Name(name)), opening)
+    )
 
 
 def _category(module: str, first_party: frozenset[str]) -> int:
@@ -183,11 +216,15 @@ def _category(module: str, first_party: frozenset[str]) -> int:
     return STDLIB if top in sys.stdlib_module_names else THIRD_PARTY
 
 
-def _import_module(stmt: cst.CSTNode, file: SourceFile, first_party: frozenset[str]
-                   ) -> tuple[int, str, tuple[bool, str]] | None:
+def _import_module(
+    stmt: cst.CSTNode, file: SourceFile, first_party: frozenset[str]
+) -> tuple[int, str, tuple[bool, str]] | None:
     """(group, top-level package, sort key) of a line holding only imports; None otherwise."""
-    if not isinstance(stmt, cst.SimpleStatementLine) or not stmt.body or not all(
-            isinstance(small, (cst.Import, cst.ImportFrom)) for small in stmt.body):
+    if (
+        not isinstance(stmt, cst.SimpleStatementLine)
+        or not stmt.body
+        or not all(isinstance(small, (cst.Import, cst.ImportFrom)) for small in stmt.body)
+    ):
         return None
     first = stmt.body[0]
     if isinstance(first, cst.ImportFrom):
@@ -199,8 +236,13 @@ def _import_module(stmt: cst.CSTNode, file: SourceFile, first_party: frozenset[s
     return _category(module, first_party), module.partition(".")[0], (False, module.lower())
 
 
-def _with_statement(body: list[cst.BaseStatement], from_module: str, name: str, file: SourceFile,
-                    first_party: frozenset[str]) -> list[cst.BaseStatement]:
+def _with_statement(
+    body: list[cst.BaseStatement],
+    from_module: str,
+    name: str,
+    file: SourceFile,
+    first_party: frozenset[str],
+) -> list[cst.BaseStatement]:
     statement = cst.parse_statement(f"from {from_module} import {name}\n")
     assert isinstance(statement, cst.SimpleStatementLine)
     start = 1 if body and _is_docstring(body[0]) else 0
@@ -210,7 +252,11 @@ def _with_statement(body: list[cst.BaseStatement], from_module: str, name: str, 
         if found is None:
             break
         block.append((index, *found))
-    group, top, key = _category(from_module, first_party), from_module.partition(".")[0], (True, from_module)
+    group, top, key = (
+        _category(from_module, first_party),
+        from_module.partition(".")[0],
+        (True, from_module),
+    )
     same_group = [entry for entry in block if entry[1] == group]
     # Sorted among the same package's imports if there are any, else among the group's.
     neighbours = [entry for entry in same_group if entry[2] == top] or same_group
@@ -223,42 +269,53 @@ def _with_statement(body: list[cst.BaseStatement], from_module: str, name: str, 
         return _insert(body, later[0], statement)
     earlier = [entry for entry in block if entry[1] < group]
     if earlier:
-        return _insert(body, earlier[-1][0] + 1, statement.with_changes(leading_lines=[cst.EmptyLine()]))
+        return _insert(
+            body, earlier[-1][0] + 1, statement.with_changes(leading_lines=[cst.EmptyLine()])
+        )
     if block:
         return _new_group_before(body, block[0][0], statement)
     return _insert_alone(body, start, statement)
 
 
 def _is_docstring(stmt: cst.BaseStatement) -> bool:
-    return isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(
-        stmt.body[0], cst.Expr) and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
 
 
-def _insert(body: list[cst.BaseStatement], index: int, statement: cst.BaseStatement) -> list[cst.BaseStatement]:
+def _insert(
+    body: list[cst.BaseStatement], index: int, statement: cst.BaseStatement
+) -> list[cst.BaseStatement]:
     return [*body[:index], statement, *body[index:]]
 
 
-def _take_over_lines(body: list[cst.BaseStatement], index: int, statement: cst.SimpleStatementLine
-                     ) -> list[cst.BaseStatement]:
+def _take_over_lines(
+    body: list[cst.BaseStatement], index: int, statement: cst.SimpleStatementLine
+) -> list[cst.BaseStatement]:
     """First of its group: the blank lines and comment heading the group now head it."""
     following = body[index]
     statement = statement.with_changes(leading_lines=following.leading_lines)
-    return [*body[:index], statement, following.with_changes(leading_lines=[]), *body[index + 1:]]
+    return [*body[:index], statement, following.with_changes(leading_lines=[]), *body[index + 1 :]]
 
 
-def _new_group_before(body: list[cst.BaseStatement], index: int, statement: cst.SimpleStatementLine
-                      ) -> list[cst.BaseStatement]:
+def _new_group_before(
+    body: list[cst.BaseStatement], index: int, statement: cst.SimpleStatementLine
+) -> list[cst.BaseStatement]:
     """A group of its own before ``body[index]``, which keeps its comments, a blank line apart."""
     following = body[index]
     lines = list(following.leading_lines)
     split = next((i for i, line in enumerate(lines) if line.comment is not None), len(lines))
     statement = statement.with_changes(leading_lines=lines[:split])
     following = following.with_changes(leading_lines=[cst.EmptyLine(), *lines[split:]])
-    return [*body[:index], statement, following, *body[index + 1:]]
+    return [*body[:index], statement, following, *body[index + 1 :]]
 
 
-def _insert_alone(body: list[cst.BaseStatement], index: int, statement: cst.SimpleStatementLine
-                  ) -> list[cst.BaseStatement]:
+def _insert_alone(
+    body: list[cst.BaseStatement], index: int, statement: cst.SimpleStatementLine
+) -> list[cst.BaseStatement]:
     """The module's first import: after the docstring, set apart by blank lines."""
     statement = statement.with_changes(leading_lines=[cst.EmptyLine()] if index else [])
     result = _insert(body, index, statement)
@@ -267,5 +324,6 @@ def _insert_alone(body: list[cst.BaseStatement], index: int, statement: cst.Simp
         if not any(line.comment is None for line in following.leading_lines):
             blank = 2 if isinstance(following, (cst.FunctionDef, cst.ClassDef)) else 1
             result[index + 1] = following.with_changes(
-                leading_lines=[*[cst.EmptyLine()] * blank, *following.leading_lines])
+                leading_lines=[*[cst.EmptyLine()] * blank, *following.leading_lines]
+            )
     return result

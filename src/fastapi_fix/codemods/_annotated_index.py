@@ -121,8 +121,12 @@ def module_in(modules: Mapping[str, FileFacts], dotted: str) -> str | None:
     return None
 
 
-def resolve_in(modules: Mapping[str, FileFacts], qualified: str,
-               looked_up: Callable[[str], None] | None = None, depth: int = 0) -> tuple[str, str] | None:
+def resolve_in(
+    modules: Mapping[str, FileFacts],
+    qualified: str,
+    looked_up: Callable[[str], None] | None = None,
+    depth: int = 0,
+) -> tuple[str, str] | None:
     """(module, name) where ``qualified`` is defined, following re-exports; ``looked_up`` is
     told every name looked for (the gather rounds ask for the modules it could be in)."""
     if looked_up is not None:
@@ -130,19 +134,24 @@ def resolve_in(modules: Mapping[str, FileFacts], qualified: str,
     module = module_in(modules, qualified)
     if module is None or module == qualified or depth > MAX_REEXPORTS:
         return None
-    rest = qualified[len(module) + 1:]
+    rest = qualified[len(module) + 1 :]
     head, _, tail = rest.partition(".")
     facts = modules[module]
     if head in facts.definitions:
         return module, rest
     binding = facts.bindings.get(head)
     if binding is not None and binding.qualified and binding.kind != "local":
-        return resolve_in(modules, binding.qualified + (f".{tail}" if tail else ""), looked_up, depth + 1)
+        return resolve_in(
+            modules, binding.qualified + (f".{tail}" if tail else ""), looked_up, depth + 1
+        )
     return None
 
 
-def definition_in(modules: Mapping[str, FileFacts], qualified: str | None,
-                  looked_up: Callable[[str], None] | None = None) -> tuple[str, str, Definition] | None:
+def definition_in(
+    modules: Mapping[str, FileFacts],
+    qualified: str | None,
+    looked_up: Callable[[str], None] | None = None,
+) -> tuple[str, str, Definition] | None:
     """Where ``qualified`` is defined, and what it is, if it is one unambiguous definition."""
     found = resolve_in(modules, qualified, looked_up) if qualified else None
     if found is None or "." in found[1]:
@@ -155,23 +164,33 @@ def definition_in(modules: Mapping[str, FileFacts], qualified: str | None,
 class Project:
     """The modules of the project and how they import and call each other."""
 
-    def __init__(self, facts: Mapping[SourceFile, FileFacts], unparsed: Sequence[SourceFile]) -> None:
+    def __init__(
+        self, facts: Mapping[SourceFile, FileFacts], unparsed: Sequence[SourceFile]
+    ) -> None:
         counts = Counter(file.module_name for file in facts)
         # Two files claiming one module name (scripts in folders without __init__.py) get keys
         # no import resolves to: they are still rewritten, but nothing is shared with them.
-        self.keys = {file: file.module_name if counts[file.module_name] == 1
-                     else f"{file.module_name}@{file.display_path}" for file in facts}
+        self.keys = {
+            file: file.module_name
+            if counts[file.module_name] == 1
+            else f"{file.module_name}@{file.display_path}"
+            for file in facts
+        }
         self.modules = {self.keys[file]: module_facts for file, module_facts in facts.items()}
         self.first_party = frozenset(m.partition(".")[0] for m in counts)
         self.unparsed = list(unparsed)
         self._unparsed_data: list[tuple[SourceFile, bytes | None, frozenset[bytes]]] | None = None
-        self._edges: dict[str, set[str]] = {m: self._imported(f.runtime_imports) for m, f in self.modules.items()}
+        self._edges: dict[str, set[str]] = {
+            m: self._imported(f.runtime_imports) for m, f in self.modules.items()
+        }
         self._reach: dict[str, set[str]] = {}
         self._by_target: dict[tuple[str, str], list[CallSite]] = defaultdict(list)
         self._by_name: dict[str, list[CallSite]] = defaultdict(list)
         for module_facts in facts.values():
             self._index_calls(module_facts.calls)
-        self.reexported = {(module, name) for f in facts.values() for module, name in f.from_imports}
+        self.reexported = {
+            (module, name) for f in facts.values() for module, name in f.from_imports
+        }
         self.reexports = Reexports(self.modules.items())
         self._chains: dict[tuple[str, str], Chain] = {}
         self._imported_by_path = {f.display_path: f.imported_modules for f in facts.values()}
@@ -248,26 +267,38 @@ class Project:
         where a name can lead to it."""
         if function.kind == "function":
             yield from (_Call(c, 0, True) for c in self._by_target.get((module, function.name), []))
-            yield from (_Call(c, 0, False) for c in self._reaching_by_name(module, display_path, function.name))
+            yield from (
+                _Call(c, 0, False)
+                for c in self._reaching_by_name(module, display_path, function.name)
+            )
             for where in self._unparsed_reaching(self.chain(module, function.name)):
                 yield _Call(_unparsed_call(where, function.name), 0, False)
         elif function.kind == "method":
             if function.qualified:
-                rest = function.qualified[len(module) + 1:]
+                rest = function.qualified[len(module) + 1 :]
                 # C.method(obj, ...) passes self itself; C.classmethod(...) binds cls.
                 yield from (_Call(c, 0, False) for c in self._by_target.get((module, rest), []))
                 if function.name == "__init__":
                     cls = rest.rpartition(".")[0]
                     yield from (_Call(c, 1, True) for c in self._by_target.get((module, cls), []))
-                    yield from (_Call(c, 1, False) for c in self._reaching_by_name(module, display_path, cls))
+                    yield from (
+                        _Call(c, 1, False)
+                        for c in self._reaching_by_name(module, display_path, cls)
+                    )
             # An instance goes anywhere: `x.method(...)` may be this method in any module.
-            yield from (_Call(c, function.offset, False) for c in self._by_name.get(function.name, [])
-                        if c.attribute)
+            yield from (
+                _Call(c, function.offset, False)
+                for c in self._by_name.get(function.name, [])
+                if c.attribute
+            )
             for where in self._unparsed_mentions(function.name):
                 yield _Call(_unparsed_call(where, function.name), 0, False)
         else:  # nested: bound only inside its function
-            yield from (_Call(c, 0, False) for c in self._by_name.get(function.name, [])
-                        if not c.attribute and c.where.startswith(f"{display_path}:"))
+            yield from (
+                _Call(c, 0, False)
+                for c in self._by_name.get(function.name, [])
+                if not c.attribute and c.where.startswith(f"{display_path}:")
+            )
 
     def _reaching_by_name(self, module: str, display_path: str, name: str) -> Iterator[CallSite]:
         """Calls ``f(...)`` the index cannot resolve that may still call ``module.name``
@@ -280,13 +311,15 @@ class Project:
         chain = self.chain(module, head)
         offering: dict[str, set[str]] = defaultdict(set)  # called name → modules offering it
         for offerer, names in chain.items():
-            for offered in (names if not rest else (last,)):
+            for offered in names if not rest else (last,):
                 offering[offered].add(offerer)
         for called in sorted(offering, key=lambda n: (n != last, n)):
             modules = offering[called]
             for call in self._by_name.get(called, []):
-                if not call.attribute and ((called == last and call.path == display_path) or
-                                           not modules.isdisjoint(self._imported_by_path.get(call.path, ()))):
+                if not call.attribute and (
+                    (called == last and call.path == display_path)
+                    or not modules.isdisjoint(self._imported_by_path.get(call.path, ()))
+                ):
                     yield call
 
     def _read_unparsed(self) -> list[tuple[SourceFile, bytes | None, frozenset[bytes]]]:
@@ -313,10 +346,14 @@ class Project:
         is (`import_words`). Unreadable ones: assume so."""
         for file, data, words in self._read_unparsed():
             if data is None or any(
-                    any(holds_word(data, words, name) for name in names) and any(
-                        _inside(file.module_name, package) and all(holds_word(data, words, w) for w in needed)
-                        for package, needed in import_words(offerer, self._is_package(offerer)))
-                    for offerer, names in chain.items()):
+                any(holds_word(data, words, name) for name in names)
+                and any(
+                    _inside(file.module_name, package)
+                    and all(holds_word(data, words, w) for w in needed)
+                    for package, needed in import_words(offerer, self._is_package(offerer))
+                )
+                for offerer, names in chain.items()
+            ):
                 yield f"{file.display_path} (not parsed by this Python)"
 
     def _is_package(self, module: str) -> bool:
@@ -415,7 +452,9 @@ class _Names:
     def existing(self, module: str, qualified: str, before: int) -> str | None:
         """How ``module`` already names ``qualified`` at line ``before`` (``deps.get_db`` counts)."""
         facts = self.project.modules[module]
-        usable = [(local, b) for local, b in facts.bindings.items() if b.qualified and b.line < before]
+        usable = [
+            (local, b) for local, b in facts.bindings.items() if b.qualified and b.line < before
+        ]
         for local, binding in usable:
             if binding.qualified == qualified:
                 return local
@@ -423,15 +462,20 @@ class _Names:
         for local, binding in usable:
             assert binding.qualified is not None
             # `deps.X` for `from app import deps`; `app.deps.X` only if app.deps is imported.
-            if binding.kind != "local" and qualified.startswith(binding.qualified + ".") and (
-                    container == binding.qualified or container in facts.runtime_imports):
-                return local + qualified[len(binding.qualified):]
+            if (
+                binding.kind != "local"
+                and qualified.startswith(binding.qualified + ".")
+                and (container == binding.qualified or container in facts.runtime_imports)
+            ):
+                return local + qualified[len(binding.qualified) :]
         name = qualified.rpartition(".")[2]
         if container == "builtins" and name not in facts.bindings:
             return name
         return None
 
-    def ref(self, module: str, qualified: str, before: int) -> tuple[str, tuple[Import, ...]] | None:
+    def ref(
+        self, module: str, qualified: str, before: int
+    ) -> tuple[str, tuple[Import, ...]] | None:
         """How ``module`` can write ``qualified`` in code at line ``before``: (code, imports)."""
         found = self.existing(module, qualified, before)
         if found is not None:
@@ -439,13 +483,19 @@ class _Names:
         container, _, name = qualified.rpartition(".")
         if self.added[module].get(name) == qualified:
             return name, ((container, name),)
-        if not container or container == "builtins" or self.taken(module, name) \
-                or not self.project.can_import(module, container, qualified):
+        if (
+            not container
+            or container == "builtins"
+            or self.taken(module, name)
+            or not self.project.can_import(module, container, qualified)
+        ):
             return None
         self.added[module][name] = qualified
         return name, ((container, name),)
 
-    def render(self, module: str, type_expr: TypeExpr, before: int) -> tuple[str, tuple[Import, ...]] | None:
+    def render(
+        self, module: str, type_expr: TypeExpr, before: int
+    ) -> tuple[str, tuple[Import, ...]] | None:
         """The type written with ``module``'s own names (importing what it lacks), or None."""
         tree = ast.parse(type_expr.code, mode="eval")
         meaning = dict(type_expr.roots)
@@ -466,7 +516,9 @@ class _Names:
             if binding.qualified in ANNOTATED:
                 return local, ()
         home = "typing" if modern else "typing_extensions"
-        has_from_import = any(b.kind == "from" and b.source and b.source[0] == home for b in bindings.values())
+        has_from_import = any(
+            b.kind == "from" and b.source and b.source[0] == home for b in bindings.values()
+        )
         for local, binding in bindings.items():
             if binding.kind == "import" and binding.qualified == home and not has_from_import:
                 return f"{local}.Annotated", ()
@@ -492,8 +544,10 @@ def losing_params(converting: Sequence[ParamFacts]) -> list[ParamFacts]:
 def star_position(function: FunctionFacts) -> int | None:
     """Where the rewrite needs a bare `*` among the positional parameters, if anywhere."""
     positional = function.positional
-    keeps = [p.fastapi.mode == "move" if p.fastapi and not p.fastapi.leave else p.has_default
-             for p in positional]
+    keeps = [
+        p.fastapi.mode == "move" if p.fastapi and not p.fastapi.leave else p.has_default
+        for p in positional
+    ]
     star_at = _first_violation(keeps)
     if star_at is None:
         return None
@@ -503,7 +557,7 @@ def star_position(function: FunctionFacts) -> int | None:
 def _first_violation(keeps_default: Sequence[bool]) -> int | None:
     """The first parameter with a default that a parameter without one follows."""
     for index, keeps in enumerate(keeps_default):
-        if keeps and not all(keeps_default[index + 1:]):
+        if keeps and not all(keeps_default[index + 1 :]):
             return index
     return None
 
@@ -538,8 +592,14 @@ class _AliasGroup:
 
 
 class Planner:
-    def __init__(self, facts: Mapping[SourceFile, FileFacts], unparsed: Sequence[SourceFile],
-                 target_version: tuple[int, int] | None, aliases: bool, too_old_fastapi: str | None = None) -> None:
+    def __init__(
+        self,
+        facts: Mapping[SourceFile, FileFacts],
+        unparsed: Sequence[SourceFile],
+        target_version: tuple[int, int] | None,
+        aliases: bool,
+        too_old_fastapi: str | None = None,
+    ) -> None:
         # Set when the project admits a FastAPI that ignores Annotated: then nothing changes.
         self.too_old_fastapi = too_old_fastapi
         self.project = Project(facts, unparsed)
@@ -568,13 +628,18 @@ class Planner:
 
     # -- can the signature change? ----------------------------------------------------------
 
-    def _verdict(self, module: str, facts: FileFacts, function: FunctionFacts) -> tuple[int | None, str | None]:
+    def _verdict(
+        self, module: str, facts: FileFacts, function: FunctionFacts
+    ) -> tuple[int | None, str | None]:
         """Where a bare `*` goes (if needed), and why the function must stay as it is (if so)."""
         converting = converting_params(function)
         if not converting:
             return None, None
         if self.too_old_fastapi:
-            return None, f"the project admits a FastAPI older than 0.95, which ignores Annotated ({self.too_old_fastapi})"
+            return (
+                None,
+                f"the project admits a FastAPI older than 0.95, which ignores Annotated ({self.too_old_fastapi})",
+            )
         star_at = star_position(function)
         if star_at is not None and any(p.kind == "vararg" for p in function.params):
             return None, "it would need a bare `*`, but the function has *args"
@@ -589,7 +654,11 @@ class Planner:
             if star_at is not None and (site.starred or given > star_at):
                 problems.append(f"called positionally at {site.where}")
             elif call.resolved and not (site.starred or site.double_star):
-                missing = [p.name for p in losing if index.get(p.name, 1 << 30) >= given and p.name not in site.keywords]
+                missing = [
+                    p.name
+                    for p in losing
+                    if index.get(p.name, 1 << 30) >= given and p.name not in site.keywords
+                ]
                 if missing:
                     problems.append(f"called without `{missing[0]}` at {site.where}")
         if problems:
@@ -622,16 +691,26 @@ class Planner:
                     continue
                 for param in function.params:
                     fd = param.fastapi
-                    if not fd or fd.leave or fd.function not in DEPENDENCY_FUNCTIONS or fd.extend or not fd.extras:
+                    if (
+                        not fd
+                        or fd.leave
+                        or fd.function not in DEPENDENCY_FUNCTIONS
+                        or fd.extend
+                        or not fd.extras
+                    ):
                         continue
                     dependency = self.project.definition(fd.dependency)
                     if dependency is None:
                         continue
-                    type_expr = fd.annotation if fd.annotated else (self._dependency_type(fd) or ANY_TYPE)
+                    type_expr = (
+                        fd.annotation if fd.annotated else (self._dependency_type(fd) or ANY_TYPE)
+                    )
                     if type_expr is None:
                         continue
                     key = (dependency[0], dependency[1], fd.function, type_expr.key, fd.extras[0])
-                    group = groups.setdefault(key, _AliasGroup(dependency, fd.function, type_expr, fd.extras, fd.scopes))
+                    group = groups.setdefault(
+                        key, _AliasGroup(dependency, fd.function, type_expr, fd.extras, fd.scopes)
+                    )
                     group.uses.append(_Use(module, function, param, type_expr))
         return [groups[key] for key in sorted(groups)]
 
@@ -677,7 +756,9 @@ class Planner:
             if found is not None:
                 self.alias_uses[use.module, use.function.key, use.param.name] = found
 
-    def _alias_ready(self, group: _AliasGroup) -> tuple[list[_Use], tuple[str, tuple[Import, ...]]] | None:
+    def _alias_ready(
+        self, group: _AliasGroup
+    ) -> tuple[list[_Use], tuple[str, tuple[Import, ...]]] | None:
         """The uses that could share a new alias, and its type as its module writes it."""
         module, _, definition = group.dependency
         after = definition.end_line + 1
@@ -702,8 +783,13 @@ class Planner:
             return None
         return f"{name}{_scope_words(group)}Dep"
 
-    def _define(self, group: _AliasGroup, uses: list[_Use], rendered: tuple[str, tuple[Import, ...]],
-                prefer_dependency_name: bool) -> None:
+    def _define(
+        self,
+        group: _AliasGroup,
+        uses: list[_Use],
+        rendered: tuple[str, tuple[Import, ...]],
+        prefer_dependency_name: bool,
+    ) -> None:
         module, dependency, definition = group.dependency
         after = definition.end_line + 1
         depends = self._fastapi_ref(module, group.function, after)
@@ -716,26 +802,37 @@ class Planner:
         for each in modules:
             self.names.added[each][name] = f"{module}.{name}"
         for use in uses:
-            found = (name, ()) if use.module == module else self.names.ref(
-                use.module, f"{module}.{name}", use.function.line)
+            found = (
+                (name, ())
+                if use.module == module
+                else self.names.ref(use.module, f"{module}.{name}", use.function.line)
+            )
             if found is not None:
                 self.alias_uses[use.module, use.function.key, use.param.name] = found
         extras = f", {group.extras[1]}" if group.extras[1] else ""
         code = f"{name} = {annotated[0]}[{rendered[0]}, {depends[0]}({dependency}{extras})]"
         imports = (*annotated[1], *rendered[1], *depends[1])
-        self.definitions[module].append(AliasDefinition(name, dependency, definition.end_line, code, imports))
+        self.definitions[module].append(
+            AliasDefinition(name, dependency, definition.end_line, code, imports)
+        )
 
-    def _fastapi_ref(self, module: str, function: str, before: int) -> tuple[str, tuple[Import, ...]] | None:
+    def _fastapi_ref(
+        self, module: str, function: str, before: int
+    ) -> tuple[str, tuple[Import, ...]] | None:
         for home in FASTAPI_PARAM_MODULES:
             found = self.names.existing(module, f"{home}.{function}", before)
             if found is not None:
                 return found, ()
         return self.names.ref(module, f"fastapi.{function}", before)
 
-    def _alias_name(self, group: _AliasGroup, modules: set[str], prefer_dependency_name: bool) -> str:
+    def _alias_name(
+        self, group: _AliasGroup, modules: set[str], prefer_dependency_name: bool
+    ) -> str:
         by_dependency = f"{_camel(group.dependency[1]) or 'Dependency'}{_scope_words(group)}Dep"
         by_type = self._type_name(group)
-        bases = [by_dependency] if prefer_dependency_name or not by_type else [by_type, by_dependency]
+        bases = (
+            [by_dependency] if prefer_dependency_name or not by_type else [by_type, by_dependency]
+        )
         candidates = [*bases, *(f"{bases[0]}{n}" for n in range(2, 1000))]
 
         def free(name: str) -> bool:
@@ -751,8 +848,11 @@ class Planner:
         removable = tuple(self._removable(module, facts))
         for function in facts.functions:
             star_at, refusal = self.verdicts[module, function.key]
-            params = tuple(self._param_plan(module, function, p, annotated, refusal)
-                           for p in function.params if p.fastapi)
+            params = tuple(
+                self._param_plan(module, function, p, annotated, refusal)
+                for p in function.params
+                if p.fastapi
+            )
             functions[function.key] = FunctionPlan(params, star_at)
         return FilePlan(
             functions=functions,
@@ -761,18 +861,41 @@ class Planner:
             annotated_imports=annotated[1] if annotated else (),
             removable=removable,
             first_party=self.project.first_party,
-            left=tuple((line, column, f"`{name}` left as is: a lambda cannot annotate its parameters; "
-                                      "make it a def") for line, column, name in facts.lambdas),
-            name_uses={local: facts.name_uses.get(local, 1 << 30)
-                       for local in (asname or name for _, name, asname in removable)},
+            left=tuple(
+                (
+                    line,
+                    column,
+                    f"`{name}` left as is: a lambda cannot annotate its parameters; make it a def",
+                )
+                for line, column, name in facts.lambdas
+            ),
+            name_uses={
+                local: facts.name_uses.get(local, 1 << 30)
+                for local in (asname or name for _, name, asname in removable)
+            },
         )
 
-    def _param_plan(self, module: str, function: FunctionFacts, param: ParamFacts,
-                    annotated: tuple[str, tuple[Import, ...]] | None, refusal: str | None) -> ParamPlan:
+    def _param_plan(
+        self,
+        module: str,
+        function: FunctionFacts,
+        param: ParamFacts,
+        annotated: tuple[str, tuple[Import, ...]] | None,
+        refusal: str | None,
+    ) -> ParamPlan:
         fd = param.fastapi
         assert fd is not None
-        plan = ParamPlan(param.name, fd.function, fd.func_code, fd.mode, fd.extend, fd.leave or refusal,
-                         line=param.line, column=param.column, uses=param.uses)
+        plan = ParamPlan(
+            param.name,
+            fd.function,
+            fd.func_code,
+            fd.mode,
+            fd.extend,
+            fd.leave or refusal,
+            line=param.line,
+            column=param.column,
+            uses=param.uses,
+        )
         if plan.leave:
             return plan
         if annotated is None:
@@ -802,10 +925,16 @@ class Planner:
                 if fd and (module, function.key, param.name) in self.alias_uses:
                     wanted.add(fd.dependency)
                     wanted.update(f"{home}.{fd.function}" for home in FASTAPI_PARAM_MODULES)
-                    wanted.update(qualified for _, qualified in (fd.annotation.roots if fd.annotation else ()))
+                    wanted.update(
+                        qualified for _, qualified in (fd.annotation.roots if fd.annotation else ())
+                    )
         for local, binding in sorted(facts.bindings.items()):
-            if binding.kind == "from" and binding.source and binding.qualified in wanted \
-                    and (module, local) not in self.project.reexported:
+            if (
+                binding.kind == "from"
+                and binding.source
+                and binding.qualified in wanted
+                and (module, local) not in self.project.reexported
+            ):
                 source_module, name = binding.source
                 yield source_module, name, (local if local != name else None)
 

@@ -41,8 +41,10 @@ def _declared(pyproject: Path) -> Iterator[tuple[str, str]]:
     except ConfigError:
         return
     project = data.get("project", {})
-    for requirement in [*project.get("dependencies", []),
-                        *(r for group in project.get("optional-dependencies", {}).values() for r in group)]:
+    for requirement in [
+        *project.get("dependencies", []),
+        *(r for group in project.get("optional-dependencies", {}).values() for r in group),
+    ]:
         match = _REQUIREMENT.match(requirement) if isinstance(requirement, str) else None
         if match and match.group("spec").strip():
             yield pyproject.name, match.group("spec")
@@ -57,7 +59,11 @@ def _declared(pyproject: Path) -> Iterator[tuple[str, str]]:
             continue
         for line in lines:
             match = _REQUIREMENT.match(line)
-            if match and match.group("spec").strip() and not match.group("spec").strip().startswith("-"):
+            if (
+                match
+                and match.group("spec").strip()
+                and not match.group("spec").strip().startswith("-")
+            ):
                 yield requirements.name, match.group("spec")
 
 
@@ -67,6 +73,10 @@ def _lowest(spec: str) -> tuple[int, ...] | None:
     for clause in spec.split(","):
         match = _LOWER_BOUND.search(clause)
         operator = match.group(1) if match else None
-        if match and (operator in (">=", "==", "~=", "^", "~", ">") or operator is None and clause.strip()[:1].isdigit()):
+        if match and (
+            operator in (">=", "==", "~=", "^", "~", ">")
+            or operator is None
+            and clause.strip()[:1].isdigit()
+        ):
             bounds.append(tuple(int(part) for part in match.group(2).split(".")))
     return max(bounds) if bounds else None

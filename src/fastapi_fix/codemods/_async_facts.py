@@ -54,42 +54,111 @@ TYPE_ALIAS = frozenset({"typing.TypeAlias", "typing_extensions.TypeAlias"})
 ITERATOR_TYPES = frozenset(
     f"{module}.{name}"
     for module in ("typing", "typing_extensions", "collections.abc")
-    for name in ("Generator", "Iterator", "Iterable", "AsyncGenerator", "AsyncIterator", "AsyncIterable")
+    for name in (
+        "Generator",
+        "Iterator",
+        "Iterable",
+        "AsyncGenerator",
+        "AsyncIterator",
+        "AsyncIterable",
+    )
 )
 # Callables that run (or inspect) a coroutine function handed to them by reference.
-SCHEDULERS = frozenset({
-    "create_task", "ensure_future", "gather", "wait", "wait_for", "shield", "run",
-    "run_until_complete", "run_coroutine_threadsafe", "start_soon", "start", "iscoroutinefunction",
-    "partial", "from_thread",
-})
-ROUTE_REGISTRARS = {"add_api_route": "route", "add_api_websocket_route": "websocket",
-                    "add_websocket_route": "websocket"}
+SCHEDULERS = frozenset(
+    {
+        "create_task",
+        "ensure_future",
+        "gather",
+        "wait",
+        "wait_for",
+        "shield",
+        "run",
+        "run_until_complete",
+        "run_coroutine_threadsafe",
+        "start_soon",
+        "start",
+        "iscoroutinefunction",
+        "partial",
+        "from_thread",
+    }
+)
+ROUTE_REGISTRARS = {
+    "add_api_route": "route",
+    "add_api_websocket_route": "websocket",
+    "add_websocket_route": "websocket",
+}
 # ``app.get("/path")(handler)``: the route decorator, applied by hand.
-ROUTE_DECORATOR_KINDS = {**dict.fromkeys(HTTP_METHODS | {"api_route"}, "route"), "websocket": "websocket"}
+ROUTE_DECORATOR_KINDS = {
+    **dict.fromkeys(HTTP_METHODS | {"api_route"}, "route"),
+    "websocket": "websocket",
+}
 _BUILTINS = frozenset(dir(builtins))
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))  # Python 3.10+; 3.9 follows all
 _LIBRARY_ROOTS = _STDLIB | {"builtins"}  # names under these are never project functions
 _TEXT_LIMIT = 60
 # The node types ``_Gatherer._record`` looks at; the walk only passes through the others.
-_RECORDED = frozenset({
-    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.Constant, ast.ImportFrom, ast.Await,
-    ast.AsyncFor, ast.AsyncWith, ast.comprehension, ast.Yield, ast.YieldFrom, ast.Return, ast.Call, ast.Name,
-    ast.Attribute, ast.Subscript, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete,
-})
+_RECORDED = frozenset(
+    {
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.ClassDef,
+        ast.Lambda,
+        ast.Constant,
+        ast.ImportFrom,
+        ast.Await,
+        ast.AsyncFor,
+        ast.AsyncWith,
+        ast.comprehension,
+        ast.Yield,
+        ast.YieldFrom,
+        ast.Return,
+        ast.Call,
+        ast.Name,
+        ast.Attribute,
+        ast.Subscript,
+        ast.Assign,
+        ast.AugAssign,
+        ast.AnnAssign,
+        ast.Delete,
+    }
+)
 # Leaves with nothing to record (``Load``, ``+``, literals) and lambdas, whose bodies are not
 # the enclosing function's: a third of all nodes, not worth a call each.
-_INERT = frozenset({
-    ast.Constant, ast.Lambda, ast.alias,
-    *(kind for base in (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
-      for kind in base.__subclasses__()),
-})
+_INERT = frozenset(
+    {
+        ast.Constant,
+        ast.Lambda,
+        ast.alias,
+        *(
+            kind
+            for base in (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
+            for kind in base.__subclasses__()
+        ),
+    }
+)
 
 # Fields that hold no node worth a visit: names, numbers and flags, inert contexts and operators.
-_UNVISITED_FIELDS = frozenset({
-    "id", "attr", "arg", "name", "module", "level", "is_async", "conversion", "simple", "kind", "type_comment",
-    "ctx", "op", "ops",
-})
-_VISITED_FIELDS: dict[type, tuple[str, ...]] = {}  # node type -> its fields not in _UNVISITED_FIELDS
+_UNVISITED_FIELDS = frozenset(
+    {
+        "id",
+        "attr",
+        "arg",
+        "name",
+        "module",
+        "level",
+        "is_async",
+        "conversion",
+        "simple",
+        "kind",
+        "type_comment",
+        "ctx",
+        "op",
+        "ops",
+    }
+)
+_VISITED_FIELDS: dict[
+    type, tuple[str, ...]
+] = {}  # node type -> its fields not in _UNVISITED_FIELDS
 
 
 class CallSite(NamedTuple):  # a named tuple: many per file, pickled to the main process
@@ -126,7 +195,11 @@ class Use(NamedTuple):
 
 
 # The sync counterparts of what an async generator may be annotated with.
-SYNC_ITERATORS = {"AsyncGenerator": "Generator", "AsyncIterator": "Iterator", "AsyncIterable": "Iterable"}
+SYNC_ITERATORS = {
+    "AsyncGenerator": "Generator",
+    "AsyncIterator": "Iterator",
+    "AsyncIterable": "Iterable",
+}
 
 
 class ReturnAnnotation(NamedTuple):
@@ -259,9 +332,12 @@ class _Gatherer:
         self.argument_of: dict[int, str] = {}  # id(call node) -> outer call text
         self.awaited_calls: set[int] = set()
         self.absolute_imports = _absolute_imports(tree)
-        self.module_imports = {(alias.asname or alias.name).partition(".")[0]
-                               for node in _own_statements(tree.body) if isinstance(node, (ast.Import, ast.ImportFrom))
-                               for alias in node.names}
+        self.module_imports = {
+            (alias.asname or alias.name).partition(".")[0]
+            for node in _own_statements(tree.body)
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for alias in node.names
+        }
         # Names read here that are not plain values: called, decorating, registered with FastAPI.
         self.not_values: set[int] = set()
         self.chain_parts: set[int] = set()  # ``crud`` of ``crud.get_user``
@@ -356,7 +432,10 @@ class _Gatherer:
     def iterated(self, expr: Optional[ast.expr], scope: _Scope) -> Optional[Sym]:
         """``T`` of a ``Generator[T, ...]``/``Iterator[T]`` return annotation."""
         expr = unquoted(expr) if expr is not None else None
-        if isinstance(expr, ast.Subscript) and _ref_name(self.sym(expr.value, scope)) in ITERATOR_TYPES:
+        if (
+            isinstance(expr, ast.Subscript)
+            and _ref_name(self.sym(expr.value, scope)) in ITERATOR_TYPES
+        ):
             args = _subscript_args(expr)
             return self.annotation(args[0], scope) if args else None
         return None
@@ -364,10 +443,18 @@ class _Gatherer:
     def _return_annotation(self, expr: ast.expr, scope: _Scope) -> ReturnAnnotation:
         is_string = isinstance(expr, ast.Constant) and isinstance(expr.value, str)
         head = expr.value if isinstance(expr, ast.Subscript) else expr
-        qualified = _ref_name(self.sym(head, scope)) if isinstance(head, (ast.Name, ast.Attribute)) else None
+        qualified = (
+            _ref_name(self.sym(head, scope))
+            if isinstance(head, (ast.Name, ast.Attribute))
+            else None
+        )
         return ReturnAnnotation(
-            _text(expr), expr.end_lineno or expr.lineno, qualified, ast.unparse(head),
-            len(_subscript_args(expr)) if isinstance(expr, ast.Subscript) else 0, is_string,
+            _text(expr),
+            expr.end_lineno or expr.lineno,
+            qualified,
+            ast.unparse(head),
+            len(_subscript_args(expr)) if isinstance(expr, ast.Subscript) else 0,
+            is_string,
             tuple((name, self._binding_of(name, scope)) for name in SYNC_ITERATORS.values()),
         )
 
@@ -419,8 +506,14 @@ class _Gatherer:
         self.global_symbols.clear()
         scope = _Scope(self, None, "")
         owner = FunctionFacts(  # module-level code
-            id=self.qualify("<module>"), key=self.qualify("<module>"), qualname="<module>",
-            ordinal=0, name="<module>", line=1, col=0, is_async=False,
+            id=self.qualify("<module>"),
+            key=self.qualify("<module>"),
+            qualname="<module>",
+            ordinal=0,
+            name="<module>",
+            line=1,
+            col=0,
+            is_async=False,
         )
         for name in self.imports.names:
             self.facts.symbols.setdefault(name, self._import_symbol(name))
@@ -428,20 +521,32 @@ class _Gatherer:
         self.facts.functions.append(owner)
         return self.facts
 
-    def _new_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope,
-                      class_id: Optional[str], class_prefix: str = "") -> FunctionFacts:
+    def _new_function(
+        self,
+        node: ast.FunctionDef | ast.AsyncFunctionDef,
+        scope: _Scope,
+        class_id: Optional[str],
+        class_prefix: str = "",
+    ) -> FunctionFacts:
         qualname = f"{scope.prefix}{class_prefix}{node.name}"
         key = self.qualify(qualname)
         ordinal = self.seen_keys.get(key, 0)
         self.seen_keys[key] = ordinal + 1
         return FunctionFacts(
-            id=key if ordinal == 0 else f"{key}#{ordinal}", key=key, qualname=qualname, ordinal=ordinal,
-            name=node.name, line=node.lineno, col=node.col_offset,
-            is_async=isinstance(node, ast.AsyncFunctionDef), class_id=class_id,
+            id=key if ordinal == 0 else f"{key}#{ordinal}",
+            key=key,
+            qualname=qualname,
+            ordinal=ordinal,
+            name=node.name,
+            line=node.lineno,
+            col=node.col_offset,
+            is_async=isinstance(node, ast.AsyncFunctionDef),
+            class_id=class_id,
         )
 
-    def _visit_body(self, body: list[ast.stmt], scope: _Scope, owner: FunctionFacts,
-                    module_level: bool = False) -> None:
+    def _visit_body(
+        self, body: list[ast.stmt], scope: _Scope, owner: FunctionFacts, module_level: bool = False
+    ) -> None:
         for statement in body:
             if module_level:
                 self._bind_module_statement(statement, scope)
@@ -449,7 +554,9 @@ class _Gatherer:
 
     def _bind_module_statement(self, statement: ast.stmt, scope: _Scope) -> None:
         """Module-level ``x = ...`` and ``x: T`` become symbols other modules can resolve."""
-        if isinstance(statement, ast.Assign):  # also ``users_router = r = APIRouter()``, ``a, b = ...``
+        if isinstance(
+            statement, ast.Assign
+        ):  # also ``users_router = r = APIRouter()``, ``a, b = ...``
             for target in statement.targets:
                 for name, expr in _assigned_pairs(target, statement.value):
                     value = self.sym(expr, scope) if expr is not None else None
@@ -461,7 +568,8 @@ class _Gatherer:
                 value = self.sym(statement.value, scope)
             else:
                 value = self.annotation(statement.annotation, scope) or (
-                    self.sym(statement.value, scope) if statement.value else None)
+                    self.sym(statement.value, scope) if statement.value else None
+                )
             if value is not None:
                 self.facts.symbols[statement.target.id] = value
         elif isinstance(statement, (ast.If, ast.Try)):
@@ -479,7 +587,9 @@ class _Gatherer:
                 return
         fields = _VISITED_FIELDS.get(kind)
         if fields is None:
-            fields = _VISITED_FIELDS[kind] = tuple(name for name in kind._fields if name not in _UNVISITED_FIELDS)
+            fields = _VISITED_FIELDS[kind] = tuple(
+                name for name in kind._fields if name not in _UNVISITED_FIELDS
+            )
         for name in fields:  # ast.iter_child_nodes, without what holds nothing to record
             value = getattr(node, name, None)
             if type(value) is list:
@@ -531,13 +641,21 @@ class _Gatherer:
             returned = self.sym(node.value, scope)
             if returned:
                 facts.returned.append(returned)
-        elif isinstance(node, ast.Subscript) and _is_overrides(node.value) and not isinstance(node.ctx, ast.Store):
-            self._record_override(node.slice, node.value, scope)  # read or ``del``; stores: _visit_assignment
+        elif (
+            isinstance(node, ast.Subscript)
+            and _is_overrides(node.value)
+            and not isinstance(node.ctx, ast.Store)
+        ):
+            self._record_override(
+                node.slice, node.value, scope
+            )  # read or ``del``; stores: _visit_assignment
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             self._visit_assignment(node, scope, owner)
         return False
 
-    def _visit_name(self, node: ast.Name | ast.Attribute, scope: _Scope, facts: FunctionFacts) -> None:
+    def _visit_name(
+        self, node: ast.Name | ast.Attribute, scope: _Scope, facts: FunctionFacts
+    ) -> None:
         """A whole name read (``asyncio.get_running_loop``, ``crud.get_user``, ``handler``)."""
         symbol = self.sym(node, scope)
         used = _ref_name(symbol)
@@ -549,30 +667,57 @@ class _Gatherer:
     def _record_value(self, node: ast.Name | ast.Attribute, symbol: Optional[Sym]) -> None:
         """A name read as a value (stored, passed, returned): if it is a function, something
         else may call or await it. Library names cannot be project functions."""
-        if symbol is None or symbol[0] not in ("ref", "near", "funckey", "attr") or symbol in self.values_seen:
+        if (
+            symbol is None
+            or symbol[0] not in ("ref", "near", "funckey", "attr")
+            or symbol in self.values_seen
+        ):
             return
         if symbol[0] == "ref" and symbol[1].partition(".")[0] in _LIBRARY_ROOTS:
             return
         self.values_seen.add(symbol)
         self.facts.uses.append(Use("value", node.lineno, node.col_offset, symbol, text=_text(node)))
 
-    def _record_override(self, key: ast.expr, overrides: ast.Attribute, scope: _Scope,
-                         value: Optional[ast.expr] = None) -> None:
+    def _record_override(
+        self,
+        key: ast.expr,
+        overrides: ast.Attribute,
+        scope: _Scope,
+        value: Optional[ast.expr] = None,
+    ) -> None:
         """``app.dependency_overrides[dep] = fake``: FastAPI looks ``dep`` up and calls ``fake``
         either way, sync or async."""
         for expr in (key, value):
             if isinstance(expr, (ast.Name, ast.Attribute)):
                 self.not_values.add(id(expr))
-                self.facts.uses.append(Use("override", expr.lineno, expr.col_offset, self.sym(expr, scope),
-                                           via=self.sym(overrides.value, scope), text=_text(overrides)))
+                self.facts.uses.append(
+                    Use(
+                        "override",
+                        expr.lineno,
+                        expr.col_offset,
+                        self.sym(expr, scope),
+                        via=self.sym(overrides.value, scope),
+                        text=_text(overrides),
+                    )
+                )
 
-    def _visit_assignment(self, node: ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete, scope: _Scope,
-                          owner: FunctionFacts) -> None:
+    def _visit_assignment(
+        self,
+        node: ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete,
+        scope: _Scope,
+        owner: FunctionFacts,
+    ) -> None:
         targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
         for target in targets:
-            if isinstance(node, ast.Assign) and isinstance(target, ast.Subscript) and _is_overrides(target.value):
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(target, ast.Subscript)
+                and _is_overrides(target.value)
+            ):
                 self._record_override(target.slice, target.value, scope, node.value)
-            if owner.qualname != "<module>" and not (isinstance(node, ast.AnnAssign) and node.value is None):
+            if owner.qualname != "<module>" and not (
+                isinstance(node, ast.AnnAssign) and node.value is None
+            ):
                 self._record_shared_writes(target, scope, owner)
 
     def _record_shared_writes(self, target: ast.expr, scope: _Scope, owner: FunctionFacts) -> None:
@@ -603,7 +748,11 @@ class _Gatherer:
         """A module-level or enclosing function's object, or a local that is another name for one."""
         if name in scope.types:
             bound = scope.types[name]
-            return bound is not None and bound[0] in ("ref", "near") and not bound[1].startswith("builtins.")
+            return (
+                bound is not None
+                and bound[0] in ("ref", "near")
+                and not bound[1].startswith("builtins.")
+            )
         symbol = scope.lookup(name)
         return not (symbol is not None and symbol[0] == "ref" and symbol[1].startswith("builtins."))
 
@@ -611,18 +760,27 @@ class _Gatherer:
         self.not_values.add(id(call.func))
         callee = self.sym(call.func, scope)
         text = _text(call.func)
-        name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+        name = (
+            call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+        )
         positional: list[Optional[Sym]] = []
         for argument in call.args:
             if isinstance(argument, ast.Starred):
                 break  # positions after *args are unknown
             positional.append(self.sym(argument, scope))
-        owner.calls.append(CallSite(
-            call.lineno, call.col_offset, text, callee,
-            awaited=id(call) in self.awaited_calls, argument_of=self.argument_of.get(id(call)), name=name,
-            args=tuple(positional),
-            keywords=tuple((k.arg, self.sym(k.value, scope)) for k in call.keywords if k.arg),
-        ))
+        owner.calls.append(
+            CallSite(
+                call.lineno,
+                call.col_offset,
+                text,
+                callee,
+                awaited=id(call) in self.awaited_calls,
+                argument_of=self.argument_of.get(id(call)),
+                name=name,
+                args=tuple(positional),
+                keywords=tuple((k.arg, self.sym(k.value, scope)) for k in call.keywords if k.arg),
+            )
+        )
         for argument in [*call.args, *(k.value for k in call.keywords)]:
             if isinstance(argument, ast.Starred):
                 argument = argument.value
@@ -638,29 +796,50 @@ class _Gatherer:
         def use(kind: str, argument: Optional[ast.expr], via: Optional[Sym] = None) -> None:
             if argument is not None:
                 self.not_values.add(id(argument))
-                self.facts.uses.append(Use(kind, *position, self.sym(argument, scope), via=via, text=text))
+                self.facts.uses.append(
+                    Use(kind, *position, self.sym(argument, scope), via=via, text=text)
+                )
 
         use("depends", self._dependency_argument(call, scope))
         method = call.func.attr if isinstance(call.func, ast.Attribute) else None
-        receiver = self.sym(call.func.value, scope) if isinstance(call.func, ast.Attribute) else None
+        receiver = (
+            self.sym(call.func.value, scope) if isinstance(call.func, ast.Attribute) else None
+        )
         if method in ROUTE_REGISTRARS:
             use(ROUTE_REGISTRARS[method], _argument(call, 1, "endpoint"), via=receiver)
         decorator = call.func
-        if isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute) \
-                and decorator.func.attr in ROUTE_DECORATOR_KINDS and len(call.args) == 1:
-            use(ROUTE_DECORATOR_KINDS[decorator.func.attr], call.args[0], via=self.sym(decorator.func.value, scope))
+        if (
+            isinstance(decorator, ast.Call)
+            and isinstance(decorator.func, ast.Attribute)
+            and decorator.func.attr in ROUTE_DECORATOR_KINDS
+            and len(call.args) == 1
+        ):
+            use(
+                ROUTE_DECORATOR_KINDS[decorator.func.attr],
+                call.args[0],
+                via=self.sym(decorator.func.value, scope),
+            )
         if method == "add_event_handler":
             use("lifespan", _argument(call, 1, "func"))
         if method == "add_task" or _ref_name(callee) in BACKGROUND_TASK_CLASSES:
-            use("background", task_function_argument(call), via=receiver if method == "add_task" else callee)
-        if method in ("pop", "get") and isinstance(call.func, ast.Attribute) and _is_overrides(call.func.value) \
-                and call.args:
+            use(
+                "background",
+                task_function_argument(call),
+                via=receiver if method == "add_task" else callee,
+            )
+        if (
+            method in ("pop", "get")
+            and isinstance(call.func, ast.Attribute)
+            and _is_overrides(call.func.value)
+            and call.args
+        ):
             self._record_override(call.args[0], call.func.value, scope)
         for keyword in call.keywords:
             if keyword.arg == "lifespan":
                 use("lifespan", keyword.value)
-            elif keyword.arg in ("on_startup", "on_shutdown") and isinstance(keyword.value,
-                                                                             (ast.List, ast.Tuple)):
+            elif keyword.arg in ("on_startup", "on_shutdown") and isinstance(
+                keyword.value, (ast.List, ast.Tuple)
+            ):
                 for element in keyword.value.elts:
                     use("lifespan", element)
         name = method or (call.func.id if isinstance(call.func, ast.Name) else None)
@@ -669,35 +848,57 @@ class _Gatherer:
                 if isinstance(argument, (ast.Name, ast.Attribute)):
                     use("passed", argument, via=callee)
 
-    def _visit_signature(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope,
-                         owner: FunctionFacts) -> None:
+    def _visit_signature(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope, owner: FunctionFacts
+    ) -> None:
         """Decorators, defaults and annotations run in the enclosing scope."""
         arguments = node.args
         self.not_values.update(map(id, node.decorator_list))
-        parts: list[Optional[ast.AST]] = [*node.decorator_list, *arguments.defaults, *arguments.kw_defaults,
-                                          node.returns]
-        for argument in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
-                         arguments.vararg, arguments.kwarg]:
+        parts: list[Optional[ast.AST]] = [
+            *node.decorator_list,
+            *arguments.defaults,
+            *arguments.kw_defaults,
+            node.returns,
+        ]
+        for argument in [
+            *arguments.posonlyargs,
+            *arguments.args,
+            *arguments.kwonlyargs,
+            arguments.vararg,
+            arguments.kwarg,
+        ]:
             if argument is not None:
                 parts.append(argument.annotation)
         for part in parts:
             if part is not None:
                 self._visit(part, scope, owner)
 
-    def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope,
-                        owner: FunctionFacts, class_facts: Optional[ClassFacts] = None,
-                        class_name: str = "") -> None:
+    def _visit_function(
+        self,
+        node: ast.FunctionDef | ast.AsyncFunctionDef,
+        scope: _Scope,
+        owner: FunctionFacts,
+        class_facts: Optional[ClassFacts] = None,
+        class_name: str = "",
+    ) -> None:
         self._visit_signature(node, scope, owner)
-        facts = self._new_function(node, scope, class_facts.id if class_facts else None,
-                                   f"{class_name}." if class_name else "")
+        facts = self._new_function(
+            node,
+            scope,
+            class_facts.id if class_facts else None,
+            f"{class_name}." if class_name else "",
+        )
         facts.decorators = [self._decorator(d, scope) for d in node.decorator_list]
         facts.returns = self.annotation(node.returns, scope)
         facts.yields_annotation = self.iterated(node.returns, scope)
         if facts.is_async and node.returns is not None:
             facts.return_annotation = self._return_annotation(node.returns, scope)
-        self.declared_shared[facts.id] = {name for statement in _own_statements(node.body)
-                                          if isinstance(statement, (ast.Global, ast.Nonlocal))
-                                          for name in statement.names}
+        self.declared_shared[facts.id] = {
+            name
+            for statement in _own_statements(node.body)
+            if isinstance(statement, (ast.Global, ast.Nonlocal))
+            for name in statement.names
+        }
         if class_facts is None:
             self._bind_definition(node.name, ("funckey", facts.id), scope)
         elif not _is_property_accessor(node):  # ``@users.setter`` keeps the getter as ``users``
@@ -720,19 +921,37 @@ class _Gatherer:
         target = node.func if isinstance(node, ast.Call) else node
         return Decorator(_text(node), self.sym(target, scope))
 
-    def _bind_parameters(self, node: ast.FunctionDef | ast.AsyncFunctionDef, outer: _Scope, inner: _Scope,
-                         class_facts: Optional[ClassFacts], facts: FunctionFacts) -> None:
+    def _bind_parameters(
+        self,
+        node: ast.FunctionDef | ast.AsyncFunctionDef,
+        outer: _Scope,
+        inner: _Scope,
+        class_facts: Optional[ClassFacts],
+        facts: FunctionFacts,
+    ) -> None:
         arguments = node.args
         positional = [*arguments.posonlyargs, *arguments.args]
-        defaults: dict[str, ast.expr] = dict(zip(
-            [a.arg for a in positional][len(positional) - len(arguments.defaults):], arguments.defaults))
-        defaults.update({a.arg: d for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d})
+        defaults: dict[str, ast.expr] = dict(
+            zip(
+                [a.arg for a in positional][len(positional) - len(arguments.defaults) :],
+                arguments.defaults,
+            )
+        )
+        defaults.update(
+            {a.arg: d for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d}
+        )
         kinds = {_ref_name(self.sym(d, outer)) for d in node.decorator_list}
         for index, argument in enumerate([*positional, *arguments.kwonlyargs]):
-            if class_facts is not None and index == 0 and "builtins.staticmethod" not in kinds \
-                    and argument.annotation is None:
+            if (
+                class_facts is not None
+                and index == 0
+                and "builtins.staticmethod" not in kinds
+                and argument.annotation is None
+            ):
                 itself = ("classkey", class_facts.id)
-                inner.bind(argument.arg, itself if "builtins.classmethod" in kinds else ("inst", itself))
+                inner.bind(
+                    argument.arg, itself if "builtins.classmethod" in kinds else ("inst", itself)
+                )
                 facts.first_argument = 1
                 self.self_names[facts.id] = argument.arg
                 continue
@@ -760,7 +979,10 @@ class _Gatherer:
                         scope.bind(name, self.sym(expr, scope) if expr is not None else None)
             elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
                 declared = self.annotation(node.annotation, scope)
-                scope.bind(node.target.id, declared or (self.sym(node.value, scope) if node.value else None))
+                scope.bind(
+                    node.target.id,
+                    declared or (self.sym(node.value, scope) if node.value else None),
+                )
             elif isinstance(node, (ast.With, ast.AsyncWith)):
                 for item in node.items:
                     if item.optional_vars is not None:
@@ -775,8 +997,9 @@ class _Gatherer:
             elif isinstance(node, ast.ExceptHandler) and node.name:
                 scope.bind(node.name, None)
 
-    def _collect_self_attributes(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope,
-                                 class_facts: ClassFacts) -> None:
+    def _collect_self_attributes(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope, class_facts: ClassFacts
+    ) -> None:
         """``self.db = db`` in a method: the class's ``db`` attribute has the type of ``db``."""
         positional = [*node.args.posonlyargs, *node.args.args]
         if not positional:
@@ -788,16 +1011,22 @@ class _Gatherer:
             elif isinstance(statement, ast.AnnAssign):
                 targets = [statement.target]
                 value = self.annotation(statement.annotation, scope) or (
-                    self.sym(statement.value, scope) if statement.value else None)
+                    self.sym(statement.value, scope) if statement.value else None
+                )
             else:
                 continue
             for target in targets:
-                if (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
-                        and target.value.id == self_name and value is not None):
+                if (
+                    isinstance(target, ast.Attribute)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id == self_name
+                    and value is not None
+                ):
                     class_facts.attributes.setdefault(target.attr, value)
 
-    def _visit_class(self, node: ast.ClassDef, scope: _Scope, owner: FunctionFacts,
-                     outer_class: str = "") -> None:
+    def _visit_class(
+        self, node: ast.ClassDef, scope: _Scope, owner: FunctionFacts, outer_class: str = ""
+    ) -> None:
         self.not_values.update(map(id, node.decorator_list))
         for part in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
             self._visit(part, scope, owner)
@@ -860,7 +1089,9 @@ def _absolute_imports(tree: ast.Module) -> dict[str, str]:
     return found
 
 
-def _assigned_pairs(target: ast.expr, value: Optional[ast.expr]) -> list[tuple[str, Optional[ast.expr]]]:
+def _assigned_pairs(
+    target: ast.expr, value: Optional[ast.expr]
+) -> list[tuple[str, Optional[ast.expr]]]:
     """(name, the expression it gets) for each name an assignment target binds, None where
     that is unknown: ``a, b = X, Y`` pairs them up; ``obj.attr``/``obj[k]`` bind no name."""
     if isinstance(target, ast.Name):
@@ -869,16 +1100,28 @@ def _assigned_pairs(target: ast.expr, value: Optional[ast.expr]) -> list[tuple[s
         return _assigned_pairs(target.value, None)
     if isinstance(target, (ast.Tuple, ast.List)):
         values: list[Optional[ast.expr]] = [None] * len(target.elts)
-        if (isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts)
-                and not any(isinstance(e, ast.Starred) for e in [*target.elts, *value.elts])):
+        if (
+            isinstance(value, (ast.Tuple, ast.List))
+            and len(value.elts) == len(target.elts)
+            and not any(isinstance(e, ast.Starred) for e in [*target.elts, *value.elts])
+        ):
             values = list(value.elts)
-        return [pair for element, item in zip(target.elts, values) for pair in _assigned_pairs(element, item)]
+        return [
+            pair
+            for element, item in zip(target.elts, values)
+            for pair in _assigned_pairs(element, item)
+        ]
     return []
 
 
 def _is_property_accessor(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    return any(isinstance(d, ast.Attribute) and d.attr in ("setter", "deleter")
-               and isinstance(d.value, ast.Name) and d.value.id == node.name for d in node.decorator_list)
+    return any(
+        isinstance(d, ast.Attribute)
+        and d.attr in ("setter", "deleter")
+        and isinstance(d.value, ast.Name)
+        and d.value.id == node.name
+        for d in node.decorator_list
+    )
 
 
 def _is_overrides(expr: ast.expr) -> bool:
@@ -901,7 +1144,9 @@ def _own_statements(body: list[ast.stmt]) -> Iterable[ast.AST]:
             continue
         blocks = _BLOCK_FIELDS.get(type(node))
         if blocks is None:
-            blocks = _BLOCK_FIELDS[type(node)] = tuple(name for name in _BLOCKS if name in node._fields)
+            blocks = _BLOCK_FIELDS[type(node)] = tuple(
+                name for name in _BLOCKS if name in node._fields
+            )
         if blocks:
             children = [child for name in blocks for child in getattr(node, name, None) or ()]
             stack.extend(reversed(children))
@@ -923,9 +1168,12 @@ def _module_bindings(body: list[ast.stmt]) -> set[str]:
         elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and isinstance(node.target, ast.Name):
             names.add(node.target.id)
         elif isinstance(node, (ast.With, ast.For)):
-            targets = [i.optional_vars for i in node.items] if isinstance(node, ast.With) else [node.target]
+            targets = (
+                [i.optional_vars for i in node.items]
+                if isinstance(node, ast.With)
+                else [node.target]
+            )
             for target in targets:
                 if target is not None:
                     names.update(_target_names(target))
     return names
-

@@ -56,7 +56,11 @@ ROUTE_METHODS = HTTP_METHODS | {"api_route"}
 ASYNC_CONTEXT_MANAGERS = frozenset({"contextlib.asynccontextmanager"})
 PROPERTIES = frozenset({"builtins.property", "functools.cached_property"})
 # Where AsyncGenerator & co. may come from, and where their sync counterparts are imported from.
-ITERATOR_MODULES = {"typing": "typing", "collections.abc": "collections.abc", "typing_extensions": "typing"}
+ITERATOR_MODULES = {
+    "typing": "typing",
+    "collections.abc": "collections.abc",
+    "typing_extensions": "typing",
+}
 # Return annotations an async generator keeps as they are when it becomes sync.
 ANY_RETURN = frozenset({"typing.Any", "typing_extensions.Any", "builtins.object"})
 # What FastAPI calls for us, and so what may be made ``def``.
@@ -80,7 +84,9 @@ class AnnotationRewrite:
     added_nones: int  # ``None`` arguments appended to the subscript
     end_line: int
     new_import: Optional[tuple[str, str]] = None  # (module, name) to import
-    old_import: Optional[tuple[str, str, Optional[str]]] = None  # (module, name, asname), dropped if unused
+    old_import: Optional[tuple[str, str, Optional[str]]] = (
+        None  # (module, name, asname), dropped if unused
+    )
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,9 @@ class Conversion:
 class FilePlan:
     """What transform does in one file: functions to make sync, findings to report."""
 
-    conversions: dict[tuple[str, int], Conversion] = field(default_factory=dict)  # by (qualname, ordinal)
+    conversions: dict[tuple[str, int], Conversion] = field(
+        default_factory=dict
+    )  # by (qualname, ordinal)
     findings: list[PlannedFinding] = field(default_factory=list)
 
 
@@ -148,8 +156,13 @@ class _Located:
 class Project:
     """Every module's facts, with the resolution and the decisions on top."""
 
-    def __init__(self, facts: Mapping[SourceFile, ModuleFacts], unparsed: Sequence[SourceFile],
-                 catalogue: Catalogue, report_non_blocking: bool = False) -> None:
+    def __init__(
+        self,
+        facts: Mapping[SourceFile, ModuleFacts],
+        unparsed: Sequence[SourceFile],
+        catalogue: Catalogue,
+        report_non_blocking: bool = False,
+    ) -> None:
         self.catalogue = catalogue
         self.report_non_blocking = report_non_blocking
         self.modules: dict[str, ModuleFacts] = {}
@@ -173,9 +186,17 @@ class Project:
         # For ``import database`` in a folder that is not a package: that folder's files.
         folders = {module.module: file.path.parent for file, module in facts.items()}
         package_folders = {file.path.parent for file in facts if file.is_package}
-        self.script_folders = {name: folder for name, folder in folders.items() if folder not in package_folders}
-        self.module_at = {(file.path.parent if file.is_package else file.path.with_suffix("")): module.module
-                          for file, module in facts.items()} if self.script_folders else {}
+        self.script_folders = {
+            name: folder for name, folder in folders.items() if folder not in package_folders
+        }
+        self.module_at = (
+            {
+                (file.path.parent if file.is_package else file.path.with_suffix("")): module.module
+                for file, module in facts.items()
+            }
+            if self.script_folders
+            else {}
+        )
         self.unparsed_names = {f.display_path: _identifiers(f) for f in unparsed}
         self._memo: dict[Sym, Optional[Value]] = {}
         self._memoized: dict[str, bool] = {}
@@ -369,8 +390,12 @@ class Project:
                 yield current
 
     def _is_property(self, function_id: str) -> bool:
-        return any((value := self.resolve(d.target)) is not None and value[0] == "ext" and value[1] in PROPERTIES
-                   for d in self.functions[function_id].function.decorators)
+        return any(
+            (value := self.resolve(d.target)) is not None
+            and value[0] == "ext"
+            and value[1] in PROPERTIES
+            for d in self.functions[function_id].function.decorators
+        )
 
     def _property_value(self, function_id: str) -> Optional[Value]:
         """What ``obj.users`` is when ``users`` is a property: what calling its getter gives."""
@@ -535,7 +560,9 @@ class Project:
             return False
         if callee not in self._memoized:
             self._memoized[callee] = any(
-                (value := self.resolve(d.target)) is not None and value[0] == "ext" and value[1] in MEMOIZERS
+                (value := self.resolve(d.target)) is not None
+                and value[0] == "ext"
+                and value[1] in MEMOIZERS
                 for d in self.functions[callee].function.decorators
             )
         return not self._memoized[callee]
@@ -549,14 +576,16 @@ class Project:
         for site, result in self.sites.get(function_id, ()):
             if isinstance(result, Match) and not site.awaited:
                 found.append(Direct(site, result))
-            elif isinstance(result, str) and self._blocking_callee(function_id, result, site.awaited):
+            elif isinstance(result, str) and self._blocking_callee(
+                function_id, result, site.awaited
+            ):
                 found.append(Via(site, result))
         return found
 
     # -- what FastAPI calls ------------------------------------------------------------
 
     def route_kind(self, value: Optional[Value]) -> Optional[str]:
-        """"route" or "websocket" for a router method (``router.get``), else None."""
+        """ "route" or "websocket" for a router method (``router.get``), else None."""
         if value and value[0] == "extbound" and value[1] in ROUTER_TYPES:
             if value[2] in ROUTE_METHODS:
                 return "route"
@@ -598,8 +627,10 @@ class Project:
             return "override" if use.kind == "override" and router is None else None
         if use.kind == "background":
             tasks = self.resolve(use.via)
-            if tasks in (*(("extinst", name) for name in BACKGROUND_TASKS_CLASSES),
-                         *(("ext", name) for name in BACKGROUND_TASK_CLASSES)):
+            if tasks in (
+                *(("extinst", name) for name in BACKGROUND_TASKS_CLASSES),
+                *(("ext", name) for name in BACKGROUND_TASK_CLASSES),
+            ):
                 return "background"  # Starlette awaits an async task, runs a sync one in the threadpool
         return None
 
@@ -636,8 +667,10 @@ class Project:
             if names is None:
                 reasons.append(f"{path} cannot be parsed by this Python nor read (it may await it)")
             elif function.name in names:
-                reasons.append(f"its name appears in {path}, which this Python cannot parse "
-                               "(it may be awaited there)")
+                reasons.append(
+                    f"its name appears in {path}, which this Python cannot parse "
+                    "(it may be awaited there)"
+                )
         return reasons
 
     def _loop_reasons(self, function_id: str) -> list[str]:
@@ -651,11 +684,15 @@ class Project:
         why = "which needs the event loop or the request's context"
         reasons = []
         if loop_uses:
-            listed = ", ".join(f"`{name}` (line {line})" for name, line in list(loop_uses.items())[:_MAX_LISTED])
+            listed = ", ".join(
+                f"`{name}` (line {line})" for name, line in list(loop_uses.items())[:_MAX_LISTED]
+            )
             reasons.append(f"it uses {listed}, {why}")
         for callee, site in self._helpers_reaching(function_id, self.loop_witness):
-            reasons.append(f"it calls `{site.text}(...)` (line {site.line}), {why}: "
-                           f"{self._chain_to_leaf(callee, self.loop_witness)}")
+            reasons.append(
+                f"it calls `{site.text}(...)` (line {site.line}), {why}: "
+                f"{self._chain_to_leaf(callee, self.loop_witness)}"
+            )
         return reasons
 
     def _shared_state_reasons(self, function_id: str) -> list[str]:
@@ -665,25 +702,35 @@ class Project:
         two requests interleave (Netflix dispatch sets ``app._token`` per organisation, then
         uses it)."""
         function = self.functions[function_id].function
-        why = ("state every request shares: on the event loop no other request runs while it does "
-               "(it awaits nothing); in the threadpool they would interleave")
+        why = (
+            "state every request shares: on the event loop no other request runs while it does "
+            "(it awaits nothing); in the threadpool they would interleave"
+        )
         reasons = []
         own = [*function.shared_writes, *function.self_writes]
         if own:
             listed = ", ".join(f"`{text}` (line {line})" for line, _, text in own[:_MAX_LISTED])
             reasons.append(f"it assigns {listed}, {why}")
         for callee, site in self._helpers_reaching(function_id, self.shared_witness):
-            reasons.append(f"it calls `{site.text}(...)` (line {site.line}), which assigns {why}: "
-                           f"{self._chain_to_leaf(callee, self.shared_witness)}")
+            reasons.append(
+                f"it calls `{site.text}(...)` (line {site.line}), which assigns {why}: "
+                f"{self._chain_to_leaf(callee, self.shared_witness)}"
+            )
         return reasons
 
-    def _helpers_reaching(self, function_id: str, witness: Mapping[str, Reaches]) -> list[tuple[str, CallSite]]:
+    def _helpers_reaching(
+        self, function_id: str, witness: Mapping[str, Reaches]
+    ) -> list[tuple[str, CallSite]]:
         """The project functions a function's own calls run that have a witness (the first
         few, one call each)."""
         helpers: dict[str, CallSite] = {}
         for site, result in self.sites.get(function_id, ()):
-            if (isinstance(result, str) and result != function_id and result in witness
-                    and self._runs_body(result, site.awaited)):
+            if (
+                isinstance(result, str)
+                and result != function_id
+                and result in witness
+                and self._runs_body(result, site.awaited)
+            ):
                 helpers.setdefault(result, site)
         return list(helpers.items())[:_MAX_LISTED]
 
@@ -709,13 +756,17 @@ class Project:
             if site.awaited:
                 reasons.append(f"it is awaited at {path}:{site.line}")
             elif site.argument_of:
-                reasons.append(f"it is called at {path}:{site.line} and handed to `{site.argument_of}`")
+                reasons.append(
+                    f"it is called at {path}:{site.line} and handed to `{site.argument_of}`"
+                )
             else:
                 reasons.append(f"it is called at {path}:{site.line}, whose caller gets a coroutine")
         for path, use in self.value_uses.get(function_id, ()):
             if use.kind == "value":
-                reasons.append(f"it is used as a value at {path}:{use.line} (`{use.text}`), where it may be "
-                               "called and awaited")
+                reasons.append(
+                    f"it is used as a value at {path}:{use.line} (`{use.text}`), where it may be "
+                    "called and awaited"
+                )
             else:
                 reasons.append(f"it is passed to `{use.text}` at {path}:{use.line}")
         if len(reasons) > 3:
@@ -736,7 +787,10 @@ class Project:
             if not blocking:
                 if self.report_non_blocking and not function.awaits:
                     self._plan_for(index, located).findings.append(
-                        PlannedFinding(function.line, function.col, self._non_blocking_message(function_id)))
+                        PlannedFinding(
+                            function.line, function.col, self._non_blocking_message(function_id)
+                        )
+                    )
                 continue
             if function.awaits:
                 self._report(index, located, blocking, "it also awaits, so it cannot become `def`")
@@ -746,32 +800,46 @@ class Project:
             if annotation_problem:
                 reasons.append(annotation_problem)
             if reasons:
-                self._report(index, located, blocking, "not made `def` because " + "; ".join(reasons))
+                self._report(
+                    index, located, blocking, "not made `def` because " + "; ".join(reasons)
+                )
                 continue
             what, _ = self.describe(blocking[0])
             description = f"async def {function.name} -> def: awaits nothing and {what}"
             if annotation is not None:
                 description += f"; its return annotation becomes a sync `{annotation.sync_name}`"
-            self._plan_for(index, located).conversions[(function.qualname, function.ordinal)] = Conversion(
-                function.line, description, annotation)
+            self._plan_for(index, located).conversions[(function.qualname, function.ordinal)] = (
+                Conversion(function.line, description, annotation)
+            )
         return index
 
     def _non_blocking_message(self, function_id: str) -> str:
         """Why an await-less async function stays async although nothing is known to block;
         it names the calls that could not be followed, any of which may block."""
         function = self.functions[function_id].function
-        unknown = [site for site, result in self.sites.get(function_id, ())
-                   if result is None and self.resolve(site.callee) is None]
+        unknown = [
+            site
+            for site, result in self.sites.get(function_id, ())
+            if result is None and self.resolve(site.callee) is None
+        ]
         if not unknown:
-            return (f"`{function.name}` stays async: no blocking call found (FastAPI runs an await-less "
-                    "`async def` on the event loop, which is right when nothing blocks)")
-        listed = ", ".join(f"`{site.text}(...)` (line {site.line})" for site in unknown[:_MAX_LISTED])
+            return (
+                f"`{function.name}` stays async: no blocking call found (FastAPI runs an await-less "
+                "`async def` on the event loop, which is right when nothing blocks)"
+            )
+        listed = ", ".join(
+            f"`{site.text}(...)` (line {site.line})" for site in unknown[:_MAX_LISTED]
+        )
         more = f" and {len(unknown) - _MAX_LISTED} more" if len(unknown) > _MAX_LISTED else ""
-        return (f"`{function.name}` stays async: no blocking call found, but these calls could not be "
-                f"followed: {listed}{more}; if one blocks, it stalls the event loop (list it in "
-                "`blocking-calls`, or make the function `def` by hand)")
+        return (
+            f"`{function.name}` stays async: no blocking call found, but these calls could not be "
+            f"followed: {listed}{more}; if one blocks, it stalls the event loop (list it in "
+            "`blocking-calls`, or make the function `def` by hand)"
+        )
 
-    def _sync_annotation(self, function: FunctionFacts) -> tuple[Optional[AnnotationRewrite], Optional[str]]:
+    def _sync_annotation(
+        self, function: FunctionFacts
+    ) -> tuple[Optional[AnnotationRewrite], Optional[str]]:
         """How an async generator's return annotation becomes a sync one: (rewrite, None), or
         (None, why it cannot). Other functions keep theirs: it names what they return."""
         annotation = function.return_annotation
@@ -781,24 +849,38 @@ class Project:
         sync_name = SYNC_ITERATORS.get(name)
         added = {0: 0, 1: 2, 2: 1}.get(annotation.arguments) if name == "AsyncGenerator" else 0
         attribute = "." in annotation.written
-        problem = (f"its return annotation `{annotation.text}` is not one it can make sync (AsyncGenerator, "
-                   "AsyncIterator or AsyncIterable from typing or collections.abc)")
-        if annotation.is_string or module not in ITERATOR_MODULES or sync_name is None or added is None \
-                or (attribute and ITERATOR_MODULES[module] != module):
+        problem = (
+            f"its return annotation `{annotation.text}` is not one it can make sync (AsyncGenerator, "
+            "AsyncIterator or AsyncIterable from typing or collections.abc)"
+        )
+        if (
+            annotation.is_string
+            or module not in ITERATOR_MODULES
+            or sync_name is None
+            or added is None
+            or (attribute and ITERATOR_MODULES[module] != module)
+        ):
             return None, problem
         if attribute:  # ``typing.AsyncGenerator``: ``typing.Generator`` needs no import
             return AnnotationRewrite(sync_name, added, annotation.end_line), None
         bound = dict(annotation.bindings).get(sync_name)
         if bound is None or (bound and bound not in {f"{m}.{sync_name}" for m in ITERATOR_MODULES}):
-            return None, f"`{sync_name}` already names something else where `{function.name}` is defined"
+            return (
+                None,
+                f"`{sync_name}` already names something else where `{function.name}` is defined",
+            )
         new_import = None if bound else (ITERATOR_MODULES[module], sync_name)
         old_import = (module, name, annotation.written if annotation.written != name else None)
-        return AnnotationRewrite(sync_name, added, annotation.end_line, new_import, old_import), None
+        return AnnotationRewrite(
+            sync_name, added, annotation.end_line, new_import, old_import
+        ), None
 
     def _plan_for(self, index: AsyncIndex, located: _Located) -> FilePlan:
         return index.plans.setdefault(located.file.path, FilePlan())
 
-    def _report(self, index: AsyncIndex, located: _Located, blocking: list[Blocking], why: str) -> None:
+    def _report(
+        self, index: AsyncIndex, located: _Located, blocking: list[Blocking], why: str
+    ) -> None:
         plan = self._plan_for(index, located)
         for call in blocking:
             what, advice = self.describe(call)
@@ -811,9 +893,11 @@ class Project:
         threadpool = f"`await run_in_threadpool({text}, ...)` (from fastapi.concurrency)"
         if isinstance(call, Via) and call.site.awaited:  # a coroutine of the project blocks inside
             callee = self.functions[call.callee].function.key
-            return (f"`await {text}(...)` blocks (via {self._chain(call.callee)})",
-                    f"a sync `{callee}` (or its blocking part) called with `await run_in_threadpool(...)` "
-                    "(from fastapi.concurrency)")
+            return (
+                f"`await {text}(...)` blocks (via {self._chain(call.callee)})",
+                f"a sync `{callee}` (or its blocking part) called with `await run_in_threadpool(...)` "
+                "(from fastapi.concurrency)",
+            )
         if isinstance(call, Direct):
             match = call.match
             if match.advice == THREADPOOL_ADVICE:
@@ -833,15 +917,18 @@ class Project:
                 names = [self.functions[s].function.key for s in steps]
                 if witness.site.callee is None:  # declared blocking by the user
                     return " → ".join(names) + " (blocking-calls setting)"
-                leaf = (f"`{witness.site.text}` ({witness.match.qualified}) at "
-                        f"{located.module.display_path}:{witness.site.line}")
+                leaf = (
+                    f"`{witness.site.text}` ({witness.match.qualified}) at "
+                    f"{located.module.display_path}:{witness.site.line}"
+                )
                 return " → ".join([*names, leaf])
             current = witness.callee
         return " → ".join([*(self.functions[s].function.key for s in steps), "…"])
 
 
-def _propagate(witness: dict[str, Union[Blocking, Reaches]],
-               reverse: Mapping[str, list[tuple[str, CallSite]]]) -> None:
+def _propagate(
+    witness: dict[str, Union[Blocking, Reaches]], reverse: Mapping[str, list[tuple[str, CallSite]]]
+) -> None:
     """Every caller of a function with a witness gets one too (the call), to the fixpoint;
     each function is reached once, so recursion is harmless."""
     pending = list(witness)
@@ -853,8 +940,9 @@ def _propagate(witness: dict[str, Union[Blocking, Reaches]],
                 pending.append(caller)
 
 
-def _path_module_names(facts: Mapping[SourceFile, ModuleFacts], modules: Mapping[str, ModuleFacts]
-                       ) -> dict[str, str]:
+def _path_module_names(
+    facts: Mapping[SourceFile, ModuleFacts], modules: Mapping[str, ModuleFacts]
+) -> dict[str, str]:
     """Dotted names a module may be imported by when its folders lack ``__init__.py``.
 
     ``app/crud/user.py`` in a project run from ``app/`` is imported as ``crud.user``; only
@@ -897,4 +985,3 @@ def _identifiers(file: SourceFile) -> Optional[frozenset[str]]:
                 names.add("".join(word))
                 word = []
     return frozenset(names)
-

@@ -49,8 +49,14 @@ from fastapi_fix.engine.codemod import SourceFile, Wanted
 # Any of these in a file may make an async function one FastAPI calls: Depends and routers
 # come from ``fastapi``; the rest register a function whatever its module imports.
 FIRST_ROUND_MARKERS = (
-    b"fastapi", b"add_task", b"BackgroundTask", b"_route", b"add_event_handler", b"lifespan",
-    b"on_startup", b"on_shutdown",
+    b"fastapi",
+    b"add_task",
+    b"BackgroundTask",
+    b"_route",
+    b"add_event_handler",
+    b"lifespan",
+    b"on_startup",
+    b"on_shutdown",
 )
 _ROUTE_NAMES = rb"(?:" + b"|".join(sorted(name.encode() for name in ROUTE_DECORATOR_KINDS)) + rb")"
 # ``@router.get(...)`` with a router of any module; ``@(...`` and a ``\`` span lines.
@@ -60,7 +66,9 @@ _ROUTE_DECORATOR = re.compile(rb"@[^\n]*(?:" + _ROUTE_NAMES + rb"|\\\r?$)|@[ \t]
 _ROUTE_CALL = re.compile(rb"\.\s*" + _ROUTE_NAMES + rb"\s*\(")
 _CALLED_RESULT = re.compile(rb"\)[ \t]*(?:\\\r?\n[ \t]*)?\(")
 # ``h = router.get``: a route decorator under another name (``@h("/")``).
-_ROUTE_ALIAS = re.compile(rb"=\s*[\w.]+\s*\.\s*" + _ROUTE_NAMES + rb"[ \t]*(?:#|\r?$)", re.MULTILINE)
+_ROUTE_ALIAS = re.compile(
+    rb"=\s*[\w.]+\s*\.\s*" + _ROUTE_NAMES + rb"[ \t]*(?:#|\r?$)", re.MULTILINE
+)
 # A name a decorator regex line already matches.
 _ROUTE_WORD = re.compile("|".join(sorted(ROUTE_DECORATOR_KINDS)))
 # Uses that give their target a role (``_async_index.Project._role_of``).
@@ -84,8 +92,11 @@ def wanted_after(facts: Mapping[SourceFile, ModuleFacts], catalogue: Catalogue) 
     candidates = _candidates(project)
     closure = _callees(project, candidates)
     project.analyse(only=closure)
-    convertible = {c for c in candidates
-                   if not project.functions[c].function.awaits and project.blocking_calls(c)}
+    convertible = {
+        c
+        for c in candidates
+        if not project.functions[c].function.awaits and project.blocking_calls(c)
+    }
     if convertible:
         _follow_users(project, convertible)
     return Wanted(frozenset(project.wanted_names), frozenset(project.wanted_modules))
@@ -188,8 +199,12 @@ def _route_aliases(project: _RecordingProject) -> None:
         for module in project.all_modules:
             bindings = [module.symbols, *(class_facts.attributes for class_facts in module.classes)]
             for name, symbol in (item for binding in bindings for item in binding.items()):
-                if _last_name(symbol) in bound_to and name not in aliases and not _ROUTE_WORD.search(name) \
-                        and project.route_kind(project.resolve(symbol)):
+                if (
+                    _last_name(symbol) in bound_to
+                    and name not in aliases
+                    and not _ROUTE_WORD.search(name)
+                    and project.route_kind(project.resolve(symbol))
+                ):
                     aliases.add(name)
         if len(aliases) == found:
             break
@@ -208,16 +223,20 @@ def _candidates(project: Project) -> set[str]:
     """The async functions FastAPI calls, as ``Project.roles`` finds them."""
     found: set[str] = set()
     for function_id, located in project.functions.items():
-        if located.function.is_async and any(project.route_kind(project.resolve(d.target))
-                                             for d in located.function.decorators):
+        if located.function.is_async and any(
+            project.route_kind(project.resolve(d.target)) for d in located.function.decorators
+        ):
             found.add(function_id)
     for module in project.all_modules:
         for use in module.uses:
             if use.kind not in _ROLE_USES:
                 continue
             target = project.function_of(project.resolve(use.target))
-            if target in project.functions and project.functions[target].function.is_async \
-                    and project._role_of(use) in CALLED_BY_FASTAPI:
+            if (
+                target in project.functions
+                and project.functions[target].function.is_async
+                and project._role_of(use) in CALLED_BY_FASTAPI
+            ):
                 found.add(target)
     return found
 
@@ -231,7 +250,11 @@ def _callees(project: Project, candidates: Iterable[str]) -> set[str]:
         function = project.functions[pending.pop()].function
         for site in function.calls:
             callee = project.classify(site)
-            if isinstance(callee, str) and callee not in closure and project._runs_body(callee, site.awaited):
+            if (
+                isinstance(callee, str)
+                and callee not in closure
+                and project._runs_body(callee, site.awaited)
+            ):
                 closure.add(callee)
                 pending.append(callee)
     return closure
@@ -249,7 +272,10 @@ def _follow_users(project: _RecordingProject, convertible: set[str]) -> None:
                 project.classify(site)
     for module in project.all_modules:
         for use in module.uses:
-            if users.touches(use.target) and project.function_of(project.resolve(use.target)) in convertible:
+            if (
+                users.touches(use.target)
+                and project.function_of(project.resolve(use.target)) in convertible
+            ):
                 project._role_of(use)
 
 
@@ -288,7 +314,12 @@ class _Users:
                 made = [function.name]
                 if function.name == "__call__" and function.class_id:  # what its instances return
                     made.append(function.class_id.rpartition(".")[2])
-                for symbol in (function.returns, function.yields_annotation, *function.returned, *function.yielded):
+                for symbol in (
+                    function.returns,
+                    function.yields_annotation,
+                    *function.returned,
+                    *function.yielded,
+                ):
                     for leaf in self.leaves(symbol):
                         aliases[leaf].extend(made)
                 for site in function.calls:
@@ -310,7 +341,10 @@ class _Users:
 
     def touches(self, symbol: Optional[Sym]) -> bool:
         """Whether ``symbol`` is built on one of the names, or on a receiver's parameter."""
-        return any(value in (self.names if kind == "name" else self.receivers) for kind, value in self.leaves(symbol))
+        return any(
+            value in (self.names if kind == "name" else self.receivers)
+            for kind, value in self.leaves(symbol)
+        )
 
     def leaves(self, symbol: Optional[Sym]) -> list[tuple[str, str]]:
         """("name", last name) for every name a symbol may stand for, ("param", function id)

@@ -28,31 +28,67 @@ PARTIAL = frozenset({"functools.partial"})
 ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})
 # A broad handler that calls one of these reports the failure: the task counts as protected.
-REPORTING_CALLS = frozenset({"exception", "error", "critical", "fatal", "warning", "warn", "log",
-                             "capture_exception"})
+REPORTING_CALLS = frozenset(
+    {"exception", "error", "critical", "fatal", "warning", "warn", "log", "capture_exception"}
+)
 STDLIB_MODULES = frozenset(getattr(sys, "stdlib_module_names", ())) or frozenset(
-    {"abc", "asyncio", "collections", "contextlib", "dataclasses", "datetime", "enum", "functools",
-     "json", "logging", "os", "pathlib", "re", "shutil", "subprocess", "sys", "time", "typing", "uuid"}
+    {
+        "abc",
+        "asyncio",
+        "collections",
+        "contextlib",
+        "dataclasses",
+        "datetime",
+        "enum",
+        "functools",
+        "json",
+        "logging",
+        "os",
+        "pathlib",
+        "re",
+        "shutil",
+        "subprocess",
+        "sys",
+        "time",
+        "typing",
+        "uuid",
+    }
 )
 _TRY_NODES = tuple(getattr(ast, name) for name in ("Try", "TryStar") if hasattr(ast, name))
-_SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
-                ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_SCOPE_NODES = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Lambda,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
 _SCOPE_TYPES = frozenset(_SCOPE_NODES)
 
 # -- what is reported ----------------------------------------------------------------------
 
 BY_HAND = "add try/except with logger.exception to it by hand"
-LAMBDA = ("the task is a lambda, which cannot be rewritten: move its body into a module-level function, "
-          f"or {BY_HAND}")
-PARTIAL_TASK = ("the task is a functools.partial: register the function itself with its arguments "
-                f"(`add_task(fn, arg, ...)`) so it can be followed, or {BY_HAND}")
-UNKNOWN_RECEIVER = ("cannot tell that `{receiver}` is a BackgroundTasks: annotate it `BackgroundTasks` "
-                    "(from fastapi or starlette) so its task can be checked")
+LAMBDA = (
+    "the task is a lambda, which cannot be rewritten: move its body into a module-level function, "
+    f"or {BY_HAND}"
+)
+PARTIAL_TASK = (
+    "the task is a functools.partial: register the function itself with its arguments "
+    f"(`add_task(fn, arg, ...)`) so it can be followed, or {BY_HAND}"
+)
+UNKNOWN_RECEIVER = (
+    "cannot tell that `{receiver}` is a BackgroundTasks: annotate it `BackgroundTasks` "
+    "(from fastapi or starlette) so its task can be checked"
+)
 
 
 def bound_method(text: str) -> str:
-    return (f"the task `{text}` is a method, which this codemod does not rewrite: {BY_HAND}, "
-            "or register a module-level function")
+    return (
+        f"the task `{text}` is a method, which this codemod does not rewrite: {BY_HAND}, "
+        "or register a module-level function"
+    )
 
 
 def nested(text: str) -> str:
@@ -64,6 +100,7 @@ def unresolved(text: str) -> str:
 
 
 # -- facts gathered per file (picklable) ------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class FunctionShape:
@@ -117,8 +154,24 @@ class ModuleFacts:
 # Fields that hold nothing this module looks at: expression contexts and operators (a third
 # of all nodes: `Load` under every name), and plain values (strings, numbers, flags; not
 # `name`, a node in `type X = ...`).
-_UNREAD_FIELDS = frozenset({"ctx", "op", "ops", "id", "attr", "arg", "asname", "module", "level", "kind",
-                            "conversion", "is_async", "simple", "type_comment"})
+_UNREAD_FIELDS = frozenset(
+    {
+        "ctx",
+        "op",
+        "ops",
+        "id",
+        "attr",
+        "arg",
+        "asname",
+        "module",
+        "level",
+        "kind",
+        "conversion",
+        "is_async",
+        "simple",
+        "type_comment",
+    }
+)
 # Node type → its fields that may hold nodes read here; filled as types are met.
 _READ_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: ()}
 
@@ -126,7 +179,9 @@ _READ_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: ()}
 def _read_fields(node: ast.AST) -> tuple[str, ...]:
     fields = _READ_FIELDS.get(type(node))
     if fields is None:
-        fields = _READ_FIELDS[type(node)] = tuple(f for f in node._fields if f not in _UNREAD_FIELDS)
+        fields = _READ_FIELDS[type(node)] = tuple(
+            f for f in node._fields if f not in _UNREAD_FIELDS
+        )
     return fields
 
 
@@ -159,8 +214,11 @@ def walk_scope(nodes: Sequence[ast.AST]) -> Iterator[ast.AST]:
 
 def _has_docstring(body: Sequence[ast.stmt]) -> bool:
     first = body[0] if body else None
-    return isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+    return (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
         and isinstance(first.value.value, str)
+    )
 
 
 def _catches_everything(handler_type: ast.expr | None) -> bool:
@@ -168,7 +226,11 @@ def _catches_everything(handler_type: ast.expr | None) -> bool:
         return True
     if isinstance(handler_type, ast.Tuple):
         return any(_catches_everything(element) for element in handler_type.elts)
-    name = handler_type.attr if isinstance(handler_type, ast.Attribute) else getattr(handler_type, "id", None)
+    name = (
+        handler_type.attr
+        if isinstance(handler_type, ast.Attribute)
+        else getattr(handler_type, "id", None)
+    )
     return name in ("Exception", "BaseException")
 
 
@@ -195,7 +257,11 @@ def function_shape(func: ast.FunctionDef | ast.AsyncFunctionDef) -> FunctionShap
     generator = any(isinstance(node, (ast.Yield, ast.YieldFrom)) for node in walk_scope(func.body))
     trivial = all(
         isinstance(stmt, ast.Pass)
-        or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and stmt.value.value is ...)
+        or (
+            isinstance(stmt, ast.Expr)
+            and isinstance(stmt.value, ast.Constant)
+            and stmt.value.value is ...
+        )
         for stmt in body
     )
     protected = any(
@@ -208,7 +274,11 @@ def function_shape(func: ast.FunctionDef | ast.AsyncFunctionDef) -> FunctionShap
 def bound_names(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     """Names the function binds itself: they would shadow a module-level logger."""
     args = func.args
-    names = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg) if a}
+    names = {
+        a.arg
+        for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg)
+        if a
+    }
     for node in walk_scope(func.body):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
@@ -223,6 +293,7 @@ def bound_names(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
 
 # -- gather -----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Binding:
     """What a name is bound to in one scope."""
@@ -233,14 +304,31 @@ class _Binding:
 
 _AMBIGUOUS = _Binding("value")
 # The node types `Gatherer._bindings` looks at.
-_BINDERS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom, ast.Global,
-                      ast.Nonlocal, ast.Assign, ast.AnnAssign, ast.Name, ast.ExceptHandler})
+_BINDERS = frozenset(
+    {
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.ClassDef,
+        ast.Import,
+        ast.ImportFrom,
+        ast.Global,
+        ast.Nonlocal,
+        ast.Assign,
+        ast.AnnAssign,
+        ast.Name,
+        ast.ExceptHandler,
+    }
+)
 
 
 def _binders(body: Sequence[ast.stmt]) -> list[ast.AST]:
     """The nodes of one scope that may bind a name, in order; most names only read."""
-    return [node for node in walk_scope(body) if type(node) in _BINDERS
-            and not (type(node) is ast.Name and not isinstance(node.ctx, ast.Store))]
+    return [
+        node
+        for node in walk_scope(body)
+        if type(node) in _BINDERS
+        and not (type(node) is ast.Name and not isinstance(node.ctx, ast.Store))
+    ]
 
 
 class Gatherer(ast.NodeVisitor):
@@ -269,7 +357,9 @@ class Gatherer(ast.NodeVisitor):
 
     # -- scopes
 
-    def _bindings(self, binders: Sequence[ast.AST], params: ast.arguments | None = None) -> dict[str, _Binding]:
+    def _bindings(
+        self, binders: Sequence[ast.AST], params: ast.arguments | None = None
+    ) -> dict[str, _Binding]:
         """What each name of a scope is bound to, from its ``_binders`` and parameters."""
         found: dict[str, _Binding] = {}
 
@@ -279,9 +369,18 @@ class Gatherer(ast.NodeVisitor):
             found[name] = binding
 
         if params is not None:
-            for arg in (*params.posonlyargs, *params.args, *params.kwonlyargs, params.vararg, params.kwarg):
+            for arg in (
+                *params.posonlyargs,
+                *params.args,
+                *params.kwonlyargs,
+                params.vararg,
+                params.kwarg,
+            ):
                 if arg is not None:
-                    bind(arg.arg, _Binding("tasks" if self._is_tasks_type(arg.annotation) else "param"))
+                    bind(
+                        arg.arg,
+                        _Binding("tasks" if self._is_tasks_type(arg.annotation) else "param"),
+                    )
         for node in binders:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 bind(node.name, _Binding("function"))
@@ -295,12 +394,24 @@ class Gatherer(ast.NodeVisitor):
             elif isinstance(node, (ast.Global, ast.Nonlocal)):
                 for name in node.names:
                     found[name] = _Binding("global")
-            elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            elif (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+            ):
                 bind(node.targets[0].id, _Binding(self._value_kind(node.value)))
             elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-                kind = "tasks" if self._is_tasks_type(node.annotation) else self._value_kind(node.value)
+                kind = (
+                    "tasks"
+                    if self._is_tasks_type(node.annotation)
+                    else self._value_kind(node.value)
+                )
                 bind(node.target.id, _Binding(kind))
-            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id not in found:
+            elif (
+                isinstance(node, ast.Name)
+                and isinstance(node.ctx, ast.Store)
+                and node.id not in found
+            ):
                 bind(node.id, _Binding("value"))
             elif isinstance(node, ast.ExceptHandler) and node.name:
                 bind(node.name, _Binding("value"))
@@ -345,7 +456,9 @@ class Gatherer(ast.NodeVisitor):
                 return "partial"
             if called in BACKGROUND_TASKS_CLASSES:
                 return "tasks"
-        if isinstance(value, (ast.Name, ast.Attribute, ast.Subscript, ast.BinOp)) and self._is_tasks_type(value):
+        if isinstance(
+            value, (ast.Name, ast.Attribute, ast.Subscript, ast.BinOp)
+        ) and self._is_tasks_type(value):
             return "tasks-type"
         return "value"
 
@@ -391,9 +504,15 @@ class Gatherer(ast.NodeVisitor):
         self.visit(node.args)
         self._visit_in_scope(self._bindings([], node.args), [node.body])
 
-    def _visit_comprehension(self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp) -> None:
-        targets = {name.id: _Binding("value") for comp in node.generators for name in walk(comp.target)
-                   if isinstance(name, ast.Name)}
+    def _visit_comprehension(
+        self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp
+    ) -> None:
+        targets = {
+            name.id: _Binding("value")
+            for comp in node.generators
+            for name in walk(comp.target)
+            if isinstance(name, ast.Name)
+        }
         self._visit_in_scope(targets, list(child_nodes(node)))
 
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _visit_comprehension
@@ -458,7 +577,11 @@ class Gatherer(ast.NodeVisitor):
         is_add_task = isinstance(func, ast.Attribute) and func.attr == "add_task"
         if not is_add_task and self._qualified(func) not in BACKGROUND_TASK_CLASSES:
             return None
-        task = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "func"), None)
+        task = (
+            call.args[0]
+            if call.args
+            else next((k.value for k in call.keywords if k.arg == "func"), None)
+        )
         if task is None or isinstance(task, ast.Starred):
             return None
         if is_add_task and not self._is_tasks_receiver(func.value):  # type: ignore[union-attr]
@@ -473,10 +596,18 @@ class Gatherer(ast.NodeVisitor):
         if isinstance(receiver, ast.Name):
             binding, _ = self._lookup(receiver.id)
             return binding is not None and binding.kind == "tasks"
-        return isinstance(receiver, ast.Call) and self._qualified(receiver.func) in BACKGROUND_TASKS_CLASSES
+        return (
+            isinstance(receiver, ast.Call)
+            and self._qualified(receiver.func) in BACKGROUND_TASKS_CLASSES
+        )
 
-    def _register(self, call: ast.Call, task: str | None = None, problem: str | None = None,
-                  protected: bool = False) -> None:
+    def _register(
+        self,
+        call: ast.Call,
+        task: str | None = None,
+        problem: str | None = None,
+        protected: bool = False,
+    ) -> None:
         if not protected:
             self.registrations.append(Registration(call.lineno, call.col_offset, task, problem))
 
@@ -489,7 +620,9 @@ class Gatherer(ast.NodeVisitor):
             called = self._qualified(task.func)
             if called in PARTIAL:
                 return {"problem": PARTIAL_TASK}
-            return {"protected": True} if called in self.protecting else {"problem": unresolved(text)}
+            return (
+                {"protected": True} if called in self.protecting else {"problem": unresolved(text)}
+            )
         root = task
         while isinstance(root, ast.Attribute):
             root = root.value
@@ -517,9 +650,16 @@ class Gatherer(ast.NodeVisitor):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 decorators = tuple(self._decorator_name(d) for d in node.decorator_list)
                 # `send = retry(send)` or a second `def send` rebinds it: which one runs is unclear.
-                rebound = node.name in found or self.scopes[0].get(node.name) != _Binding("function")
-                found[node.name] = FunctionFacts(node.lineno, node.col_offset, function_shape(node),
-                                                 decorators, defined_twice=rebound)
+                rebound = node.name in found or self.scopes[0].get(node.name) != _Binding(
+                    "function"
+                )
+                found[node.name] = FunctionFacts(
+                    node.lineno,
+                    node.col_offset,
+                    function_shape(node),
+                    decorators,
+                    defined_twice=rebound,
+                )
         return found
 
     def _decorator_name(self, decorator: ast.expr) -> str:
@@ -527,11 +667,20 @@ class Gatherer(ast.NodeVisitor):
         return self._qualified(target) or ast.unparse(target)
 
     def imported(self) -> dict[str, str]:
-        return {name: binding.target for name, binding in self.scopes[0].items() if binding.kind == "import"}
+        return {
+            name: binding.target
+            for name, binding in self.scopes[0].items()
+            if binding.kind == "import"
+        }
 
 
 def gather_module(file: SourceFile, tree: ast.Module, protecting: frozenset[str]) -> ModuleFacts:
     gatherer = Gatherer(file, tree, protecting)
     gatherer.visit(tree)
-    return ModuleFacts(file.module_name, gatherer.functions(tree), gatherer.imported(),
-                       tuple(gatherer.registrations), gatherer.uses)
+    return ModuleFacts(
+        file.module_name,
+        gatherer.functions(tree),
+        gatherer.imported(),
+        tuple(gatherer.registrations),
+        gatherer.uses,
+    )

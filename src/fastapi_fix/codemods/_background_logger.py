@@ -22,9 +22,12 @@ SPARE_LOGGER_NAMES = ("task_logger", "background_task_logger")
 
 
 def is_docstring(statement: cst.BaseStatement) -> bool:
-    return isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 \
-        and isinstance(statement.body[0], cst.Expr) \
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
         and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,9 @@ class LoggerPlan:
     import_logging: bool = False
 
 
-def _top_level_statements(body: Sequence[cst.BaseStatement]) -> Iterator[tuple[int, cst.BaseSmallStatement]]:
+def _top_level_statements(
+    body: Sequence[cst.BaseStatement],
+) -> Iterator[tuple[int, cst.BaseSmallStatement]]:
     """(index in the module, small statement) for simple statements at top level, including
     those inside top-level ``if``/``try`` blocks (``if TYPE_CHECKING:``, optional imports)."""
     for index, statement in enumerate(body):
@@ -101,8 +106,13 @@ def _getlogger_imports(small: cst.BaseSmallStatement) -> Iterator[str]:
             if imported == "logging" or (imported.startswith("logging.") and not alias.asname):
                 local = alias.asname.name.value if alias.asname else "logging"  # type: ignore[union-attr]
                 yield f"{local}.getLogger"
-    elif isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None \
-            and _dotted(small.module) == "logging" and not isinstance(small.names, cst.ImportStar):
+    elif (
+        isinstance(small, cst.ImportFrom)
+        and not small.relative
+        and small.module is not None
+        and _dotted(small.module) == "logging"
+        and not isinstance(small.names, cst.ImportStar)
+    ):
         for alias in small.names:
             if alias.name.value == "getLogger":
                 yield alias.asname.name.value if alias.asname else "getLogger"  # type: ignore[union-attr]
@@ -123,7 +133,9 @@ def module_logging(body: Sequence[cst.BaseStatement]) -> _ModuleLogging:
             if isinstance(target, cst.Name):
                 called = _dotted(value.func) if isinstance(value, cst.Call) else ""
                 assigned.setdefault(target.value, []).append(called)
-    found.loggers = {name for name, calls in assigned.items() if len(calls) == 1 and calls[0] in found.get_logger}
+    found.loggers = {
+        name for name, calls in assigned.items() if len(calls) == 1 and calls[0] in found.get_logger
+    }
     return found
 
 
@@ -137,7 +149,12 @@ def plan_logger(module: cst.Module, shadowed: set[str], configured: str) -> Logg
     identifiers = _Identifiers()
     module.visit(identifiers)
     taken = identifiers.names | shadowed
-    spare = (configured, "logger", *SPARE_LOGGER_NAMES, *(f"{configured}_{n}" for n in range(2, 100)))
+    spare = (
+        configured,
+        "logger",
+        *SPARE_LOGGER_NAMES,
+        *(f"{configured}_{n}" for n in range(2, 100)),
+    )
     name = next(candidate for candidate in spare if candidate not in taken)
     if found.get_logger:
         return LoggerPlan(name, f"{name} = {next(iter(found.get_logger))}(__name__)")
@@ -166,10 +183,17 @@ def _stdlib_import(statement: cst.BaseStatement) -> str | None:
     if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
         return None
     small = statement.body[0]
-    if isinstance(small, cst.Import) and all(_top(_dotted(a.name)) in STDLIB_MODULES for a in small.names):
+    if isinstance(small, cst.Import) and all(
+        _top(_dotted(a.name)) in STDLIB_MODULES for a in small.names
+    ):
         return "import"
-    if isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None \
-            and _top(_dotted(small.module)) in STDLIB_MODULES and not _is_future(statement):
+    if (
+        isinstance(small, cst.ImportFrom)
+        and not small.relative
+        and small.module is not None
+        and _top(_dotted(small.module)) in STDLIB_MODULES
+        and not _is_future(statement)
+    ):
         return "from"
     return None
 
@@ -220,13 +244,19 @@ def insert_logging_import(body: list[cst.BaseStatement], before: int) -> int:
     return at
 
 
-def insert_logger(body: list[cst.BaseStatement], code: str, before: int, after_at_least: int) -> None:
+def insert_logger(
+    body: list[cst.BaseStatement], code: str, before: int, after_at_least: int
+) -> None:
     """``logger = ...`` after the last top-level import above ``before`` (and never above
     the import it needs), separated by a blank line."""
     imports = [i for i in range(before) if _is_import(body[i])]
     at = max([*imports, after_at_least, _header_end(body) - 1]) + 1
-    statement = cst.parse_statement(code + "\n").with_changes(leading_lines=(cst.EmptyLine(),) if at else ())
+    statement = cst.parse_statement(code + "\n").with_changes(
+        leading_lines=(cst.EmptyLine(),) if at else ()
+    )
     if at < len(body) and not body[at].leading_lines:
         follows_definition = isinstance(body[at], (cst.FunctionDef, cst.ClassDef))
-        body[at] = body[at].with_changes(leading_lines=(cst.EmptyLine(),) * (2 if follows_definition else 1))
+        body[at] = body[at].with_changes(
+            leading_lines=(cst.EmptyLine(),) * (2 if follows_definition else 1)
+        )
     body.insert(at, statement)

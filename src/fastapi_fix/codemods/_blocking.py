@@ -23,7 +23,9 @@ FILE = "io.IOBase"
 SESSION = "sqlalchemy.orm.Session"
 PATH = "pathlib.Path"
 MONGO_CLIENT, MONGO_DATABASE, MONGO_COLLECTION = (
-    "pymongo.MongoClient", "pymongo.database.Database", "pymongo.collection.Collection",
+    "pymongo.MongoClient",
+    "pymongo.database.Database",
+    "pymongo.collection.Collection",
 )
 BOTO_CLIENT, BOTO_RESOURCE = "botocore.client.BaseClient", "boto3.resources.base.ServiceResource"
 SQL_ENGINE, SQL_CONNECTION = "sqlalchemy.engine.Engine", "sqlalchemy.engine.Connection"
@@ -75,36 +77,60 @@ FAMILIES: tuple[Family, ...] = (
         "urllib",
         "`httpx.AsyncClient` (`await client.get(...)`)",
         functions=("urllib.request.urlopen", "urllib.request.urlretrieve", "urllib3.request"),
-        methods=("urllib3.PoolManager.*", "urllib3.ProxyManager.*", "urllib3.HTTPConnectionPool.*",
-                 "urllib3.HTTPSConnectionPool.*"),
+        methods=(
+            "urllib3.PoolManager.*",
+            "urllib3.ProxyManager.*",
+            "urllib3.HTTPConnectionPool.*",
+            "urllib3.HTTPSConnectionPool.*",
+        ),
     ),
     Family(
         "file I/O",
         "`anyio.open_file(...)` / `await anyio.Path(...).read_text()`",
-        functions=("builtins.open", "io.open", "io.open_code", "os.fdopen", "codecs.open",
-                   "tempfile.NamedTemporaryFile", "tempfile.TemporaryFile", "tempfile.mkstemp",
-                   "tempfile.mkdtemp", "tempfile.TemporaryDirectory"),
-        methods=_each(FILE, "read read1 readinto readline readlines readall write writelines "
-                            "flush seek truncate close"),
+        functions=(
+            "builtins.open",
+            "io.open",
+            "io.open_code",
+            "os.fdopen",
+            "codecs.open",
+            "tempfile.NamedTemporaryFile",
+            "tempfile.TemporaryFile",
+            "tempfile.mkstemp",
+            "tempfile.mkdtemp",
+            "tempfile.TemporaryDirectory",
+        ),
+        methods=_each(
+            FILE,
+            "read read1 readinto readline readlines readall write writelines "
+            "flush seek truncate close",
+        ),
     ),
     Family(
         "os.path",
         "`anyio.Path` (`await anyio.Path(p).exists()`)",
-        functions=_each("os.path", "exists lexists isfile isdir islink ismount getsize getmtime "
-                                   "getatime getctime samefile sameopenfile realpath"),
+        functions=_each(
+            "os.path",
+            "exists lexists isfile isdir islink ismount getsize getmtime "
+            "getatime getctime samefile sameopenfile realpath",
+        ),
     ),
     Family(
         "pathlib",
         "`anyio.Path` (`await anyio.Path(p).read_text()`)",
-        methods=_each(PATH, "read_text read_bytes write_text write_bytes open exists is_file is_dir "
-                            "is_symlink is_mount mkdir rmdir unlink iterdir glob rglob walk stat lstat "
-                            "touch rename replace resolve samefile chmod lchmod owner group readlink "
-                            "symlink_to hardlink_to expanduser absolute"),
+        methods=_each(
+            PATH,
+            "read_text read_bytes write_text write_bytes open exists is_file is_dir "
+            "is_symlink is_mount mkdir rmdir unlink iterdir glob rglob walk stat lstat "
+            "touch rename replace resolve samefile chmod lchmod owner group readlink "
+            "symlink_to hardlink_to expanduser absolute",
+        ),
     ),
     Family(
         "subprocess",
         "`asyncio.create_subprocess_exec(...)` / `anyio.run_process(...)`",
-        functions=_each("subprocess", "run call check_call check_output Popen getoutput getstatusoutput")
+        functions=_each(
+            "subprocess", "run call check_call check_output Popen getoutput getstatusoutput"
+        )
         + _each("os", "system popen spawn* posix_spawn* wait wait3 wait4 waitid waitpid"),
         methods=_each("subprocess.Popen", "wait communicate"),
     ),
@@ -112,9 +138,12 @@ FAMILIES: tuple[Family, ...] = (
     Family(
         "SQLAlchemy Session",
         "SQLAlchemy's asyncio extension (`AsyncSession`: `await session.execute(...)`)",
-        methods=_each(SESSION, "query execute scalar scalars get get_one exec flush refresh delete "
-                               "commit rollback merge connection bulk_save_objects "
-                               "bulk_insert_mappings bulk_update_mappings")
+        methods=_each(
+            SESSION,
+            "query execute scalar scalars get get_one exec flush refresh delete "
+            "commit rollback merge connection bulk_save_objects "
+            "bulk_insert_mappings bulk_update_mappings",
+        )
         + _each(SQL_ENGINE, "connect begin execute raw_connection")
         + _each(SQL_CONNECTION, "execute exec_driver_sql scalar scalars commit rollback"),
     ),
@@ -122,7 +151,9 @@ FAMILIES: tuple[Family, ...] = (
         "sqlite3",
         "`aiosqlite`",
         functions=("sqlite3.connect",),
-        methods=_each("sqlite3.Connection", "execute executemany executescript commit rollback backup")
+        methods=_each(
+            "sqlite3.Connection", "execute executemany executescript commit rollback backup"
+        )
         + _each("sqlite3.Cursor", "execute executemany executescript fetchone fetchmany fetchall"),
     ),
     Family(
@@ -130,8 +161,11 @@ FAMILIES: tuple[Family, ...] = (
         "`asyncpg` or psycopg 3's `AsyncConnection`",
         functions=("psycopg2.connect", "psycopg.connect"),
         methods=_each("psycopg2.extensions.connection", "commit rollback")
-        + _each("psycopg2.extensions.cursor", "execute executemany fetchone fetchmany fetchall callproc "
-                                              "copy_from copy_to copy_expert")
+        + _each(
+            "psycopg2.extensions.cursor",
+            "execute executemany fetchone fetchmany fetchall callproc "
+            "copy_from copy_to copy_expert",
+        )
         + _each("psycopg.Connection", "execute commit rollback")
         + _each("psycopg.Cursor", "execute executemany fetchone fetchmany fetchall"),
     ),
@@ -140,7 +174,9 @@ FAMILIES: tuple[Family, ...] = (
         "`aiomysql` / `asyncmy`",
         functions=("pymysql.connect", "MySQLdb.connect", "mysql.connector.connect"),
         methods=_each("pymysql.connections.Connection", "commit rollback ping")
-        + _each("pymysql.cursors.Cursor", "execute executemany fetchone fetchmany fetchall callproc"),
+        + _each(
+            "pymysql.cursors.Cursor", "execute executemany fetchone fetchmany fetchall callproc"
+        ),
     ),
     Family(
         "pymongo",
@@ -148,34 +184,51 @@ FAMILIES: tuple[Family, ...] = (
         methods=tuple(
             f"{kind}.{name}"
             for kind in (MONGO_CLIENT, MONGO_DATABASE, MONGO_COLLECTION)
-            for name in ("find find_one insert_one insert_many update_one update_many delete_one "
-                         "delete_many replace_one aggregate count_documents estimated_document_count "
-                         "distinct find_one_and_delete find_one_and_replace find_one_and_update bulk_write "
-                         "create_index create_indexes drop drop_collection list_collection_names "
-                         "list_database_names command server_info").split()
+            for name in (
+                "find find_one insert_one insert_many update_one update_many delete_one "
+                "delete_many replace_one aggregate count_documents estimated_document_count "
+                "distinct find_one_and_delete find_one_and_replace find_one_and_update bulk_write "
+                "create_index create_indexes drop drop_collection list_collection_names "
+                "list_database_names command server_info"
+            ).split()
         ),
     ),
     Family(
         "redis (sync)",
         "`redis.asyncio`",
         methods=("redis.Redis.*", "redis.client.Pipeline.execute"),
-        not_blocking=("redis.Redis.pipeline", "redis.Redis.pubsub",
-                      "redis.Redis.lock", "redis.Redis.register_script", "redis.Redis.get_encoder"),
+        not_blocking=(
+            "redis.Redis.pipeline",
+            "redis.Redis.pubsub",
+            "redis.Redis.lock",
+            "redis.Redis.register_script",
+            "redis.Redis.get_encoder",
+        ),
     ),
     Family(
         "boto3",
         "`aioboto3` / `aiobotocore`",
         methods=(f"{BOTO_CLIENT}.*", f"{BOTO_RESOURCE}.*"),
-        not_blocking=(f"{BOTO_CLIENT}.get_paginator", f"{BOTO_CLIENT}.get_waiter",
-                      f"{BOTO_CLIENT}.can_paginate", f"{BOTO_RESOURCE}.[A-Z]*"),
+        not_blocking=(
+            f"{BOTO_CLIENT}.get_paginator",
+            f"{BOTO_CLIENT}.get_waiter",
+            f"{BOTO_CLIENT}.can_paginate",
+            f"{BOTO_RESOURCE}.[A-Z]*",
+        ),
     ),
     Family(
         "socket",
         "`asyncio.open_connection(...)` streams",
-        functions=_each("socket", "create_connection create_server getaddrinfo gethostbyname "
-                                  "gethostbyname_ex gethostbyaddr getfqdn"),
-        methods=_each("socket.socket", "connect connect_ex accept recv recvfrom recv_into recvfrom_into "
-                                       "recvmsg send sendall sendto sendmsg sendfile"),
+        functions=_each(
+            "socket",
+            "create_connection create_server getaddrinfo gethostbyname "
+            "gethostbyname_ex gethostbyaddr getfqdn",
+        ),
+        methods=_each(
+            "socket.socket",
+            "connect connect_ex accept recv recvfrom recv_into recvfrom_into "
+            "recvmsg send sendall sendto sendmsg sendfile",
+        ),
     ),
     Family(
         "smtplib",
@@ -195,21 +248,37 @@ FAMILIES: tuple[Family, ...] = (
         "shutil",
         "`anyio.Path` methods",
         functions=("shutil.*",),
-        not_blocking=("shutil.[A-Z]*", "shutil.get_terminal_size", "shutil.register_*",
-                      "shutil.unregister_*", "shutil.get_archive_formats", "shutil.get_unpack_formats"),
+        not_blocking=(
+            "shutil.[A-Z]*",
+            "shutil.get_terminal_size",
+            "shutil.register_*",
+            "shutil.unregister_*",
+            "shutil.get_archive_formats",
+            "shutil.get_unpack_formats",
+        ),
     ),
     Family(
         "os file system",
         "`anyio.Path` methods",
-        functions=_each("os", "remove unlink rename renames replace listdir scandir makedirs mkdir rmdir "
-                              "removedirs stat lstat walk chmod chown link symlink readlink utime "
-                              "truncate statvfs fsync open read write"),
+        functions=_each(
+            "os",
+            "remove unlink rename renames replace listdir scandir makedirs mkdir rmdir "
+            "removedirs stat lstat walk chmod chown link symlink readlink utime "
+            "truncate statvfs fsync open read write",
+        ),
     ),
     Family("glob", "`anyio.Path(...).glob(...)`", functions=("glob.glob", "glob.iglob")),
     Family(
         "file (de)serialisation",
         "`anyio.open_file(...)` and then `json.loads(...)`",
-        functions=("json.load", "json.dump", "pickle.load", "pickle.dump", "marshal.load", "marshal.dump"),
+        functions=(
+            "json.load",
+            "json.dump",
+            "pickle.load",
+            "pickle.dump",
+            "marshal.load",
+            "marshal.dump",
+        ),
     ),
     Family("pandas I/O", THREADPOOL_ADVICE, functions=("pandas.read_*",)),
 )
@@ -315,9 +384,14 @@ LOOP_MODULES = ("asyncio", "anyio", "trio", "sniffio", "contextvars")
 # Exception classes (``except asyncio.TimeoutError``) and coroutine checks need no loop either:
 # they matter now that loop use is followed into helpers.
 HARMLESS_LOOP_NAMES = (
-    "contextvars.ContextVar.get", "contextvars.Token.var",
-    "asyncio.*Error", "asyncio.exceptions.*", "anyio.*Error", "trio.*Error",
-    "asyncio.iscoroutine", "asyncio.iscoroutinefunction",
+    "contextvars.ContextVar.get",
+    "contextvars.Token.var",
+    "asyncio.*Error",
+    "asyncio.exceptions.*",
+    "anyio.*Error",
+    "trio.*Error",
+    "asyncio.iscoroutine",
+    "asyncio.iscoroutinefunction",
 )
 
 
@@ -326,7 +400,9 @@ def canonical_type(name: str) -> str:
 
 
 def needs_event_loop(qualified: str) -> bool:
-    return qualified.partition(".")[0] in LOOP_MODULES and not _matcher(HARMLESS_LOOP_NAMES)(qualified)
+    return qualified.partition(".")[0] in LOOP_MODULES and not _matcher(HARMLESS_LOOP_NAMES)(
+        qualified
+    )
 
 
 @dataclass(frozen=True)
@@ -375,5 +451,6 @@ class Catalogue:
         if qualified not in self._configured:
             matched = _matcher(self.extra)(qualified)
             self._configured[qualified] = (
-                Match("blocking-calls setting", THREADPOOL_ADVICE, qualified) if matched else None)
+                Match("blocking-calls setting", THREADPOOL_ADVICE, qualified) if matched else None
+            )
         return self._configured[qualified]

@@ -16,13 +16,26 @@ from fastapi_fix.engine.codemod import SourceFile
 # Where FastAPI's parameter functions can be imported from.
 FASTAPI_PARAM_MODULES = ("fastapi", "fastapi.params", "fastapi.param_functions")
 DEPENDENCY_FUNCTIONS = frozenset({"Depends", "Security"})
-PARAM_FUNCTIONS = frozenset({"Query", "Path", "Body", "Header", "Cookie", "Form", "File"}) | DEPENDENCY_FUNCTIONS
+PARAM_FUNCTIONS = (
+    frozenset({"Query", "Path", "Body", "Header", "Cookie", "Form", "File"}) | DEPENDENCY_FUNCTIONS
+)
 HTTP_METHODS = frozenset({"get", "post", "put", "delete", "patch", "options", "head", "trace"})
 ROUTE_DECORATORS = HTTP_METHODS | {"api_route", "websocket"}
-ROUTER_CLASSES = frozenset({"fastapi.FastAPI", "fastapi.APIRouter", "fastapi.applications.FastAPI",
-                            "fastapi.routing.APIRouter"})
-BACKGROUND_TASKS_CLASSES = frozenset({"fastapi.BackgroundTasks", "fastapi.background.BackgroundTasks",
-                                      "starlette.background.BackgroundTasks"})
+ROUTER_CLASSES = frozenset(
+    {
+        "fastapi.FastAPI",
+        "fastapi.APIRouter",
+        "fastapi.applications.FastAPI",
+        "fastapi.routing.APIRouter",
+    }
+)
+BACKGROUND_TASKS_CLASSES = frozenset(
+    {
+        "fastapi.BackgroundTasks",
+        "fastapi.background.BackgroundTasks",
+        "starlette.background.BackgroundTasks",
+    }
+)
 # ``BackgroundTask(fn, ...)``: one task, e.g. for ``Response(background=...)``.
 BACKGROUND_TASK_CLASSES = frozenset({"starlette.background.BackgroundTask"})
 
@@ -44,6 +57,7 @@ def task_function_argument(call: ast.Call) -> ast.expr | None:
 
 
 # -- stdlib ast side -------------------------------------------------------------------
+
 
 def resolve_relative(file: SourceFile, module: str | None, level: int) -> str:
     """The absolute module a ``from ... import`` names, seen from ``file``."""
@@ -72,7 +86,9 @@ class ImportTable:
                 module = resolve_relative(file, node.module, node.level)
                 for alias in node.names:
                     if alias.name != "*":
-                        self.names[alias.asname or alias.name] = f"{module}.{alias.name}" if module else alias.name
+                        self.names[alias.asname or alias.name] = (
+                            f"{module}.{alias.name}" if module else alias.name
+                        )
 
     def qualified(self, expr: ast.expr) -> str | None:
         """``D`` → ``fastapi.Depends``; ``fastapi.params.Query`` → itself; else ``None``."""
@@ -136,7 +152,9 @@ def import_statements(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
                 found.append(node)
             blocks = _BLOCK_FIELDS.get(kind)
             if blocks is None:
-                blocks = _BLOCK_FIELDS[kind] = tuple(name for name in kind._fields if name in _BLOCKS)
+                blocks = _BLOCK_FIELDS[kind] = tuple(
+                    name for name in kind._fields if name in _BLOCKS
+                )
             for name in blocks:
                 statements.extend(getattr(node, name))
         setattr(tree, _IMPORTS_CACHE, found)
@@ -155,6 +173,7 @@ def unquoted(annotation: ast.expr) -> ast.expr | None:
 
 
 # -- LibCST side -----------------------------------------------------------------------
+
 
 def cst_param_function(metadata: object, call: cst.Call) -> str | None:
     """``Depends`` when ``call`` calls FastAPI's Depends (under any alias), else ``None``."""

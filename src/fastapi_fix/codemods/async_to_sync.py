@@ -78,10 +78,18 @@ class AsyncToSync(Codemod):
     )
     markers = (b"async",)
     options = (
-        Option("blocking-calls", [], "More blocking calls: fnmatch patterns on qualified names "
-                                     "(mylib.client.fetch, mylib.Client.*)."),
-        Option("report-non-blocking", False, "Also report await-less async routes and dependencies "
-                                             "kept async because nothing in them blocks."),
+        Option(
+            "blocking-calls",
+            [],
+            "More blocking calls: fnmatch patterns on qualified names "
+            "(mylib.client.fetch, mylib.Client.*).",
+        ),
+        Option(
+            "report-non-blocking",
+            False,
+            "Also report await-less async routes and dependencies "
+            "kept async because nothing in them blocks.",
+        ),
     )
 
     def wants_gather(self, source: bytes) -> bool:
@@ -94,7 +102,9 @@ class AsyncToSync(Codemod):
         # The service layer that blocks is often in files without any `async`: followed here.
         return wanted_after(facts, Catalogue(self.option("blocking-calls")))
 
-    def build_index(self, facts: Mapping[SourceFile, Any], unparsed: Sequence[SourceFile]) -> AsyncIndex:
+    def build_index(
+        self, facts: Mapping[SourceFile, Any], unparsed: Sequence[SourceFile]
+    ) -> AsyncIndex:
         catalogue = Catalogue(self.option("blocking-calls"))
         return Project(facts, unparsed, catalogue, self.option("report-non-blocking")).plan()
 
@@ -108,10 +118,14 @@ class AsyncToSync(Codemod):
         # Lines as ast counts them: str.splitlines would also split at \f or \u2028.
         lines = module.code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         for finding in plan.findings:
-            ctx.report(finding.line, _character_column(lines, finding.line, finding.col), finding.message)
+            ctx.report(
+                finding.line, _character_column(lines, finding.line, finding.col), finding.message
+            )
         if not plan.conversions:
             return module
-        context = CodemodContext(full_module_name=ctx.file.module_name, full_package_name=ctx.file.package)
+        context = CodemodContext(
+            full_module_name=ctx.file.module_name, full_package_name=ctx.file.package
+        )
         module = module.visit(_DropAsync(ctx, plan, context))
         if not context.scratch:
             return module
@@ -150,7 +164,9 @@ class _DropAsync(cst.CSTTransformer):
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.scopes.append((node.name.value, False))
 
-    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+    def leave_ClassDef(
+        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+    ) -> cst.ClassDef:
         self.scopes.pop()
         return updated_node
 
@@ -161,19 +177,23 @@ class _DropAsync(cst.CSTTransformer):
         self.functions.append((qualname, ordinal))
         self.scopes.append((node.name.value, True))
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef,
-                          updated_node: cst.FunctionDef) -> cst.FunctionDef:
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
         self.scopes.pop()
         planned = self.plan.conversions.get(self.functions.pop())
         if planned is None or updated_node.asynchronous is None:
             return updated_node
         rewrite = planned.annotation
-        self.ctx.record_edit(planned.line, rewrite.end_line if rewrite else planned.line, planned.description)
+        self.ctx.record_edit(
+            planned.line, rewrite.end_line if rewrite else planned.line, planned.description
+        )
         if rewrite is None or updated_node.returns is None:
             return updated_node.with_changes(asynchronous=None)
         self._change_imports(rewrite)
-        returns = updated_node.returns.with_changes(annotation=_sync_annotation(updated_node.returns.annotation,
-                                                                                rewrite))
+        returns = updated_node.returns.with_changes(
+            annotation=_sync_annotation(updated_node.returns.annotation, rewrite)
+        )
         return updated_node.with_changes(asynchronous=None, returns=returns)
 
     def _change_imports(self, rewrite: AnnotationRewrite) -> None:
@@ -184,7 +204,9 @@ class _DropAsync(cst.CSTTransformer):
             RemoveImportsVisitor.remove_unused_import(self.imports, module, name, asname)
 
 
-def _sync_annotation(annotation: cst.BaseExpression, rewrite: AnnotationRewrite) -> cst.BaseExpression:
+def _sync_annotation(
+    annotation: cst.BaseExpression, rewrite: AnnotationRewrite
+) -> cst.BaseExpression:
     """``AsyncGenerator[X, None]`` → ``Generator[X, None, None]``; ``typing.AsyncIterator[X]`` →
     ``typing.Iterator[X]``: the last name of the head changes, ``None`` send/return types join."""
     head = annotation.value if isinstance(annotation, cst.Subscript) else annotation
@@ -198,9 +220,13 @@ def _sync_annotation(annotation: cst.BaseExpression, rewrite: AnnotationRewrite)
     if rewrite.added_nones:
         comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
         last = elements[-1]
-        if not isinstance(last.comma, cst.Comma) or last.comma.whitespace_after.deep_equals(cst.SimpleWhitespace("")):
+        if not isinstance(last.comma, cst.Comma) or last.comma.whitespace_after.deep_equals(
+            cst.SimpleWhitespace("")
+        ):
             elements[-1] = last.with_changes(comma=comma)
-        added = [cst.SubscriptElement(cst.Index(cst.Name("None")), comma=comma)
-                 for _ in range(rewrite.added_nones)]
+        added = [
+            cst.SubscriptElement(cst.Index(cst.Name("None")), comma=comma)
+            for _ in range(rewrite.added_nones)
+        ]
         elements += [*added[:-1], added[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
     return annotation.with_changes(value=head, slice=elements)

@@ -55,14 +55,18 @@ MAX_REEXPORT_HOPS = 8
 
 # -- what is reported (decided over the whole project) ------------------------------------
 
-UNPARSED_FILE = ("this file uses syntax the running Python cannot parse: its background tasks were not "
-                 "checked; run fastapi-fix under a newer Python")
+UNPARSED_FILE = (
+    "this file uses syntax the running Python cannot parse: its background tasks were not "
+    "checked; run fastapi-fix under a newer Python"
+)
 
 
 def _library(qualified: str) -> str:
     qualified = qualified.removeprefix("builtins.")
-    return (f"the task `{qualified}` is not defined in this project: register a project function "
-            "that calls it inside try/except with logger.exception")
+    return (
+        f"the task `{qualified}` is not defined in this project: register a project function "
+        "that calls it inside try/except with logger.exception"
+    )
 
 
 def _not_a_function(qualified: str) -> str:
@@ -70,14 +74,18 @@ def _not_a_function(qualified: str) -> str:
 
 
 def _generator(qualified: str, where: str) -> str:
-    return (f"the task `{qualified}` ({where}) is a generator function: Starlette calls it and drops "
-            "the generator, so its body never runs; make it a plain function")
+    return (
+        f"the task `{qualified}` ({where}) is a generator function: Starlette calls it and drops "
+        "the generator, so its body never runs; make it a plain function"
+    )
 
 
 def _decorated(qualified: str, where: str, decorator: str) -> str:
-    return (f"the task `{qualified}` ({where}) is decorated with @{decorator}, which may rely on its "
-            f"exceptions (retries, transactions): {BY_HAND}, or list the decorator in the "
-            "`protecting-decorators` option if it already logs failures")
+    return (
+        f"the task `{qualified}` ({where}) is decorated with @{decorator}, which may rely on its "
+        f"exceptions (retries, transactions): {BY_HAND}, or list the decorator in the "
+        "`protecting-decorators` option if it already logs failures"
+    )
 
 
 def _defined_twice(qualified: str, where: str) -> str:
@@ -94,17 +102,22 @@ def _ambiguous_module(qualified: str, module: str) -> str:
 
 def _used_elsewhere(qualified: str, where: str, call: bool) -> str:
     how = "called directly" if call else "used outside background tasks"
-    return (f"the task `{qualified}` is also {how} at {where}; wrapping it would swallow errors for "
-            "that caller, so it is left as is: run with --reraise (logs, then re-raises), or register "
-            "a separate task function that calls it")
+    return (
+        f"the task `{qualified}` is also {how} at {where}; wrapping it would swallow errors for "
+        "that caller, so it is left as is: run with --reraise (logs, then re-raises), or register "
+        "a separate task function that calls it"
+    )
 
 
 def _no_logging(qualified: str) -> str:
-    return (f"cannot wrap `{qualified}`: the name `logging` is taken in this module, so `import logging` "
-            f"cannot be added; {BY_HAND}")
+    return (
+        f"cannot wrap `{qualified}`: the name `logging` is taken in this module, so `import logging` "
+        f"cannot be added; {BY_HAND}"
+    )
 
 
 # -- index ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PendingFinding:
@@ -134,7 +147,9 @@ class _Needed:
 class _Project:
     """Resolves qualified names to top-level functions across the gathered files."""
 
-    def __init__(self, facts: Mapping[SourceFile, ModuleFacts], unparsed: Sequence[SourceFile]) -> None:
+    def __init__(
+        self, facts: Mapping[SourceFile, ModuleFacts], unparsed: Sequence[SourceFile]
+    ) -> None:
         self.facts = facts
         # Folders that are not packages give several files one module name (`main`,
         # `conftest`): each name keeps every file that has it.
@@ -152,7 +167,9 @@ class _Project:
             self._cache[key] = self._resolve(qualified, near)
         return self._cache[key]
 
-    def resolve_needing(self, qualified: str, near: SourceFile, needed: _Needed) -> tuple[SourceFile, str] | str:
+    def resolve_needing(
+        self, qualified: str, near: SourceFile, needed: _Needed
+    ) -> tuple[SourceFile, str] | str:
         """`resolve` on the facts so far, recording in ``needed`` the files it reads."""
         return self._resolve(qualified, near, needed)
 
@@ -163,20 +180,27 @@ class _Project:
         # Same module name in several folders: the one next to the user (`sys.path[0]`).
         return next((f for f in candidates if f.path.parent == near.path.parent), None)
 
-    def _resolve(self, qualified: str, near: SourceFile,
-                 needed: _Needed | None = None) -> tuple[SourceFile, str] | str:
+    def _resolve(
+        self, qualified: str, near: SourceFile, needed: _Needed | None = None
+    ) -> tuple[SourceFile, str] | str:
         original = qualified
         for _ in range(MAX_REEXPORT_HOPS):
             parts = qualified.split(".")
             if needed is not None:
                 # Every module the name may start with: the longest one there is decides.
                 needed.modules.update(".".join(parts[:i]) for i in range(1, len(parts)))
-            module = next((".".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)
-                           if ".".join(parts[:i]) in self.files), None)
+            module = next(
+                (
+                    ".".join(parts[:i])
+                    for i in range(len(parts) - 1, 0, -1)
+                    if ".".join(parts[:i]) in self.files
+                ),
+                None,
+            )
             if module is None:
                 in_project = parts[0] in self.packages
                 return _not_a_function(original) if in_project else _library(original)
-            file, rest = self._module_file(module, near), parts[len(module.split(".")):]
+            file, rest = self._module_file(module, near), parts[len(module.split(".")) :]
             if needed is not None:
                 # A file that defines or re-exports the name holds it as a word: this finds
                 # every file of a module name that several files share, to choose among them.
@@ -197,10 +221,15 @@ class _Project:
 def _reexported_as(facts: Mapping[SourceFile, ModuleFacts], names: set[str]) -> set[str]:
     """``names`` and every name a module imports one of them under (``from app.tasks import
     send_email as notify``), then those in turn: a use of a task ends in one of these."""
-    imports = [(alias, target.rpartition(".")[2])
-               for module_facts in facts.values() for alias, target in module_facts.imported.items()]
+    imports = [
+        (alias, target.rpartition(".")[2])
+        for module_facts in facts.values()
+        for alias, target in module_facts.imported.items()
+    ]
     found = set(names)
-    while more := {alias for alias, imported in imports if imported in found and alias not in found}:
+    while more := {
+        alias for alias, imported in imports if imported in found and alias not in found
+    }:
         found |= more
     return found
 
@@ -210,6 +239,7 @@ def _where(file: SourceFile, line: int, column: int | None = None) -> str:
 
 
 # -- transform: the wrapped body --------------------------------------------------------------
+
 
 def _as_block(body: cst.BaseSuite) -> cst.IndentedBlock:
     """``def f(): a(); b()`` → the same statements as an indented block."""
@@ -230,11 +260,16 @@ def wrap_body(func: cst.FunctionDef, logger: str, task_name: str, reraise: bool)
     blank = next((i for i, line in enumerate(leading) if line.comment is not None), len(leading))
     statements[0] = statements[0].with_changes(leading_lines=leading[blank:])
     log = cst.parse_statement(f'{logger}.exception("Background task %s failed", "{task_name}")\n')
-    handler_body: list[cst.BaseStatement] = [log, cst.SimpleStatementLine([cst.Raise()])] if reraise else [log]
+    handler_body: list[cst.BaseStatement] = (
+        [log, cst.SimpleStatementLine([cst.Raise()])] if reraise else [log]
+    )
     wrapped = cst.Try(
         body=cst.IndentedBlock(statements, indent=block.indent, footer=block.footer),
-        handlers=[cst.ExceptHandler(cst.IndentedBlock(handler_body, indent=block.indent),
-                                    type=cst.Name("Exception"))],
+        handlers=[
+            cst.ExceptHandler(
+                cst.IndentedBlock(handler_body, indent=block.indent), type=cst.Name("Exception")
+            )
+        ],
         leading_lines=leading[:blank],
     )
     return func.with_changes(body=block.with_changes(body=[*head, wrapped], footer=()))
@@ -242,12 +277,17 @@ def wrap_body(func: cst.FunctionDef, logger: str, task_name: str, reraise: bool)
 
 # -- the codemod ------------------------------------------------------------------------------
 
+
 class BackgroundTaskLogging(Codemod):
     name = "background-task-logging"
-    summary = ("Wrap background task bodies in try/except that logs the failing task by name, so one "
-               "failure no longer cancels the tasks after it.")
-    safety = ("Rewrites only project functions registered as tasks; one that is also called directly is "
-              "left alone unless --reraise (log, then re-raise).")
+    summary = (
+        "Wrap background task bodies in try/except that logs the failing task by name, so one "
+        "failure no longer cancels the tasks after it."
+    )
+    safety = (
+        "Rewrites only project functions registered as tasks; one that is also called directly is "
+        "left alone unless --reraise (log, then re-raise)."
+    )
     example = (
         "def send_email(to: str) -> None:\n    mailer.send(to)\n",
         "def send_email(to: str) -> None:\n    try:\n        mailer.send(to)\n    except Exception:\n"
@@ -257,10 +297,22 @@ class BackgroundTaskLogging(Codemod):
     # No task is registered anywhere: nothing to wrap or report, however many files there are.
     seed_markers = markers
     options = (
-        Option("reraise", False, "Re-raise after logging a failed background task (later tasks still stop)."),
-        Option("logger-name", "logger", "Name of the module logger to reuse, or to create when there is none."),
-        Option("protecting-decorators", [], "Qualified names of decorators that already catch and log a task's "
-               "failures; tasks decorated (or wrapped) with them are left alone."),
+        Option(
+            "reraise",
+            False,
+            "Re-raise after logging a failed background task (later tasks still stop).",
+        ),
+        Option(
+            "logger-name",
+            "logger",
+            "Name of the module logger to reuse, or to create when there is none.",
+        ),
+        Option(
+            "protecting-decorators",
+            [],
+            "Qualified names of decorators that already catch and log a task's "
+            "failures; tasks decorated (or wrapped) with them are left alone.",
+        ),
     )
 
     def gather(self, file: SourceFile, tree: ast.Module) -> ModuleFacts:
@@ -295,7 +347,9 @@ class BackgroundTaskLogging(Codemod):
                         project.resolve_needing(qualified, file, needed)
         return Wanted(frozenset(needed.names), frozenset(needed.modules))
 
-    def build_index(self, facts: Mapping[SourceFile, ModuleFacts], unparsed: Sequence[SourceFile]) -> TaskIndex:
+    def build_index(
+        self, facts: Mapping[SourceFile, ModuleFacts], unparsed: Sequence[SourceFile]
+    ) -> TaskIndex:
         project = _Project(facts, unparsed)
         index = TaskIndex(unparsed=frozenset(f.path for f in unparsed))
         tasks: dict[tuple[SourceFile, str], list[tuple[SourceFile, Registration]]] = {}
@@ -330,7 +384,11 @@ class BackgroundTaskLogging(Codemod):
         qualified = f"{file.module_name}.{name}" if file.module_name else name
         where = _where(file, function.line)
         protecting = set(self.option("protecting-decorators"))
-        if function.shape.protected or function.shape.trivial or protecting.intersection(function.decorators):
+        if (
+            function.shape.protected
+            or function.shape.trivial
+            or protecting.intersection(function.decorators)
+        ):
             return False, None
         if function.defined_twice:
             return False, _defined_twice(qualified, file.display_path)
@@ -341,8 +399,9 @@ class BackgroundTaskLogging(Codemod):
         return True, None
 
     @staticmethod
-    def _direct_uses(project: _Project, tasks: set[tuple[SourceFile, str]]
-                     ) -> dict[tuple[SourceFile, str], tuple[SourceFile, Use]]:
+    def _direct_uses(
+        project: _Project, tasks: set[tuple[SourceFile, str]]
+    ) -> dict[tuple[SourceFile, str], tuple[SourceFile, Use]]:
         """For each task, its first use anywhere that is not a task registration."""
         found: dict[tuple[SourceFile, str], tuple[SourceFile, Use]] = {}
         for file, module_facts in project.facts.items():
@@ -357,7 +416,9 @@ class BackgroundTaskLogging(Codemod):
         return found
 
     @staticmethod
-    def _report(index: TaskIndex, file: SourceFile, registration: Registration, message: str) -> None:
+    def _report(
+        index: TaskIndex, file: SourceFile, registration: Registration, message: str
+    ) -> None:
         finding = PendingFinding(registration.line, registration.column, message)
         index.findings.setdefault(file.path, []).append(finding)
 
@@ -373,8 +434,12 @@ class BackgroundTaskLogging(Codemod):
         """Lines under ``# fastapi-fix: ignore`` for this codemod."""
         if SUPPRESSION_MARKER.decode() not in module.code:
             return set()
-        return {line for suppression in find_suppressions(module) if suppression.applies_to(self.name)
-                for line in range(suppression.first, suppression.last + 1)}
+        return {
+            line
+            for suppression in find_suppressions(module)
+            if suppression.applies_to(self.name)
+            for line in range(suppression.first, suppression.last + 1)
+        }
 
     @staticmethod
     def _report_findings(ctx: FileContext, module: cst.Module, index: TaskIndex) -> None:
@@ -388,7 +453,9 @@ class BackgroundTaskLogging(Codemod):
             column = len(text.encode()[: finding.column].decode(errors="ignore"))
             ctx.report(finding.line, column, finding.message)
 
-    def _wrap_tasks(self, ctx: FileContext, module: cst.Module, tasks: Mapping[str, str]) -> cst.Module:
+    def _wrap_tasks(
+        self, ctx: FileContext, module: cst.Module, tasks: Mapping[str, str]
+    ) -> cst.Module:
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         suppressed = self._suppressed_lines(module)
         chosen: list[tuple[int, cst.FunctionDef, set[str]]] = []
@@ -418,7 +485,9 @@ class BackgroundTaskLogging(Codemod):
             task_name = tasks[statement.name.value]
             body[position] = wrap_body(statement, plan.name, task_name, self.option("reraise"))
             span = positions[statement]
-            ctx.record_edit(span.start.line, span.end.line, f"background task {task_name} logs its failure")
+            ctx.record_edit(
+                span.start.line, span.end.line, f"background task {task_name} logs its failure"
+            )
         if plan.create:
             first = chosen[0][0]
             imported_at = min(module_logging(body).get_logger.values(), default=None)

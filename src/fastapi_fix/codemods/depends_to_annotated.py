@@ -64,8 +64,12 @@ class DependsToAnnotated(Codemod):
     # A parameter function resolves to FastAPI only through an import naming fastapi somewhere.
     seed_markers = markers
     options = (
-        Option("aliases", True, "Share a dependency used twice or more as an alias "
-                                "(SessionDep = Annotated[Session, Depends(get_db)])."),
+        Option(
+            "aliases",
+            True,
+            "Share a dependency used twice or more as an alias "
+            "(SessionDep = Annotated[Session, Depends(get_db)]).",
+        ),
     )
 
     def gather(self, file: SourceFile, tree: ast.Module) -> FileFacts:
@@ -76,9 +80,18 @@ class DependsToAnnotated(Codemod):
         # see `_annotated_gather`.
         return more_to_gather(facts)
 
-    def build_index(self, facts: Mapping[SourceFile, FileFacts], unparsed: Sequence[SourceFile]) -> Index:
-        planner = Planner(facts, unparsed, self.settings.target_version, aliases=self.option("aliases"),
-                          too_old_fastapi=too_old_fastapi([*(file.path for file in facts), *(f.path for f in unparsed)]))
+    def build_index(
+        self, facts: Mapping[SourceFile, FileFacts], unparsed: Sequence[SourceFile]
+    ) -> Index:
+        planner = Planner(
+            facts,
+            unparsed,
+            self.settings.target_version,
+            aliases=self.option("aliases"),
+            too_old_fastapi=too_old_fastapi(
+                [*(file.path for file in facts), *(f.path for f in unparsed)]
+            ),
+        )
         return planner.plan()
 
     def targets(self, index: Index) -> Collection[Path]:
@@ -107,11 +120,15 @@ def _rewrite(ctx: FileContext, module: cst.Module, plan: FilePlan) -> cst.Module
     module = add_imports(module, imports, ctx.file, plan.first_party)
     if rewriter.uses_alias:
         unused = _left_unused(plan, rewriter, inserted)
-        module = remove_imports(module, ctx.file, [i for i in plan.removable if (i[2] or i[1]) in unused])
+        module = remove_imports(
+            module, ctx.file, [i for i in plan.removable if (i[2] or i[1]) in unused]
+        )
     return module
 
 
-def _left_unused(plan: FilePlan, rewriter: SignatureRewriter, inserted: Sequence[AliasDefinition]) -> set[str]:
+def _left_unused(
+    plan: FilePlan, rewriter: SignatureRewriter, inserted: Sequence[AliasDefinition]
+) -> set[str]:
     """Local names of removable imports that nothing uses any more.
 
     The gathered counts say how often each name occurs in the file; every occurrence inside a
@@ -142,8 +159,12 @@ def _report_unanalysed(ctx: FileContext, module: cst.Module) -> None:
         def visit_Param(self, node: cst.Param) -> None:
             if isinstance(node.default, cst.Call) and cst_param_function(self, node.default):
                 start = self.get_metadata(PositionProvider, node.name).start
-                ctx.report(start.line, start.column, f"`{node.name.value}` left as is: this file uses syntax "
-                                                     "newer than the running Python; run fastapi-fix under a newer one")
+                ctx.report(
+                    start.line,
+                    start.column,
+                    f"`{node.name.value}` left as is: this file uses syntax "
+                    "newer than the running Python; run fastapi-fix under a newer one",
+                )
 
     # No copy: the tree is only read.
     MetadataWrapper(module, unsafe_skip_copy=True).visit(Finder())

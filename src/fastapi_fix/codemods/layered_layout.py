@@ -25,10 +25,14 @@ from fastapi_fix.engine.project import ProjectChange, ProjectCodemod, fingerprin
 
 class LayeredLayout(ProjectCodemod):
     name = "layered-layout"
-    summary = ("Move a flat or single-file app into api/v1 (routes, schemas, dependencies), core, services "
-               "and models, rewriting every import and string reference")
-    safety = ("Plans first (--dry-run, --write-plan); applies all or nothing, refuses a dirty git tree, "
-              "uses git mv; never creates an import cycle; reports what it cannot rewrite")
+    summary = (
+        "Move a flat or single-file app into api/v1 (routes, schemas, dependencies), core, services "
+        "and models, rewriting every import and string reference"
+    )
+    safety = (
+        "Plans first (--dry-run, --write-plan); applies all or nothing, refuses a dirty git tree, "
+        "uses git mv; never creates an import cycle; reports what it cannot rewrite"
+    )
     example = (
         "# main.py\napp = FastAPI()\n\nclass UserOut(BaseModel):\n    id: int\n\n@app.get('/users')\ndef users(): ...\n",
         "# app/api/v1/schemas.py\nclass UserOut(BaseModel):\n    id: int\n\n"
@@ -38,7 +42,11 @@ class LayeredLayout(ProjectCodemod):
         Option("plan", "", "apply (or --dry-run) this edited plan file (TOML) instead of planning"),
         Option("write-plan", "", "write the plan to this TOML file and change nothing"),
         Option("allow-dirty", False, "apply even when the git tree has uncommitted changes"),
-        Option("layout-force", False, "plan even when the project is already layered or organised by domain"),
+        Option(
+            "layout-force",
+            False,
+            "plan even when the project is already layered or organised by domain",
+        ),
         Option("package-name", "app", "the package a single-file app moves into"),
     )
 
@@ -68,11 +76,15 @@ class LayeredLayout(ProjectCodemod):
                 return change
             if plan.fingerprint and plan.fingerprint != digest:
                 change = ProjectChange(root)
-                change.errors.append(f"{plan_path}: the project changed since this plan was written; plan again")
+                change.errors.append(
+                    f"{plan_path}: the project changed since this plan was written; plan again"
+                )
                 return change
             classifier = None
         else:
-            plan, planner = propose(project, self.option("package-name"), self.option("layout-force"))
+            plan, planner = propose(
+                project, self.option("package-name"), self.option("layout-force")
+            )
             plan.fingerprint = digest
             classifier = planner.classifier
         change = realize(project, plan, classifier)

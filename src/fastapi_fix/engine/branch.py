@@ -44,11 +44,15 @@ class CodemodStep:
 
     def as_json(self) -> dict:
         changed = [r for r in self.results if r.status is Status.CHANGED]
-        return {"codemod": self.codemod, "commit": self.commit, "failure": self.failure,
-                "files": [r.display_path for r in changed],
-                "edits": sum(len(r.edits) for r in changed),
-                "findings": sum(len(r.findings) for r in self.results),
-                "differences": self.differences}
+        return {
+            "codemod": self.codemod,
+            "commit": self.commit,
+            "failure": self.failure,
+            "files": [r.display_path for r in changed],
+            "edits": sum(len(r.edits) for r in changed),
+            "findings": sum(len(r.findings) for r in self.results),
+            "differences": self.differences,
+        }
 
 
 @dataclass
@@ -73,8 +77,13 @@ class BranchOutcome:
         return [step for step in self.steps if step.commit]
 
     def as_json(self) -> dict:
-        return {"name": self.name, "base": self.base, "origin": self.origin, "kept": self.kept,
-                "steps": [step.as_json() for step in self.steps]}
+        return {
+            "name": self.name,
+            "base": self.base,
+            "origin": self.origin,
+            "kept": self.kept,
+            "steps": [step.as_json() for step in self.steps],
+        }
 
 
 @dataclass(frozen=True)
@@ -89,17 +98,25 @@ def prepare(name: str, targets: Targets) -> tuple[Repository, str]:
     if repo is None:
         raise BranchRefused(f"--branch needs a git repository; {targets.paths[0]} is not in one")
     root = os.path.realpath(repo.root)
-    outside = [str(p) for p in targets.paths if not _is_within(Path(os.path.realpath(p)), Path(root))]
+    outside = [
+        str(p) for p in targets.paths if not _is_within(Path(os.path.realpath(p)), Path(root))
+    ]
     if outside:
-        raise BranchRefused(f"--branch: {', '.join(outside)} is outside the repository at {repo.root}")
+        raise BranchRefused(
+            f"--branch: {', '.join(outside)} is outside the repository at {repo.root}"
+        )
     head = repo.head()
     if head is None:
         raise BranchRefused("--branch needs a commit to start from; this repository has none yet")
     dirty = repo.uncommitted()
     if dirty:
-        shown = "\n".join(f"  {line}" for line in dirty[:10]) + ("\n  ..." if len(dirty) > 10 else "")
-        raise BranchRefused("--branch needs a clean working tree (commit or stash first); "
-                            f"uncommitted changes:\n{shown}")
+        shown = "\n".join(f"  {line}" for line in dirty[:10]) + (
+            "\n  ..." if len(dirty) > 10 else ""
+        )
+        raise BranchRefused(
+            "--branch needs a clean working tree (commit or stash first); "
+            f"uncommitted changes:\n{shown}"
+        )
     try:
         repo.check_branch_name(name)
     except GitError:
@@ -117,8 +134,14 @@ def _is_within(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def build_branch(name: str, instances: Sequence[Codemod], targets: Targets, apply: Apply,
-                 say: Say, verify: VerifyRequest | None = None) -> BranchOutcome:
+def build_branch(
+    name: str,
+    instances: Sequence[Codemod],
+    targets: Targets,
+    apply: Apply,
+    say: Say,
+    verify: VerifyRequest | None = None,
+) -> BranchOutcome:
     """Create ``name`` and commit each codemod's changes on it (see the module docstring).
     `BranchRefused` if the branch cannot be made; a branch without commits is not kept."""
     repo, head = prepare(name, targets)
@@ -127,8 +150,9 @@ def build_branch(name: str, instances: Sequence[Codemod], targets: Targets, appl
     try:
         with repo.worktree(name) as tree:
             relocated = targets.relocated(Path(os.path.realpath(repo.root)), tree.root)
-            _commit_codemods(outcome, tree, instances, relocated, apply, say, verify,
-                             _app_root(repo, tree.root))
+            _commit_codemods(
+                outcome, tree, instances, relocated, apply, say, verify, _app_root(repo, tree.root)
+            )
     finally:
         outcome.kept = bool(outcome.commits)
         if not outcome.kept:  # nothing on it: no empty branch left behind
@@ -137,8 +161,16 @@ def build_branch(name: str, instances: Sequence[Codemod], targets: Targets, appl
     return outcome
 
 
-def _commit_codemods(outcome: BranchOutcome, tree: Worktree, instances: Sequence[Codemod], targets: Targets,
-                     apply: Apply, say: Say, verify: VerifyRequest | None, app_root: Path) -> None:
+def _commit_codemods(
+    outcome: BranchOutcome,
+    tree: Worktree,
+    instances: Sequence[Codemod],
+    targets: Targets,
+    apply: Apply,
+    say: Say,
+    verify: VerifyRequest | None,
+    app_root: Path,
+) -> None:
     baseline = _baseline(verify, app_root)
     for codemod in instances:
         step = CodemodStep(codemod.name, apply([codemod], targets))
@@ -147,14 +179,19 @@ def _commit_codemods(outcome: BranchOutcome, tree: Worktree, instances: Sequence
         if failed:
             step.failure = f"{len(failed)} file{'s' * (len(failed) != 1)} failed"
         else:
-            tree.stage(path for r in step.results if r.written for path in (r.path, r.new_path) if path)
+            tree.stage(
+                path for r in step.results if r.written for path in (r.path, r.new_path) if path
+            )
             if verify is not None and baseline is not None and tree.has_staged_changes():
                 step.differences = verify_rewrite(verify.app, app_root, baseline, verify.python)
                 if step.differences:
                     step.failure = "the API changed (--verify)"
         if step.failure:
             tree.discard_changes()
-            say(f"{codemod.name}: {step.failure}; nothing committed for it, the run stops here", True)
+            say(
+                f"{codemod.name}: {step.failure}; nothing committed for it, the run stops here",
+                True,
+            )
             return
         if tree.has_staged_changes():
             step.commit = tree.commit_staged(commit_message(codemod, step.results))
@@ -180,24 +217,34 @@ def _baseline(verify: VerifyRequest | None, app_root: Path) -> AppSnapshot | Non
 
 # -- commit messages ---------------------------------------------------------------------
 
+
 def subject(codemod: Codemod, results: Sequence[FileResult]) -> str:
     changed = [r for r in results if r.status is Status.CHANGED]
     edits = sum(len(r.edits) for r in changed)
-    return (f"fastapi-fix: {codemod.name} ({len(changed)} file{'s' * (len(changed) != 1)}, "
-            f"{edits} edit{'s' * (edits != 1)})")
+    return (
+        f"fastapi-fix: {codemod.name} ({len(changed)} file{'s' * (len(changed) != 1)}, "
+        f"{edits} edit{'s' * (edits != 1)})"
+    )
 
 
 def commit_message(codemod: Codemod, results: Sequence[FileResult]) -> str:
     """Subject, the codemod's summary, then its files with their edits, then what it left."""
     lines = [subject(codemod, results), "", codemod.summary, "", "Files and edits:"]
-    for result in sorted((r for r in results if r.status is Status.CHANGED), key=lambda r: r.display_path):
+    for result in sorted(
+        (r for r in results if r.status is Status.CHANGED), key=lambda r: r.display_path
+    ):
         moved = f" (moved to {new_display_path(result)})" if result.new_path else ""
         lines.append(f"- {result.display_path}{moved}")
         for edit in sorted(result.edits, key=lambda e: (e.line, e.end_line)):
             span = f"{edit.line}" if edit.end_line == edit.line else f"{edit.line}-{edit.end_line}"
             lines.append(f"  - line {span}: {edit.description or 'rewritten'}")
-    findings = sorted((f for r in results for f in r.findings), key=lambda f: (f.path, f.line, f.column))
+    findings = sorted(
+        (f for r in results for f in r.findings), key=lambda f: (f.path, f.line, f.column)
+    )
     if findings:
         lines += ["", f"Left for review ({len(findings)}):"]
-        lines += [f"- {finding.path}:{finding.line}:{finding.column}: {finding.message}" for finding in findings]
+        lines += [
+            f"- {finding.path}:{finding.line}:{finding.column}: {finding.message}"
+            for finding in findings
+        ]
     return "\n".join(lines) + "\n"

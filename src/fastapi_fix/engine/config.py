@@ -118,13 +118,15 @@ def parse_tool_config(
     known = list(by_name)
     version = table.get("target-version")
     if version is not None and not isinstance(version, str):
-        raise ConfigError(f"{path}: [{TOOL_TABLE}] target-version must be a string such as \"py39\"")
+        raise ConfigError(f'{path}: [{TOOL_TABLE}] target-version must be a string such as "py39"')
     return ToolConfig(
         path=path,
         select=_codemod_names(path, table, "select", known),
         ignore=_codemod_names(path, table, "ignore", known),
         exclude=_strings(path, table, "exclude"),
-        target_version=parse_target_version(version) if version else project_target_version(dict(document)),
+        target_version=parse_target_version(version)
+        if version
+        else project_target_version(dict(document)),
         options=_all_codemod_options(path, table, by_name),
     )
 
@@ -139,21 +141,33 @@ def _all_codemod_options(
 ) -> dict[str, dict[str, Any]]:
     """Options from ``[tool.fastapi-fix.<codemod>]`` tables and, like the command line's flags,
     flat ``[tool.fastapi-fix]`` keys (``blocking-calls = [...]``)."""
-    options = {name: _codemod_options(path, table[name], by_name[name]) for name in by_name if name in table}
+    options = {
+        name: _codemod_options(path, table[name], by_name[name])
+        for name in by_name
+        if name in table
+    }
     for key, owner in _option_owners(by_name).items():
         if key not in table:
             continue
         if key in options.get(owner, {}):
-            raise ConfigError(f"{path}: {key!r} is set both in [{TOOL_TABLE}] and in [{TOOL_TABLE}.{owner}]")
-        options.setdefault(owner, {}).update(_codemod_options(path, {key: table[key]}, by_name[owner]))
+            raise ConfigError(
+                f"{path}: {key!r} is set both in [{TOOL_TABLE}] and in [{TOOL_TABLE}.{owner}]"
+            )
+        options.setdefault(owner, {}).update(
+            _codemod_options(path, {key: table[key]}, by_name[owner])
+        )
     return options
 
 
-def _reject_unknown_keys(path: Path, table: Mapping[str, Any], by_name: Mapping[str, type[Codemod]]) -> None:
+def _reject_unknown_keys(
+    path: Path, table: Mapping[str, Any], by_name: Mapping[str, type[Codemod]]
+) -> None:
     valid = [*GENERAL_KEYS, *by_name, *_option_owners(by_name)]
     for key in table:
         if key not in valid:
-            raise ConfigError(f"{path}: unknown key {key!r} in [{TOOL_TABLE}]; valid keys: {', '.join(valid)}")
+            raise ConfigError(
+                f"{path}: unknown key {key!r} in [{TOOL_TABLE}]; valid keys: {', '.join(valid)}"
+            )
 
 
 def _strings(path: Path, table: Mapping[str, Any], key: str) -> tuple[str, ...]:
@@ -163,7 +177,9 @@ def _strings(path: Path, table: Mapping[str, Any], key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _codemod_names(path: Path, table: Mapping[str, Any], key: str, known: Sequence[str]) -> tuple[str, ...]:
+def _codemod_names(
+    path: Path, table: Mapping[str, Any], key: str, known: Sequence[str]
+) -> tuple[str, ...]:
     names = _strings(path, table, key)
     unknown = [name for name in names if name not in known]
     if unknown:
@@ -192,6 +208,7 @@ def _codemod_options(path: Path, table: Any, codemod: type[Codemod]) -> dict[str
 
 # -- command line over configuration -----------------------------------------------------
 
+
 def effective_selection(
     config: ToolConfig, select: Sequence[str], ignore: Sequence[str]
 ) -> tuple[list[str], list[str]]:
@@ -212,7 +229,9 @@ def effective_options(
     return merged
 
 
-def without_excluded(files: Sequence[SourceFile], patterns: Sequence[str], root: Path) -> list[SourceFile]:
+def without_excluded(
+    files: Sequence[SourceFile], patterns: Sequence[str], root: Path
+) -> list[SourceFile]:
     """``files`` minus those the configured ``exclude`` globs match, relative to ``root`` (the
     folder of pyproject.toml). Applies to files named on the command line too, which is what a
     pre-commit hook passes."""
@@ -256,8 +275,10 @@ class Targets:
         if root is None or self.exclude or self.config_exclude:
             return False
         real_root = Path(os.path.realpath(root))
-        return any(real_root == (real := Path(os.path.realpath(p))) or real in real_root.parents
-                   for p in self.paths)
+        return any(
+            real_root == (real := Path(os.path.realpath(p))) or real in real_root.parents
+            for p in self.paths
+        )
 
     @property
     def project_root(self) -> Path | None:
@@ -271,8 +292,13 @@ class Targets:
     def relocated(self, old_root: Path, new_root: Path) -> Targets:
         """The same targets in another checkout of the repository (``--branch``'s worktree);
         paths are shown relative to its root."""
+
         def move(path: Path) -> Path:
             return new_root / os.path.relpath(os.path.realpath(path), old_root)
 
-        return replace(self, paths=tuple(move(p) for p in self.paths), cwd=new_root,
-                       config_root=move(self.config_root) if self.config_root else None)
+        return replace(
+            self,
+            paths=tuple(move(p) for p in self.paths),
+            cwd=new_root,
+            config_root=move(self.config_root) if self.config_root else None,
+        )

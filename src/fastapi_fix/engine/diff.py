@@ -7,7 +7,9 @@ import difflib
 NO_NEWLINE = b"\\ No newline at end of file\n"
 
 
-def unified_diff(old: bytes, new: bytes, display_path: str, new_display_path: str | None = None) -> bytes:
+def unified_diff(
+    old: bytes, new: bytes, display_path: str, new_display_path: str | None = None
+) -> bytes:
     """``--- a/path`` / ``+++ b/path`` diff, byte-exact (any encoding, CRLF, no final newline)."""
     return hunks(old, new, f"a/{display_path}", f"b/{new_display_path or display_path}")
 

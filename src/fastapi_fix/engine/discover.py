@@ -16,9 +16,23 @@ from fastapi_fix.engine.codemod import SourceFile
 # Folders no one wants rewritten: VCS data, environments, build output, caches.
 DEFAULT_EXCLUDED_DIRS = frozenset(
     {
-        ".git", ".hg", ".svn", ".venv", "venv", ".env", ".tox", ".nox", "node_modules",
-        "build", "dist", "__pycache__", "site-packages", ".eggs", ".mypy_cache",
-        ".pytest_cache", ".ruff_cache",
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        ".env",
+        ".tox",
+        ".nox",
+        "node_modules",
+        "build",
+        "dist",
+        "__pycache__",
+        "site-packages",
+        ".eggs",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
     }
 )
 
@@ -86,7 +100,9 @@ class _IgnoreRules:
             return True
         for directory in _gitignore_dirs(path.parent, root):
             spec = self._spec(directory)
-            if spec is not None and spec.match_file(path.relative_to(directory).as_posix() + suffix):
+            if spec is not None and spec.match_file(
+                path.relative_to(directory).as_posix() + suffix
+            ):
                 return True
         return False
 
@@ -110,7 +126,9 @@ def _gitignore_dirs(directory: Path, root: Path) -> tuple[Path, ...]:
     return tuple(reversed(chain))
 
 
-def discover(paths: Iterable[Path], excludes: Iterable[str] = (), cwd: Path | None = None) -> Discovery:
+def discover(
+    paths: Iterable[Path], excludes: Iterable[str] = (), cwd: Path | None = None
+) -> Discovery:
     cwd = cwd or Path.cwd()
     rules = _IgnoreRules(excludes)
     result = Discovery()
@@ -125,7 +143,9 @@ def discover(paths: Iterable[Path], excludes: Iterable[str] = (), cwd: Path | No
                 continue
             seen.add(real)
             if file != path and not any(real == r or r in real.parents for r in result.roots):
-                result.skipped.append((display_path(file, cwd), "symlink to a file outside the given paths"))
+                result.skipped.append(
+                    (display_path(file, cwd), "symlink to a file outside the given paths")
+                )
                 continue
             # A link found while walking is processed as its target: that is what gets written,
             # and what a --dry-run patch must name to apply.
@@ -179,7 +199,11 @@ def _walk(root: Path, rules: _IgnoreRules) -> Iterator[Path]:
         )
         for name in sorted(filenames):
             file = here / name
-            if name.endswith(".py") and file.is_file() and not rules.ignored(file, root, is_dir=False):
+            if (
+                name.endswith(".py")
+                and file.is_file()
+                and not rules.ignored(file, root, is_dir=False)
+            ):
                 yield file
 
 
@@ -192,4 +216,4 @@ def project_context(found: Discovery, project_root: Path | None, cwd: Path | Non
     others = discover([project_root], cwd=cwd).files
     context = [f for f in others if Path(os.path.realpath(f.path)) not in named]
     everything = distinct_module_names([*found.files, *context])
-    found.files, found.context = everything[: len(found.files)], everything[len(found.files):]
+    found.files, found.context = everything[: len(found.files)], everything[len(found.files) :]

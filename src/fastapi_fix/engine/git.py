@@ -24,7 +24,13 @@ def _git(cwd: Path, *args: str, input: str | None = None) -> str:
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
     try:
         completed = subprocess.run(
-            ["git", *args], cwd=cwd, input=input, capture_output=True, text=True, env=env, check=False
+            ["git", *args],
+            cwd=cwd,
+            input=input,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
         )
     except FileNotFoundError:
         raise GitError("git is not installed (or not on PATH)") from None
@@ -134,7 +140,9 @@ class Worktree:
         ``--no-verify``: like ``git rebase`` and ``git cherry-pick``, an automated sequence of
         commits does not run pre-commit hooks, which could rewrite or refuse the files.
         """
-        self.git("commit", "--quiet", "--no-verify", "--cleanup=whitespace", "--file", "-", input=message)
+        self.git(
+            "commit", "--quiet", "--no-verify", "--cleanup=whitespace", "--file", "-", input=message
+        )
         return self.git("rev-parse", "HEAD").strip()
 
     def discard_changes(self) -> None:

@@ -107,15 +107,20 @@ class _SpellForOlderPython(cst.CSTTransformer):
         # What needs spelling is all at statement level: never descend into expressions.
         return not isinstance(node, (cst.BaseExpression, cst.Parameters, cst.BaseSmallStatement))
 
-    def leave_ExceptHandler(self, original: cst.ExceptHandler, updated: cst.ExceptHandler) -> cst.ExceptHandler:
+    def leave_ExceptHandler(
+        self, original: cst.ExceptHandler, updated: cst.ExceptHandler
+    ) -> cst.ExceptHandler:
         # PEP 758: ``except A, B:`` → ``except (A, B):``
         return updated.with_changes(type=_parenthesized(updated.type))
 
-    def leave_ExceptStarHandler(self, original: cst.ExceptStarHandler,
-                                updated: cst.ExceptStarHandler) -> cst.ExceptStarHandler:
+    def leave_ExceptStarHandler(
+        self, original: cst.ExceptStarHandler, updated: cst.ExceptStarHandler
+    ) -> cst.ExceptStarHandler:
         return updated.with_changes(type=_parenthesized(updated.type))
 
-    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+    def leave_FunctionDef(
+        self, original: cst.FunctionDef, updated: cst.FunctionDef
+    ) -> cst.FunctionDef:
         # PEP 695: ``def f[T](x: T)`` → ``def f(x: T)``
         return updated.with_changes(type_parameters=None)
 
@@ -137,8 +142,11 @@ def _spelled_from_tokens(data: bytes) -> str | None:
     ``class C[T]:`` → their type parameters blanked, and ``type X = ...`` → ``X = ...``;
     ``None`` when the tokens do not say enough (then LibCST spells it)."""
     try:
-        tokens = [t for t in tokenize.tokenize(io.BytesIO(data).readline)
-                  if t.type not in (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING)]
+        tokens = [
+            t
+            for t in tokenize.tokenize(io.BytesIO(data).readline)
+            if t.type not in (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING)
+        ]
     except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
         return None
     edits: list[tuple[int, int, int, str]] = []  # (row, start column, end column, new text)
@@ -146,13 +154,21 @@ def _spelled_from_tokens(data: bytes) -> str | None:
     for index, token in enumerate(tokens):
         if at_statement_start and token.string == "except":
             edits.extend(_parenthesized_types(tokens, index))
-        elif token.string in ("def", "class") and index + 2 < len(tokens) and tokens[index + 2].string == "[":
+        elif (
+            token.string in ("def", "class")
+            and index + 2 < len(tokens)
+            and tokens[index + 2].string == "["
+        ):
             blank = _blanked_brackets(tokens, index + 2)
             if blank is None:
                 return None
             edits.extend(blank)
-        elif at_statement_start and token.string == "type" and index + 1 < len(tokens) \
-                and tokens[index + 1].type == tokenize.NAME:
+        elif (
+            at_statement_start
+            and token.string == "type"
+            and index + 1 < len(tokens)
+            and tokens[index + 1].type == tokenize.NAME
+        ):
             name = tokens[index + 1]
             edits.append((token.start[0], token.start[1], name.start[1], ""))
             if index + 2 < len(tokens) and tokens[index + 2].string == "[":
@@ -166,7 +182,9 @@ def _spelled_from_tokens(data: bytes) -> str | None:
     return _apply(data.decode(_encoding(data)), edits)
 
 
-def _parenthesized_types(tokens: list[tokenize.TokenInfo], index: int) -> list[tuple[int, int, int, str]]:
+def _parenthesized_types(
+    tokens: list[tokenize.TokenInfo], index: int
+) -> list[tuple[int, int, int, str]]:
     """``except A, B:``: parentheses around the types (none if they need none)."""
     first = index + 2 if index + 1 < len(tokens) and tokens[index + 1].string == "*" else index + 1
     depth, comma, end = 0, False, first
@@ -187,7 +205,9 @@ def _parenthesized_types(tokens: list[tokenize.TokenInfo], index: int) -> list[t
     return [(closing.end[0], closing.end[1], closing.end[1], ")"), (row, start, column, "(")]
 
 
-def _blanked_brackets(tokens: list[tokenize.TokenInfo], index: int) -> list[tuple[int, int, int, str]] | None:
+def _blanked_brackets(
+    tokens: list[tokenize.TokenInfo], index: int
+) -> list[tuple[int, int, int, str]] | None:
     """Spaces over ``[...]`` from ``tokens[index]``; over several lines, each but the last
     ends with a ``\\`` that joins it to the next (so the lines stay where they were)."""
     depth = 0

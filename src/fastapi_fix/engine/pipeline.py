@@ -15,7 +15,13 @@ import libcst as cst
 
 from fastapi_fix.engine.codemod import Codemod, FileContext, SourceFile
 from fastapi_fix.engine.files import SkipFile, source_encoding
-from fastapi_fix.engine.parsing import NewerSyntax, compile_source, compiles, parse_ast, parse_module
+from fastapi_fix.engine.parsing import (
+    NewerSyntax,
+    compile_source,
+    compiles,
+    parse_ast,
+    parse_module,
+)
 from fastapi_fix.engine.results import Edit, Finding
 from fastapi_fix.engine.suppress import MARKER as SUPPRESSION_MARKER
 from fastapi_fix.engine.suppress import honour_suppressions
@@ -67,8 +73,12 @@ def check_readable(data: bytes) -> None:
     source_encoding(data)
 
 
-def gather_file(file: SourceFile, data: bytes, codemods: Sequence[Codemod],
-                chosen: Sequence[Codemod] | None = None) -> GatherOutcome:
+def gather_file(
+    file: SourceFile,
+    data: bytes,
+    codemods: Sequence[Codemod],
+    chosen: Sequence[Codemod] | None = None,
+) -> GatherOutcome:
     """Gather ``data`` for the ``chosen`` codemods, or in a first round for every codemod
     that `wants_gather` it (keeping the file's words if some codemod did not)."""
     outcome = GatherOutcome(file)
@@ -113,7 +123,10 @@ class TransformOutcome:
 
 
 def apply_codemods(
-    file: SourceFile, module: cst.Module, plan: Sequence[tuple[Codemod, Any]], source: bytes | None = None
+    file: SourceFile,
+    module: cst.Module,
+    plan: Sequence[tuple[Codemod, Any]],
+    source: bytes | None = None,
 ) -> tuple[cst.Module, list[Finding], list[Edit]]:
     """``source``: the module's bytes if known, to skip rendering it for the suppression check."""
     findings: list[Finding] = []
@@ -141,7 +154,9 @@ def transform_source(
         check_readable(data)
         module = parse_module(data)
         if module.bytes != data:  # e.g. a lone CR at the very end: LibCST would drop it
-            raise SkipFile("the parser cannot reproduce this file byte for byte (unusual line endings?)")
+            raise SkipFile(
+                "the parser cannot reproduce this file byte for byte (unusual line endings?)"
+            )
     except SkipFile as exc:
         return TransformOutcome(skip=str(exc))
     try:
@@ -154,8 +169,13 @@ def transform_source(
     return TransformOutcome(new=new if new != data else None, findings=findings, edits=edits)
 
 
-def check_output(file: SourceFile, old: bytes, new: bytes, transformed: cst.Module,
-                 plan: Sequence[tuple[Codemod, Any]]) -> None:
+def check_output(
+    file: SourceFile,
+    old: bytes,
+    new: bytes,
+    transformed: cst.Module,
+    plan: Sequence[tuple[Codemod, Any]],
+) -> None:
     """The new bytes must compile (when the old did, else re-parse) and be a fixed point of
     the codemods.
 

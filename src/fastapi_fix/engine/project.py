@@ -97,6 +97,7 @@ class ProjectCodemod(Codemod):
 
 # -- showing a change --------------------------------------------------------------------
 
+
 def change_patch(change: FileChange, prefix: str = "") -> bytes:
     """The change as ``git diff`` prints it (``rename from/to`` for moves): ``git apply``
     applies it. ``prefix`` is the root's path relative to where the patch is applied."""
@@ -109,7 +110,9 @@ def change_patch(change: FileChange, prefix: str = "") -> bytes:
     elif change.kind == "delete":
         lines.append(b"deleted file mode 100644\n")
     elif change.kind == "move":
-        lines.append(f"similarity index {_similarity(change.old or b'', change.new or b'')}%\n".encode())
+        lines.append(
+            f"similarity index {_similarity(change.old or b'', change.new or b'')}%\n".encode()
+        )
         lines.append(f"rename from {old_name}\nrename to {new_name}\n".encode())
     old = change.old or b""
     new = change.new if change.new is not None else b""
@@ -127,6 +130,7 @@ def _similarity(old: bytes, new: bytes) -> int:
 
 
 # -- applying a change ---------------------------------------------------------------------
+
 
 class ApplyError(Exception):
     """The change was not applied (refused, or rolled back after a failure)."""
@@ -146,7 +150,9 @@ def fingerprint(root: Path, paths: Sequence[str]) -> str:
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=env, check=False)
+    return subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, env=env, check=False
+    )
 
 
 def git_root(root: Path) -> Path | None:
@@ -179,8 +185,13 @@ class Applied:
     used_git: bool = False
 
 
-def apply_change(change: ProjectChange, *, allow_dirty: bool = False, ignore_dirty: Sequence[Path] = (),
-                 step_hook: Callable[[str], None] | None = None) -> Applied:
+def apply_change(
+    change: ProjectChange,
+    *,
+    allow_dirty: bool = False,
+    ignore_dirty: Sequence[Path] = (),
+    step_hook: Callable[[str], None] | None = None,
+) -> Applied:
     """Apply ``change`` under ``change.root``, all or nothing.
 
     Refuses when the change has errors, when a file changed since it was planned, when a
@@ -189,13 +200,17 @@ def apply_change(change: ProjectChange, *, allow_dirty: bool = False, ignore_dir
     """
     root = Path(os.path.abspath(change.root))
     if change.errors:
-        raise ApplyError("the plan has errors; nothing was changed:\n  " + "\n  ".join(change.errors))
+        raise ApplyError(
+            "the plan has errors; nothing was changed:\n  " + "\n  ".join(change.errors)
+        )
     use_git = git_root(root) is not None
     if use_git and not allow_dirty:
         dirty = dirty_paths(root, ignore_dirty)
         if dirty:
-            raise ApplyError("the git tree has uncommitted changes (commit or stash them, or pass --allow-dirty):\n  "
-                             + "\n  ".join(dirty[:10]))
+            raise ApplyError(
+                "the git tree has uncommitted changes (commit or stash them, or pass --allow-dirty):\n  "
+                + "\n  ".join(dirty[:10])
+            )
     _preflight(root, change)
     journal = _Journal(root, use_git)
     try:
@@ -223,17 +238,26 @@ def _preflight(root: Path, change: ProjectChange) -> None:
             try:
                 current = path.read_bytes()
             except OSError as exc:
-                raise ApplyError(f"{file.old_path}: cannot read it ({exc.strerror}); nothing was changed") from None
+                raise ApplyError(
+                    f"{file.old_path}: cannot read it ({exc.strerror}); nothing was changed"
+                ) from None
             if file.old is not None and current != file.old:
-                raise ApplyError(f"{file.old_path} changed since the plan was made; plan again. Nothing was changed")
+                raise ApplyError(
+                    f"{file.old_path} changed since the plan was made; plan again. Nothing was changed"
+                )
             if not os.access(path, os.W_OK):
                 raise ApplyError(f"{file.old_path} is read-only; nothing was changed")
         if file.new_path is not None and file.new_path != file.old_path:
             target = root / file.new_path
             if (target.exists() or target.is_symlink()) and file.new_path not in leaving:
                 raise ApplyError(f"{file.new_path} already exists; nothing was changed")
-        if file.new is not None and file.old is not None and file.new_path and file.new_path.endswith(".py") \
-                and compile_error(file.old, file.old_path or "") is None:
+        if (
+            file.new is not None
+            and file.old is not None
+            and file.new_path
+            and file.new_path.endswith(".py")
+            and compile_error(file.old, file.old_path or "") is None
+        ):
             _check_compiles(file.new_path, file.new)
 
 
@@ -241,7 +265,9 @@ def _check_compiles(path: str, data: bytes) -> None:
     """A rewrite of code that compiled must compile (new files were checked when planned)."""
     problem = compile_error(data, path)
     if problem is not None:
-        raise ApplyError(f"{path}: the new content does not compile ({problem}); nothing was changed")
+        raise ApplyError(
+            f"{path}: the new content does not compile ({problem}); nothing was changed"
+        )
 
 
 def _ordered(files: Sequence[FileChange]) -> list[FileChange]:
@@ -251,11 +277,18 @@ def _ordered(files: Sequence[FileChange]) -> list[FileChange]:
     ordered: list[FileChange] = []
     while pending:
         targets_taken = {f.old_path for f in pending}
-        ready = next((f for f in pending if f.new_path not in targets_taken or f.new_path == f.old_path), pending[0])
+        ready = next(
+            (f for f in pending if f.new_path not in targets_taken or f.new_path == f.old_path),
+            pending[0],
+        )
         ordered.append(ready)
         pending.remove(ready)
-    return ordered + [f for f in files if f.kind == "modify"] + [f for f in files if f.kind == "delete"] \
+    return (
+        ordered
+        + [f for f in files if f.kind == "modify"]
+        + [f for f in files if f.kind == "delete"]
         + [f for f in files if f.kind == "create"]
+    )
 
 
 class _Journal:
@@ -321,7 +354,9 @@ class _Journal:
             shutil.copy2(path, saved)
         self.steps.append(("write", (rel, saved)))
         mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".fastapi-fix.tmp")
+        fd, tmp = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".fastapi-fix.tmp"
+        )
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)

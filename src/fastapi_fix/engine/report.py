@@ -21,13 +21,23 @@ SCHEMA_VERSION = 1
 
 
 def edit_entry(path: str, edit: Edit) -> dict[str, Any]:
-    return {"codemod": edit.codemod, "path": path, "line": edit.line, "end_line": edit.end_line,
-            "description": edit.description}
+    return {
+        "codemod": edit.codemod,
+        "path": path,
+        "line": edit.line,
+        "end_line": edit.end_line,
+        "description": edit.description,
+    }
 
 
 def finding_entry(finding: Finding) -> dict[str, Any]:
-    return {"codemod": finding.codemod, "path": finding.path, "line": finding.line,
-            "column": finding.column, "message": finding.message}
+    return {
+        "codemod": finding.codemod,
+        "path": finding.path,
+        "line": finding.line,
+        "column": finding.column,
+        "message": finding.message,
+    }
 
 
 def new_display_path(result: FileResult) -> str | None:
@@ -35,7 +45,9 @@ def new_display_path(result: FileResult) -> str | None:
     if result.new_path is None:
         return None
     relative = os.path.relpath(result.new_path, result.path.parent)
-    return posixpath.normpath(posixpath.join(posixpath.dirname(result.display_path), Path(relative).as_posix()))
+    return posixpath.normpath(
+        posixpath.join(posixpath.dirname(result.display_path), Path(relative).as_posix())
+    )
 
 
 def file_entry(result: FileResult) -> dict[str, Any]:
@@ -105,10 +117,16 @@ def merge_results(runs: Sequence[Sequence[FileResult]]) -> list[FileResult]:
             seen = merged.get(result.display_path)
             if seen is None:
                 merged[result.display_path] = FileResult(
-                    result.path, result.display_path, result.status, result.reason,
-                    new_path=result.new_path, findings=list(result.findings),
+                    result.path,
+                    result.display_path,
+                    result.status,
+                    result.reason,
+                    new_path=result.new_path,
+                    findings=list(result.findings),
                     edits=list(result.edits) if result.status is Status.CHANGED else [],
-                    written=result.written, write_refused=result.write_refused)
+                    written=result.written,
+                    write_refused=result.write_refused,
+                )
                 continue
             if rank[result.status] > rank[seen.status]:
                 seen.status, seen.reason = result.status, result.reason

@@ -58,4 +58,3 @@ class FileResult:
     snapshot: Snapshot | None = None
     # The unified diff, kept for a machine-readable preview (--dry-run/--check --format json).
     patch: bytes | None = None
-

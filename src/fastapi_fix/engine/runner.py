@@ -66,8 +66,14 @@ def _transform_job(job: _Job) -> FileResult:
     plan = [(_codemods[name], _indexes.get(name)) for name in job.codemods]
     with _cyclic_gc_paused():  # a LibCST tree is many acyclic objects, freed by reference counting
         outcome = transform_source(file, data, plan)
-    result = FileResult(file.path, file.display_path, Status.UNCHANGED, old=data,
-                        findings=outcome.findings, edits=outcome.edits)
+    result = FileResult(
+        file.path,
+        file.display_path,
+        Status.UNCHANGED,
+        old=data,
+        findings=outcome.findings,
+        edits=outcome.edits,
+    )
     if outcome.skip:
         result.status, result.reason = Status.SKIPPED, outcome.skip
     elif outcome.failure:
@@ -81,15 +87,25 @@ def _transform_job(job: _Job) -> FileResult:
 class Runner:
     """Runs a fixed list of codemods over files; ``jobs`` processes (1 = in this process)."""
 
-    def __init__(self, codemods: Sequence[Codemod], jobs: int | None = None,
-                 progress: ProgressCallback | None = None) -> None:
+    def __init__(
+        self,
+        codemods: Sequence[Codemod],
+        jobs: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
         self.codemods = list(codemods)
         self.jobs = jobs or os.cpu_count() or 1
         self.progress = progress or (lambda phase, done, total: None)
 
-    def run(self, files: Sequence[SourceFile], *, write: bool = False,
-            roots: Sequence[Path] = (), sources: Mapping[SourceFile, bytes] | None = None,
-            context: Sequence[SourceFile] = ()) -> Iterator[FileResult]:
+    def run(
+        self,
+        files: Sequence[SourceFile],
+        *,
+        write: bool = False,
+        roots: Sequence[Path] = (),
+        sources: Mapping[SourceFile, bytes] | None = None,
+        context: Sequence[SourceFile] = (),
+    ) -> Iterator[FileResult]:
         """Yield one result per file, in the order of ``files``; write changes if asked.
 
         ``context``: other files of the project, gathered (so the codemods know every caller)
@@ -103,11 +119,18 @@ class Runner:
             indexes = self._build_indexes(codemods, gathered)
         outcomes = gathered[: len(files)]
         targets = {codemod.name: codemod.targets(indexes[codemod.name]) for codemod in codemods}
-        planned = {o.file: self._plan(codemods, o, targets) for o in outcomes if not (o.skip or o.failure)}
+        planned = {
+            o.file: self._plan(codemods, o, targets) for o in outcomes if not (o.skip or o.failure)
+        }
         transform_jobs = [_Job(f, names, sources.get(f)) for f, names in planned.items() if names]
         # Results arrive in file order: stream them, so memory stays flat in the project's size.
-        transformed = iter(self._progress("transform", _streamed(
-            _Workers(self.jobs, codemods, indexes), _transform_job, transform_jobs), len(transform_jobs)))
+        transformed = iter(
+            self._progress(
+                "transform",
+                _streamed(_Workers(self.jobs, codemods, indexes), _transform_job, transform_jobs),
+                len(transform_jobs),
+            )
+        )
         for outcome in outcomes:
             result = next(transformed) if planned.get(outcome.file) else self._result(outcome)
             if write and result.status is Status.CHANGED:
@@ -134,8 +157,9 @@ class Runner:
         with _Workers(self.jobs, codemods, {}) as workers:
             return self._gather_rounds(workers, jobs, codemods)
 
-    def _gather_rounds(self, workers: _Workers, jobs: Sequence[_Job], codemods: Sequence[Codemod]
-                       ) -> list[GatherOutcome]:
+    def _gather_rounds(
+        self, workers: _Workers, jobs: Sequence[_Job], codemods: Sequence[Codemod]
+    ) -> list[GatherOutcome]:
         outcomes = list(self._progress("gather", workers.map(_gather_job, jobs), len(jobs)))
         by_module: dict[str, list[GatherOutcome]] = {}
         for outcome in outcomes:
@@ -145,11 +169,17 @@ class Runner:
             for codemod in codemods:
                 facts = {o.file: o.facts[codemod.name] for o in outcomes if codemod.name in o.facts}
                 for outcome in _wanted_files(codemod.more_to_gather(facts), outcomes, by_module):
-                    if codemod.name not in outcome.gathered and not (outcome.skip or outcome.failure):
+                    if codemod.name not in outcome.gathered and not (
+                        outcome.skip or outcome.failure
+                    ):
                         wanted.setdefault(outcome.file, []).append(codemod.name)
             if not wanted:
                 break
-            more = [_Job(job.file, tuple(wanted[job.file]), job.data) for job in jobs if job.file in wanted]
+            more = [
+                _Job(job.file, tuple(wanted[job.file]), job.data)
+                for job in jobs
+                if job.file in wanted
+            ]
             positions = {o.file: o for o in outcomes}
             for later in self._progress("gather", workers.map(_gather_job, more), len(more)):
                 positions[later.file].merge(later)
@@ -157,7 +187,9 @@ class Runner:
             outcome.words = frozenset()
         return outcomes
 
-    def _build_indexes(self, codemods: Sequence[Codemod], outcomes: Sequence[GatherOutcome]) -> dict[str, Any]:
+    def _build_indexes(
+        self, codemods: Sequence[Codemod], outcomes: Sequence[GatherOutcome]
+    ) -> dict[str, Any]:
         indexes: dict[str, Any] = {}
         for codemod in codemods:
             facts = {o.file: o.facts[codemod.name] for o in outcomes if codemod.name in o.facts}
@@ -166,15 +198,21 @@ class Runner:
         return indexes
 
     @staticmethod
-    def _plan(codemods: Sequence[Codemod], outcome: GatherOutcome,
-              targets: Mapping[str, Collection[Path] | None]) -> tuple[str, ...]:
+    def _plan(
+        codemods: Sequence[Codemod],
+        outcome: GatherOutcome,
+        targets: Mapping[str, Collection[Path] | None],
+    ) -> tuple[str, ...]:
         """The codemods to run on this file, in registry order."""
         names = []
         for codemod in codemods:
             wanted = targets[codemod.name]
             applicable = codemod.name in outcome.applicable
-            if (wanted is None and applicable) or (wanted is not None and outcome.file.path in wanted) \
-                    or (applicable and not outcome.ast_ok):
+            if (
+                (wanted is None and applicable)
+                or (wanted is not None and outcome.file.path in wanted)
+                or (applicable and not outcome.ast_ok)
+            ):
                 names.append(codemod.name)
         return tuple(names)
 
@@ -222,8 +260,12 @@ class _Workers:
             _init_worker(*self.initargs)
             return map(fn, jobs)
         if self.executor is None:
-            self.executor = ProcessPoolExecutor(processes, mp_context=_mp_context(),
-                                                initializer=_init_worker, initargs=self.initargs)
+            self.executor = ProcessPoolExecutor(
+                processes,
+                mp_context=_mp_context(),
+                initializer=_init_worker,
+                initargs=self.initargs,
+            )
             self.processes = processes
         chunksize = max(1, min(64, len(jobs) // (self.processes * 8)))
         return self.executor.map(fn, jobs, chunksize=chunksize)
@@ -242,8 +284,11 @@ def _streamed(workers: _Workers, fn: Callable[[_Job], Any], jobs: Sequence[_Job]
         yield from workers.map(fn, jobs)
 
 
-def _wanted_files(wanted: Wanted, outcomes: Sequence[GatherOutcome],
-                  by_module: Mapping[str, Sequence[GatherOutcome]]) -> Iterator[GatherOutcome]:
+def _wanted_files(
+    wanted: Wanted,
+    outcomes: Sequence[GatherOutcome],
+    by_module: Mapping[str, Sequence[GatherOutcome]],
+) -> Iterator[GatherOutcome]:
     if not wanted:
         return
     for module in wanted.modules:
@@ -254,17 +299,27 @@ def _wanted_files(wanted: Wanted, outcomes: Sequence[GatherOutcome],
         return
     names = {name.encode() for name in wanted.names}
     # (package the file must be inside, or None; the words it must hold)
-    groups = [*((None, _encoded(group)) for group in wanted.together),
-              *((package, _encoded(group)) for package, group in wanted.within)]
+    groups = [
+        *((None, _encoded(group)) for group in wanted.together),
+        *((package, _encoded(group)) for package, group in wanted.within),
+    ]
     holding = _files_holding(outcomes, frozenset().union(*(words for _, words in groups)))
-    matched = {index for index, outcome in enumerate(outcomes)
-               if names and not names.isdisjoint(outcome.words)}
+    matched = {
+        index
+        for index, outcome in enumerate(outcomes)
+        if names and not names.isdisjoint(outcome.words)
+    }
     for package, words in groups:
         # Only the files holding the group's rarest word can hold the whole group.
-        candidates = min((holding[word] for word in words), key=len) if words else range(len(outcomes))
+        candidates = (
+            min((holding[word] for word in words), key=len) if words else range(len(outcomes))
+        )
         for index in candidates:
-            if index not in matched and words <= outcomes[index].words and (
-                    package is None or package in _packages(outcomes[index].file.module_name)):
+            if (
+                index not in matched
+                and words <= outcomes[index].words
+                and (package is None or package in _packages(outcomes[index].file.module_name))
+            ):
                 matched.add(index)
     yield from (outcomes[index] for index in sorted(matched))
 
@@ -274,7 +329,9 @@ def _encoded(group: frozenset[str]) -> frozenset[bytes]:
     return frozenset(name.encode() for name in group)
 
 
-def _files_holding(outcomes: Sequence[GatherOutcome], words: frozenset[bytes]) -> dict[bytes, list[int]]:
+def _files_holding(
+    outcomes: Sequence[GatherOutcome], words: frozenset[bytes]
+) -> dict[bytes, list[int]]:
     """Word -> the indexes of the files holding it, for the words of the groups."""
     holding: dict[bytes, list[int]] = {word: [] for word in words}
     if words:

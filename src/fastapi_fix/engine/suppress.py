@@ -59,14 +59,14 @@ def parse_comment(comment: str) -> frozenset[str] | None | bool:
         text = part.strip()
         if not text.startswith(_PREFIX):
             continue
-        directive = text[len(_PREFIX):].strip()
+        directive = text[len(_PREFIX) :].strip()
         if not directive.startswith(_KEYWORD):
             continue
-        rest = directive[len(_KEYWORD):]
+        rest = directive[len(_KEYWORD) :]
         if not rest or rest[0].isspace():
             return None
         if rest.startswith("[") and "]" in rest:
-            names = rest[1:rest.index("]")].split(",")
+            names = rest[1 : rest.index("]")].split(",")
             return frozenset(name.strip() for name in names if name.strip())
     return False
 
@@ -134,6 +134,7 @@ def find_suppressions(module: cst.Module) -> list[Suppression]:
 
 # -- reverting what a codemod did inside suppressed ranges -------------------------------
 
+
 @dataclass(frozen=True)
 class _Region:
     """A changed block: old lines [old_start, old_end) became new lines [new_start, new_end)."""
@@ -167,18 +168,31 @@ def honour_suppressions(ctx: FileContext, before: cst.Module, after: cst.Module)
     if old == new:
         return after
     # The BOM belongs to the file, not to its first line (which an insertion pushes down).
-    bom = codecs.BOM_UTF8 if old.startswith(codecs.BOM_UTF8) and new.startswith(codecs.BOM_UTF8) else b""
-    old_lines = old[len(bom):].splitlines(keepends=True)
-    new_lines = new[len(bom):].splitlines(keepends=True)
+    bom = (
+        codecs.BOM_UTF8
+        if old.startswith(codecs.BOM_UTF8) and new.startswith(codecs.BOM_UTF8)
+        else b""
+    )
+    old_lines = old[len(bom) :].splitlines(keepends=True)
+    new_lines = new[len(bom) :].splitlines(keepends=True)
     # Where the suppressed ranges are after the rewrite: a decorator inserted above a
     # suppressed function, or a handler appended to it, lands inside its new extent.
-    new_suppressed = {line for s in find_suppressions(after) if s.applies_to(ctx.codemod)
-                      for line in range(s.first, s.last + 1)}
+    new_suppressed = {
+        line
+        for s in find_suppressions(after)
+        if s.applies_to(ctx.codemod)
+        for line in range(s.first, s.last + 1)
+    }
     opcodes = _split_insertions(line_opcodes(old_lines, new_lines), new_suppressed)
     regions = [_Region(i1, i2, j1, j2) for tag, i1, i2, j1, j2 in opcodes if tag != "equal"]
-    reverted = {r for r in regions
-                if r.lands_in(new_suppressed) or any(r.touches(s.first, s.last) for s in suppressions)}
-    ctx.edits = [e for e in ctx.edits if _edit_survives(e.line, e.end_line, regions, reverted, suppressions)]
+    reverted = {
+        r
+        for r in regions
+        if r.lands_in(new_suppressed) or any(r.touches(s.first, s.last) for s in suppressions)
+    }
+    ctx.edits = [
+        e for e in ctx.edits if _edit_survives(e.line, e.end_line, regions, reverted, suppressions)
+    ]
     if not reverted:
         return after
     merged = bom + _merge(opcodes, old_lines, new_lines, reverted)
@@ -189,9 +203,12 @@ def honour_suppressions(ctx: FileContext, before: cst.Module, after: cst.Module)
     if module is not None:
         return module
     ctx.edits = []
-    ctx.report(_first_cause(reverted, suppressions), 0,
-               f"'# fastapi-fix: ignore' cannot be honoured line by line here ({problem}); "
-               f"left the whole file unchanged")
+    ctx.report(
+        _first_cause(reverted, suppressions),
+        0,
+        f"'# fastapi-fix: ignore' cannot be honoured line by line here ({problem}); "
+        f"left the whole file unchanged",
+    )
     return before
 
 
@@ -227,9 +244,13 @@ def line_opcodes(old_lines: Sequence[bytes], new_lines: Sequence[bytes]) -> list
     return out
 
 
-def _split_replace(old: Sequence[bytes], new: Sequence[bytes], i1: int, i2: int, j1: int, j2: int) -> list[Opcode]:
+def _split_replace(
+    old: Sequence[bytes], new: Sequence[bytes], i1: int, i2: int, j1: int, j2: int
+) -> list[Opcode]:
     if i1 == i2 or j1 == j2:
-        return [("insert" if i1 == i2 else "delete", i1, i2, j1, j2)] if (i1, j1) != (i2, j2) else []
+        return (
+            [("insert" if i1 == i2 else "delete", i1, i2, j1, j2)] if (i1, j1) != (i2, j2) else []
+        )
     if i2 - i1 == j2 - j1:
         return [("replace", i, i + 1, j1 + (i - i1), j1 + (i - i1) + 1) for i in range(i1, i2)]
     if (i2 - i1) * (j2 - j1) > _MAX_PAIRS:
@@ -240,16 +261,28 @@ def _split_replace(old: Sequence[bytes], new: Sequence[bytes], i1: int, i2: int,
         matcher.set_seq2(new[j])
         for i in range(i1, i2):
             matcher.set_seq1(old[i])
-            if matcher.real_quick_ratio() > best and matcher.quick_ratio() > best and matcher.ratio() > best:
+            if (
+                matcher.real_quick_ratio() > best
+                and matcher.quick_ratio() > best
+                and matcher.ratio() > best
+            ):
                 best, best_i, best_j = matcher.ratio(), i, j
     if best_i < 0:
         return [("replace", i1, i2, j1, j2)]
-    return [*_split_replace(old, new, i1, best_i, j1, best_j), ("replace", best_i, best_i + 1, best_j, best_j + 1),
-            *_split_replace(old, new, best_i + 1, i2, best_j + 1, j2)]
+    return [
+        *_split_replace(old, new, i1, best_i, j1, best_j),
+        ("replace", best_i, best_i + 1, best_j, best_j + 1),
+        *_split_replace(old, new, best_i + 1, i2, best_j + 1, j2),
+    ]
 
 
-def _edit_survives(line: int, end_line: int, regions: Sequence[_Region], reverted: set[_Region],
-                   suppressions: Sequence[Suppression]) -> bool:
+def _edit_survives(
+    line: int,
+    end_line: int,
+    regions: Sequence[_Region],
+    reverted: set[_Region],
+    suppressions: Sequence[Suppression],
+) -> bool:
     if any(s.first <= line and end_line <= s.last for s in suppressions):
         return False
     touched = [r for r in regions if _near(r, line, end_line)]
@@ -279,8 +312,12 @@ def _split_insertions(opcodes: Sequence[Opcode], new_suppressed: set[int]) -> li
     return out
 
 
-def _merge(opcodes: Sequence[Opcode], old_lines: list[bytes],
-           new_lines: list[bytes], reverted: set[_Region]) -> bytes:
+def _merge(
+    opcodes: Sequence[Opcode],
+    old_lines: list[bytes],
+    new_lines: list[bytes],
+    reverted: set[_Region],
+) -> bytes:
     out: list[bytes] = []
     for tag, i1, i2, j1, j2 in opcodes:
         if tag != "equal" and _Region(i1, i2, j1, j2) in reverted:
@@ -322,7 +359,11 @@ def _unbound_globals(data: bytes) -> set[str] | None:
         top = symtable.symtable(text, "<suppressed>", "exec")
     except (SkipFile, SyntaxError, ValueError):
         return None
-    bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported() or s.is_namespace()}
+    bound = {
+        s.get_name()
+        for s in top.get_symbols()
+        if s.is_assigned() or s.is_imported() or s.is_namespace()
+    }
     used: set[str] = set()
     stack = [top]
     while stack:

@@ -74,7 +74,8 @@ class AppSnapshot:
     @classmethod
     def from_probe(cls, data: dict) -> AppSnapshot:
         routes = tuple(
-            f"{r['kind']} {','.join(r['methods']) or '-'} {r['path']} name={r['name']}" for r in data["routes"]
+            f"{r['kind']} {','.join(r['methods']) or '-'} {r['path']} name={r['name']}"
+            for r in data["routes"]
         )
         if data["openapi_error"]:
             openapi = f"app.openapi() raised {data['openapi_error']}"
@@ -92,16 +93,27 @@ def parse_app_spec(spec: str) -> str:
     return spec
 
 
-def snapshot_app(spec: str, root: Path, python: str = sys.executable,
-                 timeout: float = DEFAULT_TIMEOUT) -> AppSnapshot:
+def snapshot_app(
+    spec: str, root: Path, python: str = sys.executable, timeout: float = DEFAULT_TIMEOUT
+) -> AppSnapshot:
     """Import ``spec`` with ``root`` as the current folder and first on ``sys.path``."""
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+    }
     with tempfile.TemporaryDirectory(prefix="fastapi-fix-verify-") as scratch:
         out = Path(scratch) / "app.json"
         try:
-            completed = subprocess.run([python, "-c", PROBE, str(root), spec, str(out)], cwd=root, env=env,
-                                       capture_output=True, text=True, timeout=timeout, check=False)
+            completed = subprocess.run(
+                [python, "-c", PROBE, str(root), spec, str(out)],
+                cwd=root,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             raise VerifyError(f"importing {spec} took longer than {timeout:.0f}s") from None
         except OSError as exc:
@@ -121,18 +133,25 @@ def _check_imported_from(spec: str, module_file: str | None, root: Path) -> None
     real_file = Path(os.path.realpath(module_file)) if module_file else None
     if real_file is None or real_root not in real_file.parents:
         module = spec.partition(":")[0]
-        raise VerifyError(f"{module} was imported from {module_file}, not from the project at {root}; "
-                          "run fastapi-fix from the folder the app is imported from (src/ layout: cd src)")
+        raise VerifyError(
+            f"{module} was imported from {module_file}, not from the project at {root}; "
+            "run fastapi-fix from the folder the app is imported from (src/ layout: cd src)"
+        )
 
 
 def differences(before: AppSnapshot, after: AppSnapshot) -> list[str]:
     """Unified diffs of the route table and of the OpenAPI document; empty when identical."""
     lines: list[str] = []
-    for label, old, new in (("routes", before.routes, after.routes),
-                            ("openapi", before.openapi.splitlines(), after.openapi.splitlines())):
+    for label, old, new in (
+        ("routes", before.routes, after.routes),
+        ("openapi", before.openapi.splitlines(), after.openapi.splitlines()),
+    ):
         if old != new:
-            lines.extend(difflib.unified_diff(list(old), list(new), f"{label} before", f"{label} after",
-                                              lineterm=""))
+            lines.extend(
+                difflib.unified_diff(
+                    list(old), list(new), f"{label} before", f"{label} after", lineterm=""
+                )
+            )
     return lines
 
 
@@ -150,12 +169,18 @@ class Verification:
     not_restored: list[tuple[str, str]] = field(default_factory=list)
 
     def as_json(self) -> dict:
-        return {"app": self.app, "status": self.status, "differences": self.differences,
-                "rolled_back": self.rolled_back,
-                "not_restored": [{"path": p, "reason": r} for p, r in self.not_restored]}
+        return {
+            "app": self.app,
+            "status": self.status,
+            "differences": self.differences,
+            "rolled_back": self.rolled_back,
+            "not_restored": [{"path": p, "reason": r} for p, r in self.not_restored],
+        }
 
 
-def verify_rewrite(spec: str, root: Path, before: AppSnapshot, python: str = sys.executable) -> list[str]:
+def verify_rewrite(
+    spec: str, root: Path, before: AppSnapshot, python: str = sys.executable
+) -> list[str]:
     """The differences after the rewrite; an app that no longer imports is one."""
     try:
         after = snapshot_app(spec, root, python)
@@ -209,8 +234,9 @@ def _restore(result: FileResult, old: bytes, new: bytes, roots: list[Path]) -> N
         os.unlink(current_path)
 
 
-def apply_verified(app: str, app_root: Path, python: str,
-                   apply: Callable[[Rollback], list[FileResult]]) -> tuple[list[FileResult], Verification]:
+def apply_verified(
+    app: str, app_root: Path, python: str, apply: Callable[[Rollback], list[FileResult]]
+) -> tuple[list[FileResult], Verification]:
     """Snapshot the app, ``apply`` the rewrite (keeping what it overwrites), snapshot again, and
     roll the rewrite back if the API changed. `VerifyError` if the app cannot be inspected first."""
     baseline = snapshot_app(app, app_root, python)

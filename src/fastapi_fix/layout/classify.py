@@ -41,47 +41,100 @@ class Layer(enum.IntEnum):
 
 
 ROUTER_CLASSES = frozenset({"fastapi.APIRouter", "fastapi.routing.APIRouter"})
-DECLARATIVE_BASES = frozenset({
-    "sqlalchemy.orm.DeclarativeBase", "sqlalchemy.orm.DeclarativeBaseNoMeta",
-    "sqlalchemy.orm.decl_api.DeclarativeBase", "sqlalchemy.orm.decl_api.DeclarativeBaseNoMeta",
-})
-DECLARATIVE_FACTORIES = frozenset({
-    "sqlalchemy.orm.declarative_base", "sqlalchemy.ext.declarative.declarative_base",
-    "sqlalchemy.orm.decl_api.declarative_base",
-})
-DECLARATIVE_DECORATORS = frozenset({"sqlalchemy.orm.as_declarative", "sqlalchemy.ext.declarative.as_declarative"})
-ORM_MODEL_BASES = frozenset({
-    "tortoise.models.Model", "tortoise.Model", "beanie.Document", "odmantic.Model", "ormar.Model",
-    "piccolo.table.Table", "mongoengine.Document", "peewee.Model",
-})
+DECLARATIVE_BASES = frozenset(
+    {
+        "sqlalchemy.orm.DeclarativeBase",
+        "sqlalchemy.orm.DeclarativeBaseNoMeta",
+        "sqlalchemy.orm.decl_api.DeclarativeBase",
+        "sqlalchemy.orm.decl_api.DeclarativeBaseNoMeta",
+    }
+)
+DECLARATIVE_FACTORIES = frozenset(
+    {
+        "sqlalchemy.orm.declarative_base",
+        "sqlalchemy.ext.declarative.declarative_base",
+        "sqlalchemy.orm.decl_api.declarative_base",
+    }
+)
+DECLARATIVE_DECORATORS = frozenset(
+    {"sqlalchemy.orm.as_declarative", "sqlalchemy.ext.declarative.as_declarative"}
+)
+ORM_MODEL_BASES = frozenset(
+    {
+        "tortoise.models.Model",
+        "tortoise.Model",
+        "beanie.Document",
+        "odmantic.Model",
+        "ormar.Model",
+        "piccolo.table.Table",
+        "mongoengine.Document",
+        "peewee.Model",
+    }
+)
 SQLMODEL = frozenset({"sqlmodel.SQLModel", "sqlmodel.main.SQLModel"})
-PYDANTIC_MODELS = frozenset({
-    "pydantic.BaseModel", "pydantic.main.BaseModel", "pydantic.RootModel", "pydantic.root_model.RootModel",
-    "pydantic.v1.BaseModel", "pydantic.generics.GenericModel",
-})
-SETTINGS_BASES = frozenset({
-    "pydantic_settings.BaseSettings", "pydantic_settings.main.BaseSettings", "pydantic.BaseSettings",
-    "pydantic.v1.BaseSettings", "pydantic.env_settings.BaseSettings",
-})
+PYDANTIC_MODELS = frozenset(
+    {
+        "pydantic.BaseModel",
+        "pydantic.main.BaseModel",
+        "pydantic.RootModel",
+        "pydantic.root_model.RootModel",
+        "pydantic.v1.BaseModel",
+        "pydantic.generics.GenericModel",
+    }
+)
+SETTINGS_BASES = frozenset(
+    {
+        "pydantic_settings.BaseSettings",
+        "pydantic_settings.main.BaseSettings",
+        "pydantic.BaseSettings",
+        "pydantic.v1.BaseSettings",
+        "pydantic.env_settings.BaseSettings",
+    }
+)
 SETTINGS_FACTORIES = frozenset({"starlette.config.Config", "decouple.AutoConfig", "environs.Env"})
 TABLE_FACTORIES = frozenset({"sqlalchemy.Table", "sqlalchemy.schema.Table"})
 METADATA_FACTORIES = frozenset({"sqlalchemy.MetaData", "sqlalchemy.schema.MetaData"})
-DB_FACTORIES = frozenset({
-    "sqlalchemy.create_engine", "sqlalchemy.engine.create_engine", "sqlalchemy.ext.asyncio.create_async_engine",
-    "sqlalchemy.orm.sessionmaker", "sqlalchemy.ext.asyncio.async_sessionmaker", "sqlalchemy.orm.scoped_session",
-    "sqlalchemy.ext.asyncio.async_scoped_session", "sqlmodel.create_engine", "databases.Database",
-    "motor.motor_asyncio.AsyncIOMotorClient", "redis.Redis", "redis.asyncio.Redis",
-})
+DB_FACTORIES = frozenset(
+    {
+        "sqlalchemy.create_engine",
+        "sqlalchemy.engine.create_engine",
+        "sqlalchemy.ext.asyncio.create_async_engine",
+        "sqlalchemy.orm.sessionmaker",
+        "sqlalchemy.ext.asyncio.async_sessionmaker",
+        "sqlalchemy.orm.scoped_session",
+        "sqlalchemy.ext.asyncio.async_scoped_session",
+        "sqlmodel.create_engine",
+        "databases.Database",
+        "motor.motor_asyncio.AsyncIOMotorClient",
+        "redis.Redis",
+        "redis.asyncio.Redis",
+    }
+)
 SECURITY_FACTORIES = frozenset({"passlib.context.CryptContext", "pwdlib.PasswordHash"})
-SECURITY_LIBRARIES = ("passlib", "jose", "jwt", "bcrypt", "pwdlib", "argon2", "hmac", "itsdangerous",
-                      "cryptography", "authlib")
+SECURITY_LIBRARIES = (
+    "passlib",
+    "jose",
+    "jwt",
+    "bcrypt",
+    "pwdlib",
+    "argon2",
+    "hmac",
+    "itsdangerous",
+    "cryptography",
+    "authlib",
+)
 # Used for security, but also for plenty else (random codes, checksums): a function using
 # them is a security helper only when it does not work on the database, or says so in its name.
 GENERIC_CRYPTO_LIBRARIES = ("hashlib", "secrets")
-SESSION_CLASSES = frozenset({
-    "sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session", "sqlalchemy.ext.asyncio.AsyncSession",
-    "sqlmodel.Session", "sqlmodel.ext.asyncio.session.AsyncSession",
-})
+SESSION_CLASSES = frozenset(
+    {
+        "sqlalchemy.orm.Session",
+        "sqlalchemy.orm.session.Session",
+        "sqlalchemy.ext.asyncio.AsyncSession",
+        "sqlmodel.Session",
+        "sqlmodel.ext.asyncio.session.AsyncSession",
+    }
+)
 SECURITY_WORDS = re.compile(r"password|passwd|token|hash|jwt|credential")
 # Names of the layers' usual modules: a module holding only helpers keeps its name.
 SETTINGS_CLASS_NAMES = re.compile(r"^(\w*Settings|Config|Configuration)$")
@@ -92,7 +145,9 @@ class Verdict:
     layer: Layer | None
     reason: str
     entity: str | None = None  # models: the class; services: the model it is mostly about
-    router: str | None = None  # routes: the router object it is registered on ("app" = the FastAPI app)
+    router: str | None = (
+        None  # routes: the router object it is registered on ("app" = the FastAPI app)
+    )
     pinned: bool = False  # must stay in its module (side effects, the app itself)
     weak: bool = False  # decided by a name only: not enough to split a module for
 
@@ -101,11 +156,15 @@ class Verdict:
 class Facts:
     """What the whole package says about names: resolved class kinds, Depends targets, ..."""
 
-    class_kinds: dict[str, str] = field(default_factory=dict)  # canonical class -> orm-base/orm/schema/settings
+    class_kinds: dict[str, str] = field(
+        default_factory=dict
+    )  # canonical class -> orm-base/orm/schema/settings
     depends_targets: set[str] = field(default_factory=set)
     routers: set[str] = field(default_factory=set)  # canonical names of APIRouter objects
     apps: set[str] = field(default_factory=set)  # canonical names of FastAPI objects
-    app_arguments: set[str] = field(default_factory=set)  # lifespan=..., on_startup=[...] of FastAPI()
+    app_arguments: set[str] = field(
+        default_factory=set
+    )  # lifespan=..., on_startup=[...] of FastAPI()
     db_objects: set[str] = field(default_factory=set)
     tables: set[str] = field(default_factory=set)
     security_objects: set[str] = field(default_factory=set)  # CryptContext(...) and the like
@@ -118,7 +177,9 @@ class Classifier:
         self._collect()
 
     # -- resolution ------------------------------------------------------------------
-    def resolve(self, module: ModuleInfo, node: cst.BaseExpression, statement: Statement | None = None) -> str | None:
+    def resolve(
+        self, module: ModuleInfo, node: cst.BaseExpression, statement: Statement | None = None
+    ) -> str | None:
         qualified = module.qualify(node, statement)
         return self.project.canonical(qualified) if qualified else None
 
@@ -169,11 +230,16 @@ class Classifier:
             return self.resolve(module, value.func, statement)
         return None
 
-    def _dependency_target(self, module: ModuleInfo, call: cst.Call, annotation: cst.BaseExpression | None) -> str | None:
+    def _dependency_target(
+        self, module: ModuleInfo, call: cst.Call, annotation: cst.BaseExpression | None
+    ) -> str | None:
         qualified = self.resolve(module, call.func)
         if not qualified or param_function(qualified) not in DEPENDENCY_FUNCTIONS:
             return None
-        argument = next((a.value for a in call.args if a.keyword is None or a.keyword.value == "dependency"), None)
+        argument = next(
+            (a.value for a in call.args if a.keyword is None or a.keyword.value == "dependency"),
+            None,
+        )
         target = argument if argument is not None else annotation
         return self.resolve(module, target) if target is not None else None
 
@@ -204,18 +270,26 @@ class Classifier:
         kinds[qualified] = kind or ""
         return kind
 
-    def _own_class_kind(self, module: ModuleInfo, statement: Statement, seen: frozenset[str]) -> str | None:
+    def _own_class_kind(
+        self, module: ModuleInfo, statement: Statement, seen: frozenset[str]
+    ) -> str | None:
         node = statement.node
         assert isinstance(node, cst.ClassDef)
-        if any(self.resolve(module, _decorator_callee(d)) in DECLARATIVE_DECORATORS for d in node.decorators):
+        if any(
+            self.resolve(module, _decorator_callee(d)) in DECLARATIVE_DECORATORS
+            for d in node.decorators
+        ):
             return "orm-base"
         base_kinds = []
         for argument in node.bases:
             base = self.resolve(module, argument.value)
             base_kinds.append(self.class_kind(base, seen) if base else None)
         table = any(
-            a.keyword is not None and a.keyword.value == "table" and isinstance(a.value, cst.Name)
-            and a.value.value == "True" for a in node.keywords
+            a.keyword is not None
+            and a.keyword.value == "table"
+            and isinstance(a.value, cst.Name)
+            and a.value.value == "True"
+            for a in node.keywords
         )
         if "declarative" in base_kinds:
             return "orm-base"
@@ -252,7 +326,9 @@ class Classifier:
         if kind == "orm":
             return Verdict(Layer.MODELS, "ORM model", entity=name)
         if kind in ("schema", "sqlmodel-schema"):
-            return Verdict(Layer.SCHEMAS, "pydantic model" if kind == "schema" else "SQLModel (no table)")
+            return Verdict(
+                Layer.SCHEMAS, "pydantic model" if kind == "schema" else "SQLModel (no table)"
+            )
         if kind == "settings":
             return Verdict(Layer.CONFIG, "settings class")
         if qualified in self.facts.depends_targets:
@@ -293,11 +369,15 @@ class Classifier:
         if self.facts.class_kinds.get(qualified) == "orm-base" or called in METADATA_FACTORIES:
             return Verdict(Layer.MODELS, "ORM declarative base", entity="base")
         if qualified in self.facts.tables:
-            return Verdict(Layer.MODELS, "SQLAlchemy Table", entity=statement.key.removesuffix("_table"))
+            return Verdict(
+                Layer.MODELS, "SQLAlchemy Table", entity=statement.key.removesuffix("_table")
+            )
         if qualified in self.facts.db_objects:
             return Verdict(Layer.DB, "engine / session factory")
-        if called in SETTINGS_BASES or called in SETTINGS_FACTORIES or (
-            called and self.class_kind(called) == "settings"
+        if (
+            called in SETTINGS_BASES
+            or called in SETTINGS_FACTORIES
+            or (called and self.class_kind(called) == "settings")
         ):
             return Verdict(Layer.CONFIG, "settings object")
         if called in SECURITY_FACTORIES:
@@ -305,8 +385,12 @@ class Classifier:
         if called and called.startswith("fastapi.security."):
             return Verdict(Layer.DEPENDENCIES, "security scheme")
         if qualified in self.facts.depends_targets or _contains_dependency(module, statement, self):
-            return Verdict(Layer.DEPENDENCIES, "Depends() alias" if qualified not in self.facts.depends_targets
-                           else "used in Depends()")
+            return Verdict(
+                Layer.DEPENDENCIES,
+                "Depends() alias"
+                if qualified not in self.facts.depends_targets
+                else "used in Depends()",
+            )
         return Verdict(None, "constant")
 
     def _by_uses(self, module: ModuleInfo, statement: Statement) -> Verdict:
@@ -314,9 +398,13 @@ class Classifier:
         used = {name: self.resolve_name(module, name) for name in statement.uses}
         for name, attributes in statement.attribute_uses.items():  # models.User, crud.get_user
             for attribute in attributes:
-                used[f"{name}.{attribute}"] = self.project.canonical(f"{self.resolve_name(module, name)}.{attribute}")
+                used[f"{name}.{attribute}"] = self.project.canonical(
+                    f"{self.resolve_name(module, name)}.{attribute}"
+                )
         if any(_is_library(q, SECURITY_LIBRARIES) for q in used.values()):
-            return Verdict(Layer.SECURITY, "uses " + _first_library(used.values(), SECURITY_LIBRARIES))
+            return Verdict(
+                Layer.SECURITY, "uses " + _first_library(used.values(), SECURITY_LIBRARIES)
+            )
         hashing = sorted(name for name, q in used.items() if q in self.facts.security_objects)
         if hashing:
             return Verdict(Layer.SECURITY, f"uses {hashing[0]}")
@@ -325,18 +413,24 @@ class Classifier:
         for name, qualified in used.items():
             if self.class_kind(qualified) == "orm" or qualified in self.facts.tables:
                 entities[qualified.rpartition(".")[2]] += statement.use_counts.get(name, 1)
-            elif qualified in self.facts.db_objects or qualified in SESSION_CLASSES or (
-                self.class_kind(qualified) == "orm-base"
+            elif (
+                qualified in self.facts.db_objects
+                or qualified in SESSION_CLASSES
+                or (self.class_kind(qualified) == "orm-base")
             ):
                 database = True
         security_name = SECURITY_WORDS.search(statement.key.lower()) is not None
         if any(_is_library(q, GENERIC_CRYPTO_LIBRARIES) for q in used.values()) and (
             security_name or not (entities or database)
         ):
-            return Verdict(Layer.SECURITY, "uses " + _first_library(used.values(), GENERIC_CRYPTO_LIBRARIES))
+            return Verdict(
+                Layer.SECURITY, "uses " + _first_library(used.values(), GENERIC_CRYPTO_LIBRARIES)
+            )
         if entities or database:
             entity = entities.most_common(1)[0][0] if entities else None
-            return Verdict(Layer.SERVICES, f"uses {entity}" if entity else "uses the database", entity=entity)
+            return Verdict(
+                Layer.SERVICES, f"uses {entity}" if entity else "uses the database", entity=entity
+            )
         if statement.kind is Kind.DEF and security_name:
             return Verdict(Layer.SECURITY, "password / token helper", weak=True)
         return Verdict(None, "helper")
@@ -349,6 +443,7 @@ class Classifier:
             if called and (called in SETTINGS_BASES or self.class_kind(called) == "settings"):
                 return True
         return False
+
 
 def _is_library(qualified: str, libraries: tuple[str, ...]) -> bool:
     return qualified.partition(".")[0] in libraries
@@ -404,7 +499,8 @@ def _is_abstract(node: cst.ClassDef) -> bool:
     for line in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
         for small in line.body if isinstance(line, cst.SimpleStatementLine) else ():
             if isinstance(small, cst.Assign) and any(
-                isinstance(t.target, cst.Name) and t.target.value == "__abstract__" for t in small.targets
+                isinstance(t.target, cst.Name) and t.target.value == "__abstract__"
+                for t in small.targets
             ):
                 return True
     return False

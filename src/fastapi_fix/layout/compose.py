@@ -28,12 +28,16 @@ class TargetFile:
     path: str
     module: str
     base: ModuleInfo | None = None
-    parts: dict[str, list[int]] = field(default_factory=dict)  # source module -> statements placed here
+    parts: dict[str, list[int]] = field(
+        default_factory=dict
+    )  # source module -> statements placed here
     history: ModuleInfo | None = None  # a removed module whose file becomes this one (git mv)
     aggregate: list[ImportSpec] = field(default_factory=list)  # models/__init__: every model
     docstring: str | None = None  # for a new module without base
     app_routes: dict[str, str] = field(default_factory=dict)  # source module -> its app variable
-    include_routers: list[tuple[str, str]] = field(default_factory=list)  # (routes module, router name)
+    include_routers: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (routes module, router name)
     include_at: int | None = None  # the base's first route that moved out: includes go there
     router_name: str = "router"
 
@@ -45,7 +49,9 @@ class TargetFile:
 @dataclass
 class Composer:
     world: World
-    orm_classes: set[tuple[str, int]]  # (module, statement) of ORM classes: string annotations stay strings
+    orm_classes: set[
+        tuple[str, int]
+    ]  # (module, statement) of ORM classes: string annotations stay strings
     strings: StringHook | None
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -54,7 +60,9 @@ class Composer:
         """The new bytes of ``target``; None when it has no content at all."""
         self._check_duplicates(target)
         taken = self._identifiers(target)
-        context = Target(target.path, target.module, target.package, AliasRegistry(taken), target.router_name)
+        context = Target(
+            target.path, target.module, target.package, AliasRegistry(taken), target.router_name
+        )
         blocks: list[tuple[set[str], list[cst.BaseStatement]]] = []
         specs: list[ImportSpec] = []
         bound: dict[str, ImportSpec | str] = {}  # local name -> what binds it in the target
@@ -67,7 +75,11 @@ class Composer:
             part_blocks, part_specs = self._part(target, context, source, indices)
             specs.extend(part_specs)
             extra_blocks.extend(part_blocks)
-        for names, _uses, _lines in extra_blocks:  # what the split-in statements define is bound too
+        for (
+            names,
+            _uses,
+            _lines,
+        ) in extra_blocks:  # what the split-in statements define is bound too
             for name in names:
                 bound.setdefault(name, "defined")
         body, extras = _interleave(blocks, extra_blocks)
@@ -77,7 +89,9 @@ class Composer:
         if not body and not extras and not specs and target.base is None:
             return None
         module = self._module_for(target)
-        first_party = frozenset({m.partition(".")[0] for m in self.world.known_modules} | {self.world.package})
+        first_party = frozenset(
+            {m.partition(".")[0] for m in self.world.known_modules} | {self.world.package}
+        )
         if target.base is not None:
             body, specs = _merge_into_imports(body, specs, target.package)
             lines = _import_lines(specs, target.package, first_party, sections=False)
@@ -86,13 +100,24 @@ class Composer:
         else:
             header: list[cst.BaseStatement] = []
             if target.docstring:
-                header.append(cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{target.docstring}"""'))]))
+                header.append(
+                    cst.SimpleStatementLine(
+                        [cst.Expr(cst.SimpleString(f'"""{target.docstring}"""'))]
+                    )
+                )
             header.extend(self._futures(target))
             header.extend(_import_lines(specs, target.package, first_party, sections=True))
             if extras and target.app_routes and not _defines(extras, target.router_name):
-                header_imports = [cst.SimpleStatementLine([cst.Assign(
-                    [cst.AssignTarget(cst.Name(target.router_name))],
-                    cst.Call(cst.Name("APIRouter")))])]
+                header_imports = [
+                    cst.SimpleStatementLine(
+                        [
+                            cst.Assign(
+                                [cst.AssignTarget(cst.Name(target.router_name))],
+                                cst.Call(cst.Name("APIRouter")),
+                            )
+                        ]
+                    )
+                ]
                 extras = _spaced(header_imports, after=header) + extras
             body = header + _spaced(extras, after=header)
             if target.aggregate:
@@ -102,20 +127,32 @@ class Composer:
     def _check_duplicates(self, target: TargetFile) -> None:
         """Two modules' definitions of one name in one file: the later would silently win."""
         definers: dict[str, str] = {}
-        sources = [(target.base, self._placed(target.base, target.path))] if target.base is not None else []
-        sources += [(self.world.project.modules[name], indices) for name, indices in target.parts.items()]
+        sources = (
+            [(target.base, self._placed(target.base, target.path))]
+            if target.base is not None
+            else []
+        )
+        sources += [
+            (self.world.project.modules[name], indices) for name, indices in target.parts.items()
+        ]
         for module, indices in sources:
             for index in indices:
                 for name in module.statements[index].names:
                     first = definers.setdefault(name, module.rel_path)
                     if first != module.rel_path:
-                        self.errors.append(f"{target.path}: the name {name} is defined by both {first} and "
-                                           f"{module.rel_path}; edit the plan")
+                        self.errors.append(
+                            f"{target.path}: the name {name} is defined by both {first} and "
+                            f"{module.rel_path}; edit the plan"
+                        )
 
     # -- the base module ----------------------------------------------------------------
-    def _base_body(self, target: TargetFile, context: Target
-                   ) -> tuple[list[tuple[set[str], list[cst.BaseStatement]]], list[ImportSpec],
-                              dict[str, ImportSpec | str]]:
+    def _base_body(
+        self, target: TargetFile, context: Target
+    ) -> tuple[
+        list[tuple[set[str], list[cst.BaseStatement]]],
+        list[ImportSpec],
+        dict[str, ImportSpec | str],
+    ]:
         """The base module's statements that stay, as (names they use, lines) blocks."""
         base = target.base
         assert base is not None
@@ -123,16 +160,28 @@ class Composer:
         kept_names = {name for i in placed for name in base.statements[i].uses}
         used_anywhere = {name for s in base.statements if not s.is_import for name in s.uses}
         prune = frozenset(
-            name for name, imported in base.imports.items()
+            name
+            for name, imported in base.imports.items()
             if name in used_anywhere and name not in kept_names and name not in base.all_names
         ) | self._guarded_prune(base, kept_names, used_anywhere)
         imports = {s.index for s in base.statements if s.kind in (*IMPORT_KINDS, Kind.DOCSTRING)}
-        result = rewrite.run(self.world, base, context, set(placed) | imports, top_imports=True,
-                             prune=prune, strings=self.strings)
+        result = rewrite.run(
+            self.world,
+            base,
+            context,
+            set(placed) | imports,
+            top_imports=True,
+            prune=prune,
+            strings=self.strings,
+        )
         self.findings.extend(result.findings)
         specs = list(result.header)
         for index in placed:
-            specs.extend(self._needs(target, base, base.statements[index], result.dropped, include_imports=False))
+            specs.extend(
+                self._needs(
+                    target, base, base.statements[index], result.dropped, include_imports=False
+                )
+            )
         body: list[tuple[set[str], list[cst.BaseStatement]]] = []
         include_done = False
         carry = 0  # blank lines above statements that left: the next one keeps them
@@ -142,7 +191,9 @@ class Composer:
             if index in result.statements:
                 rewritten = result.statements[index]
                 if statement.kind is Kind.GUARDED_IMPORT:
-                    rewritten = [s for s in (_prune_guarded(r, prune) for r in rewritten) if s is not None]
+                    rewritten = [
+                        s for s in (_prune_guarded(r, prune) for r in rewritten) if s is not None
+                    ]
             elif not include_done and index == target.include_at:
                 rewritten = self._include_statements(target, statement, specs)
                 include_done = True
@@ -150,7 +201,9 @@ class Composer:
                 carry = max(carry, _blank_lines(statement.node))
                 continue
             if carry and body:
-                rewritten[0] = _with_blank_lines(rewritten[0], max(carry, _blank_lines(rewritten[0])))
+                rewritten[0] = _with_blank_lines(
+                    rewritten[0], max(carry, _blank_lines(rewritten[0]))
+                )
             elif not body and not base.tree.header:  # the module's first line moved away
                 rewritten[0] = _with_blank_lines(rewritten[0], 0)
             carry = 0
@@ -158,13 +211,17 @@ class Composer:
         bound: dict[str, ImportSpec | str] = {}
         for name, imported in base.imports.items():
             if name not in prune and name not in result.dropped:
-                bound[name] = self._replicate(imported, base, False)  # where it points after the move
+                bound[name] = self._replicate(
+                    imported, base, False
+                )  # where it points after the move
         for index in placed:
             for name in base.statements[index].names:
                 bound[name] = "defined"
         return body, specs, bound
 
-    def _guarded_prune(self, base: ModuleInfo, kept_names: set[str], used: set[str]) -> frozenset[str]:
+    def _guarded_prune(
+        self, base: ModuleInfo, kept_names: set[str], used: set[str]
+    ) -> frozenset[str]:
         names = set()
         for statement in base.statements:
             if statement.kind is Kind.GUARDED_IMPORT:
@@ -173,11 +230,14 @@ class Composer:
                         names.add(name)
         return frozenset(names)
 
-    def _include_statements(self, target: TargetFile, route: Statement, specs: list[ImportSpec]
-                            ) -> list[cst.BaseStatement]:
+    def _include_statements(
+        self, target: TargetFile, route: Statement, specs: list[ImportSpec]
+    ) -> list[cst.BaseStatement]:
         """``app.include_router(router)`` where the first moved route was: routes keep their order."""
         app = next(iter(target.app_routes.values()), "app")
-        blank = [line for line in route.node.leading_lines if line.comment is None] or [cst.EmptyLine()]
+        blank = [line for line in route.node.leading_lines if line.comment is None] or [
+            cst.EmptyLine()
+        ]
         statements: list[cst.BaseStatement] = []
         relative = target.base.relative_style if target.base is not None else False
         taken = target.base.all_identifiers if target.base is not None else frozenset()
@@ -186,36 +246,70 @@ class Composer:
             if last == "routes":  # api/v1/routes.py: import its router
                 local = router if router not in taken else f"{last}_{router}"
                 reference: cst.BaseExpression = cst.Name(local)
-                specs.append(ImportSpec(module, router, local if local != router else None, relative))
+                specs.append(
+                    ImportSpec(module, router, local if local != router else None, relative)
+                )
             else:  # api/v1/routes/<name>.py: import the module, like the other routers
                 local = last if last not in taken else f"{last}_routes"
                 reference = cst.Attribute(cst.Name(local), cst.Name(router))
                 specs.append(ImportSpec(parent, last, local if local != last else None, relative))
-            call = cst.Call(cst.Attribute(cst.Name(app), cst.Name("include_router")), [cst.Arg(reference)])
-            statements.append(cst.SimpleStatementLine([cst.Expr(call)], leading_lines=blank if number == 0 else []))
+            call = cst.Call(
+                cst.Attribute(cst.Name(app), cst.Name("include_router")), [cst.Arg(reference)]
+            )
+            statements.append(
+                cst.SimpleStatementLine(
+                    [cst.Expr(call)], leading_lines=blank if number == 0 else []
+                )
+            )
         return statements
 
     # -- statements from other modules -------------------------------------------------
-    def _part(self, target: TargetFile, context: Target, source: ModuleInfo, indices: list[int]
-              ) -> tuple[list[tuple[set[str], set[str], list[cst.BaseStatement]]], list[ImportSpec]]:
+    def _part(
+        self, target: TargetFile, context: Target, source: ModuleInfo, indices: list[int]
+    ) -> tuple[list[tuple[set[str], set[str], list[cst.BaseStatement]]], list[ImportSpec]]:
         """Statements split out of ``source`` into ``target``: (names, uses, lines) blocks."""
         app_name = target.app_routes.get(source.name)
-        result = rewrite.run(self.world, source, context, set(indices), top_imports=False,
-                             app_name=app_name, strings=self.strings)
+        result = rewrite.run(
+            self.world,
+            source,
+            context,
+            set(indices),
+            top_imports=False,
+            app_name=app_name,
+            strings=self.strings,
+        )
         self.findings.extend(result.findings)
         specs = list(result.header)
         blocks = []
         for index in indices:
             statement = source.statements[index]
-            specs.extend(self._needs(target, source, statement, result.dropped, include_imports=True,
-                                     app_name=app_name))
-            blocks.append((set(statement.names), set(statement.uses), result.statements.get(index, [])))
+            specs.extend(
+                self._needs(
+                    target,
+                    source,
+                    statement,
+                    result.dropped,
+                    include_imports=True,
+                    app_name=app_name,
+                )
+            )
+            blocks.append(
+                (set(statement.names), set(statement.uses), result.statements.get(index, []))
+            )
         if app_name:
             specs.append(ImportSpec("fastapi", "APIRouter"))
         return blocks, specs
 
-    def _needs(self, target: TargetFile, source: ModuleInfo, statement: Statement, dropped: set[str],
-               *, include_imports: bool, app_name: str | None = None) -> list[ImportSpec]:
+    def _needs(
+        self,
+        target: TargetFile,
+        source: ModuleInfo,
+        statement: Statement,
+        dropped: set[str],
+        *,
+        include_imports: bool,
+        app_name: str | None = None,
+    ) -> list[ImportSpec]:
         """The imports ``statement`` needs once it sits in ``target``."""
         specs: list[ImportSpec] = []
         orm_class = (source.name, statement.index) in self.orm_classes
@@ -233,7 +327,9 @@ class Composer:
             elif include_imports and name not in dropped:
                 imported = source.imports.get(name) or _guarded(source, name)
                 if imported is not None:
-                    specs.append(self._replicate(imported, source, type_only or _is_guarded(source, name)))
+                    specs.append(
+                        self._replicate(imported, source, type_only or _is_guarded(source, name))
+                    )
         return specs
 
     def _replicate(self, imported: ImportedName, source: ModuleInfo, type_only: bool) -> ImportSpec:
@@ -244,36 +340,74 @@ class Composer:
                 new = self.world.new_module(module)
                 parent, _, last = new.rpartition(".")
                 if parent:
-                    return ImportSpec(parent, last, imported.local if imported.local != last else None,
-                                      source.relative_style, type_only)
-            return ImportSpec(module, None, imported.local if imported.local != module else None, False, type_only)
-        in_project = self.world.is_project_module(imported.module) or \
-            self.world.is_project_module(f"{imported.module}.{imported.name}")
-        where = self.world.home(imported.module, imported.name) if in_project else \
-            Location(imported.module, imported.name)
+                    return ImportSpec(
+                        parent,
+                        last,
+                        imported.local if imported.local != last else None,
+                        source.relative_style,
+                        type_only,
+                    )
+            return ImportSpec(
+                module, None, imported.local if imported.local != module else None, False, type_only
+            )
+        in_project = self.world.is_project_module(imported.module) or self.world.is_project_module(
+            f"{imported.module}.{imported.name}"
+        )
+        where = (
+            self.world.home(imported.module, imported.name)
+            if in_project
+            else Location(imported.module, imported.name)
+        )
         if where.name is None:
             parent, _, last = where.module.rpartition(".")
-            return ImportSpec(parent, last, imported.local if imported.local != last else None, relative, type_only)
+            return ImportSpec(
+                parent,
+                last,
+                imported.local if imported.local != last else None,
+                relative,
+                type_only,
+            )
         asname = imported.local if imported.local != where.name else None
         return ImportSpec(where.module, where.name, asname, relative, type_only)
 
     # -- helpers ---------------------------------------------------------------------------
     def _placed(self, module: ModuleInfo, path: str) -> list[int]:
-        return [s.index for s in module.statements
-                if self.world.placements.get((module.name, s.index)) == path]
+        return [
+            s.index
+            for s in module.statements
+            if self.world.placements.get((module.name, s.index)) == path
+        ]
 
     def _ordered_parts(self, target: TargetFile) -> list[tuple[str, list[int]]]:
         """Parts in an order where what a part needs at import time comes first."""
         names = list(target.parts)
-        provides = {name: {n for i in target.parts[name] for n in self.world.project.modules[name].statements[i].names}
-                    for name in names}
-        needs = {name: {n for i in target.parts[name] for n in self.world.project.modules[name].statements[i].uses}
-                 for name in names}
+        provides = {
+            name: {
+                n
+                for i in target.parts[name]
+                for n in self.world.project.modules[name].statements[i].names
+            }
+            for name in names
+        }
+        needs = {
+            name: {
+                n
+                for i in target.parts[name]
+                for n in self.world.project.modules[name].statements[i].uses
+            }
+            for name in names
+        }
         ordered: list[str] = []
         remaining = list(names)
         while remaining:
-            ready = next((n for n in remaining
-                          if not any(needs[n] & provides[o] for o in remaining if o != n)), remaining[0])
+            ready = next(
+                (
+                    n
+                    for n in remaining
+                    if not any(needs[n] & provides[o] for o in remaining if o != n)
+                ),
+                remaining[0],
+            )
             ordered.append(ready)
             remaining.remove(ready)
         return [(name, sorted(target.parts[name])) for name in ordered]
@@ -286,8 +420,9 @@ class Composer:
             names |= self.world.project.modules[source_name].all_identifiers
         return names
 
-    def _deduplicate(self, target: TargetFile, specs: list[ImportSpec], bound: dict[str, ImportSpec | str]
-                     ) -> list[ImportSpec]:
+    def _deduplicate(
+        self, target: TargetFile, specs: list[ImportSpec], bound: dict[str, ImportSpec | str]
+    ) -> list[ImportSpec]:
         out: list[ImportSpec] = []
         seen: dict[str, ImportSpec] = {}
         for spec in specs:
@@ -298,8 +433,10 @@ class Composer:
             if existing is not None:
                 if existing != "defined" and _same_binding(existing, spec):  # type: ignore[arg-type]
                     continue
-                self.errors.append(f"{target.path}: the name {local} would mean two things "
-                                   f"({_describe(existing)} and {_describe(spec)}); edit the plan")
+                self.errors.append(
+                    f"{target.path}: the name {local} would mean two things "
+                    f"({_describe(existing)} and {_describe(spec)}); edit the plan"
+                )
                 continue
             previous = seen.get(local)
             if previous is not None:
@@ -308,8 +445,10 @@ class Composer:
                         out[out.index(previous)] = spec
                         seen[local] = spec
                     continue
-                self.errors.append(f"{target.path}: the name {local} would mean two things "
-                                   f"({_describe(previous)} and {_describe(spec)}); edit the plan")
+                self.errors.append(
+                    f"{target.path}: the name {local} would mean two things "
+                    f"({_describe(previous)} and {_describe(spec)}); edit the plan"
+                )
                 continue
             seen[local] = spec
             out.append(spec)
@@ -320,9 +459,15 @@ class Composer:
             return target.base.tree
         first = next(iter(target.parts), None)
         template = self.world.project.modules[first].tree if first else cst.Module(body=[])
-        return cst.Module(body=[], header=[], footer=[], encoding=template.encoding,
-                          default_indent=template.default_indent, default_newline=template.default_newline,
-                          has_trailing_newline=True)
+        return cst.Module(
+            body=[],
+            header=[],
+            footer=[],
+            encoding=template.encoding,
+            default_indent=template.default_indent,
+            default_newline=template.default_newline,
+            has_trailing_newline=True,
+        )
 
     def _futures(self, target: TargetFile) -> list[cst.BaseStatement]:
         seen: set[str] = set()
@@ -337,26 +482,36 @@ class Composer:
         return lines
 
 
-def _interleave(blocks: list[tuple[set[str], list[cst.BaseStatement]]],
-                extras: list[tuple[set[str], set[str], list[cst.BaseStatement]]]
-                ) -> tuple[list[cst.BaseStatement], list[cst.BaseStatement]]:
+def _interleave(
+    blocks: list[tuple[set[str], list[cst.BaseStatement]]],
+    extras: list[tuple[set[str], set[str], list[cst.BaseStatement]]],
+) -> tuple[list[cst.BaseStatement], list[cst.BaseStatement]]:
     """The base's statements with the split-in ones placed before the first base statement
     that uses them (``Depends(get_db)`` runs at ``def`` time); the rest go last.
     Returns (body, statements left for the end)."""
-    positions = [next((i for i, (uses, _lines) in enumerate(blocks) if uses & names), len(blocks))
-                 for names, _uses, _lines in extras]
+    positions = [
+        next((i for i, (uses, _lines) in enumerate(blocks) if uses & names), len(blocks))
+        for names, _uses, _lines in extras
+    ]
     for k in reversed(range(len(extras))):  # an extra needed by a later one comes no later
         for j in range(k + 1, len(extras)):
             if extras[j][1] & extras[k][0]:
                 positions[k] = min(positions[k], positions[j])
     body: list[cst.BaseStatement] = []
     for i, (_uses, lines) in enumerate(blocks):
-        early = [line for k, (_n, _u, extra) in enumerate(extras) if positions[k] == i for line in extra]
+        early = [
+            line for k, (_n, _u, extra) in enumerate(extras) if positions[k] == i for line in extra
+        ]
         if early:
             body.extend(_spaced(early, after=body))
             lines = _spaced(lines[:1], after=body) + lines[1:]
         body.extend(lines)
-    late = [line for k, (_n, _u, extra) in enumerate(extras) if positions[k] == len(blocks) for line in extra]
+    late = [
+        line
+        for k, (_n, _u, extra) in enumerate(extras)
+        if positions[k] == len(blocks)
+        for line in extra
+    ]
     return body, late
 
 
@@ -381,23 +536,27 @@ def _describe(binding: ImportSpec | str) -> str:
     return f"{binding.module}.{binding.name}" if binding.name else binding.module
 
 
-def _import_lines(specs: list[ImportSpec], package: str, first_party: frozenset[str],
-                  sections: bool) -> list[cst.BaseStatement]:
+def _import_lines(
+    specs: list[ImportSpec], package: str, first_party: frozenset[str], sections: bool
+) -> list[cst.BaseStatement]:
     runtime = [s for s in specs if not s.type_only]
     guarded = [s for s in specs if s.type_only]
     if guarded and not any(s.local == "TYPE_CHECKING" for s in runtime):
         runtime.append(ImportSpec("typing", "TYPE_CHECKING"))
     lines: list[cst.BaseStatement] = list(render_specs(runtime, package, first_party, sections))
     if guarded:
-        block = cst.If(test=cst.Name("TYPE_CHECKING"),
-                       body=cst.IndentedBlock(body=render_specs(guarded, package, first_party)),
-                       leading_lines=[cst.EmptyLine()])
+        block = cst.If(
+            test=cst.Name("TYPE_CHECKING"),
+            body=cst.IndentedBlock(body=render_specs(guarded, package, first_party)),
+            leading_lines=[cst.EmptyLine()],
+        )
         lines.append(block)
     return lines
 
 
-def _merge_into_imports(body: list[cst.BaseStatement], specs: list[ImportSpec], package: str
-                        ) -> tuple[list[cst.BaseStatement], list[ImportSpec]]:
+def _merge_into_imports(
+    body: list[cst.BaseStatement], specs: list[ImportSpec], package: str
+) -> tuple[list[cst.BaseStatement], list[ImportSpec]]:
     """Add names to the module's own ``from x import ...`` lines where there is one for
     the same module; the specs left need lines of their own."""
     left: list[ImportSpec] = []
@@ -410,7 +569,11 @@ def _merge_into_imports(body: list[cst.BaseStatement], specs: list[ImportSpec], 
             if not (_is_import_line(statement) and isinstance(statement, cst.SimpleStatementLine)):
                 continue
             node = statement.body[0]
-            if len(statement.body) != 1 or not isinstance(node, cst.ImportFrom) or isinstance(node.names, cst.ImportStar):
+            if (
+                len(statement.body) != 1
+                or not isinstance(node, cst.ImportFrom)
+                or isinstance(node.names, cst.ImportStar)
+            ):
                 continue
             if _absolute(node, package) != spec.module:
                 continue
@@ -441,8 +604,10 @@ def _with_alias(node: cst.ImportFrom, spec: ImportSpec) -> cst.ImportFrom | None
     names = list(node.names)  # type: ignore[arg-type]
     if any(_local(a) == spec.local for a in names):
         return node
-    alias = cst.ImportAlias(cst.Name(spec.name),  # type: ignore[arg-type]
-                            cst.AsName(cst.Name(spec.asname)) if spec.asname and spec.asname != spec.name else None)
+    alias = cst.ImportAlias(
+        cst.Name(spec.name),  # type: ignore[arg-type]
+        cst.AsName(cst.Name(spec.asname)) if spec.asname and spec.asname != spec.name else None,
+    )
     if node.lpar is not None:
         if len(names) < 2:
             return None
@@ -454,15 +619,20 @@ def _with_alias(node: cst.ImportFrom, spec: ImportSpec) -> cst.ImportFrom | None
     keys = [name_order(_local(a)) for a in names]
     position = len(names)
     if keys == sorted(keys):  # a sorted list stays sorted
-        position = next((i for i, key in enumerate(keys) if name_order(spec.local) < key), len(names))
+        position = next(
+            (i for i, key in enumerate(keys) if name_order(spec.local) < key), len(names)
+        )
     names.insert(position, alias)
-    names = [a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for a in names[:-1]] + \
-        [names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+    names = [
+        a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        for a in names[:-1]
+    ] + [names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
     return _wrapped(node.with_changes(names=names))
 
 
-def _insert_after_imports(body: list[cst.BaseStatement], lines: list[cst.BaseStatement],
-                          base: ModuleInfo) -> list[cst.BaseStatement]:
+def _insert_after_imports(
+    body: list[cst.BaseStatement], lines: list[cst.BaseStatement], base: ModuleInfo
+) -> list[cst.BaseStatement]:
     if not lines:
         return body
     position = 0
@@ -485,9 +655,12 @@ def _is_import_line(statement: cst.BaseStatement) -> bool:
 
 
 def _is_docstring(statement: cst.BaseStatement) -> bool:
-    return (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
-            and isinstance(statement.body[0], cst.Expr)
-            and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
 
 
 def _prune_guarded(statement: cst.BaseStatement, prune: frozenset[str]) -> cst.BaseStatement | None:
@@ -501,7 +674,9 @@ def _prune_guarded(statement: cst.BaseStatement, prune: frozenset[str]) -> cst.B
             continue
         small = []
         for node in line.body:
-            if isinstance(node, (cst.Import, cst.ImportFrom)) and not isinstance(getattr(node, "names", None), cst.ImportStar):
+            if isinstance(node, (cst.Import, cst.ImportFrom)) and not isinstance(
+                getattr(node, "names", None), cst.ImportStar
+            ):
                 names = [a for a in node.names if _local(a) not in prune]  # type: ignore[union-attr]
                 if not names:
                     continue
@@ -539,7 +714,9 @@ def _is_definition(statement: cst.BaseStatement) -> bool:
     return isinstance(statement, (cst.FunctionDef, cst.ClassDef))
 
 
-def _spaced(statements: list[cst.BaseStatement], after: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+def _spaced(
+    statements: list[cst.BaseStatement], after: list[cst.BaseStatement]
+) -> list[cst.BaseStatement]:
     """PEP 8 spacing where statements meet others they did not follow in their source:
     two blank lines around definitions, one otherwise; comments above a statement stay."""
     out: list[cst.BaseStatement] = []
@@ -550,7 +727,10 @@ def _spaced(statements: list[cst.BaseStatement], after: list[cst.BaseStatement])
         elif _is_definition(statement) or _is_definition(previous):
             blank = 2
         else:
-            blank = max(_blank_lines(statement), 1 if _is_import_line(previous) or isinstance(previous, cst.If) else 0)
+            blank = max(
+                _blank_lines(statement),
+                1 if _is_import_line(previous) or isinstance(previous, cst.If) else 0,
+            )
         out.append(_with_blank_lines(statement, blank))
         previous = statement
     return out
@@ -576,6 +756,8 @@ def _all_statement(specs: list[ImportSpec]) -> cst.BaseStatement:
     names = sorted({s.local for s in specs})
     elements = [cst.Element(cst.SimpleString(f'"{name}"')) for name in names]
     value = cst.List(elements)
-    line = cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name("__all__"))], value)],
-                                   leading_lines=[cst.EmptyLine()])
+    line = cst.SimpleStatementLine(
+        [cst.Assign([cst.AssignTarget(cst.Name("__all__"))], value)],
+        leading_lines=[cst.EmptyLine()],
+    )
     return line

@@ -40,9 +40,15 @@ class World:
     package_dir: str
     module_map: dict[str, str] = field(default_factory=dict)  # old member -> new module
     deleted: set[str] = field(default_factory=set)  # old members whose file disappears
-    symbol_map: dict[tuple[str, str], str] = field(default_factory=dict)  # (old module, name) -> new module
-    bindings: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # new module -> names
-    placements: dict[tuple[str, int], str] = field(default_factory=dict)  # (old module, statement) -> path
+    symbol_map: dict[tuple[str, str], str] = field(
+        default_factory=dict
+    )  # (old module, name) -> new module
+    bindings: dict[str, set[str]] = field(
+        default_factory=lambda: defaultdict(set)
+    )  # new module -> names
+    placements: dict[tuple[str, int], str] = field(
+        default_factory=dict
+    )  # (old module, statement) -> path
     path_modules: dict[str, str] = field(default_factory=dict)  # target path -> module name
     known_modules: set[str] = field(default_factory=set)  # every module of the project, old names
 
@@ -56,7 +62,7 @@ class World:
         if rel_path in self.path_modules:
             return self.path_modules[rel_path]
         prefix = f"{self.package_dir}/" if self.package_dir else ""
-        inside = rel_path[len(prefix):] if prefix and rel_path.startswith(prefix) else rel_path
+        inside = rel_path[len(prefix) :] if prefix and rel_path.startswith(prefix) else rel_path
         parts = inside.removesuffix(".py").split("/")
         if parts[-1] == "__init__":
             parts = parts[:-1]
@@ -152,29 +158,39 @@ def module_expression(dotted: str) -> cst.Attribute | cst.Name:
     return node
 
 
-def render_from(module: str, names: Sequence[tuple[str, str | None]], importer_package: str,
-                relative: bool) -> cst.ImportFrom:
+def render_from(
+    module: str, names: Sequence[tuple[str, str | None]], importer_package: str, relative: bool
+) -> cst.ImportFrom:
     """``from module import a, b as c`` (relative when wanted and short)."""
     aliases = [
-        cst.ImportAlias(cst.Name(name), cst.AsName(cst.Name(asname)) if asname and asname != name else None)
+        cst.ImportAlias(
+            cst.Name(name), cst.AsName(cst.Name(asname)) if asname and asname != name else None
+        )
         for name, asname in names
     ]
     rel = relative_module(importer_package, module, relative)
     if rel is not None:
         level, rest = rel
-        node = cst.ImportFrom(module=module_expression(rest) if rest else None, names=aliases,
-                              relative=[cst.Dot()] * level)
+        node = cst.ImportFrom(
+            module=module_expression(rest) if rest else None,
+            names=aliases,
+            relative=[cst.Dot()] * level,
+        )
     else:
         node = cst.ImportFrom(module=module_expression(module), names=aliases)
     return _wrapped(node)
 
 
 def render_import_as(module: str, asname: str | None) -> cst.Import:
-    alias = cst.ImportAlias(module_expression(module), cst.AsName(cst.Name(asname)) if asname else None)
+    alias = cst.ImportAlias(
+        module_expression(module), cst.AsName(cst.Name(asname)) if asname else None
+    )
     return cst.Import(names=[alias])
 
 
-def render_module_binding(module: str, local: str, importer_package: str, relative: bool) -> cst.BaseSmallStatement:
+def render_module_binding(
+    module: str, local: str, importer_package: str, relative: bool
+) -> cst.BaseSmallStatement:
     """A statement binding ``local`` to ``module``: ``from parent import last [as local]``."""
     parent, _, last = module.rpartition(".")
     if not parent:
@@ -189,14 +205,24 @@ def _wrapped(node: cst.ImportFrom) -> cst.ImportFrom:
         return node
     names = list(node.names)  # type: ignore[arg-type]
     indent = cst.ParenthesizedWhitespace(
-        first_line=cst.TrailingWhitespace(), empty_lines=[], indent=True,
+        first_line=cst.TrailingWhitespace(),
+        empty_lines=[],
+        indent=True,
         last_line=cst.SimpleWhitespace("    "),
     )
-    last = cst.ParenthesizedWhitespace(first_line=cst.TrailingWhitespace(), empty_lines=[], indent=True,
-                                       last_line=cst.SimpleWhitespace(""))
-    wrapped = [alias.with_changes(comma=cst.Comma(whitespace_after=indent if i < len(names) - 1 else last))
-               for i, alias in enumerate(names)]
-    return node.with_changes(names=wrapped, lpar=cst.LeftParen(whitespace_after=indent), rpar=cst.RightParen())
+    last = cst.ParenthesizedWhitespace(
+        first_line=cst.TrailingWhitespace(),
+        empty_lines=[],
+        indent=True,
+        last_line=cst.SimpleWhitespace(""),
+    )
+    wrapped = [
+        alias.with_changes(comma=cst.Comma(whitespace_after=indent if i < len(names) - 1 else last))
+        for i, alias in enumerate(names)
+    ]
+    return node.with_changes(
+        names=wrapped, lpar=cst.LeftParen(whitespace_after=indent), rpar=cst.RightParen()
+    )
 
 
 def group_specs(specs: Iterable[ImportSpec]) -> list[ImportSpec]:
@@ -229,8 +255,12 @@ def name_order(name: str) -> tuple[int, str]:
     return (1 if name[:1].isupper() else 2), name
 
 
-def render_specs(specs: Sequence[ImportSpec], importer_package: str,
-                 first_party: frozenset[str] = frozenset(), sections: bool = False) -> list[cst.SimpleStatementLine]:
+def render_specs(
+    specs: Sequence[ImportSpec],
+    importer_package: str,
+    first_party: frozenset[str] = frozenset(),
+    sections: bool = False,
+) -> list[cst.SimpleStatementLine]:
     """Import lines for ``specs``, sorted the way isort sorts them (a blank line between
     sections when ``sections``): ``import x`` lines, then one ``from`` line per module."""
     by_module: dict[tuple[str, bool], list[ImportSpec]] = {}
@@ -241,7 +271,9 @@ def render_specs(specs: Sequence[ImportSpec], importer_package: str,
         else:
             # Grouped by how the module is written: a relative wish that cannot be honoured
             # joins the absolute line of the same module.
-            written_relative = relative_module(importer_package, spec.module, spec.relative) is not None
+            written_relative = (
+                relative_module(importer_package, spec.module, spec.relative) is not None
+            )
             by_module.setdefault((spec.module, written_relative), []).append(spec)
     entries: list[tuple[tuple, cst.SimpleStatementLine]] = []
     for spec in plain:
@@ -251,7 +283,11 @@ def render_specs(specs: Sequence[ImportSpec], importer_package: str,
         names = sorted({(s.name, s.asname) for s in group}, key=lambda n: name_order(n[0]))  # type: ignore[arg-type]
         statement = render_from(module, names, importer_package, relative)  # type: ignore[arg-type]
         written_relative = bool(statement.relative)
-        key = (_section(module, written_relative, first_party), 1, ("~" if written_relative else "") + module)
+        key = (
+            _section(module, written_relative, first_party),
+            1,
+            ("~" if written_relative else "") + module,
+        )
         entries.append((key, cst.SimpleStatementLine([statement])))
     entries.sort(key=lambda entry: entry[0])
     lines: list[cst.SimpleStatementLine] = []

@@ -131,7 +131,9 @@ class ModuleInfo:
         if not full:
             return None
         head, _, rest = full.partition(".")
-        imported = (statement.local_imports.get(head) if statement else None) or self.imports.get(head)
+        imported = (statement.local_imports.get(head) if statement else None) or self.imports.get(
+            head
+        )
         if imported is not None and not self.defines(head):
             base = head if imported.dotted else imported.origin
             return f"{base}.{rest}" if rest else base
@@ -164,7 +166,10 @@ def _identifiers(tree: cst.CSTNode) -> Iterator[str]:
 
 # -- reading one module ------------------------------------------------------------------
 
-def analyse(file: SourceFile, rel_path: str, source: bytes, tree: cst.Module | None = None) -> ModuleInfo:
+
+def analyse(
+    file: SourceFile, rel_path: str, source: bytes, tree: cst.Module | None = None
+) -> ModuleInfo:
     """Parse (if needed) and index one module."""
     tree = tree if tree is not None else cst.parse_module(source)
     wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
@@ -172,7 +177,14 @@ def analyse(file: SourceFile, rel_path: str, source: bytes, tree: cst.Module | N
     positions = wrapper.resolve(PositionProvider)
     parents = wrapper.resolve(ParentNodeProvider)
     statements = [
-        Statement(index, node, _kind(index, node), (), _first_line(node, positions), positions[node].end.line)
+        Statement(
+            index,
+            node,
+            _kind(index, node),
+            (),
+            _first_line(node, positions),
+            positions[node].end.line,
+        )
         for index, node in enumerate(tree.body)
     ]
     starts = [s.first_line for s in statements]
@@ -199,14 +211,25 @@ def analyse(file: SourceFile, rel_path: str, source: bytes, tree: cst.Module | N
         statement.names = tuple(name for name, where in binders.items() if index in where)
     star = tuple(
         resolve_relative(file, _dotted(node.module), _level(node))
-        for statement in statements if statement.kind is Kind.IMPORT
-        for node in _small(statement.node) if isinstance(node, cst.ImportFrom) and isinstance(node.names, cst.ImportStar)
+        for statement in statements
+        if statement.kind is Kind.IMPORT
+        for node in _small(statement.node)
+        if isinstance(node, cst.ImportFrom) and isinstance(node.names, cst.ImportStar)
     )
     file_uses, name_uses = _dunder_uses(tree, positions)
     return ModuleInfo(
-        file=file, rel_path=rel_path, source=source, tree=tree, statements=statements, binders=binders,
-        imports=imports, all_names=_all_names(statements), star_imports=star, relative_style=relative,
-        file_uses=file_uses, name_uses=name_uses,
+        file=file,
+        rel_path=rel_path,
+        source=source,
+        tree=tree,
+        statements=statements,
+        binders=binders,
+        imports=imports,
+        all_names=_all_names(statements),
+        star_imports=star,
+        relative_style=relative,
+        file_uses=file_uses,
+        name_uses=name_uses,
     )
 
 
@@ -216,8 +239,13 @@ def _first_line(node: cst.BaseStatement, positions) -> int:
     return min([positions[node].start.line, *(positions[d].start.line for d in decorators)])
 
 
-def _bindings_and_uses(global_scope: GlobalScope, statements: list[Statement], statement_at, parents,
-                       binders: dict[str, list[int]]) -> None:
+def _bindings_and_uses(
+    global_scope: GlobalScope,
+    statements: list[Statement],
+    statement_at,
+    parents,
+    binders: dict[str, list[int]],
+) -> None:
     for assignment in global_scope.assignments:
         name = assignment.name
         bound = name.partition(".")[0]
@@ -257,7 +285,9 @@ def _level(node: cst.ImportFrom) -> int:
     return len(node.relative)
 
 
-def _imports_in(file: SourceFile, statement: cst.BaseStatement) -> Iterator[tuple[bool, ImportedName]]:
+def _imports_in(
+    file: SourceFile, statement: cst.BaseStatement
+) -> Iterator[tuple[bool, ImportedName]]:
     """(at top level?, name) for every import in a top-level statement, at any depth."""
     top = set(_small(statement))
     found: list[tuple[bool, ImportedName]] = []
@@ -270,8 +300,14 @@ def _imports_in(file: SourceFile, statement: cst.BaseStatement) -> Iterator[tupl
                     local = _dotted(alias.asname.name) or dotted
                     found.append((node in top, ImportedName(local, dotted, None)))
                 else:
-                    found.append((node in top, ImportedName(dotted.partition(".")[0], dotted, None,
-                                                            dotted="." in dotted)))
+                    found.append(
+                        (
+                            node in top,
+                            ImportedName(
+                                dotted.partition(".")[0], dotted, None, dotted="." in dotted
+                            ),
+                        )
+                    )
 
         def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
             if isinstance(node.names, cst.ImportStar):
@@ -296,8 +332,11 @@ def _kind(index: int, node: cst.BaseStatement) -> Kind:
     small = _small(node)
     if not small:
         return Kind.OTHER
-    if index == 0 and len(small) == 1 and isinstance(small[0], cst.Expr) and isinstance(
-        small[0].value, (cst.SimpleString, cst.ConcatenatedString)
+    if (
+        index == 0
+        and len(small) == 1
+        and isinstance(small[0], cst.Expr)
+        and isinstance(small[0].value, (cst.SimpleString, cst.ConcatenatedString))
     ):
         return Kind.DOCSTRING
     if all(isinstance(s, cst.ImportFrom) and _dotted(s.module) == "__future__" for s in small):
@@ -346,13 +385,19 @@ def _is_type_checking_imports(node: cst.If) -> bool:
 def _all_names(statements: list[Statement]) -> tuple[str, ...]:
     for statement in statements:
         for small in _small(statement.node):
-            if isinstance(small, cst.Assign) and any(
-                isinstance(t.target, cst.Name) and t.target.value == "__all__" for t in small.targets
-            ) and isinstance(small.value, (cst.List, cst.Tuple)):
+            if (
+                isinstance(small, cst.Assign)
+                and any(
+                    isinstance(t.target, cst.Name) and t.target.value == "__all__"
+                    for t in small.targets
+                )
+                and isinstance(small.value, (cst.List, cst.Tuple))
+            ):
                 return tuple(
                     element.value.evaluated_value
                     for element in small.value.elements
-                    if isinstance(element.value, cst.SimpleString) and isinstance(element.value.evaluated_value, str)
+                    if isinstance(element.value, cst.SimpleString)
+                    and isinstance(element.value.evaluated_value, str)
                 )
     return ()
 
@@ -396,4 +441,6 @@ def _is_main_guard(test: cst.BaseExpression) -> bool:
 
 
 def has_main_guard(module: ModuleInfo) -> bool:
-    return any(isinstance(s.node, cst.If) and _is_main_guard(s.node.test) for s in module.statements)
+    return any(
+        isinstance(s.node, cst.If) and _is_main_guard(s.node.test) for s in module.statements
+    )

@@ -44,11 +44,25 @@ LAYER_FILES = {
     Layer.SECURITY: "core/security.py",
     Layer.DEPENDENCIES: "api/v1/dependencies.py",
 }
-LAYER_DIRECTORIES = frozenset({"api", "core", "models", "schemas", "services", "crud", "db", "repositories"})
+LAYER_DIRECTORIES = frozenset(
+    {"api", "core", "models", "schemas", "services", "crud", "db", "repositories"}
+)
 ROUTING_STEMS = frozenset({"router", "routers", "routes", "views", "endpoints", "api"})
 DOMAIN_STEMS = ROUTING_STEMS | {
-    "schemas", "schema", "models", "model", "service", "services", "crud", "dependencies", "deps",
-    "repository", "exceptions", "constants", "config", "utils",
+    "schemas",
+    "schema",
+    "models",
+    "model",
+    "service",
+    "services",
+    "crud",
+    "dependencies",
+    "deps",
+    "repository",
+    "exceptions",
+    "constants",
+    "config",
+    "utils",
 }
 # Stems that say what a module is, not what it is about: a routes module called
 # ``views.py`` inside ``orders/`` is named after ``orders``.
@@ -107,6 +121,7 @@ class Unit:
 
 # -- organisation ------------------------------------------------------------------------
 
+
 def organisation(project: ProjectIndex) -> tuple[str, str]:
     """("single-file" | "flat" | "layered" | "domain", detail)."""
     package = project.package
@@ -120,8 +135,11 @@ def organisation(project: ProjectIndex) -> tuple[str, str]:
             subpackages[parts[1]].add(parts[2] if len(parts) >= 3 else "__init__")
     layers = sorted(name for name in subpackages if name in LAYER_DIRECTORIES)
     domains = sorted(
-        name for name, stems in subpackages.items()
-        if name not in LAYER_DIRECTORIES and len(stems & DOMAIN_STEMS) >= 2 and stems & ROUTING_STEMS
+        name
+        for name, stems in subpackages.items()
+        if name not in LAYER_DIRECTORIES
+        and len(stems & DOMAIN_STEMS) >= 2
+        and stems & ROUTING_STEMS
     )
     if len(domains) >= 2:
         return "domain", ", ".join(domains)
@@ -134,8 +152,11 @@ def organisation(project: ProjectIndex) -> tuple[str, str]:
 
 # -- the planner -----------------------------------------------------------------------
 
+
 class Planner:
-    def __init__(self, project: ProjectIndex, classifier: Classifier, new_package: str = "app") -> None:
+    def __init__(
+        self, project: ProjectIndex, classifier: Classifier, new_package: str = "app"
+    ) -> None:
         self.project = project
         self.classifier = classifier
         self.package = project.package or new_package
@@ -149,11 +170,16 @@ class Planner:
     # -- units ---------------------------------------------------------------------
     def build_units(self) -> None:
         for module in self.project.members:
-            verdicts = {s.index: self._verdict(module, s) for s in module.statements if not s.is_import
-                        and s.kind is not Kind.DOCSTRING}
+            verdicts = {
+                s.index: self._verdict(module, s)
+                for s in module.statements
+                if not s.is_import and s.kind is not Kind.DOCSTRING
+            }
             groups = _group_statements(module, verdicts)
             for indices in groups:
-                unit = Unit(len(self.units), module.name, indices, _merge([verdicts[i] for i in indices]))
+                unit = Unit(
+                    len(self.units), module.name, indices, _merge([verdicts[i] for i in indices])
+                )
                 self.units.append(unit)
                 for index in indices:
                     self.unit_of[(module.name, index)] = unit
@@ -185,7 +211,11 @@ class Planner:
             for name, runtime in statement.uses.items():
                 if orm_class and not runtime:
                     continue  # "Item" in Mapped["Item"]: the mapper registry resolves it
-                if unit.verdict.router == "app" and self._is_app(module, name) and not _uses_in_body(statement, name):
+                if (
+                    unit.verdict.router == "app"
+                    and self._is_app(module, name)
+                    and not _uses_in_body(statement, name)
+                ):
                     continue  # @app.get moves as @router.get
                 yield from self._units_for(module, name, statement)
 
@@ -244,7 +274,9 @@ class Planner:
             layers = [self.units[c].layer for c in self.consumers[unit.id]]
             known = [layer for layer in layers if layer is not None]
             lowest = min(known) if known else None
-            if lowest != unit.layer and (unit.layer is None or lowest is None or lowest < unit.layer):
+            if lowest != unit.layer and (
+                unit.layer is None or lowest is None or lowest < unit.layer
+            ):
                 unit.layer = lowest
                 changed = True
         return changed
@@ -278,8 +310,11 @@ class Planner:
             statement = module.statements[unit.statements[0]]
             if statement.kind is not Kind.ASSIGN:
                 continue
-            classes = [self.units[n] for n in self.edges[unit.id]
-                       if self.units[n].verdict.layer in (Layer.SERVICES, Layer.CONFIG, Layer.DEPENDENCIES)]
+            classes = [
+                self.units[n]
+                for n in self.edges[unit.id]
+                if self.units[n].verdict.layer in (Layer.SERVICES, Layer.CONFIG, Layer.DEPENDENCIES)
+            ]
             owner = next((c for c in classes if self._instantiates(module, statement, c)), None)
             if owner is not None and owner.layer is not None and unit.layer != owner.layer:
                 unit.layer, unit.soft = owner.layer, False
@@ -293,8 +328,11 @@ class Planner:
             return False
         called = self.classifier.resolve(module, value.func, statement)
         owner_module = self.project.modules[owner.module]
-        return any(called == f"{owner.module}.{name}" for i in owner.statements
-                   for name in owner_module.statements[i].names)
+        return any(
+            called == f"{owner.module}.{name}"
+            for i in owner.statements
+            for name in owner_module.statements[i].names
+        )
 
     def _name(self, unit: Unit) -> str:
         module = self.project.modules[unit.module]
@@ -309,7 +347,9 @@ class Planner:
             by_module[unit.module].append(unit)
         groups = self._route_groups(by_module)
         modules = sorted(self.project.modules.values(), key=lambda m: m.rel_path)
-        proposals = {m.name: self._proposal(m, by_module.get(m.name, []), groups, main) for m in modules}
+        proposals = {
+            m.name: self._proposal(m, by_module.get(m.name, []), groups, main) for m in modules
+        }
         homes = self._claim_homes(modules, proposals)
         final: dict[str, dict[int, str]] = {}
         for module in modules:
@@ -317,79 +357,133 @@ class Planner:
             home = homes[module.name]
             units = by_module.get(module.name, [])
             if home == module.rel_path and candidates and candidates[0] != home:
-                targets = {u.id: targets.get(u.id, candidates[0]) for u in units
-                           if not u.pinned and (u.id in targets or u.layer is not None)}
+                targets = {
+                    u.id: targets.get(u.id, candidates[0])
+                    for u in units
+                    if not u.pinned and (u.id in targets or u.layer is not None)
+                }
             final[module.name] = self._helpers_stay_home(units, home, targets)
         self._one_definition_per_name(modules, homes, final)
         for module in modules:
-            plan.modules.append(self._module_plan(module, by_module.get(module.name, []), homes[module.name],
-                                                  final[module.name]))
+            plan.modules.append(
+                self._module_plan(
+                    module, by_module.get(module.name, []), homes[module.name], final[module.name]
+                )
+            )
         plan.notes.extend(self.notes)
         return plan
 
-    def _helpers_stay_home(self, units: list[Unit], home: str, targets: dict[int, str]) -> dict[int, str]:
+    def _helpers_stay_home(
+        self, units: list[Unit], home: str, targets: dict[int, str]
+    ) -> dict[int, str]:
         """A helper of a module that is split stays with the module when only layers above
         use it; it leaves only to go down (to where the lowest user can import it)."""
-        home_layers = [u.layer for u in units if targets.get(u.id, home) == home and u.layer is not None
-                       and u.verdict.layer is not None]
+        home_layers = [
+            u.layer
+            for u in units
+            if targets.get(u.id, home) == home
+            and u.layer is not None
+            and u.verdict.layer is not None
+        ]
         if not home_layers:  # a module of helpers: they stay together
-            return {uid: t for uid, t in targets.items() if self.units[uid].verdict.layer is not None}
+            return {
+                uid: t for uid, t in targets.items() if self.units[uid].verdict.layer is not None
+            }
         home_layer = max(home_layers)
-        return {uid: target for uid, target in targets.items()
-                if not (self.units[uid].verdict.layer is None and self.units[uid].layer is not None
-                        and self.units[uid].layer > home_layer)}
+        return {
+            uid: target
+            for uid, target in targets.items()
+            if not (
+                self.units[uid].verdict.layer is None
+                and self.units[uid].layer is not None
+                and self.units[uid].layer > home_layer
+            )
+        }
 
-    def _one_definition_per_name(self, modules: list[ModuleInfo], homes: dict[str, str],
-                                 final: dict[str, dict[int, str]]) -> None:
+    def _one_definition_per_name(
+        self, modules: list[ModuleInfo], homes: dict[str, str], final: dict[str, dict[int, str]]
+    ) -> None:
         """Two modules' ``pwd_context`` must not meet in one file: the second stays home."""
         defined: dict[tuple[str, str], str] = {}
         for module in modules:
             for unit in (u for u in self.units if u.module == module.name):
                 target = final[module.name].get(unit.id, homes[module.name])
                 names = [n for i in unit.statements for n in module.statements[i].names]
-                clash = next((n for n in names if defined.get((target, n), module.name) != module.name), None)
+                clash = next(
+                    (n for n in names if defined.get((target, n), module.name) != module.name), None
+                )
                 if clash is not None and unit.id in final[module.name]:
                     del final[module.name][unit.id]
-                    self.notes.append(f"{module.rel_path}: {clash} stays in this module: "
-                                      f"{target} already gets a {clash} from {defined[(target, clash)]}")
+                    self.notes.append(
+                        f"{module.rel_path}: {clash} stays in this module: "
+                        f"{target} already gets a {clash} from {defined[(target, clash)]}"
+                    )
                     target = homes[module.name]
                 for name in names:
                     defined.setdefault((target, name), module.name)
         self._users_of_shadowed_names_stay(modules, homes, final, defined)
 
-    def _users_of_shadowed_names_stay(self, modules: list[ModuleInfo], homes: dict[str, str],
-                                      final: dict[str, dict[int, str]], defined: dict[tuple[str, str], str]) -> None:
+    def _users_of_shadowed_names_stay(
+        self,
+        modules: list[ModuleInfo],
+        homes: dict[str, str],
+        final: dict[str, dict[int, str]],
+        defined: dict[tuple[str, str], str],
+    ) -> None:
         """A unit using its module's ``pwd_context`` cannot go where another module's
         ``pwd_context`` lives: it would silently use the other object. It stays home."""
         changed = True
         while changed:
             changed = False
             for module in modules:
-                for unit in (u for u in self.units if u.module == module.name and u.id in final[module.name]):
+                for unit in (
+                    u for u in self.units if u.module == module.name and u.id in final[module.name]
+                ):
                     target = final[module.name][unit.id]
-                    used = {n for i in unit.statements for n in module.statements[i].uses if module.defines(n)}
-                    clash = next((n for n in sorted(used) if defined.get((target, n), module.name) != module.name),
-                                 None)
+                    used = {
+                        n
+                        for i in unit.statements
+                        for n in module.statements[i].uses
+                        if module.defines(n)
+                    }
+                    clash = next(
+                        (
+                            n
+                            for n in sorted(used)
+                            if defined.get((target, n), module.name) != module.name
+                        ),
+                        None,
+                    )
                     if clash is None:
                         continue
                     del final[module.name][unit.id]
-                    self.notes.append(f"{module.rel_path}: {self._name(unit)} stays in this module: it uses its "
-                                      f"own {clash}, and {target} has another one")
+                    self.notes.append(
+                        f"{module.rel_path}: {self._name(unit)} stays in this module: it uses its "
+                        f"own {clash}, and {target} has another one"
+                    )
                     for name in (n for i in unit.statements for n in module.statements[i].names):
                         defined[(homes[module.name], name)] = module.name
                     changed = True
 
-    def _proposal(self, module: ModuleInfo, units: list[Unit], groups: dict[str, str],
-                  main: ModuleInfo) -> tuple[list[str], dict[int, str]]:
+    def _proposal(
+        self, module: ModuleInfo, units: list[Unit], groups: dict[str, str], main: ModuleInfo
+    ) -> tuple[list[str], dict[int, str]]:
         """(homes the module could move to, best first; unit id -> target) for one module."""
         if module.is_package:
             return [module.rel_path], {}
         if module.name == main.name:
             return [self._main_path(module)], {
-                u.id: self._unit_target(u, groups) for u in units if not u.pinned and u.layer not in (None, Layer.MAIN)
+                u.id: self._unit_target(u, groups)
+                for u in units
+                if not u.pinned and u.layer not in (None, Layer.MAIN)
             }
-        classified = [u for u in units if not u.pinned and u.layer not in (None, Layer.MAIN)
-                      and not (u.soft and u.verdict.layer is None)]
+        classified = [
+            u
+            for u in units
+            if not u.pinned
+            and u.layer not in (None, Layer.MAIN)
+            and not (u.soft and u.verdict.layer is None)
+        ]
         if not classified:
             return [self._helper_module_home(module, units)], {}
         layers = {u.layer for u in classified}
@@ -399,42 +493,60 @@ class Planner:
         targets = {u.id: self._unit_target(u, groups) for u in movable}
         at_home = {layer for layer in layers if self._in_place(module, layer)}  # type: ignore[arg-type]
         if at_home:  # already in one of its layers' folders: it stays, the other layers leave
-            return [module.rel_path], {uid: t for uid, t in targets.items()
-                                       if self.units[uid].layer not in at_home and t != module.rel_path}
+            return [module.rel_path], {
+                uid: t
+                for uid, t in targets.items()
+                if self.units[uid].layer not in at_home and t != module.rel_path
+            }
         weights: Counter[str] = Counter()
         for unit in classified:
             weights[targets[unit.id]] += sum(
-                module.statements[i].last_line - module.statements[i].first_line + 1 for i in unit.statements)
+                module.statements[i].last_line - module.statements[i].first_line + 1
+                for i in unit.statements
+            )
         candidates = sorted(weights, key=lambda t: (-weights[t], t))
         return candidates, targets
 
-    def _claim_homes(self, modules: list[ModuleInfo], proposals: dict[str, tuple[list[str], dict[int, str]]]
-                     ) -> dict[str, str]:
+    def _claim_homes(
+        self, modules: list[ModuleInfo], proposals: dict[str, tuple[list[str], dict[int, str]]]
+    ) -> dict[str, str]:
         """One module per file: modules staying claim their own file first, then modules
         moving whole, then the ones being split (which take their next best target, or
         are dissolved into the others)."""
         homes: dict[str, str] = {}
         claimed: dict[str, str] = {}
         staying = [m for m in modules if proposals[m.name][0][0] == m.rel_path]
-        whole = [m for m in modules if m not in staying and len(set(proposals[m.name][1].values())) <= 1]
+        whole = [
+            m for m in modules if m not in staying and len(set(proposals[m.name][1].values())) <= 1
+        ]
         split = [m for m in modules if m not in staying and m not in whole]
         for module in staying:
             homes[module.name] = claimed[module.rel_path] = module.rel_path
         for module in whole + split:
             candidates, _targets = proposals[module.name]
-            free = [c for c in candidates if c not in claimed and not self._existing_elsewhere(c, module)]
+            free = [
+                c
+                for c in candidates
+                if c not in claimed and not self._existing_elsewhere(c, module)
+            ]
             if free:
                 homes[module.name] = claimed[free[0]] = free[0]
             else:
                 homes[module.name] = module.rel_path
-                self.notes.append(f"{module.rel_path}: {candidates[0]} is taken; its definitions are appended there")
+                self.notes.append(
+                    f"{module.rel_path}: {candidates[0]} is taken; its definitions are appended there"
+                )
         return homes
 
     def _existing_elsewhere(self, target: str, module: ModuleInfo) -> bool:
         return target in self.project.sources and target != module.rel_path
 
-    def _module_plan(self, module: ModuleInfo, units: list[Unit], home: str, targets: dict[int, str]) -> ModulePlan:
-        plan = ModulePlan(module.rel_path, home, reason=self._module_reason(module, units, home, targets))
+    def _module_plan(
+        self, module: ModuleInfo, units: list[Unit], home: str, targets: dict[int, str]
+    ) -> ModulePlan:
+        plan = ModulePlan(
+            module.rel_path, home, reason=self._module_reason(module, units, home, targets)
+        )
         for unit in units:
             target = targets.get(unit.id)
             if target is None or target == home:
@@ -443,31 +555,49 @@ class Planner:
             for index in unit.statements:
                 statement_key = module.statements[index].key
                 plan.symbols[statement_key] = target
-                plan.symbol_reasons[statement_key] = self._unit_reason(unit) if index == unit.statements[0] \
+                plan.symbol_reasons[statement_key] = (
+                    self._unit_reason(unit)
+                    if index == unit.statements[0]
                     else f"needs {key} at import time"
+                )
         return plan
 
-    def _module_reason(self, module: ModuleInfo, units: list[Unit], home: str, targets: dict[int, str]) -> str:
+    def _module_reason(
+        self, module: ModuleInfo, units: list[Unit], home: str, targets: dict[int, str]
+    ) -> str:
         """Why the module goes to ``home``: said of the definitions that go there with it,
         not of the ones a split sends elsewhere."""
         if home == module.rel_path:
             return ""
         if module.name == self.project.main_module.name:
             return "the FastAPI app, into the new package"
-        staying = [u for u in units if not u.pinned and u.layer not in (None, Layer.MAIN)
-                   and targets.get(u.id, home) == home]
+        staying = [
+            u
+            for u in units
+            if not u.pinned
+            and u.layer not in (None, Layer.MAIN)
+            and targets.get(u.id, home) == home
+        ]
         decided = [u for u in staying if not (u.soft and u.verdict.layer is None)]
         if not decided:
             return self._helpers_reason(module, units, home)
         layer = Counter(u.layer for u in decided).most_common(1)[0][0]
         assert layer is not None
-        why = [u.verdict.reason if u.verdict.layer is not None else u.note for u in decided if u.layer is layer]
+        why = [
+            u.verdict.reason if u.verdict.layer is not None else u.note
+            for u in decided
+            if u.layer is layer
+        ]
         return f"{layer.label}: {join_reasons(why)}"
 
     def _helpers_reason(self, module: ModuleInfo, units: list[Unit], home: str) -> str:
         """A module of helpers goes to the folder of the lowest layer that uses it."""
-        consumers = {self.units[c].layer for u in units for c in self.consumers[u.id]
-                     if self.units[c].module != module.name}
+        consumers = {
+            self.units[c].layer
+            for u in units
+            for c in self.consumers[u.id]
+            if self.units[c].module != module.name
+        }
         users = sorted(layer for layer in consumers if layer is not None)
         if not users:
             return "helpers only, used by no layer"
@@ -479,7 +609,9 @@ class Planner:
         reason = unit.verdict.reason
         if unit.note:
             reason = f"{reason}; {unit.note}" if unit.verdict.layer is not None else unit.note
-        elif unit.verdict.layer is None and unit.layer is not None:  # a helper sunk to its lowest user
+        elif (
+            unit.verdict.layer is None and unit.layer is not None
+        ):  # a helper sunk to its lowest user
             reason = f"{reason} used by {unit.layer.label}"
         return reason
 
@@ -490,7 +622,7 @@ class Planner:
     def _inside_package(self, rel_path: str) -> str | None:
         prefix = f"{self.package_dir}/" if self.package_dir else ""
         if self.project.package and rel_path.startswith(prefix):
-            return rel_path[len(prefix):]
+            return rel_path[len(prefix) :]
         return None
 
     def _path(self, inside: str) -> str:
@@ -509,14 +641,21 @@ class Planner:
             return module.rel_path
         if not self.project.package and module.name == self.project.main_module.name:
             return self._main_path(module)
-        consumers = [self.units[c] for u in units for c in self.consumers[u.id] if self.units[c].module != module.name]
+        consumers = [
+            self.units[c]
+            for u in units
+            for c in self.consumers[u.id]
+            if self.units[c].module != module.name
+        ]
         layers = [c.layer for c in consumers if c.layer is not None]
         if not layers:
             return module.rel_path if self.project.package else self._path(module.rel_path)
         folder = "core" if min(layers) <= Layer.SECURITY else "services"
         return self._path(f"{folder}/{_stem(module)}.py")
 
-    def _unit_target(self, unit: Unit, groups: dict[str, str], module: ModuleInfo | None = None) -> str:
+    def _unit_target(
+        self, unit: Unit, groups: dict[str, str], module: ModuleInfo | None = None
+    ) -> str:
         layer = unit.layer
         assert layer is not None
         if layer in LAYER_FILES:
@@ -540,8 +679,11 @@ class Planner:
     def _model_entity(self, unit: Unit) -> str:
         if unit.verdict.entity:
             return snake_case(unit.verdict.entity) if unit.verdict.entity != "base" else "base"
-        owners = {self._model_entity(self.units[c]) for c in self.consumers[unit.id]
-                  if self.units[c].layer is Layer.MODELS and self.units[c].verdict.entity}
+        owners = {
+            self._model_entity(self.units[c])
+            for c in self.consumers[unit.id]
+            if self.units[c].layer is Layer.MODELS and self.units[c].verdict.entity
+        }
         return owners.pop() if len(owners) == 1 else "base"
 
     def _service_name(self, unit: Unit) -> str:
@@ -552,16 +694,24 @@ class Planner:
             return self._services_module_name(module)
         if unit.verdict.entity:
             return f"{snake_case(unit.verdict.entity)}_service"
-        owners = {self._service_name(self.units[c]) for c in self.consumers[unit.id]
-                  if self.units[c].layer is Layer.SERVICES and self.units[c].id != unit.id
-                  and self.units[c].verdict.layer is Layer.SERVICES}
+        owners = {
+            self._service_name(self.units[c])
+            for c in self.consumers[unit.id]
+            if self.units[c].layer is Layer.SERVICES
+            and self.units[c].id != unit.id
+            and self.units[c].verdict.layer is Layer.SERVICES
+        }
         if len(owners) == 1:
             return owners.pop()
         stem = _stem(module)
         return "common_service" if stem in GENERIC_STEMS else f"{stem}_service"
 
     def _services_module_name(self, module: ModuleInfo) -> str:
-        entities = {u.verdict.entity for u in self.units if u.module == module.name and u.verdict.layer is Layer.SERVICES}
+        entities = {
+            u.verdict.entity
+            for u in self.units
+            if u.module == module.name and u.verdict.layer is Layer.SERVICES
+        }
         stem = _stem(module)
         if len(entities) == 1 and None not in entities:
             return f"{snake_case(entities.pop())}_service"  # type: ignore[arg-type]
@@ -577,8 +727,11 @@ class Planner:
             return module.name
         router = unit.verdict.router
         if router is None:  # a helper used by routes: with the routes using it
-            groups = {self._route_group(self.units[c]) for c in self.consumers[unit.id]
-                      if self.units[c].layer is Layer.ROUTES and self.units[c].id != unit.id}
+            groups = {
+                self._route_group(self.units[c])
+                for c in self.consumers[unit.id]
+                if self.units[c].layer is Layer.ROUTES and self.units[c].id != unit.id
+            }
             return groups.pop() if len(groups) == 1 else "main:app"
         return f"main:{router}"
 
@@ -733,12 +886,12 @@ def join_reasons(reasons: list[str], most: int = 3) -> str:
     counts = Counter(reasons)
     ordered = sorted(counts, key=lambda r: (-counts[r], reasons.index(r)))
     ordered = [r for r in ordered if not any(o != r and o.startswith(f"{r} ") for o in ordered)]
-    used = [r[len("uses "):] for r in ordered if r.startswith("uses ")]
+    used = [r[len("uses ") :] for r in ordered if r.startswith("uses ")]
     clauses: list[str] = []
     for reason in ordered:
         if not reason.startswith("uses "):
             clauses.append(reason)
-        elif reason[len("uses "):] == used[0]:
+        elif reason[len("uses ") :] == used[0]:
             clauses.append("uses " + ", ".join(used[:most]) + (", ..." if len(used) > most else ""))
     return "; ".join(clauses[:most]) + ("; ..." if len(clauses) > most else "")
 
@@ -761,19 +914,25 @@ def _uses_in_body(statement: Statement, name: str) -> bool:
     return found
 
 
-def propose(project: ProjectIndex, new_package: str = "app", force: bool = False) -> tuple[Plan, Planner]:
+def propose(
+    project: ProjectIndex, new_package: str = "app", force: bool = False
+) -> tuple[Plan, Planner]:
     """The plan for a project; empty (with a note) when it is already laid out."""
     kind, detail = organisation(project)
     classifier = Classifier(project)
     planner = Planner(project, classifier, new_package)
     if kind == "domain" and not force:
         plan = Plan(planner.package, planner.package_dir, False, organisation=kind)
-        plan.notes.append(f"organised by domain (feature packages: {detail}): nothing to do; "
-                          "layered-layout does not flatten a domain layout unless you pass --layout-force")
+        plan.notes.append(
+            f"organised by domain (feature packages: {detail}): nothing to do; "
+            "layered-layout does not flatten a domain layout unless you pass --layout-force"
+        )
         return plan, planner
     if kind == "layered" and not force:
         plan = Plan(planner.package, planner.package_dir, False, organisation=kind)
-        plan.notes.append(f"already layered ({detail}): nothing to do (--layout-force plans anyway)")
+        plan.notes.append(
+            f"already layered ({detail}): nothing to do (--layout-force plans anyway)"
+        )
         return plan, planner
     planner.build_units()
     planner.assign_layers()

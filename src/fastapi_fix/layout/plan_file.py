@@ -24,7 +24,9 @@ class PlanFileError(ValueError):
 
 
 def _string(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    escaped = (
+        value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    )
     return f'"{escaped}"'
 
 
@@ -47,7 +49,12 @@ def dumps(plan: Plan) -> str:
     if plan.organisation:
         lines.append(f"organisation = {_string(plan.organisation)}")
     for module in plan.modules:
-        lines += ["", "[[module]]", f"from = {_string(module.source)}", f"to = {_string(module.target)}"]
+        lines += [
+            "",
+            "[[module]]",
+            f"from = {_string(module.source)}",
+            f"to = {_string(module.target)}",
+        ]
         if module.reason:
             lines.append(f"reason = {_string(module.reason)}")
         if module.symbols:
@@ -65,7 +72,9 @@ def loads(text: str, origin: str = "plan") -> Plan:
     except tomllib.TOMLDecodeError as exc:
         raise PlanFileError(f"{origin}: not valid TOML: {exc}") from None
     if data.get("version") != VERSION:
-        raise PlanFileError(f"{origin}: unknown plan version {data.get('version')!r} (expected {VERSION})")
+        raise PlanFileError(
+            f"{origin}: unknown plan version {data.get('version')!r} (expected {VERSION})"
+        )
     plan = Plan(
         package=_text(data, "package", origin),
         package_dir=_text(data, "package_dir", origin, allow_empty=True),
@@ -83,8 +92,14 @@ def loads(text: str, origin: str = "plan") -> Plan:
         if not isinstance(symbols, dict) or not all(isinstance(v, str) for v in symbols.values()):
             raise PlanFileError(f"{origin}: module #{number}: symbols must map names to paths")
         source = _text(entry, "from", f"{origin}: module #{number}")
-        plan.modules.append(ModulePlan(source, _text(entry, "to", f"{origin}: module #{number}"),
-                                       str(entry.get("reason", "")), dict(symbols)))
+        plan.modules.append(
+            ModulePlan(
+                source,
+                _text(entry, "to", f"{origin}: module #{number}"),
+                str(entry.get("reason", "")),
+                dict(symbols),
+            )
+        )
     return plan
 
 

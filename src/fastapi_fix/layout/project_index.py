@@ -35,7 +35,9 @@ def is_test_file(rel_path: str) -> bool:
     parts = rel_path.split("/")
     name = parts[-1]
     return (
-        name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py")
+        name == "conftest.py"
+        or name.startswith("test_")
+        or name.endswith("_test.py")
         or any(part in TEST_FOLDERS for part in parts[:-1])
     )
 
@@ -69,7 +71,9 @@ class ProjectIndex:
 
     def is_root_package(self, name: str) -> bool:
         """A folder at the project root holding Python code (package or namespace)."""
-        return (self.root / name).is_dir() and any(rel.startswith(f"{name}/") for rel in self.sources)
+        return (self.root / name).is_dir() and any(
+            rel.startswith(f"{name}/") for rel in self.sources
+        )
 
     def split_module(self, qualified: str) -> tuple[str | None, list[str]]:
         """``pkg.mod.Name.attr`` -> (``pkg.mod``, [``Name``, ``attr``]): the longest member prefix."""
@@ -122,34 +126,52 @@ def load_project(root: Path, files: Sequence[SourceFile]) -> ProjectIndex:
         rel_paths[file] = rel
         readable.append(file)
     trees = {file: _parse_ast(sources[rel_paths[file]]) for file in readable}
-    app_modules = [f.module_name for f in readable if trees[f] is not None and _creates_app(f, trees[f])]
+    app_modules = [
+        f.module_name for f in readable if trees[f] is not None and _creates_app(f, trees[f])
+    ]
     if not app_modules:
-        broken = sorted(rel_paths[f] for f in readable if trees[f] is None and b"FastAPI" in sources[rel_paths[f]])
+        broken = sorted(
+            rel_paths[f]
+            for f in readable
+            if trees[f] is None and b"FastAPI" in sources[rel_paths[f]]
+        )
         if broken:
             raise ProjectError(f"{', '.join(broken)} does not parse: fix it first")
         raise ProjectError("no FastAPI() application found: nothing to lay out", refused=False)
-    packages = {name.partition(".")[0] if "." in name or _is_init(readable, name) else "" for name in app_modules}
+    packages = {
+        name.partition(".")[0] if "." in name or _is_init(readable, name) else ""
+        for name in app_modules
+    }
     if len(packages) > 1:
-        raise ProjectError(f"FastAPI() applications in several packages ({', '.join(sorted(packages))}): "
-                           "run layered-layout on one of them at a time")
+        raise ProjectError(
+            f"FastAPI() applications in several packages ({', '.join(sorted(packages))}): "
+            "run layered-layout on one of them at a time"
+        )
     package = packages.pop()
     by_name = {f.module_name: f for f in readable}
     if package:
-        members = [f for f in readable if f.module_name == package or f.module_name.startswith(package + ".")]
+        members = [
+            f
+            for f in readable
+            if f.module_name == package or f.module_name.startswith(package + ".")
+        ]
         init = by_name.get(package)
         package_dir = Path(rel_paths[init]).parent.as_posix() if init else ""
     else:
         members = _root_members(readable, by_name, trees, rel_paths, app_modules)
         package_dir = ""
     members = [f for f in members if not is_test_file(rel_paths[f])]
-    index = ProjectIndex(root, list(readable), sources, rel_paths, package, package_dir, app_modules,
-                         skipped=skipped)
+    index = ProjectIndex(
+        root, list(readable), sources, rel_paths, package, package_dir, app_modules, skipped=skipped
+    )
     for file in sorted(members, key=lambda f: rel_paths[f]):
         rel = rel_paths[file]
         try:
             tree = cst.parse_module(sources[rel])
         except cst.ParserSyntaxError as exc:
-            raise ProjectError(f"{rel}:{exc.raw_line}: does not parse ({exc.message}); fix it first") from None
+            raise ProjectError(
+                f"{rel}:{exc.raw_line}: does not parse ({exc.message}); fix it first"
+            ) from None
         index.modules[file.module_name] = analyse(file, rel, sources[rel], tree)
     return index
 
@@ -174,8 +196,13 @@ def _creates_app(file: SourceFile, tree: ast.Module) -> bool:
     return False
 
 
-def _root_members(files: list[SourceFile], by_name: dict[str, SourceFile], trees: dict[SourceFile, ast.Module | None],
-                  rel_paths: dict[SourceFile, str], app_modules: list[str]) -> list[SourceFile]:
+def _root_members(
+    files: list[SourceFile],
+    by_name: dict[str, SourceFile],
+    trees: dict[SourceFile, ast.Module | None],
+    rel_paths: dict[SourceFile, str],
+    app_modules: list[str],
+) -> list[SourceFile]:
     """Modules at the root that the app imports, directly or not (tests and scripts are not)."""
     seen: set[str] = set()
     todo = list(app_modules)

@@ -29,10 +29,14 @@ from fastapi_fix.layout.strings import (
 )
 
 CODEMOD = "layered-layout"
-MODELS_DOCSTRING = "Every ORM model, imported here so that the mapper registry and the metadata are complete."
+MODELS_DOCSTRING = (
+    "Every ORM model, imported here so that the mapper registry and the metadata are complete."
+)
 
 
-def realize(project: ProjectIndex, plan: Plan, classifier: Classifier | None = None) -> ProjectChange:
+def realize(
+    project: ProjectIndex, plan: Plan, classifier: Classifier | None = None
+) -> ProjectChange:
     classifier = classifier or Classifier(project)
     change = ProjectChange(project.root)
     change.notes.extend(plan.notes)
@@ -44,8 +48,12 @@ def realize(project: ProjectIndex, plan: Plan, classifier: Classifier | None = N
         return change
     references = References(world)
     strings = PythonStrings(references)
-    orm = {(m.name, s.index) for m in project.members for s in m.statements
-           if s.kind is Kind.CLASS and classifier.classify(m, s).layer is Layer.MODELS}
+    orm = {
+        (m.name, s.index)
+        for m in project.members
+        for s in m.statements
+        if s.kind is Kind.CLASS and classifier.classify(m, s).layer is Layer.MODELS
+    }
     composer = Composer(world, orm, strings)
     contents: dict[str, bytes] = {}
     for path, target in sorted(targets.items()):
@@ -68,8 +76,10 @@ def realize(project: ProjectIndex, plan: Plan, classifier: Classifier | None = N
 
 # -- the world after the move ----------------------------------------------------------
 
-def _build_world(project: ProjectIndex, plan: Plan, classifier: Classifier, findings: list[Finding]
-                 ) -> tuple[World, dict[str, TargetFile], list[str]]:
+
+def _build_world(
+    project: ProjectIndex, plan: Plan, classifier: Classifier, findings: list[Finding]
+) -> tuple[World, dict[str, TargetFile], list[str]]:
     world = World(project, plan.package, plan.package_dir)
     world.known_modules = {f.module_name for f in project.files}
     errors: list[str] = []
@@ -79,17 +89,23 @@ def _build_world(project: ProjectIndex, plan: Plan, classifier: Classifier, find
         home = module_plan.target if module_plan else module.rel_path
         homes[module.name] = home
         symbols = dict(module_plan.symbols) if module_plan else {}
-        keys = {s.key for s in module.statements if not s.is_import and s.kind is not Kind.DOCSTRING}
+        keys = {
+            s.key for s in module.statements if not s.is_import and s.kind is not Kind.DOCSTRING
+        }
         for key in symbols:
             if key not in keys:
-                errors.append(f"{module.rel_path}: the plan moves {key}, which the module does not define")
+                errors.append(
+                    f"{module.rel_path}: the plan moves {key}, which the module does not define"
+                )
         for statement in module.statements:
             if statement.is_import or statement.kind is Kind.DOCSTRING:
                 continue
             path = symbols.get(statement.key, home)
             if path != home and classifier.classify(module, statement).pinned:
-                errors.append(f"{module.rel_path}: {statement.key} has to stay in its module "
-                              f"({classifier.classify(module, statement).reason})")
+                errors.append(
+                    f"{module.rel_path}: {statement.key} has to stay in its module "
+                    f"({classifier.classify(module, statement).reason})"
+                )
                 path = home
             world.placements[(module.name, statement.index)] = path
     for path in set(world.placements.values()) | set(homes.values()):
@@ -104,12 +120,20 @@ def _build_world(project: ProjectIndex, plan: Plan, classifier: Classifier, find
 
     for module in project.members:
         home = homes[module.name]
-        placed_home = [s for s in module.statements if world.placements.get((module.name, s.index)) == home]
-        keeps_file = bool(placed_home) or module.is_package or module.name == project.main_module.name \
+        placed_home = [
+            s for s in module.statements if world.placements.get((module.name, s.index)) == home
+        ]
+        keeps_file = (
+            bool(placed_home)
+            or module.is_package
+            or module.name == project.main_module.name
             or not any(not s.is_import and s.kind is not Kind.DOCSTRING for s in module.statements)
+        )
         if keeps_file:
             if target(home).base is not None:
-                errors.append(f"{home}: both {target(home).base.rel_path} and {module.rel_path} would move there")
+                errors.append(
+                    f"{home}: both {target(home).base.rel_path} and {module.rel_path} would move there"
+                )
             target(home).base = module
             world.module_map[module.name] = world.module_for_path(home)
         else:
@@ -124,9 +148,17 @@ def _build_world(project: ProjectIndex, plan: Plan, classifier: Classifier, find
         world.path_modules[path] = file.module
         existing = project.sources.get(path) is not None
         owner = file.base.rel_path if file.base else None
-        if existing and owner != path and not any(m.rel_path == path and m.name in world.deleted or
-                                                  homes.get(m.name) != m.rel_path and m.rel_path == path
-                                                  for m in project.members):
+        if (
+            existing
+            and owner != path
+            and not any(
+                m.rel_path == path
+                and m.name in world.deleted
+                or homes.get(m.name) != m.rel_path
+                and m.rel_path == path
+                for m in project.members
+            )
+        ):
             errors.append(f"{path} already exists and is not part of the move: pick another target")
     _app_routes(project, world, targets, classifier, errors, findings)
     _models_aggregator(project, plan, world, targets, classifier)
@@ -137,20 +169,32 @@ def _build_world(project: ProjectIndex, plan: Plan, classifier: Classifier, find
     return world, targets, errors
 
 
-def _app_routes(project: ProjectIndex, world: World, targets: dict[str, TargetFile], classifier: Classifier,
-                errors: list[str], findings: list[Finding]) -> None:
+def _app_routes(
+    project: ProjectIndex,
+    world: World,
+    targets: dict[str, TargetFile],
+    classifier: Classifier,
+    errors: list[str],
+    findings: list[Finding],
+) -> None:
     """``@app.get`` routes leaving the app's module: their targets get a router, main includes it."""
     for module in project.members:
-        app_names = [s.key for s in module.statements if s.kind is Kind.ASSIGN
-                     and f"{module.name}.{s.key}" in classifier.facts.apps]
+        app_names = [
+            s.key
+            for s in module.statements
+            if s.kind is Kind.ASSIGN and f"{module.name}.{s.key}" in classifier.facts.apps
+        ]
         if not app_names:
             continue
         base_target = next(t for t in targets.values() if t.base is module)
         moved_routes: list[tuple[int, str]] = []
         for statement in module.statements:
             path = world.placements.get((module.name, statement.index))
-            if statement.kind is Kind.DEF and path not in (None, base_target.path) \
-                    and classifier.classify(module, statement).router == "app":
+            if (
+                statement.kind is Kind.DEF
+                and path not in (None, base_target.path)
+                and classifier.classify(module, statement).router == "app"
+            ):
                 moved_routes.append((statement.index, path))  # type: ignore[arg-type]
         if not moved_routes:
             continue
@@ -160,36 +204,62 @@ def _app_routes(project: ProjectIndex, world: World, targets: dict[str, TargetFi
         for _index, path in moved_routes:
             routes = targets[path]
             if routes.base is not None:
-                errors.append(f"{path}: @{app_names[0]} routes can only move to a new module (a router there "
-                              "may have a prefix); pick another target")
+                errors.append(
+                    f"{path}: @{app_names[0]} routes can only move to a new module (a router there "
+                    "may have a prefix); pick another target"
+                )
                 continue
             routes.app_routes[module.name] = app_names[0]
-            taken = {n for p in routes.parts for i in routes.parts[p]
-                     for n in project.modules[p].statements[i].names}
+            taken = {
+                n
+                for p in routes.parts
+                for i in routes.parts[p]
+                for n in project.modules[p].statements[i].names
+            }
             routes.router_name = "router" if "router" not in taken else "api_router"
             entry = (routes.module, routes.router_name)
             if entry not in base_target.include_routers:
                 base_target.include_routers.append(entry)
 
 
-def _route_order(module: ModuleInfo, world: World, moved: list[tuple[int, str]], findings: list[Finding]) -> None:
+def _route_order(
+    module: ModuleInfo, world: World, moved: list[tuple[int, str]], findings: list[Finding]
+) -> None:
     """The moved routes are included at once, where the first was: a statement staying
     between them (``include_router``, ``mount``) now comes after all of them."""
     first, last = moved[0][0], moved[-1][0]
     for statement in module.statements[first:last]:
-        if statement.kind is Kind.OTHER and world.placements.get((module.name, statement.index)) == module.rel_path:
-            findings.append(Finding(module.rel_path, statement.first_line, 1, CODEMOD,
-                                    "route order: this statement sat between routes that move together; "
-                                    "the routes after it are now registered before it"))
+        if (
+            statement.kind is Kind.OTHER
+            and world.placements.get((module.name, statement.index)) == module.rel_path
+        ):
+            findings.append(
+                Finding(
+                    module.rel_path,
+                    statement.first_line,
+                    1,
+                    CODEMOD,
+                    "route order: this statement sat between routes that move together; "
+                    "the routes after it are now registered before it",
+                )
+            )
 
 
-def _models_aggregator(project: ProjectIndex, plan: Plan, world: World, targets: dict[str, TargetFile],
-                       classifier: Classifier) -> None:
+def _models_aggregator(
+    project: ProjectIndex,
+    plan: Plan,
+    world: World,
+    targets: dict[str, TargetFile],
+    classifier: Classifier,
+) -> None:
     """``models/__init__.py`` imports every model module, so the metadata is complete
     whichever model is imported first (SQLAlchemy needs all mapped classes)."""
     folder = f"{plan.package_dir}/models/" if plan.package_dir else "models/"
-    new_modules = [p for p in targets if p.startswith(folder) and p not in project.sources
-                   and not p.endswith("__init__.py")]
+    new_modules = [
+        p
+        for p in targets
+        if p.startswith(folder) and p not in project.sources and not p.endswith("__init__.py")
+    ]
     if not new_modules:
         return
     init = f"{folder}__init__.py"
@@ -204,19 +274,24 @@ def _models_aggregator(project: ProjectIndex, plan: Plan, world: World, targets:
             module = project.modules[source_name]
             for index in sorted(indices):
                 statement = module.statements[index]
-                if classifier.classify(module, statement).layer is Layer.MODELS and statement.kind in (Kind.CLASS,
-                                                                                                     Kind.ASSIGN):
+                if classifier.classify(
+                    module, statement
+                ).layer is Layer.MODELS and statement.kind in (Kind.CLASS, Kind.ASSIGN):
                     for name in statement.names:
                         aggregator.aggregate.append(ImportSpec(file.module, name, None, relative))
         if file.base is not None:
             for statement in file.base.statements:
-                if world.placements.get((file.base.name, statement.index)) == path and \
-                        classifier.classify(file.base, statement).layer is Layer.MODELS:
+                if (
+                    world.placements.get((file.base.name, statement.index)) == path
+                    and classifier.classify(file.base, statement).layer is Layer.MODELS
+                ):
                     for name in statement.names:
                         aggregator.aggregate.append(ImportSpec(file.module, name, None, relative))
 
 
-def _new_packages(project: ProjectIndex, plan: Plan, world: World, targets: dict[str, TargetFile]) -> None:
+def _new_packages(
+    project: ProjectIndex, plan: Plan, world: World, targets: dict[str, TargetFile]
+) -> None:
     """Every folder a target lands in is a package: empty ``__init__.py`` where missing."""
     top = plan.package_dir
     for path in list(targets):
@@ -230,7 +305,9 @@ def _new_packages(project: ProjectIndex, plan: Plan, world: World, targets: dict
             folder = folder.rpartition("/")[0]
 
 
-def _modules_becoming_packages(project: ProjectIndex, world: World, targets: dict[str, TargetFile]) -> None:
+def _modules_becoming_packages(
+    project: ProjectIndex, world: World, targets: dict[str, TargetFile]
+) -> None:
     """``models.py`` split into ``models/``: the name ``pkg.models`` now means the package,
     whose ``__init__`` imports every model; what it does not import is found where it went."""
     for module in project.members:
@@ -287,8 +364,14 @@ def _bindings(project: ProjectIndex, world: World, targets: dict[str, TargetFile
 
 # -- everything else -----------------------------------------------------------------------
 
-def _rewrite_other_files(project: ProjectIndex, world: World, composer: Composer, contents: dict[str, bytes],
-                         change: ProjectChange) -> None:
+
+def _rewrite_other_files(
+    project: ProjectIndex,
+    world: World,
+    composer: Composer,
+    contents: dict[str, bytes],
+    change: ProjectChange,
+) -> None:
     """Files outside the app's package (tests, scripts, migrations): their references."""
     members = {m.rel_path for m in project.members}
     markers = _markers(project, world)
@@ -302,7 +385,9 @@ def _rewrite_other_files(project: ProjectIndex, world: World, composer: Composer
         try:
             info = analyse(file, rel, data)
         except Exception as exc:  # noqa: BLE001 - a file that does not parse is reported, not fatal
-            change.findings.append(Finding(rel, 1, 1, CODEMOD, f"not checked for references: {exc}"))
+            change.findings.append(
+                Finding(rel, 1, 1, CODEMOD, f"not checked for references: {exc}")
+            )
             continue
         for statement in info.statements:
             world.placements[(info.name, statement.index)] = rel
@@ -320,8 +405,13 @@ def _markers(project: ProjectIndex, world: World) -> set[bytes]:
     return markers
 
 
-def _files(project: ProjectIndex, world: World, targets: dict[str, TargetFile], contents: dict[str, bytes],
-           change: ProjectChange) -> None:
+def _files(
+    project: ProjectIndex,
+    world: World,
+    targets: dict[str, TargetFile],
+    contents: dict[str, bytes],
+    change: ProjectChange,
+) -> None:
     used_history: set[str] = set()
     for path, file in sorted(targets.items()):
         data = contents.get(path)
@@ -341,7 +431,9 @@ def _files(project: ProjectIndex, world: World, targets: dict[str, TargetFile], 
                 change.files.append(FileChange(None, path, None, data))
     for module in project.members:
         if module.name in world.deleted and module.name not in used_history:
-            change.files.append(FileChange(module.rel_path, None, project.sources[module.rel_path], None))
+            change.files.append(
+                FileChange(module.rel_path, None, project.sources[module.rel_path], None)
+            )
     members = {m.rel_path for m in project.members}
     for rel, data in sorted(contents.items()):
         if rel not in targets and rel not in members:
@@ -356,17 +448,30 @@ def _drop_emptied_packages(project: ProjectIndex, world: World, change: ProjectC
     for module in project.members:
         if not module.is_package or module.name == world.package or module.rel_path in leaving:
             continue
-        if any(not s.is_import and s.kind is not Kind.DOCSTRING for s in module.statements) or module.imports:
+        if (
+            any(not s.is_import and s.kind is not Kind.DOCSTRING for s in module.statements)
+            or module.imports
+        ):
             continue
         folder = module.rel_path.rpartition("/")[0] + "/"
-        remaining = [p for p in project.sources if p.startswith(folder) and p != module.rel_path and p not in leaving]
+        remaining = [
+            p
+            for p in project.sources
+            if p.startswith(folder) and p != module.rel_path and p not in leaving
+        ]
         remaining += [p for p in arriving if p.startswith(folder) and p != module.rel_path]
         if not remaining:
-            change.files.append(FileChange(module.rel_path, None, project.sources[module.rel_path], None))
-            change.notes.append(f"{module.rel_path}: the package is empty after the move and is removed")
+            change.files.append(
+                FileChange(module.rel_path, None, project.sources[module.rel_path], None)
+            )
+            change.notes.append(
+                f"{module.rel_path}: the package is empty after the move and is removed"
+            )
 
 
-def _text_files(project: ProjectIndex, world: World, references: References, change: ProjectChange) -> None:
+def _text_files(
+    project: ProjectIndex, world: World, references: References, change: ProjectChange
+) -> None:
     path_moves: dict[str, str | None] = {}
     for module in project.members:
         if module.name in world.deleted:
@@ -395,29 +500,54 @@ def _reports(project: ProjectIndex, world: World, change: ProjectChange) -> None
         moved_lines = _moved_lines(module, world)
         for line in module.file_uses:
             if line in moved_lines:
-                change.findings.append(Finding(module.rel_path, line, 1, CODEMOD,
-                                               f"uses __file__, and this code moves to {moved_lines[line]}: "
-                                               "check the paths built from it"))
+                change.findings.append(
+                    Finding(
+                        module.rel_path,
+                        line,
+                        1,
+                        CODEMOD,
+                        f"uses __file__, and this code moves to {moved_lines[line]}: "
+                        "check the paths built from it",
+                    )
+                )
         for line in module.name_uses:
             if line in moved_lines:
-                change.findings.append(Finding(module.rel_path, line, 1, CODEMOD,
-                                               f"uses __name__ (a logger name?), which becomes "
-                                               f"{world.module_for_path(moved_lines[line])}"))
+                change.findings.append(
+                    Finding(
+                        module.rel_path,
+                        line,
+                        1,
+                        CODEMOD,
+                        f"uses __name__ (a logger name?), which becomes "
+                        f"{world.module_for_path(moved_lines[line])}",
+                    )
+                )
         change.findings.extend(queued_work_findings(module, world, moved_lines))
         if has_main_guard(module) and module.name not in world.deleted and world.moves(module.name):
-            change.findings.append(Finding(module.rel_path, 1, 1, CODEMOD,
-                                           f"runs as a script; run it as `python -m {world.new_module(module.name)}` "
-                                           "now"))
+            change.findings.append(
+                Finding(
+                    module.rel_path,
+                    1,
+                    1,
+                    CODEMOD,
+                    f"runs as a script; run it as `python -m {world.new_module(module.name)}` now",
+                )
+            )
         _dynamic_imports(module, change)
 
 
-def _schema_name_clashes(project: ProjectIndex, world: World, classifier: Classifier, change: ProjectChange) -> None:
+def _schema_name_clashes(
+    project: ProjectIndex, world: World, classifier: Classifier, change: ProjectChange
+) -> None:
     """FastAPI names an OpenAPI component after its module when two models share a class
     name (``app__schemas__Out``): moving one renames the component in the schema."""
     by_name: dict[str, list[tuple[ModuleInfo, int]]] = defaultdict(list)
     for module in project.members:
         for statement in module.statements:
-            if statement.kind is Kind.CLASS and classifier.classify(module, statement).layer is Layer.SCHEMAS:
+            if (
+                statement.kind is Kind.CLASS
+                and classifier.classify(module, statement).layer is Layer.SCHEMAS
+            ):
                 by_name[statement.key].append((module, statement.index))
     for name, places in sorted(by_name.items()):
         if len(places) < 2:
@@ -425,9 +555,16 @@ def _schema_name_clashes(project: ProjectIndex, world: World, classifier: Classi
         for module, index in places:
             statement = module.statements[index]
             if world.placements.get((module.name, index)) != module.rel_path:
-                change.findings.append(Finding(module.rel_path, statement.first_line, 1, CODEMOD,
-                                               f"{name} is also defined in another module: FastAPI names its "
-                                               "OpenAPI component after the module, which changes with this move"))
+                change.findings.append(
+                    Finding(
+                        module.rel_path,
+                        statement.first_line,
+                        1,
+                        CODEMOD,
+                        f"{name} is also defined in another module: FastAPI names its "
+                        "OpenAPI component after the module, which changes with this move",
+                    )
+                )
 
 
 def _root_siblings(project: ProjectIndex, change: ProjectChange) -> None:
@@ -435,12 +572,20 @@ def _root_siblings(project: ProjectIndex, change: ProjectChange) -> None:
     if project.package:
         return
     members = {m.name for m in project.members}
-    used = sorted({imported.module.partition(".")[0] for m in project.members for imported in m.imports.values()
-                   if imported.module.partition(".")[0] not in members and project.is_root_package(
-                       imported.module.partition(".")[0])})
+    used = sorted(
+        {
+            imported.module.partition(".")[0]
+            for m in project.members
+            for imported in m.imports.values()
+            if imported.module.partition(".")[0] not in members
+            and project.is_root_package(imported.module.partition(".")[0])
+        }
+    )
     if used:
-        change.notes.append(f"packages at the root the app imports stay where they are: {', '.join(used)} "
-                            "(only the app's own modules move)")
+        change.notes.append(
+            f"packages at the root the app imports stay where they are: {', '.join(used)} "
+            "(only the app's own modules move)"
+        )
 
 
 def _moved_lines(module: ModuleInfo, world: World) -> dict[int, str]:
@@ -463,17 +608,27 @@ def _dynamic_imports(module: ModuleInfo, change: ProjectChange) -> None:
 
         def visit_Call(self, node: cst.Call) -> None:
             name = get_full_name_for_node(node.func)
-            if name in ("importlib.import_module", "import_module", "__import__") and node.args and not isinstance(
-                node.args[0].value, cst.SimpleString
+            if (
+                name in ("importlib.import_module", "import_module", "__import__")
+                and node.args
+                and not isinstance(node.args[0].value, cst.SimpleString)
             ):
                 position = self.get_metadata(PositionProvider, node).start
-                change.findings.append(Finding(module.rel_path, position.line, position.column + 1, CODEMOD,
-                                               "dynamic import with a computed name: check it still finds its module"))
+                change.findings.append(
+                    Finding(
+                        module.rel_path,
+                        position.line,
+                        position.column + 1,
+                        CODEMOD,
+                        "dynamic import with a computed name: check it still finds its module",
+                    )
+                )
 
     MetadataWrapper(module.tree, unsafe_skip_copy=True).visit(Finder())
 
 
 # -- checks --------------------------------------------------------------------------------
+
 
 def _check(project: ProjectIndex, world: World, change: ProjectChange) -> None:
     # Code this Python cannot compile (newer syntax) cannot be checked here: say so.
@@ -484,14 +639,30 @@ def _check(project: ProjectIndex, world: World, change: ProjectChange) -> None:
         problem = compile_error(file.new, file.path)
         if problem is None:
             continue
-        if (file.old is not None and compile_error(file.old, file.path)) or (file.old is None and uncompilable):
-            change.findings.append(Finding(file.path, 1, 1, CODEMOD, "not compiled: the project uses syntax this "
-                                           "Python does not know; run fastapi-fix under the project's Python"))
+        if (file.old is not None and compile_error(file.old, file.path)) or (
+            file.old is None and uncompilable
+        ):
+            change.findings.append(
+                Finding(
+                    file.path,
+                    1,
+                    1,
+                    CODEMOD,
+                    "not compiled: the project uses syntax this "
+                    "Python does not know; run fastapi-fix under the project's Python",
+                )
+            )
         else:
-            change.errors.append(f"{file.path}: the new content does not compile: {problem} (a bug: please report)")
+            change.errors.append(
+                f"{file.path}: the new content does not compile: {problem} (a bug: please report)"
+            )
     old_names = {project.rel_paths[f]: f.module_name for f in project.files}
-    old_graph = _import_graph({rel: project.sources[rel] for rel in old_names}, project, old_names.__getitem__)
-    new_sources = {project.rel_paths[f]: project.sources[project.rel_paths[f]] for f in project.files}
+    old_graph = _import_graph(
+        {rel: project.sources[rel] for rel in old_names}, project, old_names.__getitem__
+    )
+    new_sources = {
+        project.rel_paths[f]: project.sources[project.rel_paths[f]] for f in project.files
+    }
     for file in change.files:
         if file.old_path:
             new_sources.pop(file.old_path, None)
@@ -499,24 +670,41 @@ def _check(project: ProjectIndex, world: World, change: ProjectChange) -> None:
         if file.new_path and file.new is not None:
             new_sources[file.new_path] = file.new
     new_graph = _import_graph(new_sources, project, world.module_for_path, fresh=True)
-    mapped_old = {(world.new_module(a), world.new_module(b)) for a, targets in old_graph.items() for b in targets}
+    mapped_old = {
+        (world.new_module(a), world.new_module(b))
+        for a, targets in old_graph.items()
+        for b in targets
+    }
     for component in strongly_connected(sorted(new_graph), new_graph):
         if len(component) < 2:
             continue
         members = set(component)
-        new_edges = [(a, b) for a in component for b in new_graph[a] if b in members and (a, b) not in mapped_old]
+        new_edges = [
+            (a, b)
+            for a in component
+            for b in new_graph[a]
+            if b in members and (a, b) not in mapped_old
+        ]
         if new_edges:
             cycle = " -> ".join(component + [component[0]])
-            change.errors.append(f"the move would create an import cycle: {cycle}; edit the plan "
-                                 f"(new edge {new_edges[0][0]} -> {new_edges[0][1]})")
+            change.errors.append(
+                f"the move would create an import cycle: {cycle}; edit the plan "
+                f"(new edge {new_edges[0][0]} -> {new_edges[0][1]})"
+            )
     _check_layers(world, new_graph, mapped_old, change)
 
 
 # Where each layer lives, relative to the package, lowest first (see `classify.Layer`).
 LAYER_PATHS = (
-    (Layer.CONFIG, "core/config"), (Layer.DB, "core/db"), (Layer.MODELS, "models"),
-    (Layer.SCHEMAS, "api/v1/schemas"), (Layer.SECURITY, "core/security"), (Layer.SERVICES, "services"),
-    (Layer.DEPENDENCIES, "api/v1/dependencies"), (Layer.ROUTES, "api/v1/routes"), (Layer.MAIN, "main"),
+    (Layer.CONFIG, "core/config"),
+    (Layer.DB, "core/db"),
+    (Layer.MODELS, "models"),
+    (Layer.SCHEMAS, "api/v1/schemas"),
+    (Layer.SECURITY, "core/security"),
+    (Layer.SERVICES, "services"),
+    (Layer.DEPENDENCIES, "api/v1/dependencies"),
+    (Layer.ROUTES, "api/v1/routes"),
+    (Layer.MAIN, "main"),
 )
 
 
@@ -524,15 +712,16 @@ def _layer_of(world: World, module: str) -> Layer | None:
     prefix = f"{world.package}."
     if not module.startswith(prefix):
         return None
-    inside = module[len(prefix):].replace(".", "/")
+    inside = module[len(prefix) :].replace(".", "/")
     for layer, path in LAYER_PATHS:
         if inside == path or inside.startswith(f"{path}/"):
             return layer
     return None
 
 
-def _check_layers(world: World, graph: dict[str, set[str]], old_edges: set[tuple[str, str]],
-                  change: ProjectChange) -> None:
+def _check_layers(
+    world: World, graph: dict[str, set[str]], old_edges: set[tuple[str, str]], change: ProjectChange
+) -> None:
     """No import the move adds goes from a lower layer to a higher one (config < db <
     models < schemas < security < services < dependencies < routes < main)."""
     for source, targets in sorted(graph.items()):
@@ -541,12 +730,15 @@ def _check_layers(world: World, graph: dict[str, set[str]], old_edges: set[tuple
             high = _layer_of(world, target)
             if low is None or high is None or high <= low or (source, target) in old_edges:
                 continue
-            change.errors.append(f"the move would make {source} ({low.label}) import {target} ({high.label}), "
-                                 "a higher layer; edit the plan")
+            change.errors.append(
+                f"the move would make {source} ({low.label}) import {target} ({high.label}), "
+                "a higher layer; edit the plan"
+            )
 
 
-def _import_graph(sources: dict[str, bytes], project: ProjectIndex, module_of, fresh: bool = False
-                  ) -> dict[str, set[str]]:
+def _import_graph(
+    sources: dict[str, bytes], project: ProjectIndex, module_of, fresh: bool = False
+) -> dict[str, set[str]]:
     """Module -> project modules it imports when it is imported (top level, outside
     ``if TYPE_CHECKING``), including the packages it goes through."""
     names = {}
@@ -586,9 +778,14 @@ def _top_level_imports(file: SourceFile, tree: ast.Module, known: set[str]) -> l
             elif isinstance(node, ast.ImportFrom):
                 module = resolve_relative(file, node.module, node.level)
                 for alias in node.names:
-                    found.append(f"{module}.{alias.name}" if f"{module}.{alias.name}" in known else module)
+                    found.append(
+                        f"{module}.{alias.name}" if f"{module}.{alias.name}" in known else module
+                    )
             elif isinstance(node, ast.If):
-                if not (isinstance(node.test, (ast.Name, ast.Attribute)) and "TYPE_CHECKING" in ast.unparse(node.test)):
+                if not (
+                    isinstance(node.test, (ast.Name, ast.Attribute))
+                    and "TYPE_CHECKING" in ast.unparse(node.test)
+                ):
                     walk(node.body)
                     walk(node.orelse)
             elif isinstance(node, (ast.Try,)):
@@ -604,7 +801,10 @@ def _top_level_imports(file: SourceFile, tree: ast.Module, known: set[str]) -> l
 
 # -- the plan table ------------------------------------------------------------------------
 
-def _rows(project: ProjectIndex, plan: Plan, targets: dict[str, TargetFile], change: ProjectChange) -> list[PlanRow]:
+
+def _rows(
+    project: ProjectIndex, plan: Plan, targets: dict[str, TargetFile], change: ProjectChange
+) -> list[PlanRow]:
     rows: list[PlanRow] = []
     for module_plan in plan.modules:
         if not module_plan.changes:
@@ -613,7 +813,9 @@ def _rows(project: ProjectIndex, plan: Plan, targets: dict[str, TargetFile], cha
         if module_plan.target != module_plan.source:
             rows.append(PlanRow(kind, module_plan.source, module_plan.target, module_plan.reason))
         else:
-            rows.append(PlanRow(kind, module_plan.source, module_plan.target, "stays; it keeps the rest"))
+            rows.append(
+                PlanRow(kind, module_plan.source, module_plan.target, "stays; it keeps the rest")
+            )
         by_target: dict[str, list[str]] = defaultdict(list)
         reasons: dict[str, list[str]] = defaultdict(list)
         for key, path in module_plan.symbols.items():
@@ -622,11 +824,23 @@ def _rows(project: ProjectIndex, plan: Plan, targets: dict[str, TargetFile], cha
             if reason and reason not in reasons[path]:
                 reasons[path].append(reason)
         for path, keys in by_target.items():
-            rows.append(PlanRow("split", module_plan.source, path,
-                                f"{', '.join(keys)} ({join_reasons(reasons[path])})" if reasons[path] else ", ".join(keys)))
+            rows.append(
+                PlanRow(
+                    "split",
+                    module_plan.source,
+                    path,
+                    f"{', '.join(keys)} ({join_reasons(reasons[path])})"
+                    if reasons[path]
+                    else ", ".join(keys),
+                )
+            )
     for file in change.files:
         if file.kind == "create":
-            reason = "imports every model module" if file.path.endswith("models/__init__.py") else "new package"
+            reason = (
+                "imports every model module"
+                if file.path.endswith("models/__init__.py")
+                else "new package"
+            )
             if not file.path.endswith("__init__.py"):
                 continue
             rows.append(PlanRow("create", "", file.path, reason))

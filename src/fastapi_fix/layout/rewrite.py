@@ -91,15 +91,26 @@ class Rewritten:
 
 
 # A string rewriter: (literal node, enclosing call or None, rewriter) -> new literal or None
-StringHook = Callable[[cst.SimpleString, "cst.Call | None", "ReferenceRewriter"], "cst.SimpleString | None"]
+StringHook = Callable[
+    [cst.SimpleString, "cst.Call | None", "ReferenceRewriter"], "cst.SimpleString | None"
+]
 
 
 class ReferenceRewriter(cst.CSTTransformer):
     METADATA_DEPENDENCIES = (ScopeProvider, ParentNodeProvider, PositionProvider)
 
-    def __init__(self, world: World, source: ModuleInfo, target: Target, selected: set[int],
-                 *, top_imports: bool, prune: frozenset[str] = frozenset(), app_name: str | None = None,
-                 strings: StringHook | None = None) -> None:
+    def __init__(
+        self,
+        world: World,
+        source: ModuleInfo,
+        target: Target,
+        selected: set[int],
+        *,
+        top_imports: bool,
+        prune: frozenset[str] = frozenset(),
+        app_name: str | None = None,
+        strings: StringHook | None = None,
+    ) -> None:
         super().__init__()
         self.world = world
         self.source = source
@@ -123,7 +134,9 @@ class ReferenceRewriter(cst.CSTTransformer):
 
     def report(self, node: cst.CSTNode, message: str) -> None:
         position = self.get_metadata(PositionProvider, node).start
-        self.result.findings.append(Finding(self.source.rel_path, position.line, position.column + 1, CODEMOD, message))
+        self.result.findings.append(
+            Finding(self.source.rel_path, position.line, position.column + 1, CODEMOD, message)
+        )
 
     def _in_selected(self, node: cst.CSTNode) -> bool:
         position = self.get_metadata(PositionProvider, node).start.line
@@ -152,9 +165,14 @@ class ReferenceRewriter(cst.CSTTransformer):
                 if local == name:
                     return (dotted, alias.asname is None and "." in dotted)
             return None, False
-        if isinstance(statement, cst.ImportFrom) and not isinstance(statement.names, cst.ImportStar):
-            package = resolve_relative(self.source.file, get_full_name_for_node(statement.module)
-                                       if statement.module else None, len(statement.relative))
+        if isinstance(statement, cst.ImportFrom) and not isinstance(
+            statement.names, cst.ImportStar
+        ):
+            package = resolve_relative(
+                self.source.file,
+                get_full_name_for_node(statement.module) if statement.module else None,
+                len(statement.relative),
+            )
             for alias in statement.names:
                 imported = get_full_name_for_node(alias.name) or ""
                 local = get_full_name_for_node(alias.asname.name) if alias.asname else imported
@@ -165,7 +183,11 @@ class ReferenceRewriter(cst.CSTTransformer):
 
     def _plan_binding(self, assignment: ImportAssignment) -> None:
         module, dotted = self._imported_module(assignment)
-        if module is None or not self.world.is_project_module(module) or not self.world.changed(module):
+        if (
+            module is None
+            or not self.world.is_project_module(module)
+            or not self.world.changed(module)
+        ):
             return
         statement = assignment.node
         line = self.get_metadata(ParentNodeProvider, statement, None)
@@ -192,8 +214,11 @@ class ReferenceRewriter(cst.CSTTransformer):
             elif not (isinstance(parent, cst.Attribute) and parent.value is access.node):
                 keep = True
                 if new_module is None:
-                    self.report(access.node, f"{module} is split up and no longer exists; "
-                                "this use of the module object needs a person")
+                    self.report(
+                        access.node,
+                        f"{module} is split up and no longer exists; "
+                        "this use of the module object needs a person",
+                    )
                 continue
             else:
                 attribute = parent.attr.value
@@ -209,8 +234,16 @@ class ReferenceRewriter(cst.CSTTransformer):
             spec = ImportSpec(where.module, None, alias, self.source.relative_style)
             if top_level and not self.top_imports:
                 parent_module, _, last = where.module.rpartition(".")
-                header = ImportSpec(parent_module, last, alias if alias != last else None, self.source.relative_style) \
-                    if parent_module else spec
+                header = (
+                    ImportSpec(
+                        parent_module,
+                        last,
+                        alias if alias != last else None,
+                        self.source.relative_style,
+                    )
+                    if parent_module
+                    else spec
+                )
                 if header not in self.result.header:
                     self.result.header.append(header)
             elif spec not in self._binding_specs.setdefault(id(statement), []):
@@ -234,11 +267,16 @@ class ReferenceRewriter(cst.CSTTransformer):
         if not isinstance(call, cst.Call) or len(call.args) < 2 or call.args[0] is not parent:
             return None
         callee = get_full_name_for_node(call.func) or ""
-        if not (callee.endswith("patch.object") or callee.rpartition(".")[2] in ("setattr", "delattr")):
+        if not (
+            callee.endswith("patch.object") or callee.rpartition(".")[2] in ("setattr", "delattr")
+        ):
             return None
         name = call.args[1].value
-        if isinstance(name, cst.SimpleString) and isinstance(name.evaluated_value, str) \
-                and name.evaluated_value.isidentifier():
+        if (
+            isinstance(name, cst.SimpleString)
+            and isinstance(name.evaluated_value, str)
+            and name.evaluated_value.isidentifier()
+        ):
             return name.evaluated_value
         return None
 
@@ -246,8 +284,11 @@ class ReferenceRewriter(cst.CSTTransformer):
         """The module a patch of ``module.name`` must target after the move (see `strings`)."""
         consumers = self.world.consumers(module, name)
         if len(consumers) > 1:
-            self.report(node, f"patching {module}.{name}: after the move {name} is looked up in "
-                              f"{len(consumers)} modules ({', '.join(sorted(consumers))}); patch each of them")
+            self.report(
+                node,
+                f"patching {module}.{name}: after the move {name} is looked up in "
+                f"{len(consumers)} modules ({', '.join(sorted(consumers))}); patch each of them",
+            )
             return None
         if consumers:
             return Location(consumers.pop(), name)
@@ -284,9 +325,9 @@ class ReferenceRewriter(cst.CSTTransformer):
         return updated_node
 
     # -- imports ---------------------------------------------------------------------------
-    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine,
-                                  updated_node: cst.SimpleStatementLine
-                                  ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
         if not any(isinstance(s, (cst.Import, cst.ImportFrom)) for s in original_node.body):
             return updated_node
         top_level = id(original_node) in self._top_index
@@ -315,8 +356,12 @@ class ReferenceRewriter(cst.CSTTransformer):
             return cst.SimpleStatementLine([cst.Pass()], leading_lines=updated_node.leading_lines)
         return cst.FlattenSentinel(lines)
 
-    def _rewrite_import(self, original: cst.Import | cst.ImportFrom, updated: cst.Import | cst.ImportFrom,
-                        top_level: bool) -> list[cst.BaseSmallStatement] | None:
+    def _rewrite_import(
+        self,
+        original: cst.Import | cst.ImportFrom,
+        updated: cst.Import | cst.ImportFrom,
+        top_level: bool,
+    ) -> list[cst.BaseSmallStatement] | None:
         """The statements replacing one import, or None when it stays as it is."""
         extra = [self._render(spec) for spec in self._binding_specs.get(id(original), [])]
         if isinstance(original, cst.ImportFrom):
@@ -329,8 +374,12 @@ class ReferenceRewriter(cst.CSTTransformer):
 
     def _render(self, spec: ImportSpec) -> cst.BaseSmallStatement:
         if spec.name is None:
-            return render_module_binding(spec.module, spec.asname or spec.module, self.target.package, spec.relative)
-        return render_from(spec.module, [(spec.name, spec.asname)], self.target.package, spec.relative)
+            return render_module_binding(
+                spec.module, spec.asname or spec.module, self.target.package, spec.relative
+            )
+        return render_from(
+            spec.module, [(spec.name, spec.asname)], self.target.package, spec.relative
+        )
 
     def _dropped_alias(self, node: cst.CSTNode, alias: cst.ImportAlias, top_level: bool) -> bool:
         keep = self._binding_keep.get((id(node), _alias_local(alias)))
@@ -346,10 +395,14 @@ class ReferenceRewriter(cst.CSTTransformer):
             return True
         return False
 
-    def _rewrite_from(self, original: cst.ImportFrom, updated: cst.ImportFrom,
-                      top_level: bool) -> list[cst.BaseSmallStatement] | None:
-        package = resolve_relative(self.source.file, get_full_name_for_node(original.module)
-                                   if original.module else None, len(original.relative))
+    def _rewrite_from(
+        self, original: cst.ImportFrom, updated: cst.ImportFrom, top_level: bool
+    ) -> list[cst.BaseSmallStatement] | None:
+        package = resolve_relative(
+            self.source.file,
+            get_full_name_for_node(original.module) if original.module else None,
+            len(original.relative),
+        )
         relative = len(original.relative) > 0
         if isinstance(original.names, cst.ImportStar):
             return self._rewrite_star(original, package, relative)
@@ -362,7 +415,9 @@ class ReferenceRewriter(cst.CSTTransformer):
             if self._dropped(original, local, top_level):
                 same = False
                 continue
-            in_project = self.world.is_project_module(package) or self.world.is_project_module(f"{package}.{name}")
+            in_project = self.world.is_project_module(package) or self.world.is_project_module(
+                f"{package}.{name}"
+            )
             where = self.world.home(package, name) if in_project else Location(package, name)
             if where.name is None:  # a module: ``from pkg import module``
                 module, _, imported = where.module.rpartition(".")
@@ -378,16 +433,33 @@ class ReferenceRewriter(cst.CSTTransformer):
         if not groups:
             return []
         kept = [a for a in updated.names if not self._dropped_alias(original, a, top_level)]  # type: ignore[union-attr]
-        if list(groups) == [package] and not (moved_importer and relative) and \
-                [(n, a) for n, a in groups[package]] == [(_alias_name(a), _alias_local(a)) for a in kept]:
+        if (
+            list(groups) == [package]
+            and not (moved_importer and relative)
+            and [(n, a) for n, a in groups[package]]
+            == [(_alias_name(a), _alias_local(a)) for a in kept]
+        ):
             # Names were only dropped: keep the statement as written, minus those names.
             return [updated.with_changes(names=_without_trailing_comma(kept, updated))]
         statements: list[cst.BaseSmallStatement] = []
         for module, names in groups.items():
-            statements.append(render_from(module, [(n, a if a != n else None) for n, a in names],
-                                          self.target.package, relative))
-        written = [(get_full_name_for_node(a.name), get_full_name_for_node(a.asname.name) if a.asname else
-                    get_full_name_for_node(a.name)) for a in original.names]
+            statements.append(
+                render_from(
+                    module,
+                    [(n, a if a != n else None) for n, a in names],
+                    self.target.package,
+                    relative,
+                )
+            )
+        written = [
+            (
+                get_full_name_for_node(a.name),
+                get_full_name_for_node(a.asname.name)
+                if a.asname
+                else get_full_name_for_node(a.name),
+            )
+            for a in original.names
+        ]
         if len(groups) == 1 and written == next(iter(groups.values())):
             # Only the module changed: keep the names exactly as written (parentheses, comments).
             rendered = statements[0]
@@ -395,21 +467,35 @@ class ReferenceRewriter(cst.CSTTransformer):
             return [updated.with_changes(module=rendered.module, relative=rendered.relative)]
         return statements
 
-    def _rewrite_star(self, original: cst.ImportFrom, package: str, relative: bool) -> list[cst.BaseSmallStatement] | None:
+    def _rewrite_star(
+        self, original: cst.ImportFrom, package: str, relative: bool
+    ) -> list[cst.BaseSmallStatement] | None:
         if not self.world.is_project_module(package) or not self.world.changed(package):
             if self.target.package != self.source.package and relative:
                 return [render_star(package, self.target.package, relative)]
             return None
         statements: list[cst.BaseSmallStatement] = []
         if package not in self.world.deleted:
-            statements.append(render_star(self.world.new_module(package), self.target.package, relative))
-        moved = [(name, self.world.home(package, name)) for name in sorted(self._unresolved_names())
-                 if (package, name) in self.world.symbol_map]
+            statements.append(
+                render_star(self.world.new_module(package), self.target.package, relative)
+            )
+        moved = [
+            (name, self.world.home(package, name))
+            for name in sorted(self._unresolved_names())
+            if (package, name) in self.world.symbol_map
+        ]
         for name, where in moved:
-            statements.append(render_from(where.module, [(where.name or name, None)], self.target.package, relative))
+            statements.append(
+                render_from(
+                    where.module, [(where.name or name, None)], self.target.package, relative
+                )
+            )
         if moved or package in self.world.deleted:
-            self.report(original, f"star import from {package}, which is split up: "
-                                  "the names this module uses are imported explicitly; check what it re-exports")
+            self.report(
+                original,
+                f"star import from {package}, which is split up: "
+                "the names this module uses are imported explicitly; check what it re-exports",
+            )
         return statements
 
     def _unresolved_names(self) -> set[str]:
@@ -420,8 +506,9 @@ class ReferenceRewriter(cst.CSTTransformer):
                     names.add(access.node.value)
         return names
 
-    def _rewrite_plain(self, original: cst.Import, updated: cst.Import,
-                       top_level: bool) -> list[cst.BaseSmallStatement] | None:
+    def _rewrite_plain(
+        self, original: cst.Import, updated: cst.Import, top_level: bool
+    ) -> list[cst.BaseSmallStatement] | None:
         kept: list[cst.ImportAlias] = []
         extra: list[cst.BaseSmallStatement] = []
         changed = False
@@ -432,7 +519,11 @@ class ReferenceRewriter(cst.CSTTransformer):
             if self._dropped(original, local, top_level) and not ("." in dotted and asname is None):
                 changed = True
                 continue
-            if not self.world.is_project_module(dotted) or not self.world.moves(dotted) or dotted in self.world.deleted:
+            if (
+                not self.world.is_project_module(dotted)
+                or not self.world.moves(dotted)
+                or dotted in self.world.deleted
+            ):
                 kept.append(after)
                 continue
             new = self.world.new_module(dotted)
@@ -445,7 +536,9 @@ class ReferenceRewriter(cst.CSTTransformer):
                 extra.append(render_import_as(new, None))
             else:
                 kept.append(after)
-                self.report(before, f"import {dotted}: it moved to {new}; update this import by hand")
+                self.report(
+                    before, f"import {dotted}: it moved to {new}; update this import by hand"
+                )
         if not changed:
             return None
         statements: list[cst.BaseSmallStatement] = []
@@ -462,7 +555,9 @@ class ReferenceRewriter(cst.CSTTransformer):
         self.result.edits += 1
         return replacement
 
-    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
         replacement = self._attribute_rewrites.get(id(original_node))
         if replacement is None:
             return updated_node
@@ -471,13 +566,19 @@ class ReferenceRewriter(cst.CSTTransformer):
             return updated_node.with_changes(value=replacement.value, attr=replacement.attr)
         return replacement
 
-    def leave_Decorator(self, original_node: cst.Decorator, updated_node: cst.Decorator) -> cst.Decorator:
+    def leave_Decorator(
+        self, original_node: cst.Decorator, updated_node: cst.Decorator
+    ) -> cst.Decorator:
         if self.app_name is None:
             return updated_node
         expression = updated_node.decorator
         callee = expression.func if isinstance(expression, cst.Call) else expression
-        if (isinstance(callee, cst.Attribute) and isinstance(callee.value, cst.Name)
-                and callee.value.value == self.app_name and callee.attr.value in ROUTE_DECORATORS):
+        if (
+            isinstance(callee, cst.Attribute)
+            and isinstance(callee.value, cst.Name)
+            and callee.value.value == self.app_name
+            and callee.attr.value in ROUTE_DECORATORS
+        ):
             new_callee = callee.with_changes(value=cst.Name(self.target.router_name))
             self.result.edits += 1
             if isinstance(expression, cst.Call):
@@ -485,7 +586,9 @@ class ReferenceRewriter(cst.CSTTransformer):
             return updated_node.with_changes(decorator=new_callee)
         return updated_node
 
-    def leave_SimpleString(self, original_node: cst.SimpleString, updated_node: cst.SimpleString) -> cst.BaseExpression:
+    def leave_SimpleString(
+        self, original_node: cst.SimpleString, updated_node: cst.SimpleString
+    ) -> cst.BaseExpression:
         if self.strings is None:
             return updated_node
         call = self._enclosing_call(original_node)
@@ -511,7 +614,9 @@ def _alias_local(alias: cst.ImportAlias) -> str:
     return get_full_name_for_node(alias.asname.name) if alias.asname else _alias_name(alias)  # type: ignore[return-value]
 
 
-def _without_trailing_comma(kept: list[cst.ImportAlias], node: cst.ImportFrom) -> list[cst.ImportAlias]:
+def _without_trailing_comma(
+    kept: list[cst.ImportAlias], node: cst.ImportFrom
+) -> list[cst.ImportAlias]:
     """After dropping names the last one left must not end with a stray comma (unless the
     statement is parenthesised and had a trailing comma: keep that style)."""
     original_last = node.names[-1]  # type: ignore[index]
@@ -528,7 +633,9 @@ def render_star(module: str, importer_package: str, relative: bool) -> cst.Impor
     return statement.with_changes(names=cst.ImportStar())
 
 
-def _lines(template: cst.SimpleStatementLine, small: list[cst.BaseSmallStatement]) -> list[cst.BaseStatement]:
+def _lines(
+    template: cst.SimpleStatementLine, small: list[cst.BaseSmallStatement]
+) -> list[cst.BaseStatement]:
     """Small statements as lines: the first keeps the original's comments above and after;
     a ``# noqa`` after the original goes after each line (``E402`` applies to all of them)."""
     if not small:
@@ -547,7 +654,9 @@ def _lines(template: cst.SimpleStatementLine, small: list[cst.BaseSmallStatement
     return lines
 
 
-def run(world: World, source: ModuleInfo, target: Target, selected: set[int], **options) -> Rewritten:
+def run(
+    world: World, source: ModuleInfo, target: Target, selected: set[int], **options
+) -> Rewritten:
     """Rewrite the ``selected`` top-level statements of ``source`` for ``target``."""
     rewriter = ReferenceRewriter(world, source, target, selected, **options)
     wrapper = MetadataWrapper(source.tree, unsafe_skip_copy=True)

@@ -43,18 +43,51 @@ if TYPE_CHECKING:
 CODEMOD = "layered-layout"
 PATCH_METHODS = frozenset({"patch"})
 FIXTURE_SETTERS = frozenset({"setattr", "delattr"})
-IMPORT_FUNCTIONS = frozenset({"importlib.import_module", "import_module", "__import__", "pkgutil.resolve_name"})
+IMPORT_FUNCTIONS = frozenset(
+    {"importlib.import_module", "import_module", "__import__", "pkgutil.resolve_name"}
+)
 TASK_SENDERS = frozenset({"send_task", "signature"})
 
 CONFIG_NAMES = (
-    "Dockerfile", "Dockerfile.*", "*.dockerfile", "docker-compose*.yml", "docker-compose*.yaml", "compose*.yml",
-    "compose*.yaml", "Procfile", "Procfile.*", "pyproject.toml", "setup.cfg", "tox.ini", "alembic.ini",
-    "pytest.ini", ".coveragerc", "Makefile", "*.mk", "fly.toml", "render.yaml", "app.yaml", "app.json",
-    ".pre-commit-config.yaml", ".gitlab-ci.yml", "azure-pipelines.yml", "bitbucket-pipelines.yml", "*.sh",
-    "gunicorn.conf.py.ini", "supervisord.conf", "*.service",
+    "Dockerfile",
+    "Dockerfile.*",
+    "*.dockerfile",
+    "docker-compose*.yml",
+    "docker-compose*.yaml",
+    "compose*.yml",
+    "compose*.yaml",
+    "Procfile",
+    "Procfile.*",
+    "pyproject.toml",
+    "setup.cfg",
+    "tox.ini",
+    "alembic.ini",
+    "pytest.ini",
+    ".coveragerc",
+    "Makefile",
+    "*.mk",
+    "fly.toml",
+    "render.yaml",
+    "app.yaml",
+    "app.json",
+    ".pre-commit-config.yaml",
+    ".gitlab-ci.yml",
+    "azure-pipelines.yml",
+    "bitbucket-pipelines.yml",
+    "*.sh",
+    "gunicorn.conf.py.ini",
+    "supervisord.conf",
+    "*.service",
     # logging configurations: dictConfig "()"/"class" values, fileConfig class= lines
-    "logging.json", "logging.*.json", "logconf*.json", "logging.yaml", "logging.*.yaml", "logging.yml",
-    "logging.*.yml", "logging.ini", "logging.conf",
+    "logging.json",
+    "logging.*.json",
+    "logconf*.json",
+    "logging.yaml",
+    "logging.*.yaml",
+    "logging.yml",
+    "logging.*.yml",
+    "logging.ini",
+    "logging.conf",
 )
 CONFIG_FOLDERS = (".github/workflows/", ".circleci/", ".vscode/")
 DOC_NAMES = ("*.md", "*.rst", "*.txt")
@@ -114,14 +147,20 @@ class References:
         if module is None or not self.world.changed(module):
             return None, None
         if not rest:
-            return (None, f"{module} is split up") if module in self.world.deleted else (self.world.new_module(module), None)
+            return (
+                (None, f"{module} is split up")
+                if module in self.world.deleted
+                else (self.world.new_module(module), None)
+            )
         name = rest[0]
         if module not in self.world.project.modules:
             return self.exact(dotted), None
         consumers = self.world.consumers(module, name)
         if len(consumers) > 1:
-            return None, (f"{dotted}: after the move {name} is looked up in {len(consumers)} modules "
-                          f"({', '.join(sorted(consumers))}); patch each place that should see the fake")
+            return None, (
+                f"{dotted}: after the move {name} is looked up in {len(consumers)} modules "
+                f"({', '.join(sorted(consumers))}); patch each place that should see the fake"
+            )
         if consumers:
             return ".".join([consumers.pop(), *rest]), None
         return self.exact(dotted), None
@@ -144,7 +183,9 @@ class PythonStrings:
     def __init__(self, references: References) -> None:
         self.references = references
 
-    def __call__(self, node: cst.SimpleString, call: cst.Call | None, rewriter) -> cst.SimpleString | None:
+    def __call__(
+        self, node: cst.SimpleString, call: cst.Call | None, rewriter
+    ) -> cst.SimpleString | None:
         try:
             value = node.evaluated_value
         except Exception:  # noqa: BLE001 - an f-string prefix or an odd literal: not ours
@@ -162,8 +203,11 @@ class PythonStrings:
             new = self.references.colon(dotted, attribute)
         elif first and last in TASK_SENDERS:
             if self.references.exact(dotted):
-                rewriter.report(node, f"task name {value!r}: the task's module moved; pin name= on the task "
-                                      "or migrate queued messages")
+                rewriter.report(
+                    node,
+                    f"task name {value!r}: the task's module moved; pin name= on the task "
+                    "or migrate queued messages",
+                )
             return None
         elif first and (last in PATCH_METHODS or (last in FIXTURE_SETTERS and "." in dotted)):
             new, problem = self.references.patch_target(dotted)
@@ -186,6 +230,7 @@ class PythonStrings:
 
 # -- files that are not Python ------------------------------------------------------------
 
+
 def _matches(rel_path: str, patterns: tuple[str, ...]) -> bool:
     name = rel_path.rpartition("/")[2]
     return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
@@ -194,8 +239,13 @@ def _matches(rel_path: str, patterns: tuple[str, ...]) -> bool:
 def project_text_files(root: Path) -> Iterator[tuple[str, str]]:
     """(relative path, "config" | "docs") for the non-Python files worth looking at."""
     for directory, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if (d not in DEFAULT_EXCLUDED_DIRS or d in (".github", ".vscode"))
-                             and not d.endswith(".egg-info") and d not in (".git",))
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if (d not in DEFAULT_EXCLUDED_DIRS or d in (".github", ".vscode"))
+            and not d.endswith(".egg-info")
+            and d not in (".git",)
+        )
         for name in sorted(filenames):
             rel = Path(os.path.relpath(Path(directory) / name, root)).as_posix()
             if name.endswith(".py"):
@@ -212,8 +262,14 @@ class TextRewrite:
     findings: list[Finding]
 
 
-def rewrite_text_file(rel_path: str, text: str, kind: str, references: References,
-                      path_moves: dict[str, str | None], root_modules: set[str]) -> TextRewrite:
+def rewrite_text_file(
+    rel_path: str,
+    text: str,
+    kind: str,
+    references: References,
+    path_moves: dict[str, str | None],
+    root_modules: set[str],
+) -> TextRewrite:
     """Rewrite (config) or report (docs) the references in one text file.
 
     ``path_moves``: old relative ``.py`` path -> new one (None: removed); ``root_modules``:
@@ -236,7 +292,9 @@ def rewrite_text_file(rel_path: str, text: str, kind: str, references: Reference
         if new is None or new == match.group(0):
             continue
         if kind == "docs":
-            findings.append(_finding(rel_path, text, match.start(), f"mentions {match.group(0)}, now {new}"))
+            findings.append(
+                _finding(rel_path, text, match.start(), f"mentions {match.group(0)}, now {new}")
+            )
         else:
             edits.append((match.start(), match.end(), new))
     for match in PY_PATH.finditer(text):
@@ -248,19 +306,34 @@ def rewrite_text_file(rel_path: str, text: str, kind: str, references: Reference
         new_path = path_moves[old]
         line_text = _line_at(text, match.start())
         module_name = old.removesuffix(".py").replace("/", ".")
-        if kind == "docs" or new_path is None or module_name in root_modules or (
-            dockerfile and line_text.lstrip().upper().startswith(("COPY", "ADD"))
+        if (
+            kind == "docs"
+            or new_path is None
+            or module_name in root_modules
+            or (dockerfile and line_text.lstrip().upper().startswith(("COPY", "ADD")))
         ):
             now = f"now {new_path}" if new_path else "split up"
-            findings.append(_finding(rel_path, text, match.start(), f"mentions {token} ({now}); update it by hand"))
+            findings.append(
+                _finding(
+                    rel_path, text, match.start(), f"mentions {token} ({now}); update it by hand"
+                )
+            )
             continue
-        relative_new = new_path if token == old else os.path.relpath(new_path, base).replace(os.sep, "/")
+        relative_new = (
+            new_path if token == old else os.path.relpath(new_path, base).replace(os.sep, "/")
+        )
         edits.append((match.start(), match.end(), relative_new))
     if rel_path.endswith(("pyproject.toml", "setup.cfg")):
         for match in QUOTED_NAME.finditer(text):
             if match.group(1) in root_modules:
-                findings.append(_finding(rel_path, text, match.start(),
-                                         f"lists the module {match.group(1)}, now inside a package; update it by hand"))
+                findings.append(
+                    _finding(
+                        rel_path,
+                        text,
+                        match.start(),
+                        f"lists the module {match.group(1)}, now inside a package; update it by hand",
+                    )
+                )
     if not edits:
         return TextRewrite(None, findings)
     out = []
@@ -278,7 +351,7 @@ def rewrite_text_file(rel_path: str, text: str, kind: str, references: Reference
 def _line_at(text: str, offset: int) -> str:
     start = text.rfind("\n", 0, offset) + 1
     end = text.find("\n", offset)
-    return text[start:end if end != -1 else len(text)]
+    return text[start : end if end != -1 else len(text)]
 
 
 def _finding(rel_path: str, text: str, offset: int, message: str) -> Finding:
@@ -289,7 +362,9 @@ def _finding(rel_path: str, text: str, offset: int, message: str) -> Finding:
 
 # -- data outside the repository: queued messages and job stores ---------------------------
 
-CELERY_TASK_DECORATORS = frozenset({"task", "shared_task"})  # ``@app.task``, ``@shared_task``: name= pins
+CELERY_TASK_DECORATORS = frozenset(
+    {"task", "shared_task"}
+)  # ``@app.task``, ``@shared_task``: name= pins
 RQ_JOB_DECORATORS = frozenset({"rq.decorators.job"})
 DRAMATIQ_ACTOR_DECORATORS = frozenset({"dramatiq.actor"})
 SCHEDULED_JOB_DECORATOR = "scheduled_job"  # APScheduler ``@scheduler.scheduled_job(...)``
@@ -303,8 +378,10 @@ JOB_ADDERS = {  # method -> (kind, the callable's position and keyword, how the 
 
 
 def stale_reference_message(kind: str, old: str, new: str) -> str:
-    return (f"{kind} {old} becomes {new}: queued messages or job stores may still name `{old}`; "
-            "drain queues before deploying")
+    return (
+        f"{kind} {old} becomes {new}: queued messages or job stores may still name `{old}`; "
+        "drain queues before deploying"
+    )
 
 
 def qualified_name(module: ModuleInfo, dotted: str) -> str:
@@ -324,13 +401,19 @@ def qualified_name(module: ModuleInfo, dotted: str) -> str:
     return f"{base}.{rest}" if rest else base
 
 
-def queued_work_findings(module: ModuleInfo, world: World, moved_lines: dict[int, str]) -> list[Finding]:
+def queued_work_findings(
+    module: ModuleInfo, world: World, moved_lines: dict[int, str]
+) -> list[Finding]:
     """Tasks and scheduled jobs whose module changes: queues and job stores name them by the
     old module, and that data is out of any rewrite's reach."""
     findings = []
     for statement in module.statements:
         new_path = moved_lines.get(statement.first_line)
-        message = _decorated_job_message(module, statement, world.module_for_path(new_path)) if new_path else None
+        message = (
+            _decorated_job_message(module, statement, world.module_for_path(new_path))
+            if new_path
+            else None
+        )
         if message:
             findings.append(Finding(module.rel_path, statement.first_line, 1, CODEMOD, message))
     if any(method.encode() in module.source for method in JOB_ADDERS):
@@ -350,16 +433,23 @@ def _decorated_job_message(module: ModuleInfo, statement: Statement, new_module:
         if qualified in RQ_JOB_DECORATORS:
             return stale_reference_message("RQ job", old, new)
         if qualified in DRAMATIQ_ACTOR_DECORATORS:
-            return (f"dramatiq actor {statement.key} moves from {module.name} to {new_module}: its messages name "
-                    f"the actor, not the module, so queued ones still match once the workers import {new_module}")
+            return (
+                f"dramatiq actor {statement.key} moves from {module.name} to {new_module}: its messages name "
+                f"the actor, not the module, so queued ones still match once the workers import {new_module}"
+            )
         if attribute == SCHEDULED_JOB_DECORATOR:
-            return stale_reference_message("APScheduler job", f"{module.name}:{statement.key}",
-                                           f"{new_module}:{statement.key}")
+            return stale_reference_message(
+                "APScheduler job", f"{module.name}:{statement.key}", f"{new_module}:{statement.key}"
+            )
         if attribute in CELERY_TASK_DECORATORS:
-            if call is not None and any(a.keyword is not None and a.keyword.value == "name" for a in call.args):
+            if call is not None and any(
+                a.keyword is not None and a.keyword.value == "name" for a in call.args
+            ):
                 return None  # the name is pinned: messages keep finding it
-            return (f"task {old} becomes {new}: queued messages carry the old name; pin name=\"{old}\" on "
-                    f"@{written} to keep it")
+            return (
+                f'task {old} becomes {new}: queued messages carry the old name; pin name="{old}" on '
+                f"@{written} to keep it"
+            )
     return None
 
 
@@ -384,8 +474,15 @@ def _job_adder_findings(module: ModuleInfo, references: References) -> list[Find
             old = f"{old_module}{separator}{old_name}"
             new = f"{new_module}{separator}{new_name}"
             start = self.get_metadata(PositionProvider, node).start
-            findings.append(Finding(module.rel_path, start.line, start.column + 1, CODEMOD,
-                                    stale_reference_message(kind, old, new)))
+            findings.append(
+                Finding(
+                    module.rel_path,
+                    start.line,
+                    start.column + 1,
+                    CODEMOD,
+                    stale_reference_message(kind, old, new),
+                )
+            )
 
     MetadataWrapper(module.tree, unsafe_skip_copy=True).visit(Finder())
     return findings
@@ -396,13 +493,14 @@ def _job_callable(call: cst.Call, position: int, keyword: str) -> cst.BaseExpres
         if arg.keyword is not None and arg.keyword.value == keyword:
             return arg.value
     positional = [arg for arg in call.args if arg.keyword is None]
-    if position >= len(positional) or any(arg.star for arg in positional[:position + 1]):
+    if position >= len(positional) or any(arg.star for arg in positional[: position + 1]):
         return None
     return positional[position].value
 
 
-def _moved_callable(module: ModuleInfo, references: References,
-                    target: cst.BaseExpression) -> tuple[tuple[str, str], tuple[str, str]] | None:
+def _moved_callable(
+    module: ModuleInfo, references: References, target: cst.BaseExpression
+) -> tuple[tuple[str, str], tuple[str, str]] | None:
     """((old module, name), (new module, name)) when the job's callable lives elsewhere now."""
     if isinstance(target, cst.SimpleString):
         value = target.evaluated_value
