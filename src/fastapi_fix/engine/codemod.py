@@ -94,6 +94,9 @@ class FileContext:
         self.codemod = codemod
         self.findings: list[Finding] = []
         self.edits: list[Edit] = []
+        # Other files whose new content this file's new content needs (the alias it imports
+        # from there, say): the engine writes them together or not at all.
+        self.requires: set[Path] = set()
 
     def report(self, line: int, column: int, message: str) -> None:
         """A place the codemod leaves alone; ``column`` is 0-based, shown 1-based."""
@@ -103,6 +106,11 @@ class FileContext:
 
     def record_edit(self, line: int, end_line: int, description: str = "") -> None:
         self.edits.append(Edit(self.codemod, line, end_line, description))
+
+    def require(self, path: Path) -> None:
+        """This file's rewrite is only right if ``path``'s rewrite is written with it."""
+        if path != self.file.path:
+            self.requires.add(path)
 
 
 class Codemod:

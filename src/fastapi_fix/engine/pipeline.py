@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import libcst as cst
@@ -120,6 +121,7 @@ class TransformOutcome:
     edits: list[Edit] = field(default_factory=list)
     skip: str | None = None
     failure: str | None = None
+    requires: frozenset[Path] = frozenset()
 
 
 def apply_codemods(
@@ -127,10 +129,14 @@ def apply_codemods(
     module: cst.Module,
     plan: Sequence[tuple[Codemod, Any]],
     source: bytes | None = None,
-) -> tuple[cst.Module, list[Finding], list[Edit]]:
-    """``source``: the module's bytes if known, to skip rendering it for the suppression check."""
+) -> tuple[cst.Module, TransformOutcome]:
+    """Run the plan on ``module``; the outcome's ``new`` is left unset (see `transform_source`).
+
+    ``source``: the module's bytes if known, to skip rendering it for the suppression check.
+    """
     findings: list[Finding] = []
     edits: list[Edit] = []
+    requires: set[Path] = set()
     suppressible = SUPPRESSION_MARKER in (module.bytes if source is None else source)
     for codemod, index in plan:
         ctx = FileContext(file, codemod.name)
@@ -143,7 +149,8 @@ def apply_codemods(
             raise CodemodBug(f"internal error in {codemod.name}: {exc!r}") from exc
         findings.extend(ctx.findings)
         edits.extend(ctx.edits)
-    return module, findings, edits
+        requires |= ctx.requires
+    return module, TransformOutcome(findings=findings, edits=edits, requires=frozenset(requires))
 
 
 def transform_source(
@@ -160,13 +167,15 @@ def transform_source(
     except SkipFile as exc:
         return TransformOutcome(skip=str(exc))
     try:
-        transformed, findings, edits = apply_codemods(file, module, plan, data)
+        transformed, outcome = apply_codemods(file, module, plan, data)
         new = transformed.bytes
         if new != data:
             check_output(file, data, new, transformed, plan)
     except CodemodBug as exc:
         return TransformOutcome(failure=str(exc))
-    return TransformOutcome(new=new if new != data else None, findings=findings, edits=edits)
+    if new != data:
+        outcome.new = new
+    return outcome
 
 
 def check_output(
@@ -193,7 +202,7 @@ def check_output(
             transformed = cst.parse_module(new)
         except cst.ParserSyntaxError as exc:
             raise CodemodBug(f"rewrite does not parse: {exc.message}") from None
-    again, _, _ = apply_codemods(file, transformed, plan, new)
+    again, _ = apply_codemods(file, transformed, plan, new)
     # A codemod that hands back the very tree it was given changed nothing: no need to print it.
     if again is not transformed and again.bytes != new:
         raise CodemodBug("rewrite is not stable: a second run changes it again")

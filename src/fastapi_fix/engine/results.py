@@ -58,3 +58,5 @@ class FileResult:
     snapshot: Snapshot | None = None
     # The unified diff, kept for a machine-readable preview (--dry-run/--check --format json).
     patch: bytes | None = None
+    # Other files whose rewrite this one needs (see `FileContext.require`): one change set.
+    requires: frozenset[Path] = frozenset()

@@ -73,6 +73,7 @@ def _transform_job(job: _Job) -> FileResult:
         old=data,
         findings=outcome.findings,
         edits=outcome.edits,
+        requires=outcome.requires,
     )
     if outcome.skip:
         result.status, result.reason = Status.SKIPPED, outcome.skip
