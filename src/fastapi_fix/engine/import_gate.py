@@ -220,7 +220,8 @@ class ImportGate:
         already = set()
         if old_path in self.before.files:
             already = {imp.key() for imp, _ in self._problems(old_path, self.before)}
-        shown = display_path(path, Path.cwd())
+        known = self.files.get(path)
+        shown = known.display_path if known is not None else display_path(path, Path.cwd())
         for imp, message in found:
             if imp.key() not in already:
                 yield f"{shown}:{imp.line}:{imp.column + 1}: {message}"
