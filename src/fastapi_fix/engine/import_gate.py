@@ -22,12 +22,14 @@ the others from disk, once, when a change needs them.
 from __future__ import annotations
 
 import ast
+from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi_fix.engine.codemod import SourceFile
 from fastapi_fix.engine.discover import display_path
+from fastapi_fix.engine.pipeline import words_of
 
 # Handlers that make an import optional: the code expects it may fail.
 _OPTIONAL = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
@@ -80,6 +82,18 @@ class _State:
             self.packages.update(".".join(parts[:end]) for end in range(1, len(parts)))
         self.first_party = {name.partition(".")[0] for name in self.modules}
 
+    def reading(self, read: Callable[[Path], bytes | None]) -> _State:
+        """The same modules, their contents read through ``read`` (definitions read anew)."""
+        state = _State.__new__(_State)
+        state.files, state.read, state.root = self.files, read, self.root
+        state.modules, state.packages, state.first_party = (
+            self.modules,
+            self.packages,
+            self.first_party,
+        )
+        state._definitions = {}
+        return state
+
     def exists(self, module: str) -> bool:
         """A module or package of the project (a folder without ``__init__.py`` counts:
         a namespace package)."""
@@ -116,6 +130,7 @@ class ImportGate:
         self._read_disk = read or _read
         self._cache: dict[Path, bytes | None] = {}
         self._parsed: dict[tuple[Path, str, int], list[_Import]] = {}
+        self._words: dict[bytes, set[Path]] | None = None  # word → files holding it
         self.files = {file.path: file for file in files}
         self.root = root
         self.before = _State({file.path: file.module_name for file in files}, self._read, root)
@@ -153,6 +168,11 @@ class ImportGate:
     def _after(
         self, changed: Mapping[Path, bytes], moved: Mapping[Path, Path], removed: set[Path]
     ) -> _State:
+        if not (moved or removed) and all(path in self.before.files for path in changed):
+            # The same files, some rewritten: the same modules, read through the change.
+            return self.before.reading(
+                lambda path: changed[path] if path in changed else self._read(path)
+            )
         gone = removed | set(moved)
         paths = {p for p in self.before.files if p not in gone}
         paths |= set(moved.values()) | {p for p in changed if p.suffix == ".py"}
@@ -185,7 +205,14 @@ class ImportGate:
         they are inside its package: a relative import need not name it)."""
         gone: set[bytes] = set()  # last names of modules moved, renamed or removed
         lost: list[tuple[str, set[bytes]]] = []  # (module, the names it no longer defines)
-        for path, module in self.before.files.items():
+        # Only rewrites of files in place: only those can have lost a name.
+        same_files = not (moved or removed) and all(p in self.before.files for p in changed)
+        candidates = (
+            [(p, self.before.files[p]) for p in changed]
+            if same_files
+            else self.before.files.items()
+        )
+        for path, module in candidates:
             new_path = moved.get(path, path)
             if path in removed or after.files.get(new_path) != module:
                 gone.add(module.rpartition(".")[2].encode())
@@ -197,19 +224,30 @@ class ImportGate:
                     gone.add(module.rpartition(".")[2].encode())
                 elif old.names - new.names:
                     lost.append((module, {name.encode() for name in old.names - new.names}))
-        if not (gone or lost):
-            return []
-        dependents = []
-        for path in sorted(after.files):
-            data = None if path in checked else after.read(path)
-            if data is not None and (
-                any(word in data for word in gone)
-                or any(
-                    _may_import(data, after.files[path], module, names) for module, names in lost
-                )
-            ):
-                dependents.append(path)
-        return dependents
+        found: set[Path] = set()
+        for word in gone:
+            found |= self._holding(word)
+        for module, names in lost:
+            # `from .mod import name` names the module; `from . import name` is below a package.
+            naming = self._holding(module.rpartition(".")[2].encode())
+            if self.before.modules[module].name == "__init__.py":
+                below = module + "."
+                naming = naming | {p for p, m in self.before.files.items() if m.startswith(below)}
+            for name in names:
+                found |= naming & self._holding(name)
+        # Not written, so as they were (a moved file is checked at its new path already).
+        return sorted(p for p in found if p not in checked and p not in moved and p not in removed)
+
+    def _holding(self, word: bytes) -> set[Path]:
+        """The project's files (as they were) holding ``word`` (an identifier)."""
+        if self._words is None:
+            self._words = defaultdict(set)
+            for path in self.before.files:
+                for each in words_of(self._read(path) or b""):
+                    self._words[each].add(path)
+        if not word.isascii():  # `words_of` knows ASCII identifiers only
+            return {p for p in self.before.files if word in (self._read(p) or b"")}
+        return self._words.get(word, set())
 
     # -- the imports of one file --------------------------------------------------------------
 
@@ -245,18 +283,6 @@ class ImportGate:
             first_party = self.first_party | state.first_party
             self._parsed[key] = [] if tree is None else list(imports_of(tree, package, first_party))
         return self._parsed[key]
-
-
-def _may_import(data: bytes, importer: str, module: str, names: set[bytes]) -> bool:
-    """Whether a file may import one of ``names`` from ``module`` (a cheap byte test)."""
-    if not any(name in data for name in names):
-        return False
-    package = module.rpartition(".")[0]
-    return (
-        module.rpartition(".")[2].encode() in data
-        or importer.startswith(module + ".")  # `from . import name` below a package
-        or (bool(package) and importer.startswith(package + "."))
-    )
 
 
 def _problem(imp: _Import, state: _State) -> str | None:
