@@ -294,3 +294,15 @@ def test_a_package_losing_a_name_breaks_a_relative_import_that_does_not_name_it(
 def test_a_file_that_does_not_parse_is_not_checked(tmp_path: Path) -> None:
     gate(tmp_path, {"app/__init__.py": "", "app/main.py": ""})
     assert check(tmp_path, {"app/main.py": "from app import nope\ndef (:\n"}) == []
+
+
+def test_a_change_set_written_is_where_the_next_check_starts(tmp_path: Path) -> None:
+    import_gate = gate(tmp_path, {"app/__init__.py": "", "app/db.py": DB, "app/main.py": ""})
+    db, main = tmp_path / "app/db.py", tmp_path / "app/main.py"
+    with_alias = (DB + "SessionDep = int\n").encode()
+    assert import_gate.check({db: with_alias, main: MAIN_ALIAS.encode()}) == []
+    import_gate.accept({db: with_alias, main: MAIN_ALIAS.encode()})
+    assert import_gate.check({main: MAIN_ALIAS.encode() + b"y = 1\n"}) == []
+    assert import_gate.check({db: DB.encode()}) == [
+        "app/main.py:1:1: cannot import name 'SessionDep' from 'app.db' (app/db.py)"
+    ]

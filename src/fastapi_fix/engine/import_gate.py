@@ -14,9 +14,10 @@ first name) are not checked, nor are imports guarded by ``except ImportError``. 
 problems count: an import that did not resolve before the change either (a module the
 discovery does not see, built at install time, say) is not the change's doing.
 
-The runner plugs it into its transaction as ``gate=ImportGate(files).check``, where
-``files`` are every file of the project (the named ones and the context): the gate reads
-the others from disk, once, when a change needs them.
+A transaction plugs it in as ``gate = ImportGate([*found.files, *found.context], root).check``
+(every file of the project, named or context; ``root``: the project's root), built once per
+run before anything is written, and calls ``accept(changed)`` after each change set it
+wrote. The gate reads the files from disk once, when a change needs them.
 """
 
 from __future__ import annotations
@@ -162,6 +163,20 @@ class ImportGate:
         for path in checked:
             problems.extend(self._new_problems(path, after, origin.get(path, path)))
         return problems
+
+    def accept(self, changed: Mapping[Path, bytes]) -> None:
+        """The project's files in ``changed`` now hold these bytes (a change set written in
+        place): later checks start from them."""
+        for path, data in changed.items():
+            if path not in self.before.files:
+                continue
+            if self._words is not None:
+                for word in words_of(self._read(path) or b""):
+                    self._words[word].discard(path)
+                for word in words_of(data):
+                    self._words[word].add(path)
+            self._cache[path] = data
+            self.before._definitions.pop(path, None)
 
     # -- the project after the change -------------------------------------------------------
 
