@@ -148,7 +148,7 @@ class CountUses(RenameFoo):
 
         return sum(isinstance(n, ast.Name) and n.id == "foo" for n in ast.walk(tree))
 
-    def build_index(self, facts, unparsed):
+    def build_index(self, facts, unparsed, fixed=None):
         return sum(facts.values())
 
     def transform(self, ctx, module, index):

@@ -418,7 +418,7 @@ class _Recorder(AsyncToSync):
         self.rounds.append({file.display_path for file in facts})
         return super().more_to_gather(facts)
 
-    def build_index(self, facts, unparsed):
+    def build_index(self, facts, unparsed, fixed=None):
         self.indexed = {file.display_path for file in facts}
         return super().build_index(facts, unparsed)
 

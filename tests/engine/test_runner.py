@@ -1,8 +1,11 @@
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from fastapi_fix.engine.codemod import NO_FIXED_POINTS, FixedPoints, SourceFile
 from fastapi_fix.engine.discover import discover
 from fastapi_fix.engine.results import Status
 from fastapi_fix.engine.runner import Runner
@@ -225,7 +228,7 @@ class FollowNames(RenameFoo):
             modules=frozenset().union(*(modules for _, modules in facts.values())),
         )
 
-    def build_index(self, facts, unparsed):
+    def build_index(self, facts, unparsed, fixed=None):
         self.gathered = sorted(f.module_name for f in facts)
         self.unparsed = sorted(f.module_name for f in unparsed)
 
@@ -318,3 +321,59 @@ def test_a_group_within_a_package_wants_only_its_modules(tmp_path):
     codemod = FollowWithin()
     run(make_project(tmp_path, files), codemod, write=False)
     assert codemod.gathered == ["a", "pkg.inner", "pkg.sub.deep"]
+
+
+class RecordFixed(RenameFoo):
+    """Gathers every file; keeps the fixed points its index is given."""
+
+    name = "record-fixed"
+    fixed: FixedPoints | None = None
+
+    def wants_gather(self, source: bytes) -> bool:
+        return True
+
+    def build_index(
+        self,
+        facts: Mapping[SourceFile, Any],
+        unparsed: Sequence[SourceFile],
+        fixed: FixedPoints = NO_FIXED_POINTS,
+    ) -> None:
+        RecordFixed.fixed = fixed
+
+
+def test_the_index_knows_the_files_the_run_will_not_write(tmp_path: Path) -> None:
+    root = make_project(
+        tmp_path,
+        {
+            "named.py": b"foo = 1\n",
+            "read_only.py": b"foo = 1\n",
+            "generated.py": b"# @generated\nfoo = 1\n",
+            "syntax.py": b"foo = (\n",
+            "undecodable.py": b"foo = '\xff'\n",
+            "ignored.py": b"foo = 1  # fastapi-fix: ignore\n",
+            "ignored_for_another.py": b"foo = 1  # fastapi-fix: ignore[other]\n",
+            "ignored_for_this.py": b"foo = 1  # fastapi-fix: ignore[record-fixed, other]\n",
+            "context.py": b"foo = 1\n",
+        },
+    )
+    (root / "read_only.py").chmod(0o444)
+    found = discover([root], cwd=root)
+    named = [f for f in found.files if f.display_path != "context.py"]
+    context = [f for f in found.files if f.display_path == "context.py"]
+    list(Runner([RecordFixed()], jobs=1).run(named, roots=found.roots, context=context))
+    fixed = RecordFixed.fixed
+    assert fixed is not None
+    assert {path.name: fixed.reason(path) for path in fixed.reasons} == {
+        "read_only.py": "read-only file",
+        "generated.py": "generated file (@generated)",
+        "syntax.py": fixed.reason(root / "syntax.py"),
+        "undecodable.py": fixed.reason(root / "undecodable.py"),
+        "ignored.py": "it holds a `# fastapi-fix: ignore` for this codemod",
+        "ignored_for_this.py": "it holds a `# fastapi-fix: ignore` for this codemod",
+        "context.py": "it is not among the files to rewrite (not named, or excluded)",
+    }
+    assert str(fixed.reason(root / "syntax.py")).startswith("syntax error")
+    assert str(fixed.reason(root / "undecodable.py")).startswith("undecodable")
+    assert fixed.writable(root / "named.py")
+    assert fixed.writable(root / "ignored_for_another.py")
+    assert not fixed.writable(root / "context.py")

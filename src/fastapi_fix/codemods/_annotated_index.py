@@ -3,6 +3,16 @@
 Resolves dependencies across modules (following re-exports), checks how each function is
 called, picks the type of unannotated parameters, and plans aliases: where each is defined,
 how each module names it, and which imports that takes without adding an import cycle.
+
+Files the run will not write (`FixedPoints`: not named, excluded, read-only, ...) are planned
+around here, never patched afterwards: a new alias is only defined next to a dependency whose
+file will be written, and only the uses in files that will be written count towards sharing
+one. A dependency in a fixed file is written out in full where it is used,
+``Annotated[Session, Depends(get_db)]``, as for a dependency in a file nobody could read
+(``@generated``, unparsed). (Moving the alias to another, writable module instead would put
+it where no one looks for it, and could add an import cycle.) A file that imports an alias
+defined by this run's rewrite of another file requires that file (``ParamPlan.alias_provider``):
+the engine writes the two together or neither.
 """
 
 from __future__ import annotations
@@ -30,7 +40,7 @@ from fastapi_fix.codemods._fastapi import (
     FASTAPI_PARAM_MODULES,
     walk,
 )
-from fastapi_fix.engine.codemod import SourceFile
+from fastapi_fix.engine.codemod import NO_FIXED_POINTS, FixedPoints, SourceFile
 from fastapi_fix.engine.pipeline import words_of
 
 Import = tuple[str, str]  # from <module> import <name>
@@ -49,6 +59,8 @@ class ParamPlan:
     type_imports: tuple[Import, ...] = ()
     alias: str | None = None  # how this module names the alias to use instead
     alias_imports: tuple[Import, ...] = ()
+    # The file whose rewrite defines that alias (a new one, in another file): both or neither.
+    alias_provider: Path | None = None
     line: int = 0  # of the parameter's name
     column: int = 0  # of the parameter's name, in UTF-8 bytes
     uses: tuple[tuple[str, int], ...] = ()  # see ParamFacts.uses
@@ -599,6 +611,7 @@ class Planner:
         target_version: tuple[int, int] | None,
         aliases: bool,
         too_old_fastapi: str | None = None,
+        fixed: FixedPoints = NO_FIXED_POINTS,
     ) -> None:
         # Set when the project admits a FastAPI that ignores Annotated: then nothing changes.
         self.too_old_fastapi = too_old_fastapi
@@ -612,6 +625,9 @@ class Planner:
         # (module, function key, param) → (alias code, imports)
         self.alias_uses: dict[tuple[str, str, str], tuple[str, tuple[Import, ...]]] = {}
         self.definitions: dict[str, list[AliasDefinition]] = defaultdict(list)
+        self.fixed = fixed
+        # (module, function key, param) → the file whose rewrite defines the alias it imports
+        self.alias_providers: dict[tuple[str, str, str], Path] = {}
 
     def plan(self) -> Index:
         for module, facts in sorted(self.project.modules.items()):
@@ -756,11 +772,18 @@ class Planner:
             if found is not None:
                 self.alias_uses[use.module, use.function.key, use.param.name] = found
 
+    def _writable(self, module: str) -> bool:
+        return self.fixed.writable(self.files[module].path)
+
     def _alias_ready(
         self, group: _AliasGroup
     ) -> tuple[list[_Use], tuple[str, tuple[Import, ...]]] | None:
-        """The uses that could share a new alias, and its type as its module writes it."""
+        """The uses that could share a new alias, and its type as its module writes it.
+
+        None when the dependency's file will not be written: the uses then stay inline."""
         module, _, definition = group.dependency
+        if not self._writable(module):
+            return None
         after = definition.end_line + 1
         rendered = self.names.render(module, group.type, after)
         if rendered is None:
@@ -769,6 +792,8 @@ class Planner:
         return (eligible, rendered) if len(eligible) >= 2 else None
 
     def _may_use(self, use: _Use, module: str, definition: Definition) -> bool:
+        if not self._writable(use.module):
+            return False  # not rewritten: it can neither use the alias nor count for it
         if use.module == module:
             return use.function.line > definition.end_line
         bindings = self.project.modules[use.module].bindings
@@ -809,6 +834,9 @@ class Planner:
             )
             if found is not None:
                 self.alias_uses[use.module, use.function.key, use.param.name] = found
+                if use.module != module:
+                    key = (use.module, use.function.key, use.param.name)
+                    self.alias_providers[key] = self.files[module].path
         extras = f", {group.extras[1]}" if group.extras[1] else ""
         code = f"{name} = {annotated[0]}[{rendered[0]}, {depends[0]}({dependency}{extras})]"
         imports = (*annotated[1], *rendered[1], *depends[1])
@@ -909,9 +937,15 @@ class Planner:
             if rendered is None:
                 return _with(plan, leave="the name `Any` is taken in this module")
             plan = _with(plan, type_code=rendered[0], type_imports=rendered[1])
-        alias = self.alias_uses.get((module, function.key, param.name))
+        key = (module, function.key, param.name)
+        alias = self.alias_uses.get(key)
         if alias is not None:
-            plan = _with(plan, alias=alias[0], alias_imports=alias[1])
+            plan = _with(
+                plan,
+                alias=alias[0],
+                alias_imports=alias[1],
+                alias_provider=self.alias_providers.get(key),
+            )
         return plan
 
     def _removable(self, module: str, facts: FileFacts) -> Iterator[tuple[str, str, str | None]]:

@@ -59,7 +59,15 @@ from fastapi_fix.codemods._async_index import (
 )
 from fastapi_fix.codemods._async_rounds import wanted_after, wants_first_round
 from fastapi_fix.codemods._blocking import Catalogue
-from fastapi_fix.engine.codemod import Codemod, FileContext, Option, SourceFile, Wanted
+from fastapi_fix.engine.codemod import (
+    NO_FIXED_POINTS,
+    Codemod,
+    FileContext,
+    FixedPoints,
+    Option,
+    SourceFile,
+    Wanted,
+)
 
 
 class AsyncToSync(Codemod):
@@ -103,8 +111,13 @@ class AsyncToSync(Codemod):
         return wanted_after(facts, Catalogue(self.option("blocking-calls")))
 
     def build_index(
-        self, facts: Mapping[SourceFile, Any], unparsed: Sequence[SourceFile]
+        self,
+        facts: Mapping[SourceFile, Any],
+        unparsed: Sequence[SourceFile],
+        fixed: FixedPoints = NO_FIXED_POINTS,
     ) -> AsyncIndex:
+        # `fixed` changes nothing here: a conversion never needs another file to change
+        # (a function anything in the project calls, awaits or passes on stays async).
         catalogue = Catalogue(self.option("blocking-calls"))
         return Project(facts, unparsed, catalogue, self.option("report-non-blocking")).plan()
 

@@ -47,7 +47,15 @@ from fastapi_fix.codemods._background_logger import (
     module_logging,
     plan_logger,
 )
-from fastapi_fix.engine.codemod import Codemod, FileContext, Option, SourceFile, Wanted
+from fastapi_fix.engine.codemod import (
+    NO_FIXED_POINTS,
+    Codemod,
+    FileContext,
+    FixedPoints,
+    Option,
+    SourceFile,
+    Wanted,
+)
 from fastapi_fix.engine.suppress import MARKER as SUPPRESSION_MARKER
 from fastapi_fix.engine.suppress import find_suppressions
 
@@ -348,8 +356,13 @@ class BackgroundTaskLogging(Codemod):
         return Wanted(frozenset(needed.names), frozenset(needed.modules))
 
     def build_index(
-        self, facts: Mapping[SourceFile, ModuleFacts], unparsed: Sequence[SourceFile]
+        self,
+        facts: Mapping[SourceFile, ModuleFacts],
+        unparsed: Sequence[SourceFile],
+        fixed: FixedPoints = NO_FIXED_POINTS,
     ) -> TaskIndex:
+        # `fixed` changes nothing here: a task's definition is wrapped in its own file and
+        # nothing elsewhere changes with it (the registrations stay as they are).
         project = _Project(facts, unparsed)
         index = TaskIndex(unparsed=frozenset(f.path for f in unparsed))
         tasks: dict[tuple[SourceFile, str], list[tuple[SourceFile, Registration]]] = {}

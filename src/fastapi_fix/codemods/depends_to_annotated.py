@@ -39,7 +39,15 @@ from fastapi_fix.codemods._annotated_index import (
 )
 from fastapi_fix.codemods._annotated_version import too_old_fastapi
 from fastapi_fix.codemods._fastapi import cst_param_function
-from fastapi_fix.engine.codemod import Codemod, FileContext, Option, SourceFile, Wanted
+from fastapi_fix.engine.codemod import (
+    NO_FIXED_POINTS,
+    Codemod,
+    FileContext,
+    FixedPoints,
+    Option,
+    SourceFile,
+    Wanted,
+)
 
 
 class DependsToAnnotated(Codemod):
@@ -81,7 +89,10 @@ class DependsToAnnotated(Codemod):
         return more_to_gather(facts)
 
     def build_index(
-        self, facts: Mapping[SourceFile, FileFacts], unparsed: Sequence[SourceFile]
+        self,
+        facts: Mapping[SourceFile, FileFacts],
+        unparsed: Sequence[SourceFile],
+        fixed: FixedPoints = NO_FIXED_POINTS,
     ) -> Index:
         planner = Planner(
             facts,
@@ -91,6 +102,7 @@ class DependsToAnnotated(Codemod):
             too_old_fastapi=too_old_fastapi(
                 [*(file.path for file in facts), *(f.path for f in unparsed)]
             ),
+            fixed=fixed,
         )
         return planner.plan()
 
@@ -111,6 +123,9 @@ def _rewrite(ctx: FileContext, module: cst.Module, plan: FilePlan) -> cst.Module
         ctx.report(line, column, message)
     rewriter = SignatureRewriter(ctx, plan, module)
     module = rewriter.rewrite()
+    for step in rewriter.aliased:
+        if step.alias_provider is not None:  # a new alias, defined there: both or neither
+            ctx.require(step.alias_provider)
     module, inserted = insert_aliases(module, plan.aliases)
     imports = list(plan.annotated_imports) if rewriter.uses_annotated or inserted else []
     imports.extend(rewriter.imports)

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fastapi_fix.engine.codemod import Option, SourceFile
+from fastapi_fix.engine.import_gate import ImportGate
 from fastapi_fix.engine.project import ProjectChange, ProjectCodemod, fingerprint
 
 
@@ -89,4 +90,26 @@ class LayeredLayout(ProjectCodemod):
             classifier = planner.classifier
         change = realize(project, plan, classifier)
         change.plan_text = plan_file.dumps(plan)
+        change.errors.extend(broken_imports(change, files))
         return change
+
+
+def broken_imports(change: ProjectChange, files: Sequence[SourceFile]) -> list[str]:
+    """The static import gate on the planned change (moved files by their new paths): a
+    plan that leaves a project import unresolved is refused, its imports listed."""
+    root = change.root
+    problems = ImportGate(files, root).check(
+        {root / f.new_path: f.new for f in change.files if f.new_path and f.new is not None},
+        {
+            root / f.old_path: root / f.new_path
+            for f in change.files
+            if f.kind == "move" and f.old_path and f.new_path
+        },
+        [root / f.old_path for f in change.files if f.kind == "delete" and f.old_path],
+    )
+    if not problems:
+        return []
+    return [
+        "the planned change would leave imports that no longer resolve; nothing was changed:\n  "
+        + "\n  ".join(problems)
+    ]

@@ -8,7 +8,10 @@ steps, so that a large project is parsed by LibCST only where something will cha
    ``more_to_gather`` asks for in the light of the facts so far (where a dependency is
    defined, who calls a function), so a project is parsed only where it matters;
 2. ``build_index`` (main process): merge the facts into a project index, and
-   ``targets``: which files the codemod has to rewrite;
+   ``targets``: which files the codemod has to rewrite. The index is told the run's
+   `FixedPoints`: the files this run will not write. A rewrite of one file that needs a
+   rewrite of another (an alias it imports from there) is planned only when the other may
+   be written; otherwise the index plans around it (the use is written out in full);
 3. ``transform`` (parallel, LibCST): rewrite one target file, reporting what it leaves.
 """
 
@@ -76,6 +79,36 @@ class Wanted:
 
     def __bool__(self) -> bool:
         return bool(self.names or self.modules or self.together or self.within)
+
+
+@dataclass(frozen=True)
+class FixedPoints:
+    """The files this run will not write, each with the reason, known before any index is built.
+
+    Not named on the command line (the project's other files, read for context), excluded,
+    read-only or outside the paths given, ``@generated``, skipped or failed when read
+    (undecodable, a syntax error), and, for one codemod, files holding a
+    ``# fastapi-fix: ignore`` that applies to it: the engine may put back any part of
+    their rewrite, so nothing another file needs may be planned there.
+
+    A codemod's index plans around them: it never plans, in a file that will be written,
+    something that only works if a fixed file changes too (an alias imported from a
+    provider that will not define it). It does not need to plan anything for them.
+    """
+
+    reasons: Mapping[Path, str] = field(default_factory=dict)
+
+    def writable(self, path: Path) -> bool:
+        return path not in self.reasons
+
+    def reason(self, path: Path) -> str | None:
+        return self.reasons.get(path)
+
+    def __bool__(self) -> bool:
+        return bool(self.reasons)
+
+
+NO_FIXED_POINTS = FixedPoints()
 
 
 @dataclass(frozen=True)
@@ -160,8 +193,14 @@ class Codemod:
         """
         return Wanted()
 
-    def build_index(self, facts: Mapping[SourceFile, Any], unparsed: Sequence[SourceFile]) -> Any:
-        """Merge the facts of every file. ``unparsed``: files stdlib ``ast`` rejected."""
+    def build_index(
+        self,
+        facts: Mapping[SourceFile, Any],
+        unparsed: Sequence[SourceFile],
+        fixed: FixedPoints = NO_FIXED_POINTS,
+    ) -> Any:
+        """Merge the facts of every file. ``unparsed``: files stdlib ``ast`` rejected;
+        ``fixed``: files this run will not write (see `FixedPoints`), passed by keyword."""
         return None
 
     def targets(self, index: Any) -> Collection[Path] | None:

@@ -54,6 +54,24 @@ def is_within(path: Path, roots: list[Path]) -> bool:
     return any(real == root or root in real.parents for root in roots)
 
 
+def write_refusal(path: Path, roots: list[Path]) -> str | None:
+    """Why `safe_write` would refuse to write ``path`` as it is now, or None.
+
+    ``roots`` empty: no confinement to check (a run that only previews). Read before any
+    index is built, so that codemods plan around the files that will not be written.
+    """
+    real = Path(os.path.realpath(path))
+    if roots and not is_within(real, roots):
+        return "resolves outside the paths given on the command line"
+    try:
+        info = os.stat(real)
+    except OSError as exc:
+        return f"cannot read: {exc.strerror or exc}"
+    if not os.access(real, os.W_OK) or not info.st_mode & stat.S_IWUSR:
+        return "read-only file"
+    return None
+
+
 def safe_write(path: Path, data: bytes, snapshot: Snapshot, roots: list[Path]) -> None:
     """Replace ``path``'s content by ``data`` atomically, or raise `SkipFile` and change nothing.
 

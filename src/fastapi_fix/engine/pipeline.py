@@ -25,7 +25,7 @@ from fastapi_fix.engine.parsing import (
 )
 from fastapi_fix.engine.results import Edit, Finding
 from fastapi_fix.engine.suppress import MARKER as SUPPRESSION_MARKER
-from fastapi_fix.engine.suppress import honour_suppressions
+from fastapi_fix.engine.suppress import honour_suppressions, suppressed_codemods
 
 GENERATED_MARKER = b"@" + b"generated"
 
@@ -49,6 +49,11 @@ class GatherOutcome:
     failure: str | None = None
     # The file's words, while a later gather round may still want it.
     words: frozenset[bytes] = frozenset()
+    # Codemods a `# fastapi-fix: ignore` in the file names (None: every codemod).
+    suppressed: frozenset[str] | None = frozenset()
+
+    def suppresses(self, codemod: str) -> bool:
+        return self.suppressed is None or codemod in self.suppressed
 
     def merge(self, later: GatherOutcome) -> None:
         """Add what a later gather round found in the same file."""
@@ -89,6 +94,7 @@ def gather_file(
         outcome.skip = str(exc)
         return outcome
     outcome.applicable = frozenset(cm.name for cm in codemods if cm.may_apply(data))
+    outcome.suppressed = suppressed_codemods(data)
     gatherers = [cm for cm in codemods if cm.wants_gather(data)] if chosen is None else list(chosen)
     if chosen is None and len(gatherers) < len(codemods):
         outcome.words = words_of(data)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fastapi_fix.engine.codemod import Codemod, SourceFile, Wanted
-from fastapi_fix.engine.files import SkipFile, read_snapshot, safe_write
+from fastapi_fix.engine.codemod import Codemod, FixedPoints, SourceFile, Wanted
+from fastapi_fix.engine.files import SkipFile, read_snapshot, safe_write, write_refusal
 from fastapi_fix.engine.pipeline import GatherOutcome, gather_file, transform_source
 from fastapi_fix.engine.results import FileResult, Status
 
@@ -117,7 +117,8 @@ class Runner:
         codemods = self._seeded(jobs)
         with _cyclic_gc_paused():
             gathered = self._gather(jobs, codemods)
-            indexes = self._build_indexes(codemods, gathered)
+            fixed = _fixed_points(gathered, len(files), roots, sources)
+            indexes = self._build_indexes(codemods, gathered, fixed)
         outcomes = gathered[: len(files)]
         targets = {codemod.name: codemod.targets(indexes[codemod.name]) for codemod in codemods}
         planned = {
@@ -189,13 +190,23 @@ class Runner:
         return outcomes
 
     def _build_indexes(
-        self, codemods: Sequence[Codemod], outcomes: Sequence[GatherOutcome]
+        self,
+        codemods: Sequence[Codemod],
+        outcomes: Sequence[GatherOutcome],
+        fixed: Mapping[Path, str],
     ) -> dict[str, Any]:
         indexes: dict[str, Any] = {}
         for codemod in codemods:
             facts = {o.file: o.facts[codemod.name] for o in outcomes if codemod.name in o.facts}
             unparsed = [o.file for o in outcomes if not o.ast_ok and codemod.name in o.gathered]
-            indexes[codemod.name] = codemod.build_index(facts, unparsed)
+            suppressed = {
+                o.file.path: "it holds a `# fastapi-fix: ignore` for this codemod"
+                for o in outcomes
+                if o.suppresses(codemod.name) and o.file.path not in fixed
+            }
+            indexes[codemod.name] = codemod.build_index(
+                facts, unparsed, fixed=FixedPoints({**fixed, **suppressed})
+            )
         return indexes
 
     @staticmethod
@@ -243,6 +254,29 @@ class Runner:
         for done, result in enumerate(results, 1):
             self.progress(phase, done, total)
             yield result
+
+
+def _fixed_points(
+    outcomes: Sequence[GatherOutcome],
+    named: int,
+    roots: Sequence[Path],
+    sources: Mapping[SourceFile, bytes],
+) -> dict[Path, str]:
+    """The files this run will not write, and why: the first ``named`` outcomes are the files
+    to rewrite, the others context. Checked before any index is built (see `FixedPoints`);
+    a file given in memory (``sources``) has no disk state to check."""
+    fixed: dict[Path, str] = {}
+    for position, outcome in enumerate(outcomes):
+        file = outcome.file
+        if position >= named:
+            reason: str | None = "it is not among the files to rewrite (not named, or excluded)"
+        else:
+            reason = outcome.skip or outcome.failure
+            if reason is None and file not in sources:
+                reason = write_refusal(file.path, list(roots))
+        if reason is not None:
+            fixed[file.path] = reason
+    return fixed
 
 
 class _Workers:

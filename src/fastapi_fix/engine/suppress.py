@@ -18,7 +18,9 @@ from __future__ import annotations
 import builtins
 import codecs
 import difflib
+import io
 import symtable
+import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -69,6 +71,29 @@ def parse_comment(comment: str) -> frozenset[str] | None | bool:
             names = rest[1 : rest.index("]")].split(",")
             return frozenset(name.strip() for name in names if name.strip())
     return False
+
+
+def suppressed_codemods(data: bytes) -> frozenset[str] | None:
+    """The codemods some ``# fastapi-fix: ignore`` in ``data`` keeps away from some line:
+    ``None`` for every codemod, an empty set when there is no such comment.
+
+    Read with the tokenizer (no tree), before any index is built: a file whose rewrite the
+    engine may partly put back is a fixed point for those codemods (`FixedPoints`).
+    """
+    if MARKER not in data:
+        return frozenset()
+    named: set[str] = set()
+    try:
+        for token in tokenize.tokenize(io.BytesIO(data).readline):
+            if token.type == tokenize.COMMENT:
+                names = parse_comment(token.string)
+                if names is None:
+                    return None
+                if isinstance(names, frozenset):
+                    named |= names
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
+        return None  # unreadable as tokens: assume the worst (the file fails later anyway)
+    return frozenset(named)
 
 
 class _Collector(cst.CSTVisitor):
