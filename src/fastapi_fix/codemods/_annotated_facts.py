@@ -894,10 +894,8 @@ class _FunctionCollector:
         if default is None:
             return "whole", None
         if (
-            isinstance(default, ast.Constant)
-            and default.value is Ellipsis
-            or self.names.qualified(default) in REQUIRED_MARKERS
-        ):
+            isinstance(default, ast.Constant) and default.value is Ellipsis
+        ) or self.names.qualified(default) in REQUIRED_MARKERS:
             return "required", None
         if function == "Path":
             return "move", "a path parameter cannot have a default value"

@@ -779,7 +779,7 @@ class Planner:
     def _type_name(self, group: _AliasGroup) -> str | None:
         name = group.type.simple_name
         key = group.type.key
-        if name is None or key.startswith("builtins.") or key.startswith("typing."):
+        if name is None or key.startswith(("builtins.", "typing.")):
             return None
         return f"{name}{_scope_words(group)}Dep"
 

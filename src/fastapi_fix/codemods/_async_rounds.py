@@ -34,7 +34,6 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from typing import Optional
 
 from fastapi_fix.codemods._async_facts import (
     ROUTE_DECORATOR_KINDS,
@@ -136,7 +135,7 @@ class _RecordingProject(Project):
             for prefix in self.named.get(parts[0], ()):
                 self.wanted_modules.add(f"{prefix}.{rest}")
 
-    def _resolve_name(self, dotted: str) -> Optional[Value]:
+    def _resolve_name(self, dotted: str) -> Value | None:
         parts = dotted.split(".")
         for end in range(len(parts), 0, -1):  # the prefixes the lookup tries, longest first
             self._want_module(parts[:end])
@@ -145,7 +144,7 @@ class _RecordingProject(Project):
                 break
         return super()._resolve_name(dotted)
 
-    def _resolve_near(self, importer: str, dotted: str) -> Optional[Value]:
+    def _resolve_near(self, importer: str, dotted: str) -> Value | None:
         parts = dotted.split(".")
         if len(parts) > 1 and parts[0] not in self.top_levels:
             # ``import crud.user`` in ``app/main.py`` run from ``app/``: ``app.crud.user``.
@@ -163,7 +162,7 @@ class _RecordingProject(Project):
                     self.wanted_modules.add(".".join([*folder.parts[-depth:], *parts[:end]]))
         return super()._resolve_near(importer, dotted)
 
-    def _module_member(self, module: str, name: str) -> Optional[Value]:
+    def _module_member(self, module: str, name: str) -> Value | None:
         facts = self.modules[module]
         if name not in facts.symbols:
             self.wanted_modules.add(f"{module}.{name}")
@@ -179,7 +178,7 @@ class _RecordingProject(Project):
             self._classified[key] = super().classify(site)
         return self._classified[key]
 
-    def _passed_to(self, function_id: str, position: Optional[int], name: str) -> Optional[Value]:
+    def _passed_to(self, function_id: str, position: int | None, name: str) -> Value | None:
         located = self.functions.get(function_id)
         if located is not None:  # every call of it, by the name it is called by
             self.wanted_names.add(located.function.name)
@@ -211,7 +210,7 @@ def _route_aliases(project: _RecordingProject) -> None:
     project.wanted_names |= aliases
 
 
-def _last_name(symbol: Sym) -> Optional[str]:
+def _last_name(symbol: Sym) -> str | None:
     if symbol[0] == "ref":
         return symbol[1].rpartition(".")[2]
     if symbol[0] == "near":
@@ -339,14 +338,14 @@ class _Users:
                     self.receivers.add(receiver)
                     pending.append(("param", receiver))
 
-    def touches(self, symbol: Optional[Sym]) -> bool:
+    def touches(self, symbol: Sym | None) -> bool:
         """Whether ``symbol`` is built on one of the names, or on a receiver's parameter."""
         return any(
             value in (self.names if kind == "name" else self.receivers)
             for kind, value in self.leaves(symbol)
         )
 
-    def leaves(self, symbol: Optional[Sym]) -> list[tuple[str, str]]:
+    def leaves(self, symbol: Sym | None) -> list[tuple[str, str]]:
         """("name", last name) for every name a symbol may stand for, ("param", function id)
         for every parameter of a function it takes from that function's callers."""
         if symbol is None:

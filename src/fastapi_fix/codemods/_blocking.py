@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import translate
-from functools import lru_cache
+from functools import cache
 
 THREADPOOL_ADVICE = "`await run_in_threadpool(fn, ...)` (from fastapi.concurrency)"
 
@@ -45,7 +45,7 @@ class Family:
         return _matcher(tuple(patterns))(qualified) and not _matcher(self.not_blocking)(qualified)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
     """Whether a name matches any of the patterns, as ``fnmatchcase`` does: one regex for all."""
     if not patterns:
@@ -64,7 +64,7 @@ FAMILIES: tuple[Family, ...] = (
     Family(
         "requests",
         "`httpx.AsyncClient` (`await client.get(...)`)",
-        functions=_each("requests", _HTTP_VERBS) + ("requests.api.*",),
+        functions=(*_each("requests", _HTTP_VERBS), "requests.api.*"),
         methods=_each("requests.Session", _HTTP_VERBS + " send"),
     ),
     Family(

@@ -52,7 +52,7 @@ class Suppression:
         return self.first <= line <= self.last
 
 
-def parse_comment(comment: str) -> frozenset[str] | None | bool:
+def parse_comment(comment: str) -> frozenset[str] | bool | None:
     """The codemods a comment suppresses: ``None`` for all, a set of names, or ``False`` when
     it is not a suppression. Other tools' directives may share the comment (``# noqa  # ...``)."""
     for part in comment.split("#")[1:]:

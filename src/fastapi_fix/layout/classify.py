@@ -529,9 +529,9 @@ def _dependency_calls(tree: cst.Module) -> Iterator[tuple[cst.Call, cst.BaseExpr
 
         def visit_Subscript(self, node: cst.Subscript) -> None:
             elements = [e.slice.value for e in node.slice if isinstance(e.slice, cst.Index)]
-            for element in elements[1:]:
-                if isinstance(element, cst.Call):
-                    found.append((element, elements[0]))
+            found.extend(
+                (element, elements[0]) for element in elements[1:] if isinstance(element, cst.Call)
+            )
 
         def visit_Call(self, node: cst.Call) -> None:
             found.append((node, None))

@@ -324,16 +324,16 @@ def rewrite_text_file(
         )
         edits.append((match.start(), match.end(), relative_new))
     if rel_path.endswith(("pyproject.toml", "setup.cfg")):
-        for match in QUOTED_NAME.finditer(text):
-            if match.group(1) in root_modules:
-                findings.append(
-                    _finding(
-                        rel_path,
-                        text,
-                        match.start(),
-                        f"lists the module {match.group(1)}, now inside a package; update it by hand",
-                    )
-                )
+        findings.extend(
+            _finding(
+                rel_path,
+                text,
+                match.start(),
+                f"lists the module {match.group(1)}, now inside a package; update it by hand",
+            )
+            for match in QUOTED_NAME.finditer(text)
+            if match.group(1) in root_modules
+        )
     if not edits:
         return TextRewrite(None, findings)
     out = []
