@@ -61,7 +61,7 @@ def run_project_codemods(
     root = Path(os.path.abspath(paths[0]))
     try:
         change = codemod.plan_project(root, files)
-    except Exception as exc:  # a bug must not leave a traceback and half a plan behind
+    except Exception as exc:  # noqa: BLE001 - a bug must not leave a traceback and half a plan behind
         renderer.error(
             f"internal error in {codemod.name} while planning: {exc!r}; nothing was changed"
         )

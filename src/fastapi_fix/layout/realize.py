@@ -92,11 +92,11 @@ def _build_world(
         keys = {
             s.key for s in module.statements if not s.is_import and s.kind is not Kind.DOCSTRING
         }
-        for key in symbols:
-            if key not in keys:
-                errors.append(
-                    f"{module.rel_path}: the plan moves {key}, which the module does not define"
-                )
+        errors.extend(
+            f"{module.rel_path}: the plan moves {key}, which the module does not define"
+            for key in symbols
+            if key not in keys
+        )
         for statement in module.statements:
             if statement.is_import or statement.kind is Kind.DOCSTRING:
                 continue
@@ -108,9 +108,11 @@ def _build_world(
                 )
                 path = home
             world.placements[(module.name, statement.index)] = path
-    for path in set(world.placements.values()) | set(homes.values()):
-        if not path.endswith(".py"):
-            errors.append(f"{path}: a target must be a .py file")
+    errors.extend(
+        f"{path}: a target must be a .py file"
+        for path in set(world.placements.values()) | set(homes.values())
+        if not path.endswith(".py")
+    )
     targets: dict[str, TargetFile] = {}
 
     def target(path: str) -> TargetFile:
@@ -152,10 +154,8 @@ def _build_world(
             existing
             and owner != path
             and not any(
-                m.rel_path == path
-                and m.name in world.deleted
-                or homes.get(m.name) != m.rel_path
-                and m.rel_path == path
+                (m.rel_path == path and m.name in world.deleted)
+                or (homes.get(m.name) != m.rel_path and m.rel_path == path)
                 for m in project.members
             )
         ):
@@ -228,21 +228,19 @@ def _route_order(
     """The moved routes are included at once, where the first was: a statement staying
     between them (``include_router``, ``mount``) now comes after all of them."""
     first, last = moved[0][0], moved[-1][0]
-    for statement in module.statements[first:last]:
-        if (
-            statement.kind is Kind.OTHER
-            and world.placements.get((module.name, statement.index)) == module.rel_path
-        ):
-            findings.append(
-                Finding(
-                    module.rel_path,
-                    statement.first_line,
-                    1,
-                    CODEMOD,
-                    "route order: this statement sat between routes that move together; "
-                    "the routes after it are now registered before it",
-                )
-            )
+    findings.extend(
+        Finding(
+            module.rel_path,
+            statement.first_line,
+            1,
+            CODEMOD,
+            "route order: this statement sat between routes that move together; "
+            "the routes after it are now registered before it",
+        )
+        for statement in module.statements[first:last]
+        if statement.kind is Kind.OTHER
+        and world.placements.get((module.name, statement.index)) == module.rel_path
+    )
 
 
 def _models_aggregator(
@@ -686,7 +684,7 @@ def _check(project: ProjectIndex, world: World, change: ProjectChange) -> None:
             if b in members and (a, b) not in mapped_old
         ]
         if new_edges:
-            cycle = " -> ".join(component + [component[0]])
+            cycle = " -> ".join([*component, component[0]])
             change.errors.append(
                 f"the move would create an import cycle: {cycle}; edit the plan "
                 f"(new edge {new_edges[0][0]} -> {new_edges[0][1]})"
@@ -777,10 +775,10 @@ def _top_level_imports(file: SourceFile, tree: ast.Module, known: set[str]) -> l
                 found.extend(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom):
                 module = resolve_relative(file, node.module, node.level)
-                for alias in node.names:
-                    found.append(
-                        f"{module}.{alias.name}" if f"{module}.{alias.name}" in known else module
-                    )
+                found.extend(
+                    f"{module}.{alias.name}" if f"{module}.{alias.name}" in known else module
+                    for alias in node.names
+                )
             elif isinstance(node, ast.If):
                 if not (
                     isinstance(node.test, (ast.Name, ast.Attribute))
