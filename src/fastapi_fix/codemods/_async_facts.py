@@ -29,7 +29,7 @@ import builtins
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple, Optional, Union
 
 from fastapi_fix.codemods._blocking import needs_event_loop
 from fastapi_fix.codemods._fastapi import (
@@ -45,7 +45,20 @@ from fastapi_fix.codemods._fastapi import (
 )
 from fastapi_fix.engine.codemod import SourceFile
 
-Sym = tuple  # see the module docstring
+if TYPE_CHECKING:
+    from typing import TypeGuard  # Python 3.10+
+
+# The symbols of the module docstring: one tuple shape per kind, told apart by the first item
+# (``symbol[0] == "ref"`` narrows a Sym to a Ref). Plain tuples: many per file, pickled.
+Ref = tuple[Literal["ref"], str]
+Near = tuple[Literal["near"], str, str]  # (kind, importing module, dotted name)
+Key = tuple[Literal["funckey", "classkey"], str]  # (kind, function or class id)
+Of = tuple[Literal["inst", "call", "item", "div", "dep"], "Sym"]
+Attr = tuple[Literal["attr"], "Sym", str]
+# ``either``: the first if it resolves, else the second; ``annotated``: (type, dependency).
+Either = tuple[Literal["either", "annotated"], Optional["Sym"], Optional["Sym"]]
+Param = tuple[Literal["param"], str, Optional[int], str]  # (kind, function id, position, name)
+Sym = Union[Ref, Near, Key, Of, Attr, Either, Param]
 
 ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 OPTIONAL = frozenset({"typing.Optional", "typing.Union", "typing_extensions.Optional"})
@@ -600,15 +613,14 @@ class _Gatherer:
 
     def _record(self, node: ast.AST, scope: _Scope, owner: FunctionFacts) -> bool:
         """What ``node`` itself does; True when its children are not this body's (or done)."""
-        kind = type(node)
-        if kind is ast.Name or kind is ast.Attribute:  # the most frequent first
+        if isinstance(node, (ast.Name, ast.Attribute)):  # the most frequent first
             if isinstance(node.ctx, ast.Load):
-                if kind is ast.Attribute:  # ``asyncio.TimeoutError`` is one name, not two
+                if isinstance(node, ast.Attribute):  # ``asyncio.TimeoutError`` is one name
                     self.chain_parts.add(id(node.value))
                 if id(node) not in self.chain_parts:
                     self._visit_name(node, scope, owner)
             return False
-        if kind is ast.Call:
+        if isinstance(node, ast.Call):
             self._visit_call(node, scope, owner)
             return False
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -949,7 +961,7 @@ class _Gatherer:
                 and "builtins.staticmethod" not in kinds
                 and argument.annotation is None
             ):
-                itself = ("classkey", class_facts.id)
+                itself: Key = ("classkey", class_facts.id)
                 inner.bind(
                     argument.arg, itself if "builtins.classmethod" in kinds else ("inst", itself)
                 )
@@ -959,7 +971,7 @@ class _Gatherer:
             declared = self.annotation(argument.annotation, outer)
             default = defaults.get(argument.arg)
             provided = self.dependency_target(default, outer) if default is not None else None
-            dependency = ("dep", provided) if provided else None
+            dependency: Sym | None = ("dep", provided) if provided else None
             if declared and dependency:
                 inner.bind(argument.arg, ("either", declared, dependency))
             elif declared or dependency:
@@ -967,9 +979,9 @@ class _Gatherer:
             else:
                 position = index if index < len(positional) else None
                 inner.bind(argument.arg, ("param", facts.id, position, argument.arg))
-        for argument in (arguments.vararg, arguments.kwarg):
-            if argument is not None:
-                inner.bind(argument.arg, None)
+        for star in (arguments.vararg, arguments.kwarg):
+            if star is not None:
+                inner.bind(star.arg, None)
 
     def _bind_locals(self, body: list[ast.stmt], scope: _Scope) -> None:
         """What each local name holds, in source order (the first binding wins)."""
@@ -1079,12 +1091,11 @@ def _absolute_imports(tree: ast.Module) -> dict[str, str]:
     """Local name -> dotted name, for what ``import x`` / ``from x import y`` bind."""
     found: dict[str, str] = {}
     for node in import_statements(tree):  # found once for ImportTable, cached
-        kind = type(node)
-        if kind is ast.Import:
+        if isinstance(node, ast.Import):
             for alias in node.names:
                 local = alias.asname or alias.name.partition(".")[0]
                 found[local] = alias.name if alias.asname else local
-        elif kind is ast.ImportFrom and node.level == 0 and node.module:
+        elif node.level == 0 and node.module:
             for alias in node.names:
                 found[alias.asname or alias.name] = f"{node.module}.{alias.name}"
     return found
@@ -1123,7 +1134,7 @@ def _is_property_accessor(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     )
 
 
-def _is_overrides(expr: ast.expr) -> bool:
+def _is_overrides(expr: ast.expr) -> TypeGuard[ast.Attribute]:
     """``app.dependency_overrides`` (what ``app`` is, the index checks)."""
     return isinstance(expr, ast.Attribute) and expr.attr == "dependency_overrides"
 
@@ -1167,12 +1178,12 @@ def _module_bindings(body: list[ast.stmt]) -> set[str]:
         elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and isinstance(node.target, ast.Name):
             names.add(node.target.id)
         elif isinstance(node, (ast.With, ast.For)):
-            targets = (
+            targets: list[ast.expr | None] = (
                 [i.optional_vars for i in node.items]
                 if isinstance(node, ast.With)
                 else [node.target]
             )
-            for target in targets:
-                if target is not None:
-                    names.update(_target_names(target))
+            for bound in targets:
+                if bound is not None:
+                    names.update(_target_names(bound))
     return names

@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
+from typing import Literal, TypeVar, Union
 
 from fastapi_fix.codemods._async_facts import (
     SYNC_ITERATORS,
@@ -50,7 +50,14 @@ from fastapi_fix.codemods._fastapi import (
 )
 from fastapi_fix.engine.codemod import SourceFile
 
-Value = tuple
+# The values of the module docstring, told apart by their first item (as Sym is).
+Named = tuple[Literal["module", "func", "class", "inst", "ext", "extinst"], str]
+Bound = tuple[Literal["extbound"], str, str]  # (kind, library type, attribute name)
+Alias = tuple[Literal["alias"], "Value"]
+Value = Union[Named, Bound, Alias]
+# What a call is: a `Match` (blocks), a project function id, ("loop", name) or None.
+NeedsLoop = tuple[Literal["loop"], str]
+Classified = Union[Match, str, NeedsLoop, None]
 ROUTER_TYPES = frozenset({"fastapi.FastAPI", "fastapi.APIRouter"})
 ROUTE_METHODS = HTTP_METHODS | {"api_route"}
 ASYNC_CONTEXT_MANAGERS = frozenset({"contextlib.asynccontextmanager"})
@@ -144,6 +151,7 @@ class Leaf:
 
 
 Reaches = Union[Leaf, Via]  # done in the function itself, or in a project function it calls
+Witness = TypeVar("Witness", Blocking, Reaches)
 
 
 @dataclass(frozen=True)
@@ -201,7 +209,7 @@ class Project:
         self._memo: dict[Sym, Value | None] = {}
         self._memoized: dict[str, bool] = {}
         # Filled by analyse() and roles():
-        self.sites: dict[str, list[tuple[CallSite, object]]] = {}
+        self.sites: dict[str, list[tuple[CallSite, Classified]]] = {}
         self.witness: dict[str, Blocking] = {}
         self.loop_witness: dict[str, Reaches] = {}
         self.shared_witness: dict[str, Reaches] = {}
@@ -230,34 +238,33 @@ class Project:
         return value
 
     def _resolve(self, symbol: Sym) -> Value | None:
-        kind = symbol[0]
-        if kind == "ref":
+        if symbol[0] == "ref":
             return self._resolve_name(symbol[1])
-        if kind == "near":
+        if symbol[0] == "near":
             return self._resolve_near(symbol[1], symbol[2])
-        if kind == "funckey":
+        if symbol[0] == "funckey":
             return ("func", symbol[1]) if symbol[1] in self.functions else None
-        if kind == "classkey":
+        if symbol[0] == "classkey":
             return ("class", symbol[1]) if symbol[1] in self.classes else None
-        if kind == "inst":
+        if symbol[0] == "inst":
             return self._instance_of(self.resolve(symbol[1]))
-        if kind == "call":
+        if symbol[0] == "call":
             return self.call_result(self.resolve(symbol[1]))
-        if kind == "attr":
+        if symbol[0] == "attr":
             return self.member(self.resolve(symbol[1]), symbol[2])
-        if kind == "item":
+        if symbol[0] == "item":
             return self._item(self.resolve(symbol[1]))
-        if kind == "div":
+        if symbol[0] == "div":
             base = self.resolve(symbol[1])
             return base if base == ("extinst", PATH) else None
-        if kind == "dep":
+        if symbol[0] == "dep":
             return self.provided(self.resolve(symbol[1]))
-        if kind == "either":
+        if symbol[0] == "either":
             return self.resolve(symbol[1]) or self.resolve(symbol[2])
-        if kind == "annotated":
+        if symbol[0] == "annotated":
             declared = self.resolve(symbol[1]) or self.resolve(symbol[2])
             return ("alias", declared) if declared else None
-        if kind == "param":
+        if symbol[0] == "param":
             return self._passed_to(symbol[1], symbol[2], symbol[3])
         return None
 
@@ -340,16 +347,15 @@ class Project:
     def member(self, value: Value | None, name: str) -> Value | None:
         if value is None:
             return None
-        kind = value[0]
-        if kind == "module":
+        if value[0] == "module":
             return self._module_member(value[1], name)
-        if kind == "ext":
+        if value[0] == "ext":
             return ("ext", f"{value[1]}.{name}")
-        if kind in ("class", "inst"):
-            return self._class_member(value[1], name, instance=kind == "inst")
-        if kind == "extinst":
+        if value[0] in ("class", "inst"):
+            return self._class_member(value[1], name, instance=value[0] == "inst")
+        if value[0] == "extinst":
             return ("extbound", value[1], name)
-        if kind == "extbound":
+        if value[0] == "extbound":
             return self.member(self._attribute_type(value[1], value[2]), name)
         return None
 
@@ -436,25 +442,24 @@ class Project:
     def call_result(self, value: Value | None) -> Value | None:
         if value is None:
             return None
-        kind = value[0]
-        if kind == "class":
+        if value[0] == "class":
             return ("inst", value[1])
-        if kind == "ext":
+        if value[0] == "ext":
             name = canonical_type(value[1])
             if name in CALL_RESULTS:
                 return ("extinst", CALL_RESULTS[name])
             return ("extinst", name) if name.rpartition(".")[2][:1].isupper() else None
-        if kind == "func":
+        if value[0] == "func":
             return self._returned_value(value[1])
-        if kind == "extinst":
+        if value[0] == "extinst":
             result = CALL_RESULTS.get(f"{value[1]}()")
             return ("extinst", result) if result else None
-        if kind == "extbound":
+        if value[0] == "extbound":
             result = CALL_RESULTS.get(f"{value[1]}.{value[2]}")
             if result:
                 return ("extinst", result)
             return ("extinst", value[1]) if value[1] in STICKY_TYPES else None
-        if kind == "inst":
+        if value[0] == "inst":
             return self.call_result(self._class_member(value[1], "__call__", instance=True))
         return None
 
@@ -468,7 +473,7 @@ class Project:
                 candidates = [function.yields_annotation, *function.yielded]
             else:
                 candidates = [function.returns, *function.returned]
-            return next(filter(None, map(self.resolve, candidates)), None)
+            return next((found for found in map(self.resolve, candidates) if found), None)
         if value[0] == "inst":
             return self.provided(self._class_member(value[1], "__call__", instance=True))
         return self.call_result(value)
@@ -485,21 +490,20 @@ class Project:
 
     # -- call graph --------------------------------------------------------------------
 
-    def classify(self, site: CallSite) -> Match | str | tuple[str] | None:
+    def classify(self, site: CallSite) -> Classified:
         """A `Match` (blocks), a function id (calls the project), ``("loop", name)``, or None."""
         value = self.resolve(site.callee)
         if value is None:
             return None
-        kind = value[0]
-        if kind == "ext":
+        if value[0] == "ext":
             if needs_event_loop(value[1]):
                 return ("loop", value[1])
             return self.catalogue.function(canonical_type(value[1]))
-        if kind == "extbound":
+        if value[0] == "extbound":
             if needs_event_loop(f"{value[1]}.{value[2]}"):
                 return ("loop", f"{value[1]}.{value[2]}")
             return self.catalogue.method(value[1], value[2])
-        if kind == "class":
+        if value[0] == "class":
             return self._callable_id(self._class_member(value[1], "__init__", instance=True))
         return self._callable_id(value)
 
@@ -518,7 +522,7 @@ class Project:
         for function_id, located in self.functions.items():
             if only is not None and function_id not in only:
                 continue
-            classified = []
+            classified: list[tuple[CallSite, Classified]] = []
             function = located.function
             if function.loop_uses:
                 line, _, name = function.loop_uses[0]
@@ -927,7 +931,7 @@ class Project:
 
 
 def _propagate(
-    witness: dict[str, Blocking | Reaches], reverse: Mapping[str, list[tuple[str, CallSite]]]
+    witness: dict[str, Witness], reverse: Mapping[str, list[tuple[str, CallSite]]]
 ) -> None:
     """Every caller of a function with a witness gets one too (the call), to the fixpoint;
     each function is reached once, so recursion is harmless."""
@@ -977,7 +981,7 @@ def _identifiers(file: SourceFile) -> frozenset[str] | None:
                 names.add(token.string)
     except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
         text = data.decode("utf-8", "replace")
-        word = []
+        word: list[str] = []
         for char in text + " ":
             if char.isidentifier() or (word and char.isalnum()) or char == "_":
                 word.append(char)

@@ -41,7 +41,7 @@ from fastapi_fix.codemods._async_facts import (
     ModuleFacts,
     Sym,
 )
-from fastapi_fix.codemods._async_index import CALLED_BY_FASTAPI, Project, Value
+from fastapi_fix.codemods._async_index import CALLED_BY_FASTAPI, Classified, Project, Value
 from fastapi_fix.codemods._blocking import Catalogue
 from fastapi_fix.engine.codemod import SourceFile, Wanted
 
@@ -109,7 +109,7 @@ class _RecordingProject(Project):
         self.wanted_modules: set[str] = set()
         self.wanted_names: set[str] = set()
         self._wanted_for: set[str] = set()  # dotted names whose modules are asked for already
-        self._classified: dict[int, object] = {}  # id(call site) -> classify()
+        self._classified: dict[int, Classified] = {}  # id(call site) -> classify()
         self.sources = {module.module: file for file, module in facts.items()}
         self.top_levels = {name.partition(".")[0] for name in self.modules}
         # Last part -> the module names ending with it: ``crud`` -> ``app.crud``, so that
@@ -171,7 +171,7 @@ class _RecordingProject(Project):
                     self._want_module(star.split("."))
         return super()._module_member(module, name)
 
-    def classify(self, site: CallSite) -> object:
+    def classify(self, site: CallSite) -> Classified:
         # Each round classifies its candidates' calls twice: to follow them, then to decide.
         key = id(site)
         if key not in self._classified:
@@ -313,13 +313,13 @@ class _Users:
                 made = [function.name]
                 if function.name == "__call__" and function.class_id:  # what its instances return
                     made.append(function.class_id.rpartition(".")[2])
-                for symbol in (
+                for result in (
                     function.returns,
                     function.yields_annotation,
                     *function.returned,
                     *function.yielded,
                 ):
-                    for leaf in self.leaves(symbol):
+                    for leaf in self.leaves(result):
                         aliases[leaf].extend(made)
                 for site in function.calls:
                     for value in [*site.args, *(value for _, value in site.keywords)]:
@@ -350,19 +350,18 @@ class _Users:
         for every parameter of a function it takes from that function's callers."""
         if symbol is None:
             return []
-        kind = symbol[0]
-        if kind == "ref":
+        if symbol[0] == "ref":
             return [("name", symbol[1].rpartition(".")[2])]
-        if kind == "near":
+        if symbol[0] == "near":
             return [("name", symbol[2].rpartition(".")[2])]
-        if kind in ("funckey", "classkey"):
+        if symbol[0] in ("funckey", "classkey"):
             return [("name", symbol[1].partition("#")[0].rpartition(".")[2])]
-        if kind == "attr":
+        if symbol[0] == "attr":
             return [("name", symbol[2])]
-        if kind == "param":
+        if symbol[0] == "param":
             return [("param", symbol[1])]
-        if kind in ("either", "annotated"):
+        if symbol[0] in ("either", "annotated"):
             return [*self.leaves(symbol[1]), *self.leaves(symbol[2])]
-        if kind in ("inst", "dep") or (kind == "call" and self.through_calls):
+        if symbol[0] in ("inst", "dep") or (symbol[0] == "call" and self.through_calls):
             return self.leaves(symbol[1])
         return []  # a library's item or path (``item``, ``div``); a call's result is an instance
