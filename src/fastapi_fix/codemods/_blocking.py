@@ -50,7 +50,8 @@ def _matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
     """Whether a name matches any of the patterns, as ``fnmatchcase`` does: one regex for all."""
     if not patterns:
         return lambda qualified: False
-    return re.compile("|".join(translate(p) for p in patterns)).match
+    pattern = re.compile("|".join(translate(p) for p in patterns))
+    return lambda qualified: pattern.match(qualified) is not None
 
 
 def _each(prefix: str, names: str) -> tuple[str, ...]:
