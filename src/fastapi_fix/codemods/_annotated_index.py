@@ -715,7 +715,7 @@ class Planner:
         return [groups[key] for key in sorted(groups)]
 
     def _existing_aliases(self) -> dict[tuple[str, str, str, str, str], tuple[str, str, int]]:
-        found = {}
+        found: dict[tuple[str, str, str, str, str], tuple[str, str, int]] = {}
         for module, facts in sorted(self.project.modules.items()):
             for alias in facts.aliases:
                 dependency = self.project.resolve(alias.dependency)
@@ -739,7 +739,7 @@ class Planner:
                 if ready is not None:
                     fresh.append((group, *ready))
         # Two aliases of one type (two ways to get a User): name both after their dependency.
-        types = defaultdict(int)
+        types: defaultdict[str, int] = defaultdict(int)
         for group, _, _ in fresh:
             types[group.type.key] += 1
         for group, uses, rendered in fresh:
