@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from fastapi_fix.codemods._background_facts import STDLIB_MODULES
+from fastapi_fix.engine.codemod import BodyStatement
 
 # Names under which a module's logger is reused (plus the configured `logger-name`); a
 # differently named logger (``audit_log``) may have another purpose, so it is not reused.
@@ -215,7 +216,7 @@ def _header_end(body: Sequence[cst.BaseStatement]) -> int:
     return index
 
 
-def insert_logging_import(body: list[cst.BaseStatement], before: int) -> int:
+def insert_logging_import(body: list[BodyStatement], before: int) -> int:
     """Add ``import logging`` where isort would put it (stdlib section, plain imports first,
     alphabetical) among the imports above ``before``; returns where it went."""
     statement = cst.parse_statement("import logging\n")
@@ -244,9 +245,7 @@ def insert_logging_import(body: list[cst.BaseStatement], before: int) -> int:
     return at
 
 
-def insert_logger(
-    body: list[cst.BaseStatement], code: str, before: int, after_at_least: int
-) -> None:
+def insert_logger(body: list[BodyStatement], code: str, before: int, after_at_least: int) -> None:
     """``logger = ...`` after the last top-level import above ``before`` (and never above
     the import it needs), separated by a blank line."""
     imports = [i for i in range(before) if _is_import(body[i])]
