@@ -198,7 +198,7 @@ class Classifier:
                     self._collect_assignment(module, statement)
         for module in self.project.members:
             for statement in module.statements:
-                if statement.kind is Kind.CLASS:
+                if statement.kind is Kind.CLASS and isinstance(statement.node, cst.ClassDef):
                     self.class_kind(f"{module.name}.{statement.node.name.value}")
             for call, annotation in _dependency_calls(module.tree):
                 target = self._dependency_target(module, call, annotation)
@@ -318,7 +318,8 @@ class Classifier:
         return self._classify_assignment(module, statement)
 
     def _classify_class(self, module: ModuleInfo, statement: Statement) -> Verdict:
-        name = statement.node.name.value  # type: ignore[attr-defined]
+        assert isinstance(statement.node, cst.ClassDef)  # Kind.CLASS
+        name = statement.node.name.value
         qualified = f"{module.name}.{name}"
         kind = self.class_kind(qualified)
         if kind == "orm-base":

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import libcst as cst
 
@@ -37,6 +38,8 @@ LAYER_HOMES: dict[Layer, tuple[str, ...]] = {
     Layer.DEPENDENCIES: ("api/",),
     Layer.ROUTES: ("api/",),
 }
+Node = TypeVar("Node", bound=Hashable)  # of a graph `strongly_connected` walks
+
 LAYER_FILES = {
     Layer.CONFIG: "core/config.py",
     Layer.DB: "core/db.py",
@@ -394,9 +397,9 @@ class Planner:
             uid: target
             for uid, target in targets.items()
             if not (
-                self.units[uid].verdict.layer is None
-                and self.units[uid].layer is not None
-                and self.units[uid].layer > home_layer
+                (unit := self.units[uid]).verdict.layer is None
+                and unit.layer is not None
+                and unit.layer > home_layer
             )
         }
 
@@ -833,13 +836,13 @@ def _group_statements(module: ModuleInfo, verdicts: dict[int, Verdict]) -> list[
     return sorted(groups.values(), key=lambda g: g[0])
 
 
-def strongly_connected(nodes: list, graph: dict) -> list[list]:
+def strongly_connected(nodes: list[Node], graph: Mapping[Node, Iterable[Node]]) -> list[list[Node]]:
     """Tarjan's algorithm, iterative; components in no particular order, members sorted."""
-    index_of: dict = {}
-    low: dict = {}
-    stack: list = []
-    on_stack: set = set()
-    result: list[list] = []
+    index_of: dict[Node, int] = {}
+    low: dict[Node, int] = {}
+    stack: list[Node] = []
+    on_stack: set[Node] = set()
+    result: list[list[Node]] = []
     counter = 0
     for start in nodes:
         if start in index_of:

@@ -24,10 +24,12 @@ from libcst.metadata import (
     MetadataWrapper,
     ParentNodeProvider,
     PositionProvider,
+    Scope,
     ScopeProvider,
 )
 
 from fastapi_fix.codemods._fastapi import ROUTE_DECORATORS, resolve_relative
+from fastapi_fix.engine.codemod import BodyStatement
 from fastapi_fix.engine.results import Finding
 from fastapi_fix.layout.imports import (
     ImportSpec,
@@ -83,7 +85,7 @@ class Target:
 class Rewritten:
     """The result of one run: each emitted top-level statement's new form(s)."""
 
-    statements: dict[int, list[cst.BaseStatement]] = field(default_factory=dict)
+    statements: dict[int, list[BodyStatement]] = field(default_factory=dict)
     header: list[ImportSpec] = field(default_factory=list)  # imports the target must add
     dropped: set[str] = field(default_factory=set)  # top-level bindings no longer needed
     findings: list[Finding] = field(default_factory=list)
@@ -148,7 +150,7 @@ class ReferenceRewriter(cst.CSTTransformer):
 
     # -- preparation: module-valued bindings ------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
-        scopes = {scope for scope in self.metadata[ScopeProvider].values() if scope is not None}
+        scopes = {s for s in self.metadata[ScopeProvider].values() if isinstance(s, Scope)}
         for scope in scopes:
             for assignment in scope.assignments:
                 if isinstance(assignment, ImportAssignment):
@@ -321,7 +323,8 @@ class ReferenceRewriter(cst.CSTTransformer):
             elif replacement is None:
                 self.result.statements[index] = []
             else:
-                self.result.statements[index] = _lines(after, replacement)  # type: ignore[arg-type]
+                assert isinstance(after, cst.SimpleStatementLine)  # only import lines are replaced
+                self.result.statements[index] = _lines(after, replacement)
         return updated_node
 
     # -- imports ---------------------------------------------------------------------------
@@ -411,7 +414,7 @@ class ReferenceRewriter(cst.CSTTransformer):
         same = True
         for alias in original.names:
             name = get_full_name_for_node(alias.name) or ""
-            local = get_full_name_for_node(alias.asname.name) if alias.asname else name
+            local = (get_full_name_for_node(alias.asname.name) if alias.asname else None) or name
             if self._dropped(original, local, top_level):
                 same = False
                 continue
@@ -500,7 +503,7 @@ class ReferenceRewriter(cst.CSTTransformer):
 
     def _unresolved_names(self) -> set[str]:
         names: set[str] = set()
-        for scope in {s for s in self.metadata[ScopeProvider].values() if s is not None}:
+        for scope in {s for s in self.metadata[ScopeProvider].values() if isinstance(s, Scope)}:
             for access in scope.accesses:
                 if not access.referents and isinstance(access.node, cst.Name):
                     names.add(access.node.value)
@@ -635,14 +638,14 @@ def render_star(module: str, importer_package: str, relative: bool) -> cst.Impor
 
 def _lines(
     template: cst.SimpleStatementLine, small: list[cst.BaseSmallStatement]
-) -> list[cst.BaseStatement]:
+) -> list[BodyStatement]:
     """Small statements as lines: the first keeps the original's comments above and after;
     a ``# noqa`` after the original goes after each line (``E402`` applies to all of them)."""
     if not small:
         return []
     comment = template.trailing_whitespace.comment
     noqa = template.trailing_whitespace if comment is not None and "noqa" in comment.value else None
-    lines: list[cst.BaseStatement] = []
+    lines: list[BodyStatement] = []
     for number, statement in enumerate(small):
         statement = statement.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
         if number == 0:
@@ -655,10 +658,27 @@ def _lines(
 
 
 def run(
-    world: World, source: ModuleInfo, target: Target, selected: set[int], **options
+    world: World,
+    source: ModuleInfo,
+    target: Target,
+    selected: set[int],
+    *,
+    top_imports: bool,
+    prune: frozenset[str] = frozenset(),
+    app_name: str | None = None,
+    strings: StringHook | None = None,
 ) -> Rewritten:
     """Rewrite the ``selected`` top-level statements of ``source`` for ``target``."""
-    rewriter = ReferenceRewriter(world, source, target, selected, **options)
+    rewriter = ReferenceRewriter(
+        world,
+        source,
+        target,
+        selected,
+        top_imports=top_imports,
+        prune=prune,
+        app_name=app_name,
+        strings=strings,
+    )
     wrapper = MetadataWrapper(source.tree, unsafe_skip_copy=True)
     wrapper.visit(rewriter)
     return rewriter.result

@@ -39,6 +39,7 @@ from fastapi_fix.layout.imports import World
 
 if TYPE_CHECKING:
     from fastapi_fix.layout.index import ModuleInfo, Statement
+    from fastapi_fix.layout.rewrite import ReferenceRewriter
 
 CODEMOD = "layered-layout"
 PATCH_METHODS = frozenset({"patch"})
@@ -184,7 +185,7 @@ class PythonStrings:
         self.references = references
 
     def __call__(
-        self, node: cst.SimpleString, call: cst.Call | None, rewriter
+        self, node: cst.SimpleString, call: cst.Call | None, rewriter: ReferenceRewriter
     ) -> cst.SimpleString | None:
         try:
             value = node.evaluated_value
