@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import warnings
 from collections import defaultdict
+from collections.abc import Callable
 
 from fastapi_fix.codemods._fastapi import resolve_relative
 from fastapi_fix.engine.codemod import SourceFile
@@ -132,20 +133,20 @@ def _build_world(
             or not any(not s.is_import and s.kind is not Kind.DOCSTRING for s in module.statements)
         )
         if keeps_file:
-            if target(home).base is not None:
+            if (already := target(home).base) is not None:
                 errors.append(
-                    f"{home}: both {target(home).base.rel_path} and {module.rel_path} would move there"
+                    f"{home}: both {already.rel_path} and {module.rel_path} would move there"
                 )
             target(home).base = module
             world.module_map[module.name] = world.module_for_path(home)
         else:
             world.deleted.add(module.name)
         for statement in module.statements:
-            path = world.placements.get((module.name, statement.index))
-            if path is not None and path != home:
-                target(path).parts.setdefault(module.name, []).append(statement.index)
+            placed = world.placements.get((module.name, statement.index))
+            if placed is not None and placed != home:
+                target(placed).parts.setdefault(module.name, []).append(statement.index)
                 for name in statement.names:
-                    world.symbol_map[(module.name, name)] = world.module_for_path(path)
+                    world.symbol_map[(module.name, name)] = world.module_for_path(placed)
     for path, file in targets.items():
         world.path_modules[path] = file.module
         existing = project.sources.get(path) is not None
@@ -189,13 +190,14 @@ def _app_routes(
         base_target = next(t for t in targets.values() if t.base is module)
         moved_routes: list[tuple[int, str]] = []
         for statement in module.statements:
-            path = world.placements.get((module.name, statement.index))
+            placed = world.placements.get((module.name, statement.index))
             if (
                 statement.kind is Kind.DEF
-                and path not in (None, base_target.path)
+                and placed is not None
+                and placed != base_target.path
                 and classifier.classify(module, statement).router == "app"
             ):
-                moved_routes.append((statement.index, path))  # type: ignore[arg-type]
+                moved_routes.append((statement.index, placed))
         if not moved_routes:
             continue
         _route_order(module, world, moved_routes, findings)
@@ -735,11 +737,14 @@ def _check_layers(
 
 
 def _import_graph(
-    sources: dict[str, bytes], project: ProjectIndex, module_of, fresh: bool = False
+    sources: dict[str, bytes],
+    project: ProjectIndex,
+    module_of: Callable[[str], str],
+    fresh: bool = False,
 ) -> dict[str, set[str]]:
     """Module -> project modules it imports when it is imported (top level, outside
     ``if TYPE_CHECKING``), including the packages it goes through."""
-    names = {}
+    names: dict[str, str] = {}
     for rel in sources:
         if rel.endswith(".py"):
             try:
