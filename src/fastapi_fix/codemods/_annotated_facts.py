@@ -327,14 +327,14 @@ class _Names:
         return TypeExpr(ast.unparse(node), tuple(sorted(roots.items())))
 
 
-def _type_nodes(node: ast.expr, names: _Names) -> Iterator[ast.AST]:
+def _type_nodes(node: ast.AST, names: _Names) -> Iterator[ast.AST]:
     """The nodes of a type, skipping the insides of ``Literal[...]`` (strings there are values)."""
     yield node
     if isinstance(node, ast.Subscript) and names.qualified(node.value) in LITERAL:
         yield from _type_nodes(node.value, names)
         return
     for child in child_nodes(node):
-        yield from _type_nodes(child, names)  # type: ignore[arg-type]
+        yield from _type_nodes(child, names)
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -712,15 +712,12 @@ def _literal_code(node: ast.expr) -> str:
         if isinstance(node, ast.Set):
             return f"{{{inner}}}"
         return f"({inner},)" if len(node.elts) == 1 else f"({inner})"
-    if isinstance(node, ast.Dict) and all(k is not None for k in node.keys):
-        return (
-            "{"
-            + ", ".join(
-                f"{_literal_code(k)}: {_literal_code(v)}"  # type: ignore[arg-type]
-                for k, v in zip(node.keys, node.values)
+    if isinstance(node, ast.Dict):
+        pairs = [(k, v) for k, v in zip(node.keys, node.values) if k is not None]
+        if len(pairs) == len(node.keys):  # no ``**spread`` (its key is None)
+            return (
+                "{" + ", ".join(f"{_literal_code(k)}: {_literal_code(v)}" for k, v in pairs) + "}"
             )
-            + "}"
-        )
     return ast.unparse(node)
 
 

@@ -174,7 +174,7 @@ def _add_import(
                 ):
                     return module
                 smalls = list(stmt.body)
-                smalls[position] = _with_name(small, name)
+                smalls[position] = _with_name(small, small.names, name)
                 body[index] = stmt.with_changes(body=smalls)
                 return module.with_changes(body=body)
     return module.with_changes(body=_with_statement(body, from_module, name, file, first_party))
@@ -191,8 +191,11 @@ def _sort_key(name: str) -> tuple[int, str, str]:
     return rank, name.lower(), name
 
 
-def _with_name(node: cst.ImportFrom, name: str) -> cst.ImportFrom:
-    names = list(node.names)  # type: ignore[arg-type]
+def _with_name(
+    node: cst.ImportFrom, aliases: Sequence[cst.ImportAlias], name: str
+) -> cst.ImportFrom:
+    """``node`` (whose names are ``aliases``) importing ``name`` too, in sorted place."""
+    names = list(aliases)
     keys = [_sort_key(alias.evaluated_name) for alias in names]
     index = len(names)
     if keys == sorted(keys):
