@@ -899,7 +899,7 @@ class Planner:
         if plan.leave:
             return plan
         if annotated is None:
-            return _with(plan, leave="the name `Annotated` is taken in this module")
+            return replace(plan, leave="the name `Annotated` is taken in this module")
         if not fd.annotated:
             rendered = None
             type_expr = self._dependency_type(fd) if fd.function in DEPENDENCY_FUNCTIONS else None
@@ -907,11 +907,11 @@ class Planner:
                 rendered = self.names.render(module, type_expr, function.line)
             rendered = rendered or self.names.any_type(module, annotated[0])
             if rendered is None:
-                return _with(plan, leave="the name `Any` is taken in this module")
-            plan = _with(plan, type_code=rendered[0], type_imports=rendered[1])
+                return replace(plan, leave="the name `Any` is taken in this module")
+            plan = replace(plan, type_code=rendered[0], type_imports=rendered[1])
         alias = self.alias_uses.get((module, function.key, param.name))
         if alias is not None:
-            plan = _with(plan, alias=alias[0], alias_imports=alias[1])
+            plan = replace(plan, alias=alias[0], alias_imports=alias[1])
         return plan
 
     def _removable(self, module: str, facts: FileFacts) -> Iterator[tuple[str, str, str | None]]:
@@ -937,7 +937,3 @@ class Planner:
             ):
                 source_module, name = binding.source
                 yield source_module, name, (local if local != name else None)
-
-
-def _with(plan: ParamPlan, **changes: object) -> ParamPlan:
-    return replace(plan, **changes)  # type: ignore[arg-type]
