@@ -105,7 +105,7 @@ def _getlogger_imports(small: cst.BaseSmallStatement) -> Iterator[str]:
         for alias in small.names:
             imported = _dotted(alias.name)
             if imported == "logging" or (imported.startswith("logging.") and not alias.asname):
-                local = alias.asname.name.value if alias.asname else "logging"  # type: ignore[union-attr]
+                local = alias.evaluated_alias or "logging"
                 yield f"{local}.getLogger"
     elif (
         isinstance(small, cst.ImportFrom)
@@ -116,7 +116,7 @@ def _getlogger_imports(small: cst.BaseSmallStatement) -> Iterator[str]:
     ):
         for alias in small.names:
             if alias.name.value == "getLogger":
-                yield alias.asname.name.value if alias.asname else "getLogger"  # type: ignore[union-attr]
+                yield alias.evaluated_alias or "getLogger"
 
 
 def module_logging(body: Sequence[cst.BaseStatement]) -> _ModuleLogging:
@@ -204,8 +204,9 @@ def _top(dotted: str) -> str:
 
 
 def _imported_module(statement: cst.BaseStatement) -> str:
-    small = statement.body[0]  # type: ignore[attr-defined]
-    return _dotted(small.names[0].name).lower()
+    """The module of an ``import x`` line, lower-cased (isort's order); "" for other lines."""
+    small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) else None
+    return _dotted(small.names[0].name).lower() if isinstance(small, cst.Import) else ""
 
 
 def _header_end(body: Sequence[cst.BaseStatement]) -> int:
