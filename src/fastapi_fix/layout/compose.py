@@ -439,7 +439,9 @@ class Composer:
             local = spec.local
             existing = bound.get(local)
             if existing is not None:
-                if existing != "defined" and _same_binding(existing, spec):  # type: ignore[arg-type]
+                if isinstance(existing, ImportSpec) and _same_binding(
+                    existing, spec
+                ):  # not "defined"
                     continue
                 self.errors.append(
                     f"{target.path}: the name {local} would mean two things "
@@ -585,7 +587,7 @@ def _merge_into_imports(
                 continue
             if _absolute(node, package) != spec.module:
                 continue
-            merged = _with_alias(node, spec)
+            merged = _with_alias(node, node.names, spec.name, spec.asname)
             if merged is not None:
                 body[position] = statement.with_changes(body=[merged])
                 break
@@ -606,15 +608,18 @@ def _absolute(node: cst.ImportFrom, package: str) -> str:
     return ".".join([*parts, *([module] if module else [])])
 
 
-def _with_alias(node: cst.ImportFrom, spec: ImportSpec) -> cst.ImportFrom | None:
+def _with_alias(
+    node: cst.ImportFrom, aliases: Sequence[cst.ImportAlias], name: str, asname: str | None
+) -> cst.ImportFrom | None:
+    """``node`` (whose names are ``aliases``) importing ``name as asname`` too."""
     from fastapi_fix.layout.imports import _wrapped
 
-    names = list(node.names)  # type: ignore[arg-type]
-    if any(_local(a) == spec.local for a in names):
+    local = asname or name
+    names = list(aliases)
+    if any(_local(a) == local for a in names):
         return node
     alias = cst.ImportAlias(
-        cst.Name(spec.name),  # type: ignore[arg-type]
-        cst.AsName(cst.Name(spec.asname)) if spec.asname and spec.asname != spec.name else None,
+        cst.Name(name), cst.AsName(cst.Name(asname)) if asname and asname != name else None
     )
     if node.lpar is not None:
         if len(names) < 2:
@@ -627,9 +632,7 @@ def _with_alias(node: cst.ImportFrom, spec: ImportSpec) -> cst.ImportFrom | None
     keys = [name_order(_local(a)) for a in names]
     position = len(names)
     if keys == sorted(keys):  # a sorted list stays sorted
-        position = next(
-            (i for i, key in enumerate(keys) if name_order(spec.local) < key), len(names)
-        )
+        position = next((i for i, key in enumerate(keys) if name_order(local) < key), len(names))
     names.insert(position, alias)
     names = [
         a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
@@ -683,12 +686,12 @@ def _prune_guarded(statement: BodyStatement, prune: frozenset[str]) -> BodyState
         small = []
         for node in line.body:
             if isinstance(node, (cst.Import, cst.ImportFrom)) and not isinstance(
-                getattr(node, "names", None), cst.ImportStar
+                node.names, cst.ImportStar
             ):
-                names = [a for a in node.names if _local(a) not in prune]  # type: ignore[union-attr]
+                names = [a for a in node.names if _local(a) not in prune]
                 if not names:
                     continue
-                if len(names) != len(node.names):  # type: ignore[arg-type]
+                if len(names) != len(node.names):
                     names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
                     node = node.with_changes(names=names)
             small.append(node)

@@ -201,9 +201,9 @@ def render_module_binding(
 def _wrapped(node: cst.ImportFrom) -> cst.ImportFrom:
     """One name a line, black style, when the statement would be too long."""
     text = cst.Module(body=[cst.SimpleStatementLine([node])]).code.rstrip("\n")
-    if len(text) <= LINE_LENGTH or len(node.names) < 2:  # type: ignore[arg-type]
+    if isinstance(node.names, cst.ImportStar) or len(text) <= LINE_LENGTH or len(node.names) < 2:
         return node
-    names = list(node.names)  # type: ignore[arg-type]
+    names = list(node.names)
     indent = cst.ParenthesizedWhitespace(
         first_line=cst.TrailingWhitespace(),
         empty_lines=[],

@@ -489,12 +489,12 @@ class Planner:
         ]
         if not classified:
             return [self._helper_module_home(module, units)], {}
-        layers = {u.layer for u in classified}
-        if len(layers) == 1 and self._in_place(module, next(iter(layers))):  # type: ignore[arg-type]
+        layers = {u.layer for u in classified if u.layer is not None}
+        if len(layers) == 1 and self._in_place(module, next(iter(layers))):
             return [module.rel_path], {}
         movable = [u for u in units if not u.pinned and u.layer not in (None, Layer.MAIN)]
         targets = {u.id: self._unit_target(u, groups) for u in movable}
-        at_home = {layer for layer in layers if self._in_place(module, layer)}  # type: ignore[arg-type]
+        at_home = {layer for layer in layers if self._in_place(module, layer)}
         if at_home:  # already in one of its layers' folders: it stays, the other layers leave
             return [module.rel_path], {
                 uid: t
@@ -716,8 +716,8 @@ class Planner:
             if u.module == module.name and u.verdict.layer is Layer.SERVICES
         }
         stem = _stem(module)
-        if len(entities) == 1 and None not in entities:
-            return f"{snake_case(entities.pop())}_service"  # type: ignore[arg-type]
+        if len(entities) == 1 and (entity := entities.pop()) is not None:
+            return f"{snake_case(entity)}_service"
         if stem.endswith(("service", "services")):
             return "common_service"
         return f"{stem}_service"
@@ -792,10 +792,11 @@ def _merge(verdicts: list[Verdict]) -> Verdict:
     pinned = [v for v in verdicts if v.pinned]
     if pinned:
         return pinned[0]
-    classified = [v for v in verdicts if v.layer is not None]
-    if not classified:
+    layered = [(v.layer, v) for v in verdicts if v.layer is not None]
+    if not layered:
         return verdicts[0]
-    top = max(classified, key=lambda v: v.layer)  # type: ignore[arg-type,return-value]
+    _, top = max(layered, key=lambda pair: pair[0])
+    classified = [v for _, v in layered]
     entity = next((v.entity for v in classified if v.layer is top.layer and v.entity), top.entity)
     return Verdict(top.layer, top.reason, entity, top.router)
 

@@ -14,7 +14,7 @@ split out of a module into another (they get that module's aliases). It rewrites
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -339,8 +339,11 @@ class ReferenceRewriter(cst.CSTTransformer):
         new_small: list[cst.BaseSmallStatement] = []
         changed = False
         for before, after in zip(original_node.body, updated_node.body):
-            if isinstance(before, (cst.Import, cst.ImportFrom)):
-                rewritten = self._rewrite_import(before, after, top_level)  # type: ignore[arg-type]
+            # (``after`` is an import when ``before`` is: LibCST hands back the kind it was given)
+            if isinstance(before, (cst.Import, cst.ImportFrom)) and isinstance(
+                after, (cst.Import, cst.ImportFrom)
+            ):
+                rewritten = self._rewrite_import(before, after, top_level)
                 if rewritten is None:
                     new_small.append(after)
                     continue
@@ -367,10 +370,12 @@ class ReferenceRewriter(cst.CSTTransformer):
     ) -> list[cst.BaseSmallStatement] | None:
         """The statements replacing one import, or None when it stays as it is."""
         extra = [self._render(spec) for spec in self._binding_specs.get(id(original), [])]
-        if isinstance(original, cst.ImportFrom):
-            main = self._rewrite_from(original, updated, top_level)  # type: ignore[arg-type]
-        else:
-            main = self._rewrite_plain(original, updated, top_level)  # type: ignore[arg-type]
+        if isinstance(original, cst.ImportFrom) and isinstance(updated, cst.ImportFrom):
+            main = self._rewrite_from(original, updated, top_level)
+        elif isinstance(original, cst.Import) and isinstance(updated, cst.Import):
+            main = self._rewrite_plain(original, updated, top_level)
+        else:  # never: LibCST hands back the kind of node it was given
+            main = None
         if main is None and not extra:
             return None
         return [*(main if main is not None else [updated]), *extra]
@@ -407,7 +412,7 @@ class ReferenceRewriter(cst.CSTTransformer):
             len(original.relative),
         )
         relative = len(original.relative) > 0
-        if isinstance(original.names, cst.ImportStar):
+        if isinstance(original.names, cst.ImportStar) or isinstance(updated.names, cst.ImportStar):
             return self._rewrite_star(original, package, relative)
         moved_importer = self.target.package != self.source.package
         groups: dict[str, list[tuple[str, str]]] = {}
@@ -435,7 +440,7 @@ class ReferenceRewriter(cst.CSTTransformer):
             return None
         if not groups:
             return []
-        kept = [a for a in updated.names if not self._dropped_alias(original, a, top_level)]  # type: ignore[union-attr]
+        kept = [a for a in updated.names if not self._dropped_alias(original, a, top_level)]
         if (
             list(groups) == [package]
             and not (moved_importer and relative)
@@ -443,7 +448,9 @@ class ReferenceRewriter(cst.CSTTransformer):
             == [(_alias_name(a), _alias_local(a)) for a in kept]
         ):
             # Names were only dropped: keep the statement as written, minus those names.
-            return [updated.with_changes(names=_without_trailing_comma(kept, updated))]
+            return [
+                updated.with_changes(names=_without_trailing_comma(kept, updated.names, updated))
+            ]
         statements: list[cst.BaseSmallStatement] = []
         for module, names in groups.items():
             statements.append(
@@ -614,15 +621,17 @@ def _alias_name(alias: cst.ImportAlias) -> str:
 
 
 def _alias_local(alias: cst.ImportAlias) -> str:
-    return get_full_name_for_node(alias.asname.name) if alias.asname else _alias_name(alias)  # type: ignore[return-value]
+    return (get_full_name_for_node(alias.asname.name) if alias.asname else None) or _alias_name(
+        alias
+    )
 
 
 def _without_trailing_comma(
-    kept: list[cst.ImportAlias], node: cst.ImportFrom
+    kept: list[cst.ImportAlias], names: Sequence[cst.ImportAlias], node: cst.ImportFrom
 ) -> list[cst.ImportAlias]:
-    """After dropping names the last one left must not end with a stray comma (unless the
-    statement is parenthesised and had a trailing comma: keep that style)."""
-    original_last = node.names[-1]  # type: ignore[index]
+    """After dropping names (of ``names``, the node's) the last one left must not end with a
+    stray comma (unless the statement is parenthesised and had a trailing comma: keep that style)."""
+    original_last = names[-1]
     if kept and kept[-1] is not original_last:
         if node.lpar is not None and not isinstance(original_last.comma, cst.MaybeSentinel):
             kept[-1] = kept[-1].with_changes(comma=original_last.comma)
