@@ -49,11 +49,11 @@ def _flag(option: Option) -> str:
 
 def _table(registry: Sequence[type[Codemod]]) -> list[str]:
     lines = ["| codemod | what it does | safety | runs by default |", "|---|---|---|---|"]
-    for codemod in registry:
-        lines.append(
-            f"| [`{codemod.name}`](#{codemod.name}) | {_cell(codemod.summary)} | {_cell(codemod.safety)} "
-            f"| {'yes' if codemod.default_enabled else 'only with `--select`'} |"
-        )
+    lines.extend(
+        f"| [`{codemod.name}`](#{codemod.name}) | {_cell(codemod.summary)} | {_cell(codemod.safety)} "
+        f"| {'yes' if codemod.default_enabled else 'only with `--select`'} |"
+        for codemod in registry
+    )
     return lines
 
 
@@ -66,10 +66,10 @@ def _options(codemod: type[Codemod]) -> list[str]:
         "| key | flag | default | meaning |",
         "|---|---|---|---|",
     ]
-    for option in codemod.options:
-        lines.append(
-            f"| `{option.name}` | {_flag(option)} | `{_toml(option.default)}` | {_cell(option.help)} |"
-        )
+    lines.extend(
+        f"| `{option.name}` | {_flag(option)} | `{_toml(option.default)}` | {_cell(option.help)} |"
+        for option in codemod.options
+    )
     return [*lines, ""]
 
 

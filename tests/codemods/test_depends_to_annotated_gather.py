@@ -585,9 +585,7 @@ class Asked(NamedTuple):
     names: list[str]  # files holding one of these words
     modules: list[str]  # of the project's modules (others are asked for too; they do not exist)
     together: list[tuple[str, ...]]  # files holding all the words of one
-    within: list[
-        tuple[str, tuple[str, ...]]
-    ] = []  # files of a package holding all the words of one
+    within: list[tuple[str, tuple[str, ...]]]  # files of a package holding all the words of one
 
 
 def wanted(*paths: str, project: Mapping[str, str] = PROJECT) -> Asked:
@@ -703,4 +701,4 @@ def test_reexport_chain_follows_from_imports_and_star_imports() -> None:
 
 
 def test_nothing_more_is_wanted_without_functions_or_dependencies() -> None:
-    assert wanted("app/models.py") == Asked([], [], [])
+    assert wanted("app/models.py") == Asked([], [], [], [])

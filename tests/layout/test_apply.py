@@ -94,7 +94,7 @@ def test_a_failure_rolls_every_step_back(shop, failing_step):
 def test_a_file_changed_after_planning_is_refused(shop):
     change = plan(shop)
     (shop / "shop/crud.py").write_text("# edited\n")
-    with pytest.raises(ApplyError, match="shop/crud.py changed since the plan was made"):
+    with pytest.raises(ApplyError, match=r"shop/crud\.py changed since the plan was made"):
         apply_change(change, allow_dirty=True)
     assert (shop / "shop/crud.py").read_text() == "# edited\n"
     assert not (shop / "shop/core").exists()

@@ -139,6 +139,7 @@ def _chosen_codemods(
 @click.pass_context
 def main(
     ctx: click.Context,
+    /,  # click passes the context by position
     paths: tuple[Path, ...],
     dry_run: bool,
     check: bool,

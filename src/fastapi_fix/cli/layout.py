@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.text import Text
 
 from fastapi_fix.cli.render import Renderer
 from fastapi_fix.engine import report
-from fastapi_fix.engine.codemod import Codemod
+from fastapi_fix.engine.codemod import Codemod, SourceFile
 from fastapi_fix.engine.project import (
     ApplyError,
     ProjectChange,
@@ -37,7 +38,7 @@ def is_project_level(instances: Sequence[Codemod]) -> bool:
 def run_project_codemods(
     instances: Sequence[Codemod],
     paths: Sequence[Path],
-    files: Sequence,
+    files: Sequence[SourceFile],
     renderer: Renderer,
     *,
     dry_run: bool,
@@ -61,7 +62,7 @@ def run_project_codemods(
     root = Path(os.path.abspath(paths[0]))
     try:
         change = codemod.plan_project(root, files)
-    except Exception as exc:  # a bug must not leave a traceback and half a plan behind
+    except Exception as exc:  # noqa: BLE001 - a bug must not leave a traceback and half a plan behind
         renderer.error(
             f"internal error in {codemod.name} while planning: {exc!r}; nothing was changed"
         )
@@ -93,9 +94,9 @@ def _show_and_apply(
     for note in change.notes:
         renderer.note(note)
     render_plan(renderer, change, prefix)
-    write_plan = _option(codemod, "write-plan")
+    write_plan = _path_option(codemod, "write-plan")
     if write_plan:
-        return _write_plan(renderer, change, Path(write_plan)), False
+        return _write_plan(renderer, change, write_plan), False
     if dry_run and stdout:
         print_patch(renderer, change, prefix)
     elif check and stdout:
@@ -111,12 +112,12 @@ def _show_and_apply(
         return (EXIT_PENDING if change.files else EXIT_OK), False
     if not change.files:
         return EXIT_OK, False
-    plan_file = _option(codemod, "plan")
+    plan_file = _path_option(codemod, "plan")
     try:
         applied = apply_change(
             change,
             allow_dirty=bool(_option(codemod, "allow-dirty")),
-            ignore_dirty=[Path(plan_file)] if plan_file else [],
+            ignore_dirty=[plan_file] if plan_file else [],
         )
     except ApplyError as exc:
         renderer.error(str(exc))
@@ -135,7 +136,7 @@ def _show_and_apply(
 
 def json_document(
     change: ProjectChange | None, codemod: str, mode: str, code: int, written: bool
-) -> dict:
+) -> dict[str, Any]:
     """The ``--format json`` report: one entry per file changed (``new_path`` for moves)
     or reported, plus a ``layout`` section with the plan rows, notes and errors."""
     results: dict[str, FileResult] = {}
@@ -179,8 +180,14 @@ def json_document(
     return report.document(ordered, mode=mode, codemods=[codemod], exit_code=code, layout=layout)
 
 
-def _option(codemod: Codemod, name: str):
+def _option(codemod: Codemod, name: str) -> object:
     return codemod.option(name) if name in codemod.option_values else None
+
+
+def _path_option(codemod: Codemod, name: str) -> Path | None:
+    """A path option's file; None when it is not given (its default is "")."""
+    value = _option(codemod, name)
+    return Path(value) if isinstance(value, str) and value else None
 
 
 def _prefix(root: Path) -> str:

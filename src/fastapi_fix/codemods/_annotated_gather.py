@@ -272,7 +272,7 @@ class _Rules:
         """`Project.can_import(importer, name)` walks the import graph from each project
         module ``name`` loads, unless the importer imports that module already: those
         modules, and everything they import in turn, are asked for."""
-        starts = []
+        starts: list[str] = []
         for importer, names in self._imports():
             direct = self._direct(importer)
             for name in names:

@@ -16,7 +16,7 @@ from libcst.helpers import get_full_name_for_node
 from fastapi_fix.codemods._annotated_cst import insert_item
 from fastapi_fix.codemods._annotated_index import AliasDefinition, Import
 from fastapi_fix.codemods._fastapi import resolve_relative
-from fastapi_fix.engine.codemod import SourceFile
+from fastapi_fix.engine.codemod import BodyStatement, SourceFile
 
 FUTURE, STDLIB, THIRD_PARTY, FIRST_PARTY = range(4)
 
@@ -46,7 +46,7 @@ def remove_imports(
     def removable(node: cst.ImportFrom, alias: cst.ImportAlias) -> bool:
         return (_from_module(node, file), alias.evaluated_name, alias.evaluated_alias) in wanted
 
-    body: list[cst.BaseStatement] = []
+    body: list[BodyStatement] = []
     carried: Sequence[cst.EmptyLine] = ()
     for stmt in module.body:
         if carried:
@@ -63,8 +63,8 @@ def remove_imports(
 
 
 def _without_aliases(
-    stmt: cst.BaseStatement, removable: Callable[[cst.ImportFrom, cst.ImportAlias], bool]
-) -> cst.BaseStatement | None:
+    stmt: BodyStatement, removable: Callable[[cst.ImportFrom, cst.ImportAlias], bool]
+) -> BodyStatement | None:
     """The statement without the removable import names (the statement itself if it has none
     of them); None if nothing is left of it."""
     if not isinstance(stmt, cst.SimpleStatementLine):
@@ -174,7 +174,7 @@ def _add_import(
                 ):
                     return module
                 smalls = list(stmt.body)
-                smalls[position] = _with_name(small, name)
+                smalls[position] = _with_name(small, small.names, name)
                 body[index] = stmt.with_changes(body=smalls)
                 return module.with_changes(body=body)
     return module.with_changes(body=_with_statement(body, from_module, name, file, first_party))
@@ -191,8 +191,11 @@ def _sort_key(name: str) -> tuple[int, str, str]:
     return rank, name.lower(), name
 
 
-def _with_name(node: cst.ImportFrom, name: str) -> cst.ImportFrom:
-    names = list(node.names)  # type: ignore[arg-type]
+def _with_name(
+    node: cst.ImportFrom, aliases: Sequence[cst.ImportAlias], name: str
+) -> cst.ImportFrom:
+    """``node`` (whose names are ``aliases``) importing ``name`` too, in sorted place."""
+    names = list(aliases)
     keys = [_sort_key(alias.evaluated_name) for alias in names]
     index = len(names)
     if keys == sorted(keys):
@@ -237,12 +240,12 @@ def _import_module(
 
 
 def _with_statement(
-    body: list[cst.BaseStatement],
+    body: list[BodyStatement],
     from_module: str,
     name: str,
     file: SourceFile,
     first_party: frozenset[str],
-) -> list[cst.BaseStatement]:
+) -> list[BodyStatement]:
     statement = cst.parse_statement(f"from {from_module} import {name}\n")
     assert isinstance(statement, cst.SimpleStatementLine)
     start = 1 if body and _is_docstring(body[0]) else 0
@@ -286,15 +289,13 @@ def _is_docstring(stmt: cst.BaseStatement) -> bool:
     )
 
 
-def _insert(
-    body: list[cst.BaseStatement], index: int, statement: cst.BaseStatement
-) -> list[cst.BaseStatement]:
+def _insert(body: list[BodyStatement], index: int, statement: BodyStatement) -> list[BodyStatement]:
     return [*body[:index], statement, *body[index:]]
 
 
 def _take_over_lines(
-    body: list[cst.BaseStatement], index: int, statement: cst.SimpleStatementLine
-) -> list[cst.BaseStatement]:
+    body: list[BodyStatement], index: int, statement: cst.SimpleStatementLine
+) -> list[BodyStatement]:
     """First of its group: the blank lines and comment heading the group now head it."""
     following = body[index]
     statement = statement.with_changes(leading_lines=following.leading_lines)
@@ -302,8 +303,8 @@ def _take_over_lines(
 
 
 def _new_group_before(
-    body: list[cst.BaseStatement], index: int, statement: cst.SimpleStatementLine
-) -> list[cst.BaseStatement]:
+    body: list[BodyStatement], index: int, statement: cst.SimpleStatementLine
+) -> list[BodyStatement]:
     """A group of its own before ``body[index]``, which keeps its comments, a blank line apart."""
     following = body[index]
     lines = list(following.leading_lines)
@@ -314,8 +315,8 @@ def _new_group_before(
 
 
 def _insert_alone(
-    body: list[cst.BaseStatement], index: int, statement: cst.SimpleStatementLine
-) -> list[cst.BaseStatement]:
+    body: list[BodyStatement], index: int, statement: cst.SimpleStatementLine
+) -> list[BodyStatement]:
     """The module's first import: after the docstring, set apart by blank lines."""
     statement = statement.with_changes(leading_lines=[cst.EmptyLine()] if index else [])
     result = _insert(body, index, statement)

@@ -731,7 +731,7 @@ class Planner:
         return [groups[key] for key in sorted(groups)]
 
     def _existing_aliases(self) -> dict[tuple[str, str, str, str, str], tuple[str, str, int]]:
-        found = {}
+        found: dict[tuple[str, str, str, str, str], tuple[str, str, int]] = {}
         for module, facts in sorted(self.project.modules.items()):
             for alias in facts.aliases:
                 dependency = self.project.resolve(alias.dependency)
@@ -755,7 +755,7 @@ class Planner:
                 if ready is not None:
                     fresh.append((group, *ready))
         # Two aliases of one type (two ways to get a User): name both after their dependency.
-        types = defaultdict(int)
+        types: defaultdict[str, int] = defaultdict(int)
         for group, _, _ in fresh:
             types[group.type.key] += 1
         for group, uses, rendered in fresh:
@@ -804,7 +804,7 @@ class Planner:
     def _type_name(self, group: _AliasGroup) -> str | None:
         name = group.type.simple_name
         key = group.type.key
-        if name is None or key.startswith("builtins.") or key.startswith("typing."):
+        if name is None or key.startswith(("builtins.", "typing.")):
             return None
         return f"{name}{_scope_words(group)}Dep"
 
@@ -927,7 +927,7 @@ class Planner:
         if plan.leave:
             return plan
         if annotated is None:
-            return _with(plan, leave="the name `Annotated` is taken in this module")
+            return replace(plan, leave="the name `Annotated` is taken in this module")
         if not fd.annotated:
             rendered = None
             type_expr = self._dependency_type(fd) if fd.function in DEPENDENCY_FUNCTIONS else None
@@ -935,12 +935,12 @@ class Planner:
                 rendered = self.names.render(module, type_expr, function.line)
             rendered = rendered or self.names.any_type(module, annotated[0])
             if rendered is None:
-                return _with(plan, leave="the name `Any` is taken in this module")
-            plan = _with(plan, type_code=rendered[0], type_imports=rendered[1])
+                return replace(plan, leave="the name `Any` is taken in this module")
+            plan = replace(plan, type_code=rendered[0], type_imports=rendered[1])
         key = (module, function.key, param.name)
         alias = self.alias_uses.get(key)
         if alias is not None:
-            plan = _with(
+            plan = replace(
                 plan,
                 alias=alias[0],
                 alias_imports=alias[1],
@@ -971,7 +971,3 @@ class Planner:
             ):
                 source_module, name = binding.source
                 yield source_module, name, (local if local != name else None)
-
-
-def _with(plan: ParamPlan, **changes: object) -> ParamPlan:
-    return replace(plan, **changes)  # type: ignore[arg-type]

@@ -75,8 +75,7 @@ def _lowest(spec: str) -> tuple[int, ...] | None:
         operator = match.group(1) if match else None
         if match and (
             operator in (">=", "==", "~=", "^", "~", ">")
-            or operator is None
-            and clause.strip()[:1].isdigit()
+            or (operator is None and clause.strip()[:1].isdigit())
         ):
             bounds.append(tuple(int(part) for part in match.group(2).split(".")))
     return max(bounds) if bounds else None

@@ -29,7 +29,7 @@ import builtins
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import NamedTuple, Optional
+from typing import TYPE_CHECKING, Literal, NamedTuple, Optional, Union
 
 from fastapi_fix.codemods._blocking import needs_event_loop
 from fastapi_fix.codemods._fastapi import (
@@ -45,7 +45,20 @@ from fastapi_fix.codemods._fastapi import (
 )
 from fastapi_fix.engine.codemod import SourceFile
 
-Sym = tuple  # see the module docstring
+if TYPE_CHECKING:
+    from typing import TypeGuard  # Python 3.10+
+
+# The symbols of the module docstring: one tuple shape per kind, told apart by the first item
+# (``symbol[0] == "ref"`` narrows a Sym to a Ref). Plain tuples: many per file, pickled.
+Ref = tuple[Literal["ref"], str]
+Near = tuple[Literal["near"], str, str]  # (kind, importing module, dotted name)
+Key = tuple[Literal["funckey", "classkey"], str]  # (kind, function or class id)
+Of = tuple[Literal["inst", "call", "item", "div", "dep"], "Sym"]
+Attr = tuple[Literal["attr"], "Sym", str]
+# ``either``: the first if it resolves, else the second; ``annotated``: (type, dependency).
+Either = tuple[Literal["either", "annotated"], Optional["Sym"], Optional["Sym"]]
+Param = tuple[Literal["param"], str, Optional[int], str]  # (kind, function id, position, name)
+Sym = Union[Ref, Near, Key, Of, Attr, Either, Param]
 
 ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 OPTIONAL = frozenset({"typing.Optional", "typing.Union", "typing_extensions.Optional"})
@@ -165,19 +178,19 @@ class CallSite(NamedTuple):  # a named tuple: many per file, pickled to the main
     line: int
     col: int  # UTF-8 byte offset, as ast gives it
     text: str  # the callee as written, for messages
-    callee: Optional[Sym]
+    callee: Sym | None
     awaited: bool = False
     # The call it is an argument of (``asyncio.create_task(handler())``), as written.
-    argument_of: Optional[str] = None
+    argument_of: str | None = None
     name: str = ""  # the callee's last name: ``get_user`` of ``crud.get_user``
     # What the call passes, so an unannotated parameter can take its callers' types.
-    args: tuple[Optional[Sym], ...] = ()
-    keywords: tuple[tuple[str, Optional[Sym]], ...] = ()
+    args: tuple[Sym | None, ...] = ()
+    keywords: tuple[tuple[str, Sym | None], ...] = ()
 
 
 class Decorator(NamedTuple):
     text: str
-    target: Optional[Sym]  # the decorator, or the callee of a decorator call
+    target: Sym | None  # the decorator, or the callee of a decorator call
 
 
 class Use(NamedTuple):
@@ -189,8 +202,8 @@ class Use(NamedTuple):
     kind: str
     line: int
     col: int
-    target: Optional[Sym]
-    via: Optional[Sym] = None  # the router of a route, the callee of "passed"
+    target: Sym | None
+    via: Sym | None = None  # the router of a route, the callee of "passed"
     text: str = ""
 
 
@@ -208,13 +221,13 @@ class ReturnAnnotation(NamedTuple):
 
     text: str
     end_line: int
-    head: Optional[str]  # qualified name of ``AsyncGenerator`` in ``AsyncGenerator[X, None]``
+    head: str | None  # qualified name of ``AsyncGenerator`` in ``AsyncGenerator[X, None]``
     written: str  # the head as written: ``AsyncGenerator``, ``AG``, ``typing.AsyncGenerator``
     arguments: int  # how many subscript arguments; 0 when not subscripted
     is_string: bool
     # What each sync name (``Generator``...) means where the function is defined: a
     # qualified name, "" when the name is free, None when it is bound to something unknown.
-    bindings: tuple[tuple[str, Optional[str]], ...] = ()
+    bindings: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclass
@@ -227,7 +240,7 @@ class FunctionFacts:
     line: int
     col: int
     is_async: bool
-    class_id: Optional[str] = None
+    class_id: str | None = None
     # Arguments a caller passes start at this parameter (1 past ``self``/``cls``).
     first_argument: int = 0
     decorators: list[Decorator] = field(default_factory=list)
@@ -241,9 +254,9 @@ class FunctionFacts:
     # ``self.x = ...``: shared when ``self`` is (a callable dependency instance); in a helper,
     # usually a fresh object (``__init__``), so not followed.
     self_writes: list[tuple[int, int, str]] = field(default_factory=list)
-    return_annotation: Optional[ReturnAnnotation] = None
-    returns: Optional[Sym] = None  # return annotation
-    yields_annotation: Optional[Sym] = None  # T of ``-> Iterator[T]``
+    return_annotation: ReturnAnnotation | None = None
+    returns: Sym | None = None  # return annotation
+    yields_annotation: Sym | None = None  # T of ``-> Iterator[T]``
     yielded: list[Sym] = field(default_factory=list)
     returned: list[Sym] = field(default_factory=list)
 
@@ -276,7 +289,7 @@ def _text(node: ast.AST) -> str:
     return text if len(text) <= _TEXT_LIMIT else text[: _TEXT_LIMIT - 1] + "…"
 
 
-def _dotted(node: ast.AST) -> Optional[str]:
+def _dotted(node: ast.AST) -> str | None:
     """``crud.get_user`` as ``ast.unparse`` writes it, without its cost (most callees)."""
     parts: list[str] = []
     while type(node) is ast.Attribute:
@@ -288,7 +301,7 @@ def _dotted(node: ast.AST) -> Optional[str]:
     return ".".join(reversed(parts))
 
 
-def _ref_name(symbol: Optional[Sym]) -> Optional[str]:
+def _ref_name(symbol: Sym | None) -> str | None:
     if symbol and symbol[0] == "ref":
         return symbol[1]
     return symbol[2] if symbol and symbol[0] == "near" else None
@@ -297,21 +310,21 @@ def _ref_name(symbol: Optional[Sym]) -> Optional[str]:
 class _Scope:
     """The names of one function body (or of the module, when ``parent`` is None)."""
 
-    def __init__(self, gatherer: _Gatherer, parent: Optional[_Scope], prefix: str) -> None:
+    def __init__(self, gatherer: _Gatherer, parent: _Scope | None, prefix: str) -> None:
         self.gatherer = gatherer
         self.parent = parent
         self.prefix = prefix  # qualname prefix of what is defined here ("f.<locals>.")
-        self.types: dict[str, Optional[Sym]] = {}
+        self.types: dict[str, Sym | None] = {}
 
-    def bind(self, name: str, symbol: Optional[Sym]) -> None:
+    def bind(self, name: str, symbol: Sym | None) -> None:
         existing = self.types.get(name)
         if existing is None:  # the first binding with a type wins...
             self.types[name] = symbol
         elif existing[0] == "param" and symbol is not None:  # ...over what callers pass
             self.types[name] = ("either", symbol, existing)
 
-    def lookup(self, name: str) -> Optional[Sym]:
-        scope: Optional[_Scope] = self
+    def lookup(self, name: str) -> Sym | None:
+        scope: _Scope | None = self
         while scope is not None and scope.parent is not None:
             if name in scope.types:
                 return scope.types[name]
@@ -327,7 +340,7 @@ class _Gatherer:
         self.imports = ImportTable(file, tree)
         self.facts = ModuleFacts(self.module, file.display_path)
         self.globals: set[str] = set()
-        self.global_symbols: dict[str, Optional[Sym]] = {}
+        self.global_symbols: dict[str, Sym | None] = {}
         self.seen_keys: dict[str, int] = {}
         self.argument_of: dict[int, str] = {}  # id(call node) -> outer call text
         self.awaited_calls: set[int] = set()
@@ -351,12 +364,12 @@ class _Gatherer:
     def qualify(self, name: str) -> str:
         return f"{self.module}.{name}" if self.module else name
 
-    def global_symbol(self, name: str) -> Optional[Sym]:
+    def global_symbol(self, name: str) -> Sym | None:
         if name not in self.global_symbols:  # fixed once ``run`` has found the module's names
             self.global_symbols[name] = self._global_symbol(name)
         return self.global_symbols[name]
 
-    def _global_symbol(self, name: str) -> Optional[Sym]:
+    def _global_symbol(self, name: str) -> Sym | None:
         if name in self.globals:
             return ("ref", self.qualify(name))
         if name in self.imports.names:
@@ -371,12 +384,12 @@ class _Gatherer:
             return ("near", self.module, dotted)
         return ("ref", dotted)
 
-    def sym(self, expr: ast.expr, scope: _Scope) -> Optional[Sym]:
+    def sym(self, expr: ast.expr, scope: _Scope) -> Sym | None:
         symbol = self._symbol(expr, scope)
         # One object per distinct symbol, so that pickling the facts writes each once.
         return None if symbol is None else self.symbols.setdefault(symbol, symbol)
 
-    def _symbol(self, expr: ast.expr, scope: _Scope) -> Optional[Sym]:
+    def _symbol(self, expr: ast.expr, scope: _Scope) -> Sym | None:
         if isinstance(expr, ast.Name):
             return scope.lookup(expr.id)
         if isinstance(expr, ast.Attribute):
@@ -403,7 +416,7 @@ class _Gatherer:
             return self.sym(expr.value, scope)
         return None
 
-    def annotation(self, expr: Optional[ast.expr], scope: _Scope) -> Optional[Sym]:
+    def annotation(self, expr: ast.expr | None, scope: _Scope) -> Sym | None:
         """The type an annotation declares, as ``("inst", class)``, Annotated unwrapped."""
         if expr is None:
             return None
@@ -429,7 +442,7 @@ class _Gatherer:
             return ("inst", target) if target else None
         return None
 
-    def iterated(self, expr: Optional[ast.expr], scope: _Scope) -> Optional[Sym]:
+    def iterated(self, expr: ast.expr | None, scope: _Scope) -> Sym | None:
         """``T`` of a ``Generator[T, ...]``/``Iterator[T]`` return annotation."""
         expr = unquoted(expr) if expr is not None else None
         if (
@@ -458,10 +471,10 @@ class _Gatherer:
             tuple((name, self._binding_of(name, scope)) for name in SYNC_ITERATORS.values()),
         )
 
-    def _binding_of(self, name: str, scope: _Scope) -> Optional[str]:
+    def _binding_of(self, name: str, scope: _Scope) -> str | None:
         """What ``name`` means in ``scope``: a qualified name, "" if nothing binds it, None if
         something unknown does (a local, a name imported only inside some function)."""
-        current: Optional[_Scope] = scope
+        current: _Scope | None = scope
         while current is not None and current.parent is not None:
             if name in current.types:
                 return None
@@ -473,25 +486,25 @@ class _Gatherer:
             return ""
         return _ref_name(symbol)
 
-    def _annotated_alias(self, expr: ast.Subscript, scope: _Scope) -> Optional[Sym]:
+    def _annotated_alias(self, expr: ast.Subscript, scope: _Scope) -> Sym | None:
         args = _subscript_args(expr)
         if not args:
             return None
         return ("annotated", self.annotation(args[0], scope), self._dependency_in(args[1:], scope))
 
-    def _dependency_in(self, metadata: Iterable[ast.expr], scope: _Scope) -> Optional[Sym]:
+    def _dependency_in(self, metadata: Iterable[ast.expr], scope: _Scope) -> Sym | None:
         for item in metadata:
             target = self.dependency_target(item, scope)
             if target:
                 return ("dep", target)
         return None
 
-    def dependency_target(self, expr: ast.expr, scope: _Scope) -> Optional[Sym]:
+    def dependency_target(self, expr: ast.expr, scope: _Scope) -> Sym | None:
         """``f`` of ``Depends(f)`` / ``Security(f, ...)`` / ``Depends(dependency=f)``."""
         argument = self._dependency_argument(expr, scope)
         return self.sym(argument, scope) if argument is not None else None
 
-    def _dependency_argument(self, expr: ast.expr, scope: _Scope) -> Optional[ast.expr]:
+    def _dependency_argument(self, expr: ast.expr, scope: _Scope) -> ast.expr | None:
         if not isinstance(expr, ast.Call):
             return None
         qualified = _ref_name(self.sym(expr.func, scope))
@@ -525,7 +538,7 @@ class _Gatherer:
         self,
         node: ast.FunctionDef | ast.AsyncFunctionDef,
         scope: _Scope,
-        class_id: Optional[str],
+        class_id: str | None,
         class_prefix: str = "",
     ) -> FunctionFacts:
         qualname = f"{scope.prefix}{class_prefix}{node.name}"
@@ -582,9 +595,8 @@ class _Gatherer:
 
     def _visit(self, node: ast.AST, scope: _Scope, owner: FunctionFacts) -> None:
         kind = type(node)
-        if kind in _RECORDED:
-            if self._record(node, scope, owner):
-                return
+        if kind in _RECORDED and self._record(node, scope, owner):
+            return
         fields = _VISITED_FIELDS.get(kind)
         if fields is None:
             fields = _VISITED_FIELDS[kind] = tuple(
@@ -601,15 +613,14 @@ class _Gatherer:
 
     def _record(self, node: ast.AST, scope: _Scope, owner: FunctionFacts) -> bool:
         """What ``node`` itself does; True when its children are not this body's (or done)."""
-        kind = type(node)
-        if kind is ast.Name or kind is ast.Attribute:  # the most frequent first
+        if isinstance(node, (ast.Name, ast.Attribute)):  # the most frequent first
             if isinstance(node.ctx, ast.Load):
-                if kind is ast.Attribute:  # ``asyncio.TimeoutError`` is one name, not two
+                if isinstance(node, ast.Attribute):  # ``asyncio.TimeoutError`` is one name
                     self.chain_parts.add(id(node.value))
                 if id(node) not in self.chain_parts:
                     self._visit_name(node, scope, owner)
             return False
-        if kind is ast.Call:
+        if isinstance(node, ast.Call):
             self._visit_call(node, scope, owner)
             return False
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -664,7 +675,7 @@ class _Gatherer:
         elif id(node) not in self.not_values:
             self._record_value(node, symbol)
 
-    def _record_value(self, node: ast.Name | ast.Attribute, symbol: Optional[Sym]) -> None:
+    def _record_value(self, node: ast.Name | ast.Attribute, symbol: Sym | None) -> None:
         """A name read as a value (stored, passed, returned): if it is a function, something
         else may call or await it. Library names cannot be project functions."""
         if (
@@ -683,7 +694,7 @@ class _Gatherer:
         key: ast.expr,
         overrides: ast.Attribute,
         scope: _Scope,
-        value: Optional[ast.expr] = None,
+        value: ast.expr | None = None,
     ) -> None:
         """``app.dependency_overrides[dep] = fake``: FastAPI looks ``dep`` up and calls ``fake``
         either way, sync or async."""
@@ -763,7 +774,7 @@ class _Gatherer:
         name = (
             call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
         )
-        positional: list[Optional[Sym]] = []
+        positional: list[Sym | None] = []
         for argument in call.args:
             if isinstance(argument, ast.Starred):
                 break  # positions after *args are unknown
@@ -788,12 +799,12 @@ class _Gatherer:
                 self.argument_of[id(argument)] = text
         self._record_uses(call, callee, text, scope)
 
-    def _record_uses(self, call: ast.Call, callee: Optional[Sym], text: str, scope: _Scope) -> None:
+    def _record_uses(self, call: ast.Call, callee: Sym | None, text: str, scope: _Scope) -> None:
         """Where ``call`` hands a function to FastAPI or to something that runs it; such an
         argument is a use of its own kind, not a plain value."""
         position = (call.lineno, call.col_offset)
 
-        def use(kind: str, argument: Optional[ast.expr], via: Optional[Sym] = None) -> None:
+        def use(kind: str, argument: ast.expr | None, via: Sym | None = None) -> None:
             if argument is not None:
                 self.not_values.add(id(argument))
                 self.facts.uses.append(
@@ -854,21 +865,23 @@ class _Gatherer:
         """Decorators, defaults and annotations run in the enclosing scope."""
         arguments = node.args
         self.not_values.update(map(id, node.decorator_list))
-        parts: list[Optional[ast.AST]] = [
+        parts: list[ast.AST | None] = [
             *node.decorator_list,
             *arguments.defaults,
             *arguments.kw_defaults,
             node.returns,
         ]
-        for argument in [
-            *arguments.posonlyargs,
-            *arguments.args,
-            *arguments.kwonlyargs,
-            arguments.vararg,
-            arguments.kwarg,
-        ]:
-            if argument is not None:
-                parts.append(argument.annotation)
+        parts.extend(
+            argument.annotation
+            for argument in [
+                *arguments.posonlyargs,
+                *arguments.args,
+                *arguments.kwonlyargs,
+                arguments.vararg,
+                arguments.kwarg,
+            ]
+            if argument is not None
+        )
         for part in parts:
             if part is not None:
                 self._visit(part, scope, owner)
@@ -878,7 +891,7 @@ class _Gatherer:
         node: ast.FunctionDef | ast.AsyncFunctionDef,
         scope: _Scope,
         owner: FunctionFacts,
-        class_facts: Optional[ClassFacts] = None,
+        class_facts: ClassFacts | None = None,
         class_name: str = "",
     ) -> None:
         self._visit_signature(node, scope, owner)
@@ -926,7 +939,7 @@ class _Gatherer:
         node: ast.FunctionDef | ast.AsyncFunctionDef,
         outer: _Scope,
         inner: _Scope,
-        class_facts: Optional[ClassFacts],
+        class_facts: ClassFacts | None,
         facts: FunctionFacts,
     ) -> None:
         arguments = node.args
@@ -948,7 +961,7 @@ class _Gatherer:
                 and "builtins.staticmethod" not in kinds
                 and argument.annotation is None
             ):
-                itself = ("classkey", class_facts.id)
+                itself: Key = ("classkey", class_facts.id)
                 inner.bind(
                     argument.arg, itself if "builtins.classmethod" in kinds else ("inst", itself)
                 )
@@ -958,7 +971,7 @@ class _Gatherer:
             declared = self.annotation(argument.annotation, outer)
             default = defaults.get(argument.arg)
             provided = self.dependency_target(default, outer) if default is not None else None
-            dependency = ("dep", provided) if provided else None
+            dependency: Sym | None = ("dep", provided) if provided else None
             if declared and dependency:
                 inner.bind(argument.arg, ("either", declared, dependency))
             elif declared or dependency:
@@ -966,9 +979,9 @@ class _Gatherer:
             else:
                 position = index if index < len(positional) else None
                 inner.bind(argument.arg, ("param", facts.id, position, argument.arg))
-        for argument in (arguments.vararg, arguments.kwarg):
-            if argument is not None:
-                inner.bind(argument.arg, None)
+        for star in (arguments.vararg, arguments.kwarg):
+            if star is not None:
+                inner.bind(star.arg, None)
 
     def _bind_locals(self, body: list[ast.stmt], scope: _Scope) -> None:
         """What each local name holds, in source order (the first binding wins)."""
@@ -1065,7 +1078,7 @@ def _subscript_args(expr: ast.Subscript) -> list[ast.expr]:
     return list(inner.elts) if isinstance(inner, ast.Tuple) else [inner]
 
 
-def _argument(call: ast.Call, position: int, keyword: str) -> Optional[ast.expr]:
+def _argument(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
     for item in call.keywords:
         if item.arg == keyword:
             return item.value
@@ -1078,20 +1091,17 @@ def _absolute_imports(tree: ast.Module) -> dict[str, str]:
     """Local name -> dotted name, for what ``import x`` / ``from x import y`` bind."""
     found: dict[str, str] = {}
     for node in import_statements(tree):  # found once for ImportTable, cached
-        kind = type(node)
-        if kind is ast.Import:
+        if isinstance(node, ast.Import):
             for alias in node.names:
                 local = alias.asname or alias.name.partition(".")[0]
                 found[local] = alias.name if alias.asname else local
-        elif kind is ast.ImportFrom and node.level == 0 and node.module:
+        elif node.level == 0 and node.module:
             for alias in node.names:
                 found[alias.asname or alias.name] = f"{node.module}.{alias.name}"
     return found
 
 
-def _assigned_pairs(
-    target: ast.expr, value: Optional[ast.expr]
-) -> list[tuple[str, Optional[ast.expr]]]:
+def _assigned_pairs(target: ast.expr, value: ast.expr | None) -> list[tuple[str, ast.expr | None]]:
     """(name, the expression it gets) for each name an assignment target binds, None where
     that is unknown: ``a, b = X, Y`` pairs them up; ``obj.attr``/``obj[k]`` bind no name."""
     if isinstance(target, ast.Name):
@@ -1099,7 +1109,7 @@ def _assigned_pairs(
     if isinstance(target, ast.Starred):
         return _assigned_pairs(target.value, None)
     if isinstance(target, (ast.Tuple, ast.List)):
-        values: list[Optional[ast.expr]] = [None] * len(target.elts)
+        values: list[ast.expr | None] = [None] * len(target.elts)
         if (
             isinstance(value, (ast.Tuple, ast.List))
             and len(value.elts) == len(target.elts)
@@ -1124,7 +1134,7 @@ def _is_property_accessor(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     )
 
 
-def _is_overrides(expr: ast.expr) -> bool:
+def _is_overrides(expr: ast.expr) -> TypeGuard[ast.Attribute]:
     """``app.dependency_overrides`` (what ``app`` is, the index checks)."""
     return isinstance(expr, ast.Attribute) and expr.attr == "dependency_overrides"
 
@@ -1168,12 +1178,12 @@ def _module_bindings(body: list[ast.stmt]) -> set[str]:
         elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and isinstance(node.target, ast.Name):
             names.add(node.target.id)
         elif isinstance(node, (ast.With, ast.For)):
-            targets = (
+            targets: list[ast.expr | None] = (
                 [i.optional_vars for i in node.items]
                 if isinstance(node, ast.With)
                 else [node.target]
             )
-            for target in targets:
-                if target is not None:
-                    names.update(_target_names(target))
+            for bound in targets:
+                if bound is not None:
+                    names.update(_target_names(bound))
     return names

@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Union
+from typing import Literal, TypeVar, Union
 
 from fastapi_fix.codemods._async_facts import (
     SYNC_ITERATORS,
@@ -50,7 +50,14 @@ from fastapi_fix.codemods._fastapi import (
 )
 from fastapi_fix.engine.codemod import SourceFile
 
-Value = tuple
+# The values of the module docstring, told apart by their first item (as Sym is).
+Named = tuple[Literal["module", "func", "class", "inst", "ext", "extinst"], str]
+Bound = tuple[Literal["extbound"], str, str]  # (kind, library type, attribute name)
+Alias = tuple[Literal["alias"], "Value"]
+Value = Union[Named, Bound, Alias]
+# What a call is: a `Match` (blocks), a project function id, ("loop", name) or None.
+NeedsLoop = tuple[Literal["loop"], str]
+Classified = Union[Match, str, NeedsLoop, None]
 ROUTER_TYPES = frozenset({"fastapi.FastAPI", "fastapi.APIRouter"})
 ROUTE_METHODS = HTTP_METHODS | {"api_route"}
 ASYNC_CONTEXT_MANAGERS = frozenset({"contextlib.asynccontextmanager"})
@@ -83,8 +90,8 @@ class AnnotationRewrite:
     sync_name: str  # replaces the last name of the head: ``Generator``
     added_nones: int  # ``None`` arguments appended to the subscript
     end_line: int
-    new_import: Optional[tuple[str, str]] = None  # (module, name) to import
-    old_import: Optional[tuple[str, str, Optional[str]]] = (
+    new_import: tuple[str, str] | None = None  # (module, name) to import
+    old_import: tuple[str, str, str | None] | None = (
         None  # (module, name, asname), dropped if unused
     )
 
@@ -93,7 +100,7 @@ class AnnotationRewrite:
 class Conversion:
     line: int  # of the ``def``
     description: str
-    annotation: Optional[AnnotationRewrite] = None
+    annotation: AnnotationRewrite | None = None
 
 
 @dataclass
@@ -144,6 +151,7 @@ class Leaf:
 
 
 Reaches = Union[Leaf, Via]  # done in the function itself, or in a project function it calls
+Witness = TypeVar("Witness", Blocking, Reaches)
 
 
 @dataclass(frozen=True)
@@ -198,10 +206,10 @@ class Project:
             else {}
         )
         self.unparsed_names = {f.display_path: _identifiers(f) for f in unparsed}
-        self._memo: dict[Sym, Optional[Value]] = {}
+        self._memo: dict[Sym, Value | None] = {}
         self._memoized: dict[str, bool] = {}
         # Filled by analyse() and roles():
-        self.sites: dict[str, list[tuple[CallSite, object]]] = {}
+        self.sites: dict[str, list[tuple[CallSite, Classified]]] = {}
         self.witness: dict[str, Blocking] = {}
         self.loop_witness: dict[str, Reaches] = {}
         self.shared_witness: dict[str, Reaches] = {}
@@ -209,12 +217,12 @@ class Project:
         self.callers: dict[str, list[tuple[str, CallSite, str]]] = defaultdict(list)
         # function id -> where it is named but not called, nor registered with FastAPI
         self.value_uses: dict[str, list[tuple[str, Use]]] = defaultdict(list)
-        self._by_name: Optional[dict[str, list[CallSite]]] = None
+        self._by_name: dict[str, list[CallSite]] | None = None
         self._active: set[Sym] = set()
 
     # -- resolution --------------------------------------------------------------------
 
-    def resolve(self, symbol: Optional[Sym]) -> Optional[Value]:
+    def resolve(self, symbol: Sym | None) -> Value | None:
         if symbol is None:
             return None
         if symbol in self._memo:
@@ -229,39 +237,38 @@ class Project:
         self._memo[symbol] = value
         return value
 
-    def _resolve(self, symbol: Sym) -> Optional[Value]:
-        kind = symbol[0]
-        if kind == "ref":
+    def _resolve(self, symbol: Sym) -> Value | None:
+        if symbol[0] == "ref":
             return self._resolve_name(symbol[1])
-        if kind == "near":
+        if symbol[0] == "near":
             return self._resolve_near(symbol[1], symbol[2])
-        if kind == "funckey":
+        if symbol[0] == "funckey":
             return ("func", symbol[1]) if symbol[1] in self.functions else None
-        if kind == "classkey":
+        if symbol[0] == "classkey":
             return ("class", symbol[1]) if symbol[1] in self.classes else None
-        if kind == "inst":
+        if symbol[0] == "inst":
             return self._instance_of(self.resolve(symbol[1]))
-        if kind == "call":
+        if symbol[0] == "call":
             return self.call_result(self.resolve(symbol[1]))
-        if kind == "attr":
+        if symbol[0] == "attr":
             return self.member(self.resolve(symbol[1]), symbol[2])
-        if kind == "item":
+        if symbol[0] == "item":
             return self._item(self.resolve(symbol[1]))
-        if kind == "div":
+        if symbol[0] == "div":
             base = self.resolve(symbol[1])
             return base if base == ("extinst", PATH) else None
-        if kind == "dep":
+        if symbol[0] == "dep":
             return self.provided(self.resolve(symbol[1]))
-        if kind == "either":
+        if symbol[0] == "either":
             return self.resolve(symbol[1]) or self.resolve(symbol[2])
-        if kind == "annotated":
+        if symbol[0] == "annotated":
             declared = self.resolve(symbol[1]) or self.resolve(symbol[2])
             return ("alias", declared) if declared else None
-        if kind == "param":
+        if symbol[0] == "param":
             return self._passed_to(symbol[1], symbol[2], symbol[3])
         return None
 
-    def _passed_to(self, function_id: str, position: Optional[int], name: str) -> Optional[Value]:
+    def _passed_to(self, function_id: str, position: int | None, name: str) -> Value | None:
         """What the project's calls of a function pass to its unannotated parameter."""
         located = self.functions.get(function_id)
         if located is None:
@@ -291,26 +298,26 @@ class Project:
                     self._by_name[site.name].append(site)
         return self._by_name
 
-    def _call_target(self, site: CallSite) -> Optional[str]:
+    def _call_target(self, site: CallSite) -> str | None:
         value = self.resolve(site.callee)
         if value and value[0] == "class":
             return self._callable_id(self._class_member(value[1], "__init__", instance=True))
         return self._callable_id(value)
 
-    def _resolve_name(self, dotted: str) -> Optional[Value]:
+    def _resolve_name(self, dotted: str) -> Value | None:
         parts = dotted.split(".")
         for end in range(len(parts), 0, -1):
             module = ".".join(parts[:end])
             if module not in self.modules and end > 1:
                 module = self.path_modules.get(module, module)
             if module in self.modules:
-                value: Optional[Value] = ("module", module)
+                value: Value | None = ("module", module)
                 for name in parts[end:]:
                     value = self.member(value, name)
                 return value
         return ("ext", dotted)
 
-    def _resolve_near(self, importer: str, dotted: str) -> Optional[Value]:
+    def _resolve_near(self, importer: str, dotted: str) -> Value | None:
         """``import database`` in ``users_service/main.py``: when ``users_service/`` is not a
         package it is the script's folder, first on ``sys.path``: its ``database.py`` wins."""
         folder = self.script_folders.get(importer)
@@ -319,13 +326,13 @@ class Project:
             for end in range(len(parts), 0, -1):
                 module = self.module_at.get(folder.joinpath(*parts[:end]))
                 if module is not None:
-                    value: Optional[Value] = ("module", module)
+                    value: Value | None = ("module", module)
                     for name in parts[end:]:
                         value = self.member(value, name)
                     return value
         return self._resolve_name(dotted)
 
-    def _module_member(self, module: str, name: str) -> Optional[Value]:
+    def _module_member(self, module: str, name: str) -> Value | None:
         facts = self.modules[module]
         if name in facts.symbols:
             return self.resolve(facts.symbols[name])
@@ -337,23 +344,22 @@ class Project:
                 return found
         return None
 
-    def member(self, value: Optional[Value], name: str) -> Optional[Value]:
+    def member(self, value: Value | None, name: str) -> Value | None:
         if value is None:
             return None
-        kind = value[0]
-        if kind == "module":
+        if value[0] == "module":
             return self._module_member(value[1], name)
-        if kind == "ext":
+        if value[0] == "ext":
             return ("ext", f"{value[1]}.{name}")
-        if kind in ("class", "inst"):
-            return self._class_member(value[1], name, instance=kind == "inst")
-        if kind == "extinst":
+        if value[0] in ("class", "inst"):
+            return self._class_member(value[1], name, instance=value[0] == "inst")
+        if value[0] == "extinst":
             return ("extbound", value[1], name)
-        if kind == "extbound":
+        if value[0] == "extbound":
             return self.member(self._attribute_type(value[1], value[2]), name)
         return None
 
-    def _class_member(self, class_id: str, name: str, instance: bool) -> Optional[Value]:
+    def _class_member(self, class_id: str, name: str, instance: bool) -> Value | None:
         for current in self._mro(class_id):
             if isinstance(current, str):
                 class_facts = self.classes[current]
@@ -369,10 +375,10 @@ class Project:
                 return ("extbound", base, name) if instance else ("ext", f"{base}.{name}")
         return None
 
-    def _mro(self, class_id: str) -> Iterator[Union[str, Value]]:
+    def _mro(self, class_id: str) -> Iterator[str | Value]:
         """The project classes from ``class_id`` up, then the first library base."""
         seen: set[str] = set()
-        pending: list[Union[str, Value]] = [class_id]
+        pending: list[str | Value] = [class_id]
         while pending:
             current = pending.pop(0)
             if isinstance(current, str):
@@ -397,11 +403,11 @@ class Project:
             for d in self.functions[function_id].function.decorators
         )
 
-    def _property_value(self, function_id: str) -> Optional[Value]:
+    def _property_value(self, function_id: str) -> Value | None:
         """What ``obj.users`` is when ``users`` is a property: what calling its getter gives."""
         return self._returned_value(function_id)
 
-    def _returned_value(self, function_id: str) -> Optional[Value]:
+    def _returned_value(self, function_id: str) -> Value | None:
         """What a function returns: its declared return type, else an instance of a project
         class it returns (``return UserRepo(self.db)``)."""
         function = self.functions[function_id].function
@@ -411,7 +417,7 @@ class Project:
         returned = (self.resolve(symbol) for symbol in function.returned)
         return next((value for value in returned if value is not None and value[0] == "inst"), None)
 
-    def _instance_of(self, value: Optional[Value]) -> Optional[Value]:
+    def _instance_of(self, value: Value | None) -> Value | None:
         if value is None:
             return None
         if value[0] == "class":
@@ -422,43 +428,42 @@ class Project:
             return value[1]
         return None
 
-    def _attribute_type(self, type_name: str, name: str) -> Optional[Value]:
+    def _attribute_type(self, type_name: str, name: str) -> Value | None:
         found = ATTRIBUTE_TYPES.get(f"{type_name}.{name}") or ATTRIBUTE_TYPES.get(f"{type_name}.*")
         return ("extinst", found) if found else None
 
-    def _item(self, value: Optional[Value]) -> Optional[Value]:
+    def _item(self, value: Value | None) -> Value | None:
         if value and value[0] == "extinst":
             return self._attribute_type(value[1], "*")
         if value and value[0] == "extbound":
             return self._item(self._attribute_type(value[1], value[2]))
         return None
 
-    def call_result(self, value: Optional[Value]) -> Optional[Value]:
+    def call_result(self, value: Value | None) -> Value | None:
         if value is None:
             return None
-        kind = value[0]
-        if kind == "class":
+        if value[0] == "class":
             return ("inst", value[1])
-        if kind == "ext":
+        if value[0] == "ext":
             name = canonical_type(value[1])
             if name in CALL_RESULTS:
                 return ("extinst", CALL_RESULTS[name])
             return ("extinst", name) if name.rpartition(".")[2][:1].isupper() else None
-        if kind == "func":
+        if value[0] == "func":
             return self._returned_value(value[1])
-        if kind == "extinst":
+        if value[0] == "extinst":
             result = CALL_RESULTS.get(f"{value[1]}()")
             return ("extinst", result) if result else None
-        if kind == "extbound":
+        if value[0] == "extbound":
             result = CALL_RESULTS.get(f"{value[1]}.{value[2]}")
             if result:
                 return ("extinst", result)
             return ("extinst", value[1]) if value[1] in STICKY_TYPES else None
-        if kind == "inst":
+        if value[0] == "inst":
             return self.call_result(self._class_member(value[1], "__call__", instance=True))
         return None
 
-    def provided(self, value: Optional[Value]) -> Optional[Value]:
+    def provided(self, value: Value | None) -> Value | None:
         """What ``Depends(value)`` hands to the function that declares it."""
         if value is None:
             return None
@@ -468,12 +473,12 @@ class Project:
                 candidates = [function.yields_annotation, *function.yielded]
             else:
                 candidates = [function.returns, *function.returned]
-            return next(filter(None, map(self.resolve, candidates)), None)
+            return next((found for found in map(self.resolve, candidates) if found), None)
         if value[0] == "inst":
             return self.provided(self._class_member(value[1], "__call__", instance=True))
         return self.call_result(value)
 
-    def function_of(self, value: Optional[Value]) -> Optional[str]:
+    def function_of(self, value: Value | None) -> str | None:
         """The project function a value calls: itself, or a callable instance's ``__call__``."""
         if value is None:
             return None
@@ -485,31 +490,30 @@ class Project:
 
     # -- call graph --------------------------------------------------------------------
 
-    def classify(self, site: CallSite) -> Optional[Union[Match, str, tuple[str]]]:
+    def classify(self, site: CallSite) -> Classified:
         """A `Match` (blocks), a function id (calls the project), ``("loop", name)``, or None."""
         value = self.resolve(site.callee)
         if value is None:
             return None
-        kind = value[0]
-        if kind == "ext":
+        if value[0] == "ext":
             if needs_event_loop(value[1]):
                 return ("loop", value[1])
             return self.catalogue.function(canonical_type(value[1]))
-        if kind == "extbound":
+        if value[0] == "extbound":
             if needs_event_loop(f"{value[1]}.{value[2]}"):
                 return ("loop", f"{value[1]}.{value[2]}")
             return self.catalogue.method(value[1], value[2])
-        if kind == "class":
+        if value[0] == "class":
             return self._callable_id(self._class_member(value[1], "__init__", instance=True))
         return self._callable_id(value)
 
-    def _callable_id(self, value: Optional[Value]) -> Optional[str]:
+    def _callable_id(self, value: Value | None) -> str | None:
         function_id = self.function_of(value)
         return function_id if function_id in self.functions else None
 
     # -- what blocks -------------------------------------------------------------------
 
-    def analyse(self, only: Optional[Collection[str]] = None) -> None:
+    def analyse(self, only: Collection[str] | None = None) -> None:
         """Classify every call (of the functions ``only`` names, when given), then find,
         transitively, every function that blocks, that needs the event loop, and that writes
         state every request shares."""
@@ -518,7 +522,7 @@ class Project:
         for function_id, located in self.functions.items():
             if only is not None and function_id not in only:
                 continue
-            classified = []
+            classified: list[tuple[CallSite, Classified]] = []
             function = located.function
             if function.loop_uses:
                 line, _, name = function.loop_uses[0]
@@ -584,7 +588,7 @@ class Project:
 
     # -- what FastAPI calls ------------------------------------------------------------
 
-    def route_kind(self, value: Optional[Value]) -> Optional[str]:
+    def route_kind(self, value: Value | None) -> str | None:
         """ "route" or "websocket" for a router method (``router.get``), else None."""
         if value and value[0] == "extbound" and value[1] in ROUTER_TYPES:
             if value[2] in ROUTE_METHODS:
@@ -613,7 +617,7 @@ class Project:
                     roles[target].add(role)
         return roles
 
-    def _role_of(self, use: Use) -> Optional[str]:
+    def _role_of(self, use: Use) -> str | None:
         """What FastAPI does with a function named at ``use``; None when something else gets
         it (a scheduler, a dict, an argument): that something may call or await it."""
         if use.kind in ("depends", "lifespan"):
@@ -737,7 +741,7 @@ class Project:
     def _chain_to_leaf(self, callee: str, witness: Mapping[str, Reaches]) -> str:
         """``app.main.fire_and_forget → `asyncio.get_running_loop` at app/main.py:5``."""
         steps: list[str] = []
-        current: Optional[str] = callee
+        current: str | None = callee
         while current is not None and current not in steps and len(steps) < _MAX_CHAIN:
             steps.append(current)
             found = witness[current]
@@ -839,7 +843,7 @@ class Project:
 
     def _sync_annotation(
         self, function: FunctionFacts
-    ) -> tuple[Optional[AnnotationRewrite], Optional[str]]:
+    ) -> tuple[AnnotationRewrite | None, str | None]:
         """How an async generator's return annotation becomes a sync one: (rewrite, None), or
         (None, why it cannot). Other functions keep theirs: it names what they return."""
         annotation = function.return_annotation
@@ -908,7 +912,7 @@ class Project:
     def _chain(self, callee: str) -> str:
         """``app.crud.get_user → `db.query` (sqlalchemy.orm.Session.query) at app/crud.py:5``."""
         steps: list[str] = []
-        current: Optional[str] = callee
+        current: str | None = callee
         while current is not None and current not in steps and len(steps) < _MAX_CHAIN:
             located = self.functions[current]
             steps.append(current)
@@ -927,7 +931,7 @@ class Project:
 
 
 def _propagate(
-    witness: dict[str, Union[Blocking, Reaches]], reverse: Mapping[str, list[tuple[str, CallSite]]]
+    witness: dict[str, Witness], reverse: Mapping[str, list[tuple[str, CallSite]]]
 ) -> None:
     """Every caller of a function with a witness gets one too (the call), to the fixpoint;
     each function is reached once, so recursion is harmless."""
@@ -964,7 +968,7 @@ def _path_module_names(
     return {name: module for name, module in found.items() if name not in ambiguous}
 
 
-def _identifiers(file: SourceFile) -> Optional[frozenset[str]]:
+def _identifiers(file: SourceFile) -> frozenset[str] | None:
     """The names in a file the running Python cannot parse; None when it cannot be read."""
     try:
         data = file.path.read_bytes()
@@ -977,7 +981,7 @@ def _identifiers(file: SourceFile) -> Optional[frozenset[str]]:
                 names.add(token.string)
     except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
         text = data.decode("utf-8", "replace")
-        word = []
+        word: list[str] = []
         for char in text + " ":
             if char.isidentifier() or (word and char.isalnum()) or char == "_":
                 word.append(char)

@@ -34,7 +34,6 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from typing import Optional
 
 from fastapi_fix.codemods._async_facts import (
     ROUTE_DECORATOR_KINDS,
@@ -42,7 +41,7 @@ from fastapi_fix.codemods._async_facts import (
     ModuleFacts,
     Sym,
 )
-from fastapi_fix.codemods._async_index import CALLED_BY_FASTAPI, Project, Value
+from fastapi_fix.codemods._async_index import CALLED_BY_FASTAPI, Classified, Project, Value
 from fastapi_fix.codemods._blocking import Catalogue
 from fastapi_fix.engine.codemod import SourceFile, Wanted
 
@@ -110,7 +109,7 @@ class _RecordingProject(Project):
         self.wanted_modules: set[str] = set()
         self.wanted_names: set[str] = set()
         self._wanted_for: set[str] = set()  # dotted names whose modules are asked for already
-        self._classified: dict[int, object] = {}  # id(call site) -> classify()
+        self._classified: dict[int, Classified] = {}  # id(call site) -> classify()
         self.sources = {module.module: file for file, module in facts.items()}
         self.top_levels = {name.partition(".")[0] for name in self.modules}
         # Last part -> the module names ending with it: ``crud`` -> ``app.crud``, so that
@@ -136,7 +135,7 @@ class _RecordingProject(Project):
             for prefix in self.named.get(parts[0], ()):
                 self.wanted_modules.add(f"{prefix}.{rest}")
 
-    def _resolve_name(self, dotted: str) -> Optional[Value]:
+    def _resolve_name(self, dotted: str) -> Value | None:
         parts = dotted.split(".")
         for end in range(len(parts), 0, -1):  # the prefixes the lookup tries, longest first
             self._want_module(parts[:end])
@@ -145,7 +144,7 @@ class _RecordingProject(Project):
                 break
         return super()._resolve_name(dotted)
 
-    def _resolve_near(self, importer: str, dotted: str) -> Optional[Value]:
+    def _resolve_near(self, importer: str, dotted: str) -> Value | None:
         parts = dotted.split(".")
         if len(parts) > 1 and parts[0] not in self.top_levels:
             # ``import crud.user`` in ``app/main.py`` run from ``app/``: ``app.crud.user``.
@@ -163,7 +162,7 @@ class _RecordingProject(Project):
                     self.wanted_modules.add(".".join([*folder.parts[-depth:], *parts[:end]]))
         return super()._resolve_near(importer, dotted)
 
-    def _module_member(self, module: str, name: str) -> Optional[Value]:
+    def _module_member(self, module: str, name: str) -> Value | None:
         facts = self.modules[module]
         if name not in facts.symbols:
             self.wanted_modules.add(f"{module}.{name}")
@@ -172,14 +171,14 @@ class _RecordingProject(Project):
                     self._want_module(star.split("."))
         return super()._module_member(module, name)
 
-    def classify(self, site: CallSite) -> object:
+    def classify(self, site: CallSite) -> Classified:
         # Each round classifies its candidates' calls twice: to follow them, then to decide.
         key = id(site)
         if key not in self._classified:
             self._classified[key] = super().classify(site)
         return self._classified[key]
 
-    def _passed_to(self, function_id: str, position: Optional[int], name: str) -> Optional[Value]:
+    def _passed_to(self, function_id: str, position: int | None, name: str) -> Value | None:
         located = self.functions.get(function_id)
         if located is not None:  # every call of it, by the name it is called by
             self.wanted_names.add(located.function.name)
@@ -211,7 +210,7 @@ def _route_aliases(project: _RecordingProject) -> None:
     project.wanted_names |= aliases
 
 
-def _last_name(symbol: Sym) -> Optional[str]:
+def _last_name(symbol: Sym) -> str | None:
     if symbol[0] == "ref":
         return symbol[1].rpartition(".")[2]
     if symbol[0] == "near":
@@ -314,13 +313,13 @@ class _Users:
                 made = [function.name]
                 if function.name == "__call__" and function.class_id:  # what its instances return
                     made.append(function.class_id.rpartition(".")[2])
-                for symbol in (
+                for result in (
                     function.returns,
                     function.yields_annotation,
                     *function.returned,
                     *function.yielded,
                 ):
-                    for leaf in self.leaves(symbol):
+                    for leaf in self.leaves(result):
                         aliases[leaf].extend(made)
                 for site in function.calls:
                     for value in [*site.args, *(value for _, value in site.keywords)]:
@@ -339,31 +338,30 @@ class _Users:
                     self.receivers.add(receiver)
                     pending.append(("param", receiver))
 
-    def touches(self, symbol: Optional[Sym]) -> bool:
+    def touches(self, symbol: Sym | None) -> bool:
         """Whether ``symbol`` is built on one of the names, or on a receiver's parameter."""
         return any(
             value in (self.names if kind == "name" else self.receivers)
             for kind, value in self.leaves(symbol)
         )
 
-    def leaves(self, symbol: Optional[Sym]) -> list[tuple[str, str]]:
+    def leaves(self, symbol: Sym | None) -> list[tuple[str, str]]:
         """("name", last name) for every name a symbol may stand for, ("param", function id)
         for every parameter of a function it takes from that function's callers."""
         if symbol is None:
             return []
-        kind = symbol[0]
-        if kind == "ref":
+        if symbol[0] == "ref":
             return [("name", symbol[1].rpartition(".")[2])]
-        if kind == "near":
+        if symbol[0] == "near":
             return [("name", symbol[2].rpartition(".")[2])]
-        if kind in ("funckey", "classkey"):
+        if symbol[0] in ("funckey", "classkey"):
             return [("name", symbol[1].partition("#")[0].rpartition(".")[2])]
-        if kind == "attr":
+        if symbol[0] == "attr":
             return [("name", symbol[2])]
-        if kind == "param":
+        if symbol[0] == "param":
             return [("param", symbol[1])]
-        if kind in ("either", "annotated"):
+        if symbol[0] in ("either", "annotated"):
             return [*self.leaves(symbol[1]), *self.leaves(symbol[2])]
-        if kind in ("inst", "dep") or (kind == "call" and self.through_calls):
+        if symbol[0] in ("inst", "dep") or (symbol[0] == "call" and self.through_calls):
             return self.leaves(symbol[1])
         return []  # a library's item or path (``item``, ``div``); a call's result is an instance

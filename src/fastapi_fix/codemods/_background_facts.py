@@ -12,7 +12,7 @@ import builtins
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple, TypedDict
 
 from fastapi_fix.codemods._fastapi import (
     BACKGROUND_TASK_CLASSES,
@@ -128,6 +128,14 @@ class Registration:
     column: int
     task: str | None = None
     problem: str | None = None
+
+
+class _TaskVerdict(TypedDict, total=False):
+    """What a registration's task argument is: the ``_register`` keywords it calls for."""
+
+    task: str  # the function's qualified name, when it can be followed
+    problem: str  # else why not
+    protected: bool  # a call of a function that protects the task itself: nothing to report
 
 
 class Use(NamedTuple):
@@ -353,7 +361,7 @@ class Gatherer(ast.NodeVisitor):
         self._task_arguments: set[int] = set()
         self._called: set[int] = set()
         # Node type → its visit method: `ast.NodeVisitor` looks it up by name for every node.
-        self._visitors: dict[type, Callable[[Any], None]] = {}
+        self._visitors: dict[type[ast.AST], Callable[[ast.AST], None]] = {}
 
     # -- scopes
 
@@ -541,8 +549,10 @@ class Gatherer(ast.NodeVisitor):
             return
         visitor = self._visitors.get(type(node))
         if visitor is None:
-            visitor = getattr(self, f"visit_{type(node).__name__}", self.generic_visit)
-            self._visitors[type(node)] = visitor
+            found: Callable[[ast.AST], None] = getattr(
+                self, f"visit_{type(node).__name__}", self.generic_visit
+            )
+            visitor = self._visitors[type(node)] = found
         visitor(node)
 
     def generic_visit(self, node: ast.AST) -> None:
@@ -574,8 +584,11 @@ class Gatherer(ast.NodeVisitor):
     def _task_argument(self, call: ast.Call) -> ast.expr | None:
         """The task function handed to ``<tasks>.add_task`` / ``BackgroundTask``, recorded."""
         func = call.func
-        is_add_task = isinstance(func, ast.Attribute) and func.attr == "add_task"
-        if not is_add_task and self._qualified(func) not in BACKGROUND_TASK_CLASSES:
+        # ``<receiver>.add_task(...)``; else a ``BackgroundTask(...)`` or nothing of ours
+        receiver = (
+            func.value if isinstance(func, ast.Attribute) and func.attr == "add_task" else None
+        )
+        if receiver is None and self._qualified(func) not in BACKGROUND_TASK_CLASSES:
             return None
         task = (
             call.args[0]
@@ -584,10 +597,11 @@ class Gatherer(ast.NodeVisitor):
         )
         if task is None or isinstance(task, ast.Starred):
             return None
-        if is_add_task and not self._is_tasks_receiver(func.value):  # type: ignore[union-attr]
+        if receiver is not None and not self._is_tasks_receiver(receiver):
             if self.mentions_tasks:
-                receiver = ast.unparse(func.value)  # type: ignore[union-attr]
-                self._register(call, problem=UNKNOWN_RECEIVER.format(receiver=receiver))
+                self._register(
+                    call, problem=UNKNOWN_RECEIVER.format(receiver=ast.unparse(receiver))
+                )
             return task  # an `add_task` argument is a task either way: not a direct use
         self._register(call, **self._classify_task(task))
         return task
@@ -611,7 +625,7 @@ class Gatherer(ast.NodeVisitor):
         if not protected:
             self.registrations.append(Registration(call.lineno, call.col_offset, task, problem))
 
-    def _classify_task(self, task: ast.expr) -> dict[str, object]:
+    def _classify_task(self, task: ast.expr) -> _TaskVerdict:
         """``{"task": qualified}`` for a function we can follow, else ``{"problem": ...}``."""
         text = ast.unparse(task)
         if isinstance(task, ast.Lambda):

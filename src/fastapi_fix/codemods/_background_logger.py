@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from fastapi_fix.codemods._background_facts import STDLIB_MODULES
+from fastapi_fix.engine.codemod import BodyStatement
 
 # Names under which a module's logger is reused (plus the configured `logger-name`); a
 # differently named logger (``audit_log``) may have another purpose, so it is not reused.
@@ -104,7 +105,7 @@ def _getlogger_imports(small: cst.BaseSmallStatement) -> Iterator[str]:
         for alias in small.names:
             imported = _dotted(alias.name)
             if imported == "logging" or (imported.startswith("logging.") and not alias.asname):
-                local = alias.asname.name.value if alias.asname else "logging"  # type: ignore[union-attr]
+                local = alias.evaluated_alias or "logging"
                 yield f"{local}.getLogger"
     elif (
         isinstance(small, cst.ImportFrom)
@@ -115,7 +116,7 @@ def _getlogger_imports(small: cst.BaseSmallStatement) -> Iterator[str]:
     ):
         for alias in small.names:
             if alias.name.value == "getLogger":
-                yield alias.asname.name.value if alias.asname else "getLogger"  # type: ignore[union-attr]
+                yield alias.evaluated_alias or "getLogger"
 
 
 def module_logging(body: Sequence[cst.BaseStatement]) -> _ModuleLogging:
@@ -203,8 +204,9 @@ def _top(dotted: str) -> str:
 
 
 def _imported_module(statement: cst.BaseStatement) -> str:
-    small = statement.body[0]  # type: ignore[attr-defined]
-    return _dotted(small.names[0].name).lower()
+    """The module of an ``import x`` line, lower-cased (isort's order); "" for other lines."""
+    small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) else None
+    return _dotted(small.names[0].name).lower() if isinstance(small, cst.Import) else ""
 
 
 def _header_end(body: Sequence[cst.BaseStatement]) -> int:
@@ -215,7 +217,7 @@ def _header_end(body: Sequence[cst.BaseStatement]) -> int:
     return index
 
 
-def insert_logging_import(body: list[cst.BaseStatement], before: int) -> int:
+def insert_logging_import(body: list[BodyStatement], before: int) -> int:
     """Add ``import logging`` where isort would put it (stdlib section, plain imports first,
     alphabetical) among the imports above ``before``; returns where it went."""
     statement = cst.parse_statement("import logging\n")
@@ -244,9 +246,7 @@ def insert_logging_import(body: list[cst.BaseStatement], before: int) -> int:
     return at
 
 
-def insert_logger(
-    body: list[cst.BaseStatement], code: str, before: int, after_at_least: int
-) -> None:
+def insert_logger(body: list[BodyStatement], code: str, before: int, after_at_least: int) -> None:
     """``logger = ...`` after the last top-level import above ``before`` (and never above
     the import it needs), separated by a blank line."""
     imports = [i for i in range(before) if _is_import(body[i])]

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import translate
-from functools import lru_cache
+from functools import cache
 
 THREADPOOL_ADVICE = "`await run_in_threadpool(fn, ...)` (from fastapi.concurrency)"
 
@@ -45,12 +45,13 @@ class Family:
         return _matcher(tuple(patterns))(qualified) and not _matcher(self.not_blocking)(qualified)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
     """Whether a name matches any of the patterns, as ``fnmatchcase`` does: one regex for all."""
     if not patterns:
         return lambda qualified: False
-    return re.compile("|".join(translate(p) for p in patterns)).match
+    pattern = re.compile("|".join(translate(p) for p in patterns))
+    return lambda qualified: pattern.match(qualified) is not None
 
 
 def _each(prefix: str, names: str) -> tuple[str, ...]:
@@ -64,7 +65,7 @@ FAMILIES: tuple[Family, ...] = (
     Family(
         "requests",
         "`httpx.AsyncClient` (`await client.get(...)`)",
-        functions=_each("requests", _HTTP_VERBS) + ("requests.api.*",),
+        functions=(*_each("requests", _HTTP_VERBS), "requests.api.*"),
         methods=_each("requests.Session", _HTTP_VERBS + " send"),
     ),
     Family(

@@ -175,9 +175,9 @@ def unquoted(annotation: ast.expr) -> ast.expr | None:
 # -- LibCST side -----------------------------------------------------------------------
 
 
-def cst_param_function(metadata: object, call: cst.Call) -> str | None:
+def cst_param_function(metadata: cst.MetadataDependent, call: cst.Call) -> str | None:
     """``Depends`` when ``call`` calls FastAPI's Depends (under any alias), else ``None``."""
-    for name in metadata.get_metadata(QualifiedNameProvider, call.func, set()):  # type: ignore[attr-defined]
+    for name in metadata.get_metadata(QualifiedNameProvider, call.func, set()):
         if name.source is QualifiedNameSource.IMPORT:
             found = param_function(name.name)
             if found:

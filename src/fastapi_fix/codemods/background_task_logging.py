@@ -264,9 +264,11 @@ def wrap_body(func: cst.FunctionDef, logger: str, task_name: str, reraise: bool)
     statements = list(block.body)
     head = [statements.pop(0)] if is_docstring(statements[0]) else []
     # Blank lines above the first statement go above the `try:`; comments stay with it.
-    leading = list(statements[0].leading_lines)
+    first = statements[0]
+    assert isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement))  # all are
+    leading = list(first.leading_lines)
     blank = next((i for i, line in enumerate(leading) if line.comment is not None), len(leading))
-    statements[0] = statements[0].with_changes(leading_lines=leading[blank:])
+    statements[0] = first.with_changes(leading_lines=leading[blank:])
     log = cst.parse_statement(f'{logger}.exception("Background task %s failed", "{task_name}")\n')
     handler_body: list[cst.BaseStatement] = (
         [log, cst.SimpleStatementLine([cst.Raise()])] if reraise else [log]

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from fastapi_fix.engine.codemod import Codemod
 from fastapi_fix.engine.config import Targets
@@ -33,6 +34,26 @@ class BranchRefused(Exception):
     """The branch cannot be made (not a repository, dirty tree, name taken, ...): usage error."""
 
 
+class CodemodStepJson(TypedDict):
+    codemod: str
+    commit: str | None
+    failure: str | None
+    files: list[str]
+    edits: int
+    findings: int
+    differences: list[str]
+
+
+class BranchJson(TypedDict):
+    """``branch`` of the JSON report (README, "JSON output")."""
+
+    name: str
+    base: str
+    origin: str
+    kept: bool
+    steps: list[CodemodStepJson]
+
+
 @dataclass
 class CodemodStep:
     codemod: str
@@ -42,7 +63,7 @@ class CodemodStep:
     failure: str | None = None
     differences: list[str] = field(default_factory=list)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> CodemodStepJson:
         changed = [r for r in self.results if r.status is Status.CHANGED]
         return {
             "codemod": self.codemod,
@@ -76,7 +97,7 @@ class BranchOutcome:
     def commits(self) -> list[CodemodStep]:
         return [step for step in self.steps if step.commit]
 
-    def as_json(self) -> dict:
+    def as_json(self) -> BranchJson:
         return {
             "name": self.name,
             "base": self.base,

@@ -6,7 +6,7 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pathspec
@@ -57,7 +57,7 @@ def display_path(path: Path, cwd: Path) -> str:
         return path.as_posix()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _package_parts(directory: Path) -> tuple[str, ...]:
     """The dotted package path of a folder: parents are walked while they hold __init__.py."""
     if not (directory / "__init__.py").is_file() or directory.parent == directory:
@@ -114,7 +114,7 @@ def repository_root(start: Path) -> Path | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _gitignore_dirs(directory: Path, root: Path) -> tuple[Path, ...]:
     """Folders whose .gitignore applies below ``directory``: up to the repository root."""
     top = repository_root(root) or root

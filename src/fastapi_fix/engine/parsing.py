@@ -90,7 +90,7 @@ class NewerSyntax(Exception):
     """Valid Python for LibCST that the running Python's ``ast`` cannot read."""
 
 
-def _ast(data: bytes, filename: str) -> ast.Module:
+def _ast(data: str | bytes, filename: str) -> ast.Module:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SyntaxWarning for invalid escapes, etc.
         return ast.parse(data, filename=filename)

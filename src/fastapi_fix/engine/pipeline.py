@@ -112,7 +112,7 @@ def gather_file(
     for codemod in gatherers:
         try:
             facts = codemod.gather(file, tree)
-        except Exception as exc:  # a bug in one codemod must not stop the run
+        except Exception as exc:  # noqa: BLE001 - a bug in one codemod must not stop the run
             outcome.failure = f"internal error in {codemod.name} (gather): {exc!r}"
             return outcome
         if facts is not None:

@@ -126,7 +126,7 @@ def change_patch(change: FileChange, prefix: str = "") -> bytes:
 
 def _similarity(old: bytes, new: bytes) -> int:
     matcher = difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(), autojunk=False)
-    return int(round(matcher.ratio() * 100))
+    return round(matcher.ratio() * 100)
 
 
 # -- applying a change ---------------------------------------------------------------------
@@ -389,7 +389,7 @@ class _Journal:
         for kind, data in reversed(self.steps):
             try:
                 self._undo(kind, data)
-            except Exception as exc:  # keep undoing the rest
+            except Exception as exc:  # noqa: BLE001 - whatever fails, keep undoing the rest
                 problems.append(f"{kind} {data}: {exc}")
         return problems
 

@@ -58,11 +58,13 @@ def _gather_job(job: _Job) -> GatherOutcome:
 
 def _transform_job(job: _Job) -> FileResult:
     file = job.file
-    try:
-        snapshot = read_snapshot(file.path) if job.data is None else None
-    except SkipFile as exc:
-        return FileResult(file.path, file.display_path, Status.SKIPPED, str(exc))
-    data = job.data if snapshot is None else snapshot.data
+    data, snapshot = job.data, None
+    if data is None:
+        try:
+            snapshot = read_snapshot(file.path)
+        except SkipFile as exc:
+            return FileResult(file.path, file.display_path, Status.SKIPPED, str(exc))
+        data = snapshot.data
     plan = [(_codemods[name], _indexes.get(name)) for name in job.codemods]
     with _cyclic_gc_paused():  # a LibCST tree is many acyclic objects, freed by reference counting
         outcome = transform_source(file, data, plan)
@@ -334,17 +336,17 @@ def _wanted_files(
         return
     names = {name.encode() for name in wanted.names}
     # (package the file must be inside, or None; the words it must hold)
-    groups = [
+    word_groups = [
         *((None, _encoded(group)) for group in wanted.together),
         *((package, _encoded(group)) for package, group in wanted.within),
     ]
-    holding = _files_holding(outcomes, frozenset().union(*(words for _, words in groups)))
+    holding = _files_holding(outcomes, frozenset().union(*(words for _, words in word_groups)))
     matched = {
         index
         for index, outcome in enumerate(outcomes)
         if names and not names.isdisjoint(outcome.words)
     }
-    for package, words in groups:
+    for package, words in word_groups:
         # Only the files holding the group's rarest word can hold the whole group.
         candidates = (
             min((holding[word] for word in words), key=len) if words else range(len(outcomes))

@@ -23,6 +23,7 @@ import symtable
 import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -54,7 +55,7 @@ class Suppression:
         return self.first <= line <= self.last
 
 
-def parse_comment(comment: str) -> frozenset[str] | None | bool:
+def parse_comment(comment: str) -> frozenset[str] | Literal[False] | None:
     """The codemods a comment suppresses: ``None`` for all, a set of names, or ``False`` when
     it is not a suppression. Other tools' directives may share the comment (``# noqa  # ...``)."""
     for part in comment.split("#")[1:]:
@@ -281,7 +282,7 @@ def _split_replace(
     if (i2 - i1) * (j2 - j1) > _MAX_PAIRS:
         return [("replace", i1, i2, j1, j2)]
     best, best_i, best_j = _SIMILAR, -1, -1
-    matcher = difflib.SequenceMatcher(autojunk=False)
+    matcher = difflib.SequenceMatcher(None, b"", b"", autojunk=False)  # compares lines' bytes
     for j in range(j1, j2):
         matcher.set_seq2(new[j])
         for i in range(i1, i2):

@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from fastapi_fix.engine.files import SkipFile, read_snapshot, safe_write
 from fastapi_fix.engine.results import FileResult
@@ -64,6 +65,22 @@ class VerifyError(Exception):
     """The app could not be imported or inspected; the message says why."""
 
 
+class _ProbedRoute(TypedDict):
+    kind: str  # the route's class: APIRoute, Mount, ...
+    path: str
+    name: str | None
+    methods: list[str]
+
+
+class _Probe(TypedDict):
+    """What `PROBE` writes: the app's routes and OpenAPI schema (or why it has none)."""
+
+    routes: list[_ProbedRoute]
+    openapi: object  # the schema, as JSON
+    openapi_error: str | None
+    module_file: str | None
+
+
 @dataclass(frozen=True)
 class AppSnapshot:
     """What ``--verify`` compares: one line per route, and the OpenAPI document as text."""
@@ -72,7 +89,7 @@ class AppSnapshot:
     openapi: str
 
     @classmethod
-    def from_probe(cls, data: dict) -> AppSnapshot:
+    def from_probe(cls, data: _Probe) -> AppSnapshot:
         routes = tuple(
             f"{r['kind']} {','.join(r['methods']) or '-'} {r['path']} name={r['name']}"
             for r in data["routes"]
@@ -121,7 +138,7 @@ def snapshot_app(
         if completed.returncode != 0 or not out.is_file():
             tail = "\n".join(completed.stderr.strip().splitlines()[-ERROR_TAIL:])
             raise VerifyError(f"importing {spec} failed (exit {completed.returncode}):\n{tail}")
-        data = json.loads(out.read_text(encoding="utf-8"))
+        data: _Probe = json.loads(out.read_text(encoding="utf-8"))
     _check_imported_from(spec, data["module_file"], root)
     return AppSnapshot.from_probe(data)
 
@@ -168,7 +185,7 @@ class Verification:
     # Files the rollback could not restore: (display path, reason).
     not_restored: list[tuple[str, str]] = field(default_factory=list)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> VerifyJson:
         return {
             "app": self.app,
             "status": self.status,
@@ -176,6 +193,21 @@ class Verification:
             "rolled_back": self.rolled_back,
             "not_restored": [{"path": p, "reason": r} for p, r in self.not_restored],
         }
+
+
+class NotRestoredJson(TypedDict):
+    path: str
+    reason: str
+
+
+class VerifyJson(TypedDict):
+    """``verify`` of the JSON report (README, "JSON output")."""
+
+    app: str
+    status: str
+    differences: list[str]
+    rolled_back: list[str]
+    not_restored: list[NotRestoredJson]
 
 
 def verify_rewrite(

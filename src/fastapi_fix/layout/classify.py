@@ -198,7 +198,7 @@ class Classifier:
                     self._collect_assignment(module, statement)
         for module in self.project.members:
             for statement in module.statements:
-                if statement.kind is Kind.CLASS:
+                if statement.kind is Kind.CLASS and isinstance(statement.node, cst.ClassDef):
                     self.class_kind(f"{module.name}.{statement.node.name.value}")
             for call, annotation in _dependency_calls(module.tree):
                 target = self._dependency_target(module, call, annotation)
@@ -318,7 +318,8 @@ class Classifier:
         return self._classify_assignment(module, statement)
 
     def _classify_class(self, module: ModuleInfo, statement: Statement) -> Verdict:
-        name = statement.node.name.value  # type: ignore[attr-defined]
+        assert isinstance(statement.node, cst.ClassDef)  # Kind.CLASS
+        name = statement.node.name.value
         qualified = f"{module.name}.{name}"
         kind = self.class_kind(qualified)
         if kind == "orm-base":
@@ -529,9 +530,9 @@ def _dependency_calls(tree: cst.Module) -> Iterator[tuple[cst.Call, cst.BaseExpr
 
         def visit_Subscript(self, node: cst.Subscript) -> None:
             elements = [e.slice.value for e in node.slice if isinstance(e.slice, cst.Index)]
-            for element in elements[1:]:
-                if isinstance(element, cst.Call):
-                    found.append((element, elements[0]))
+            found.extend(
+                (element, elements[0]) for element in elements[1:] if isinstance(element, cst.Call)
+            )
 
         def visit_Call(self, node: cst.Call) -> None:
             found.append((node, None))

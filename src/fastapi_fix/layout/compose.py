@@ -10,14 +10,22 @@ imports they need are exactly the names they use: their original imports (re-poi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
 
+from fastapi_fix.engine.codemod import BodyStatement
 from fastapi_fix.engine.results import Finding
 from fastapi_fix.layout import rewrite
 from fastapi_fix.layout.imports import ImportSpec, Location, World, group_specs, render_specs
-from fastapi_fix.layout.index import IMPORT_KINDS, ImportedName, Kind, ModuleInfo, Statement
+from fastapi_fix.layout.index import (
+    IMPORT_KINDS,
+    ImportedName,
+    Kind,
+    ModuleInfo,
+    Statement,
+)
 from fastapi_fix.layout.rewrite import AliasRegistry, StringHook, Target
 
 CODEMOD = "layered-layout"
@@ -63,13 +71,13 @@ class Composer:
         context = Target(
             target.path, target.module, target.package, AliasRegistry(taken), target.router_name
         )
-        blocks: list[tuple[set[str], list[cst.BaseStatement]]] = []
+        blocks: list[tuple[set[str], list[BodyStatement]]] = []
         specs: list[ImportSpec] = []
         bound: dict[str, ImportSpec | str] = {}  # local name -> what binds it in the target
         if target.base is not None:
             blocks, base_specs, bound = self._base_body(target, context)
             specs.extend(base_specs)
-        extra_blocks: list[tuple[set[str], set[str], list[cst.BaseStatement]]] = []
+        extra_blocks: list[tuple[set[str], set[str], list[BodyStatement]]] = []
         for source_name, indices in self._ordered_parts(target):
             source = self.world.project.modules[source_name]
             part_blocks, part_specs = self._part(target, context, source, indices)
@@ -98,7 +106,7 @@ class Composer:
             body = _insert_after_imports(body, lines, target.base)
             body.extend(_spaced(extras, after=body))
         else:
-            header: list[cst.BaseStatement] = []
+            header: list[BodyStatement] = []
             if target.docstring:
                 header.append(
                     cst.SimpleStatementLine(
@@ -149,7 +157,7 @@ class Composer:
     def _base_body(
         self, target: TargetFile, context: Target
     ) -> tuple[
-        list[tuple[set[str], list[cst.BaseStatement]]],
+        list[tuple[set[str], list[BodyStatement]]],
         list[ImportSpec],
         dict[str, ImportSpec | str],
     ]:
@@ -182,12 +190,12 @@ class Composer:
                     target, base, base.statements[index], result.dropped, include_imports=False
                 )
             )
-        body: list[tuple[set[str], list[cst.BaseStatement]]] = []
+        body: list[tuple[set[str], list[BodyStatement]]] = []
         include_done = False
         carry = 0  # blank lines above statements that left: the next one keeps them
         for statement in base.statements:
             index = statement.index
-            rewritten: list[cst.BaseStatement] = []
+            rewritten: list[BodyStatement] = []
             if index in result.statements:
                 rewritten = result.statements[index]
                 if statement.kind is Kind.GUARDED_IMPORT:
@@ -232,13 +240,13 @@ class Composer:
 
     def _include_statements(
         self, target: TargetFile, route: Statement, specs: list[ImportSpec]
-    ) -> list[cst.BaseStatement]:
+    ) -> list[BodyStatement]:
         """``app.include_router(router)`` where the first moved route was: routes keep their order."""
         app = next(iter(target.app_routes.values()), "app")
         blank = [line for line in route.node.leading_lines if line.comment is None] or [
             cst.EmptyLine()
         ]
-        statements: list[cst.BaseStatement] = []
+        statements: list[BodyStatement] = []
         relative = target.base.relative_style if target.base is not None else False
         taken = target.base.all_identifiers if target.base is not None else frozenset()
         for number, (module, router) in enumerate(target.include_routers):
@@ -266,7 +274,7 @@ class Composer:
     # -- statements from other modules -------------------------------------------------
     def _part(
         self, target: TargetFile, context: Target, source: ModuleInfo, indices: list[int]
-    ) -> tuple[list[tuple[set[str], set[str], list[cst.BaseStatement]]], list[ImportSpec]]:
+    ) -> tuple[list[tuple[set[str], set[str], list[BodyStatement]]], list[ImportSpec]]:
         """Statements split out of ``source`` into ``target``: (names, uses, lines) blocks."""
         app_name = target.app_routes.get(source.name)
         result = rewrite.run(
@@ -431,7 +439,9 @@ class Composer:
             local = spec.local
             existing = bound.get(local)
             if existing is not None:
-                if existing != "defined" and _same_binding(existing, spec):  # type: ignore[arg-type]
+                if isinstance(existing, ImportSpec) and _same_binding(
+                    existing, spec
+                ):  # not "defined"
                     continue
                 self.errors.append(
                     f"{target.path}: the name {local} would mean two things "
@@ -469,23 +479,23 @@ class Composer:
             has_trailing_newline=True,
         )
 
-    def _futures(self, target: TargetFile) -> list[cst.BaseStatement]:
+    def _futures(self, target: TargetFile) -> list[BodyStatement]:
         seen: set[str] = set()
-        lines: list[cst.BaseStatement] = []
+        lines: list[BodyStatement] = []
         for source_name in target.parts:
             for statement in self.world.project.modules[source_name].statements:
                 if statement.kind is Kind.FUTURE:
                     code = cst.Module(body=[statement.node]).code.strip()
                     if code not in seen:
                         seen.add(code)
-                        lines.append(statement.node.with_changes(leading_lines=[]))  # type: ignore[attr-defined]
+                        lines.append(statement.node.with_changes(leading_lines=[]))
         return lines
 
 
 def _interleave(
-    blocks: list[tuple[set[str], list[cst.BaseStatement]]],
-    extras: list[tuple[set[str], set[str], list[cst.BaseStatement]]],
-) -> tuple[list[cst.BaseStatement], list[cst.BaseStatement]]:
+    blocks: list[tuple[set[str], list[BodyStatement]]],
+    extras: list[tuple[set[str], set[str], list[BodyStatement]]],
+) -> tuple[list[BodyStatement], list[BodyStatement]]:
     """The base's statements with the split-in ones placed before the first base statement
     that uses them (``Depends(get_db)`` runs at ``def`` time); the rest go last.
     Returns (body, statements left for the end)."""
@@ -497,7 +507,7 @@ def _interleave(
         for j in range(k + 1, len(extras)):
             if extras[j][1] & extras[k][0]:
                 positions[k] = min(positions[k], positions[j])
-    body: list[cst.BaseStatement] = []
+    body: list[BodyStatement] = []
     for i, (_uses, lines) in enumerate(blocks):
         early = [
             line for k, (_n, _u, extra) in enumerate(extras) if positions[k] == i for line in extra
@@ -538,12 +548,12 @@ def _describe(binding: ImportSpec | str) -> str:
 
 def _import_lines(
     specs: list[ImportSpec], package: str, first_party: frozenset[str], sections: bool
-) -> list[cst.BaseStatement]:
+) -> list[BodyStatement]:
     runtime = [s for s in specs if not s.type_only]
     guarded = [s for s in specs if s.type_only]
     if guarded and not any(s.local == "TYPE_CHECKING" for s in runtime):
         runtime.append(ImportSpec("typing", "TYPE_CHECKING"))
-    lines: list[cst.BaseStatement] = list(render_specs(runtime, package, first_party, sections))
+    lines: list[BodyStatement] = list(render_specs(runtime, package, first_party, sections))
     if guarded:
         block = cst.If(
             test=cst.Name("TYPE_CHECKING"),
@@ -555,8 +565,8 @@ def _import_lines(
 
 
 def _merge_into_imports(
-    body: list[cst.BaseStatement], specs: list[ImportSpec], package: str
-) -> tuple[list[cst.BaseStatement], list[ImportSpec]]:
+    body: list[BodyStatement], specs: list[ImportSpec], package: str
+) -> tuple[list[BodyStatement], list[ImportSpec]]:
     """Add names to the module's own ``from x import ...`` lines where there is one for
     the same module; the specs left need lines of their own."""
     left: list[ImportSpec] = []
@@ -577,7 +587,7 @@ def _merge_into_imports(
                 continue
             if _absolute(node, package) != spec.module:
                 continue
-            merged = _with_alias(node, spec)
+            merged = _with_alias(node, node.names, spec.name, spec.asname)
             if merged is not None:
                 body[position] = statement.with_changes(body=[merged])
                 break
@@ -598,15 +608,18 @@ def _absolute(node: cst.ImportFrom, package: str) -> str:
     return ".".join([*parts, *([module] if module else [])])
 
 
-def _with_alias(node: cst.ImportFrom, spec: ImportSpec) -> cst.ImportFrom | None:
+def _with_alias(
+    node: cst.ImportFrom, aliases: Sequence[cst.ImportAlias], name: str, asname: str | None
+) -> cst.ImportFrom | None:
+    """``node`` (whose names are ``aliases``) importing ``name as asname`` too."""
     from fastapi_fix.layout.imports import _wrapped
 
-    names = list(node.names)  # type: ignore[arg-type]
-    if any(_local(a) == spec.local for a in names):
+    local = asname or name
+    names = list(aliases)
+    if any(_local(a) == local for a in names):
         return node
     alias = cst.ImportAlias(
-        cst.Name(spec.name),  # type: ignore[arg-type]
-        cst.AsName(cst.Name(spec.asname)) if spec.asname and spec.asname != spec.name else None,
+        cst.Name(name), cst.AsName(cst.Name(asname)) if asname and asname != name else None
     )
     if node.lpar is not None:
         if len(names) < 2:
@@ -619,9 +632,7 @@ def _with_alias(node: cst.ImportFrom, spec: ImportSpec) -> cst.ImportFrom | None
     keys = [name_order(_local(a)) for a in names]
     position = len(names)
     if keys == sorted(keys):  # a sorted list stays sorted
-        position = next(
-            (i for i, key in enumerate(keys) if name_order(spec.local) < key), len(names)
-        )
+        position = next((i for i, key in enumerate(keys) if name_order(local) < key), len(names))
     names.insert(position, alias)
     names = [
         a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
@@ -631,8 +642,8 @@ def _with_alias(node: cst.ImportFrom, spec: ImportSpec) -> cst.ImportFrom | None
 
 
 def _insert_after_imports(
-    body: list[cst.BaseStatement], lines: list[cst.BaseStatement], base: ModuleInfo
-) -> list[cst.BaseStatement]:
+    body: list[BodyStatement], lines: list[BodyStatement], base: ModuleInfo
+) -> list[BodyStatement]:
     if not lines:
         return body
     position = 0
@@ -644,7 +655,7 @@ def _insert_after_imports(
     return [*body[:position], *lines, *body[position:]]
 
 
-def _is_import_line(statement: cst.BaseStatement) -> bool:
+def _is_import_line(statement: BodyStatement) -> bool:
     if isinstance(statement, cst.SimpleStatementLine):
         return all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body)
     if isinstance(statement, cst.If):
@@ -654,7 +665,7 @@ def _is_import_line(statement: cst.BaseStatement) -> bool:
     return False
 
 
-def _is_docstring(statement: cst.BaseStatement) -> bool:
+def _is_docstring(statement: BodyStatement) -> bool:
     return (
         isinstance(statement, cst.SimpleStatementLine)
         and len(statement.body) == 1
@@ -663,7 +674,7 @@ def _is_docstring(statement: cst.BaseStatement) -> bool:
     )
 
 
-def _prune_guarded(statement: cst.BaseStatement, prune: frozenset[str]) -> cst.BaseStatement | None:
+def _prune_guarded(statement: BodyStatement, prune: frozenset[str]) -> BodyStatement | None:
     """Drop unused names from an ``if TYPE_CHECKING:`` block of imports (all gone: no block)."""
     if not isinstance(statement, cst.If) or not isinstance(statement.body, cst.IndentedBlock):
         return statement
@@ -675,12 +686,12 @@ def _prune_guarded(statement: cst.BaseStatement, prune: frozenset[str]) -> cst.B
         small = []
         for node in line.body:
             if isinstance(node, (cst.Import, cst.ImportFrom)) and not isinstance(
-                getattr(node, "names", None), cst.ImportStar
+                node.names, cst.ImportStar
             ):
-                names = [a for a in node.names if _local(a) not in prune]  # type: ignore[union-attr]
+                names = [a for a in node.names if _local(a) not in prune]
                 if not names:
                     continue
-                if len(names) != len(node.names):  # type: ignore[arg-type]
+                if len(names) != len(node.names):
                     names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
                     node = node.with_changes(names=names)
             small.append(node)
@@ -699,7 +710,7 @@ def _local(alias: cst.ImportAlias) -> str:
     return (get_full_name_for_node(alias.name) or "").partition(".")[0]
 
 
-def _defines(statements: list[cst.BaseStatement], name: str) -> bool:
+def _defines(statements: list[BodyStatement], name: str) -> bool:
     for statement in statements:
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
@@ -710,16 +721,16 @@ def _defines(statements: list[cst.BaseStatement], name: str) -> bool:
     return False
 
 
-def _is_definition(statement: cst.BaseStatement) -> bool:
+def _is_definition(statement: BodyStatement) -> bool:
     return isinstance(statement, (cst.FunctionDef, cst.ClassDef))
 
 
 def _spaced(
-    statements: list[cst.BaseStatement], after: list[cst.BaseStatement]
-) -> list[cst.BaseStatement]:
+    statements: Sequence[BodyStatement], after: Sequence[BodyStatement]
+) -> list[BodyStatement]:
     """PEP 8 spacing where statements meet others they did not follow in their source:
     two blank lines around definitions, one otherwise; comments above a statement stay."""
-    out: list[cst.BaseStatement] = []
+    out: list[BodyStatement] = []
     previous = after[-1] if after else None
     for statement in statements:
         if previous is None:
@@ -736,7 +747,7 @@ def _spaced(
     return out
 
 
-def _blank_lines(statement: cst.BaseStatement) -> int:
+def _blank_lines(statement: BodyStatement) -> int:
     count = 0
     for line in statement.leading_lines:
         if line.comment is not None:
@@ -745,14 +756,14 @@ def _blank_lines(statement: cst.BaseStatement) -> int:
     return count
 
 
-def _with_blank_lines(statement: cst.BaseStatement, blank: int) -> cst.BaseStatement:
+def _with_blank_lines(statement: BodyStatement, blank: int) -> BodyStatement:
     lines = list(statement.leading_lines)
     while lines and lines[0].comment is None:
         lines.pop(0)
     return statement.with_changes(leading_lines=[cst.EmptyLine() for _ in range(blank)] + lines)
 
 
-def _all_statement(specs: list[ImportSpec]) -> cst.BaseStatement:
+def _all_statement(specs: list[ImportSpec]) -> BodyStatement:
     names = sorted({s.local for s in specs})
     elements = [cst.Element(cst.SimpleString(f'"{name}"')) for name in names]
     value = cst.List(elements)

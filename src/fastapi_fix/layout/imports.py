@@ -201,9 +201,9 @@ def render_module_binding(
 def _wrapped(node: cst.ImportFrom) -> cst.ImportFrom:
     """One name a line, black style, when the statement would be too long."""
     text = cst.Module(body=[cst.SimpleStatementLine([node])]).code.rstrip("\n")
-    if len(text) <= LINE_LENGTH or len(node.names) < 2:  # type: ignore[arg-type]
+    if isinstance(node.names, cst.ImportStar) or len(text) <= LINE_LENGTH or len(node.names) < 2:
         return node
-    names = list(node.names)  # type: ignore[arg-type]
+    names = list(node.names)
     indent = cst.ParenthesizedWhitespace(
         first_line=cst.TrailingWhitespace(),
         empty_lines=[],
@@ -263,7 +263,7 @@ def render_specs(
 ) -> list[cst.SimpleStatementLine]:
     """Import lines for ``specs``, sorted the way isort sorts them (a blank line between
     sections when ``sections``): ``import x`` lines, then one ``from`` line per module."""
-    by_module: dict[tuple[str, bool], list[ImportSpec]] = {}
+    by_module: dict[tuple[str, bool], set[tuple[str, str | None]]] = {}  # its (name, asname)
     plain: list[ImportSpec] = []
     for spec in specs:
         if spec.name is None:
@@ -274,14 +274,16 @@ def render_specs(
             written_relative = (
                 relative_module(importer_package, spec.module, spec.relative) is not None
             )
-            by_module.setdefault((spec.module, written_relative), []).append(spec)
-    entries: list[tuple[tuple, cst.SimpleStatementLine]] = []
+            by_module.setdefault((spec.module, written_relative), set()).add(
+                (spec.name, spec.asname)
+            )
+    entries: list[tuple[tuple[int, int, str], cst.SimpleStatementLine]] = []  # (sort key, line)
     for spec in plain:
         key = (_section(spec.module, False, first_party), 0, spec.module)
         entries.append((key, cst.SimpleStatementLine([render_import_as(spec.module, spec.asname)])))
     for (module, relative), group in by_module.items():
-        names = sorted({(s.name, s.asname) for s in group}, key=lambda n: name_order(n[0]))  # type: ignore[arg-type]
-        statement = render_from(module, names, importer_package, relative)  # type: ignore[arg-type]
+        names = sorted(group, key=lambda n: name_order(n[0]))
+        statement = render_from(module, names, importer_package, relative)
         written_relative = bool(statement.relative)
         key = (
             _section(module, written_relative, first_party),

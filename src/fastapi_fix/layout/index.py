@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import bisect
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
+    CodeRange,
     GlobalScope,
     ImportAssignment,
     MetadataWrapper,
@@ -23,7 +24,7 @@ from libcst.metadata import (
 )
 
 from fastapi_fix.codemods._fastapi import resolve_relative
-from fastapi_fix.engine.codemod import SourceFile
+from fastapi_fix.engine.codemod import BodyStatement, SourceFile
 
 
 class Kind(str, enum.Enum):
@@ -60,7 +61,7 @@ class Statement:
     """One top-level statement (a whole ``SimpleStatementLine`` or compound statement)."""
 
     index: int
-    node: cst.BaseStatement
+    node: BodyStatement
     kind: Kind
     names: tuple[str, ...]
     first_line: int
@@ -233,7 +234,7 @@ def analyse(
     )
 
 
-def _first_line(node: cst.BaseStatement, positions) -> int:
+def _first_line(node: cst.BaseStatement, positions: Mapping[cst.CSTNode, CodeRange]) -> int:
     """Decorators belong to their definition (its position starts at ``def``)."""
     decorators = getattr(node, "decorators", ())
     return min([positions[node].start.line, *(positions[d].start.line for d in decorators)])
@@ -242,8 +243,8 @@ def _first_line(node: cst.BaseStatement, positions) -> int:
 def _bindings_and_uses(
     global_scope: GlobalScope,
     statements: list[Statement],
-    statement_at,
-    parents,
+    statement_at: Callable[[cst.CSTNode], Statement | None],
+    parents: Mapping[cst.CSTNode, cst.CSTNode],
     binders: dict[str, list[int]],
 ) -> None:
     for assignment in global_scope.assignments:
@@ -402,7 +403,9 @@ def _all_names(statements: list[Statement]) -> tuple[str, ...]:
     return ()
 
 
-def _dunder_uses(tree: cst.Module, positions) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def _dunder_uses(
+    tree: cst.Module, positions: Mapping[cst.CSTNode, CodeRange]
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Lines reading ``__file__``, and ``__name__`` outside ``if __name__ == "__main__"``."""
     file_lines: list[int] = []
     name_lines: list[int] = []

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import libcst as cst
 
@@ -37,6 +38,8 @@ LAYER_HOMES: dict[Layer, tuple[str, ...]] = {
     Layer.DEPENDENCIES: ("api/",),
     Layer.ROUTES: ("api/",),
 }
+Node = TypeVar("Node", bound=Hashable)  # of a graph `strongly_connected` walks
+
 LAYER_FILES = {
     Layer.CONFIG: "core/config.py",
     Layer.DB: "core/db.py",
@@ -394,9 +397,9 @@ class Planner:
             uid: target
             for uid, target in targets.items()
             if not (
-                self.units[uid].verdict.layer is None
-                and self.units[uid].layer is not None
-                and self.units[uid].layer > home_layer
+                (unit := self.units[uid]).verdict.layer is None
+                and unit.layer is not None
+                and unit.layer > home_layer
             )
         }
 
@@ -486,12 +489,12 @@ class Planner:
         ]
         if not classified:
             return [self._helper_module_home(module, units)], {}
-        layers = {u.layer for u in classified}
-        if len(layers) == 1 and self._in_place(module, next(iter(layers))):  # type: ignore[arg-type]
+        layers = {u.layer for u in classified if u.layer is not None}
+        if len(layers) == 1 and self._in_place(module, next(iter(layers))):
             return [module.rel_path], {}
         movable = [u for u in units if not u.pinned and u.layer not in (None, Layer.MAIN)]
         targets = {u.id: self._unit_target(u, groups) for u in movable}
-        at_home = {layer for layer in layers if self._in_place(module, layer)}  # type: ignore[arg-type]
+        at_home = {layer for layer in layers if self._in_place(module, layer)}
         if at_home:  # already in one of its layers' folders: it stays, the other layers leave
             return [module.rel_path], {
                 uid: t
@@ -713,8 +716,8 @@ class Planner:
             if u.module == module.name and u.verdict.layer is Layer.SERVICES
         }
         stem = _stem(module)
-        if len(entities) == 1 and None not in entities:
-            return f"{snake_case(entities.pop())}_service"  # type: ignore[arg-type]
+        if len(entities) == 1 and (entity := entities.pop()) is not None:
+            return f"{snake_case(entity)}_service"
         if stem.endswith(("service", "services")):
             return "common_service"
         return f"{stem}_service"
@@ -789,10 +792,11 @@ def _merge(verdicts: list[Verdict]) -> Verdict:
     pinned = [v for v in verdicts if v.pinned]
     if pinned:
         return pinned[0]
-    classified = [v for v in verdicts if v.layer is not None]
-    if not classified:
+    layered = [(v.layer, v) for v in verdicts if v.layer is not None]
+    if not layered:
         return verdicts[0]
-    top = max(classified, key=lambda v: v.layer)  # type: ignore[arg-type,return-value]
+    _, top = max(layered, key=lambda pair: pair[0])
+    classified = [v for _, v in layered]
     entity = next((v.entity for v in classified if v.layer is top.layer and v.entity), top.entity)
     return Verdict(top.layer, top.reason, entity, top.router)
 
@@ -833,13 +837,13 @@ def _group_statements(module: ModuleInfo, verdicts: dict[int, Verdict]) -> list[
     return sorted(groups.values(), key=lambda g: g[0])
 
 
-def strongly_connected(nodes: list, graph: dict) -> list[list]:
+def strongly_connected(nodes: list[Node], graph: Mapping[Node, Iterable[Node]]) -> list[list[Node]]:
     """Tarjan's algorithm, iterative; components in no particular order, members sorted."""
-    index_of: dict = {}
-    low: dict = {}
-    stack: list = []
-    on_stack: set = set()
-    result: list[list] = []
+    index_of: dict[Node, int] = {}
+    low: dict[Node, int] = {}
+    stack: list[Node] = []
+    on_stack: set[Node] = set()
+    result: list[list[Node]] = []
     counter = 0
     for start in nodes:
         if start in index_of:

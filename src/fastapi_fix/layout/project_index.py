@@ -127,7 +127,9 @@ def load_project(root: Path, files: Sequence[SourceFile]) -> ProjectIndex:
         readable.append(file)
     trees = {file: _parse_ast(sources[rel_paths[file]]) for file in readable}
     app_modules = [
-        f.module_name for f in readable if trees[f] is not None and _creates_app(f, trees[f])
+        f.module_name
+        for f in readable
+        if (parsed := trees[f]) is not None and _creates_app(f, parsed)
     ]
     if not app_modules:
         broken = sorted(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import warnings
 from collections import defaultdict
+from collections.abc import Callable
 
 from fastapi_fix.codemods._fastapi import resolve_relative
 from fastapi_fix.engine.codemod import SourceFile
@@ -92,11 +93,11 @@ def _build_world(
         keys = {
             s.key for s in module.statements if not s.is_import and s.kind is not Kind.DOCSTRING
         }
-        for key in symbols:
-            if key not in keys:
-                errors.append(
-                    f"{module.rel_path}: the plan moves {key}, which the module does not define"
-                )
+        errors.extend(
+            f"{module.rel_path}: the plan moves {key}, which the module does not define"
+            for key in symbols
+            if key not in keys
+        )
         for statement in module.statements:
             if statement.is_import or statement.kind is Kind.DOCSTRING:
                 continue
@@ -108,9 +109,11 @@ def _build_world(
                 )
                 path = home
             world.placements[(module.name, statement.index)] = path
-    for path in set(world.placements.values()) | set(homes.values()):
-        if not path.endswith(".py"):
-            errors.append(f"{path}: a target must be a .py file")
+    errors.extend(
+        f"{path}: a target must be a .py file"
+        for path in set(world.placements.values()) | set(homes.values())
+        if not path.endswith(".py")
+    )
     targets: dict[str, TargetFile] = {}
 
     def target(path: str) -> TargetFile:
@@ -130,20 +133,20 @@ def _build_world(
             or not any(not s.is_import and s.kind is not Kind.DOCSTRING for s in module.statements)
         )
         if keeps_file:
-            if target(home).base is not None:
+            if (already := target(home).base) is not None:
                 errors.append(
-                    f"{home}: both {target(home).base.rel_path} and {module.rel_path} would move there"
+                    f"{home}: both {already.rel_path} and {module.rel_path} would move there"
                 )
             target(home).base = module
             world.module_map[module.name] = world.module_for_path(home)
         else:
             world.deleted.add(module.name)
         for statement in module.statements:
-            path = world.placements.get((module.name, statement.index))
-            if path is not None and path != home:
-                target(path).parts.setdefault(module.name, []).append(statement.index)
+            placed = world.placements.get((module.name, statement.index))
+            if placed is not None and placed != home:
+                target(placed).parts.setdefault(module.name, []).append(statement.index)
                 for name in statement.names:
-                    world.symbol_map[(module.name, name)] = world.module_for_path(path)
+                    world.symbol_map[(module.name, name)] = world.module_for_path(placed)
     for path, file in targets.items():
         world.path_modules[path] = file.module
         existing = project.sources.get(path) is not None
@@ -152,10 +155,8 @@ def _build_world(
             existing
             and owner != path
             and not any(
-                m.rel_path == path
-                and m.name in world.deleted
-                or homes.get(m.name) != m.rel_path
-                and m.rel_path == path
+                (m.rel_path == path and m.name in world.deleted)
+                or (homes.get(m.name) != m.rel_path and m.rel_path == path)
                 for m in project.members
             )
         ):
@@ -189,13 +190,14 @@ def _app_routes(
         base_target = next(t for t in targets.values() if t.base is module)
         moved_routes: list[tuple[int, str]] = []
         for statement in module.statements:
-            path = world.placements.get((module.name, statement.index))
+            placed = world.placements.get((module.name, statement.index))
             if (
                 statement.kind is Kind.DEF
-                and path not in (None, base_target.path)
+                and placed is not None
+                and placed != base_target.path
                 and classifier.classify(module, statement).router == "app"
             ):
-                moved_routes.append((statement.index, path))  # type: ignore[arg-type]
+                moved_routes.append((statement.index, placed))
         if not moved_routes:
             continue
         _route_order(module, world, moved_routes, findings)
@@ -228,21 +230,19 @@ def _route_order(
     """The moved routes are included at once, where the first was: a statement staying
     between them (``include_router``, ``mount``) now comes after all of them."""
     first, last = moved[0][0], moved[-1][0]
-    for statement in module.statements[first:last]:
-        if (
-            statement.kind is Kind.OTHER
-            and world.placements.get((module.name, statement.index)) == module.rel_path
-        ):
-            findings.append(
-                Finding(
-                    module.rel_path,
-                    statement.first_line,
-                    1,
-                    CODEMOD,
-                    "route order: this statement sat between routes that move together; "
-                    "the routes after it are now registered before it",
-                )
-            )
+    findings.extend(
+        Finding(
+            module.rel_path,
+            statement.first_line,
+            1,
+            CODEMOD,
+            "route order: this statement sat between routes that move together; "
+            "the routes after it are now registered before it",
+        )
+        for statement in module.statements[first:last]
+        if statement.kind is Kind.OTHER
+        and world.placements.get((module.name, statement.index)) == module.rel_path
+    )
 
 
 def _models_aggregator(
@@ -686,7 +686,7 @@ def _check(project: ProjectIndex, world: World, change: ProjectChange) -> None:
             if b in members and (a, b) not in mapped_old
         ]
         if new_edges:
-            cycle = " -> ".join(component + [component[0]])
+            cycle = " -> ".join([*component, component[0]])
             change.errors.append(
                 f"the move would create an import cycle: {cycle}; edit the plan "
                 f"(new edge {new_edges[0][0]} -> {new_edges[0][1]})"
@@ -737,11 +737,14 @@ def _check_layers(
 
 
 def _import_graph(
-    sources: dict[str, bytes], project: ProjectIndex, module_of, fresh: bool = False
+    sources: dict[str, bytes],
+    project: ProjectIndex,
+    module_of: Callable[[str], str],
+    fresh: bool = False,
 ) -> dict[str, set[str]]:
     """Module -> project modules it imports when it is imported (top level, outside
     ``if TYPE_CHECKING``), including the packages it goes through."""
-    names = {}
+    names: dict[str, str] = {}
     for rel in sources:
         if rel.endswith(".py"):
             try:
@@ -777,10 +780,10 @@ def _top_level_imports(file: SourceFile, tree: ast.Module, known: set[str]) -> l
                 found.extend(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom):
                 module = resolve_relative(file, node.module, node.level)
-                for alias in node.names:
-                    found.append(
-                        f"{module}.{alias.name}" if f"{module}.{alias.name}" in known else module
-                    )
+                found.extend(
+                    f"{module}.{alias.name}" if f"{module}.{alias.name}" in known else module
+                    for alias in node.names
+                )
             elif isinstance(node, ast.If):
                 if not (
                     isinstance(node.test, (ast.Name, ast.Attribute))

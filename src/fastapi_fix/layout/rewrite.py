@@ -14,7 +14,7 @@ split out of a module into another (they get that module's aliases). It rewrites
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -24,10 +24,12 @@ from libcst.metadata import (
     MetadataWrapper,
     ParentNodeProvider,
     PositionProvider,
+    Scope,
     ScopeProvider,
 )
 
 from fastapi_fix.codemods._fastapi import ROUTE_DECORATORS, resolve_relative
+from fastapi_fix.engine.codemod import BodyStatement
 from fastapi_fix.engine.results import Finding
 from fastapi_fix.layout.imports import (
     ImportSpec,
@@ -83,7 +85,7 @@ class Target:
 class Rewritten:
     """The result of one run: each emitted top-level statement's new form(s)."""
 
-    statements: dict[int, list[cst.BaseStatement]] = field(default_factory=dict)
+    statements: dict[int, list[BodyStatement]] = field(default_factory=dict)
     header: list[ImportSpec] = field(default_factory=list)  # imports the target must add
     dropped: set[str] = field(default_factory=set)  # top-level bindings no longer needed
     findings: list[Finding] = field(default_factory=list)
@@ -148,7 +150,7 @@ class ReferenceRewriter(cst.CSTTransformer):
 
     # -- preparation: module-valued bindings ------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
-        scopes = {scope for scope in self.metadata[ScopeProvider].values() if scope is not None}
+        scopes = {s for s in self.metadata[ScopeProvider].values() if isinstance(s, Scope)}
         for scope in scopes:
             for assignment in scope.assignments:
                 if isinstance(assignment, ImportAssignment):
@@ -321,7 +323,8 @@ class ReferenceRewriter(cst.CSTTransformer):
             elif replacement is None:
                 self.result.statements[index] = []
             else:
-                self.result.statements[index] = _lines(after, replacement)  # type: ignore[arg-type]
+                assert isinstance(after, cst.SimpleStatementLine)  # only import lines are replaced
+                self.result.statements[index] = _lines(after, replacement)
         return updated_node
 
     # -- imports ---------------------------------------------------------------------------
@@ -336,8 +339,11 @@ class ReferenceRewriter(cst.CSTTransformer):
         new_small: list[cst.BaseSmallStatement] = []
         changed = False
         for before, after in zip(original_node.body, updated_node.body):
-            if isinstance(before, (cst.Import, cst.ImportFrom)):
-                rewritten = self._rewrite_import(before, after, top_level)  # type: ignore[arg-type]
+            # (``after`` is an import when ``before`` is: LibCST hands back the kind it was given)
+            if isinstance(before, (cst.Import, cst.ImportFrom)) and isinstance(
+                after, (cst.Import, cst.ImportFrom)
+            ):
+                rewritten = self._rewrite_import(before, after, top_level)
                 if rewritten is None:
                     new_small.append(after)
                     continue
@@ -364,10 +370,12 @@ class ReferenceRewriter(cst.CSTTransformer):
     ) -> list[cst.BaseSmallStatement] | None:
         """The statements replacing one import, or None when it stays as it is."""
         extra = [self._render(spec) for spec in self._binding_specs.get(id(original), [])]
-        if isinstance(original, cst.ImportFrom):
-            main = self._rewrite_from(original, updated, top_level)  # type: ignore[arg-type]
-        else:
-            main = self._rewrite_plain(original, updated, top_level)  # type: ignore[arg-type]
+        if isinstance(original, cst.ImportFrom) and isinstance(updated, cst.ImportFrom):
+            main = self._rewrite_from(original, updated, top_level)
+        elif isinstance(original, cst.Import) and isinstance(updated, cst.Import):
+            main = self._rewrite_plain(original, updated, top_level)
+        else:  # never: LibCST hands back the kind of node it was given
+            main = None
         if main is None and not extra:
             return None
         return [*(main if main is not None else [updated]), *extra]
@@ -404,14 +412,14 @@ class ReferenceRewriter(cst.CSTTransformer):
             len(original.relative),
         )
         relative = len(original.relative) > 0
-        if isinstance(original.names, cst.ImportStar):
+        if isinstance(original.names, cst.ImportStar) or isinstance(updated.names, cst.ImportStar):
             return self._rewrite_star(original, package, relative)
         moved_importer = self.target.package != self.source.package
         groups: dict[str, list[tuple[str, str]]] = {}
         same = True
         for alias in original.names:
             name = get_full_name_for_node(alias.name) or ""
-            local = get_full_name_for_node(alias.asname.name) if alias.asname else name
+            local = (get_full_name_for_node(alias.asname.name) if alias.asname else None) or name
             if self._dropped(original, local, top_level):
                 same = False
                 continue
@@ -432,7 +440,7 @@ class ReferenceRewriter(cst.CSTTransformer):
             return None
         if not groups:
             return []
-        kept = [a for a in updated.names if not self._dropped_alias(original, a, top_level)]  # type: ignore[union-attr]
+        kept = [a for a in updated.names if not self._dropped_alias(original, a, top_level)]
         if (
             list(groups) == [package]
             and not (moved_importer and relative)
@@ -440,7 +448,9 @@ class ReferenceRewriter(cst.CSTTransformer):
             == [(_alias_name(a), _alias_local(a)) for a in kept]
         ):
             # Names were only dropped: keep the statement as written, minus those names.
-            return [updated.with_changes(names=_without_trailing_comma(kept, updated))]
+            return [
+                updated.with_changes(names=_without_trailing_comma(kept, updated.names, updated))
+            ]
         statements: list[cst.BaseSmallStatement] = []
         for module, names in groups.items():
             statements.append(
@@ -500,7 +510,7 @@ class ReferenceRewriter(cst.CSTTransformer):
 
     def _unresolved_names(self) -> set[str]:
         names: set[str] = set()
-        for scope in {s for s in self.metadata[ScopeProvider].values() if s is not None}:
+        for scope in {s for s in self.metadata[ScopeProvider].values() if isinstance(s, Scope)}:
             for access in scope.accesses:
                 if not access.referents and isinstance(access.node, cst.Name):
                     names.add(access.node.value)
@@ -611,15 +621,17 @@ def _alias_name(alias: cst.ImportAlias) -> str:
 
 
 def _alias_local(alias: cst.ImportAlias) -> str:
-    return get_full_name_for_node(alias.asname.name) if alias.asname else _alias_name(alias)  # type: ignore[return-value]
+    return (get_full_name_for_node(alias.asname.name) if alias.asname else None) or _alias_name(
+        alias
+    )
 
 
 def _without_trailing_comma(
-    kept: list[cst.ImportAlias], node: cst.ImportFrom
+    kept: list[cst.ImportAlias], names: Sequence[cst.ImportAlias], node: cst.ImportFrom
 ) -> list[cst.ImportAlias]:
-    """After dropping names the last one left must not end with a stray comma (unless the
-    statement is parenthesised and had a trailing comma: keep that style)."""
-    original_last = node.names[-1]  # type: ignore[index]
+    """After dropping names (of ``names``, the node's) the last one left must not end with a
+    stray comma (unless the statement is parenthesised and had a trailing comma: keep that style)."""
+    original_last = names[-1]
     if kept and kept[-1] is not original_last:
         if node.lpar is not None and not isinstance(original_last.comma, cst.MaybeSentinel):
             kept[-1] = kept[-1].with_changes(comma=original_last.comma)
@@ -635,14 +647,14 @@ def render_star(module: str, importer_package: str, relative: bool) -> cst.Impor
 
 def _lines(
     template: cst.SimpleStatementLine, small: list[cst.BaseSmallStatement]
-) -> list[cst.BaseStatement]:
+) -> list[BodyStatement]:
     """Small statements as lines: the first keeps the original's comments above and after;
     a ``# noqa`` after the original goes after each line (``E402`` applies to all of them)."""
     if not small:
         return []
     comment = template.trailing_whitespace.comment
     noqa = template.trailing_whitespace if comment is not None and "noqa" in comment.value else None
-    lines: list[cst.BaseStatement] = []
+    lines: list[BodyStatement] = []
     for number, statement in enumerate(small):
         statement = statement.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
         if number == 0:
@@ -655,10 +667,27 @@ def _lines(
 
 
 def run(
-    world: World, source: ModuleInfo, target: Target, selected: set[int], **options
+    world: World,
+    source: ModuleInfo,
+    target: Target,
+    selected: set[int],
+    *,
+    top_imports: bool,
+    prune: frozenset[str] = frozenset(),
+    app_name: str | None = None,
+    strings: StringHook | None = None,
 ) -> Rewritten:
     """Rewrite the ``selected`` top-level statements of ``source`` for ``target``."""
-    rewriter = ReferenceRewriter(world, source, target, selected, **options)
+    rewriter = ReferenceRewriter(
+        world,
+        source,
+        target,
+        selected,
+        top_imports=top_imports,
+        prune=prune,
+        app_name=app_name,
+        strings=strings,
+    )
     wrapper = MetadataWrapper(source.tree, unsafe_skip_copy=True)
     wrapper.visit(rewriter)
     return rewriter.result

@@ -39,6 +39,7 @@ from fastapi_fix.layout.imports import World
 
 if TYPE_CHECKING:
     from fastapi_fix.layout.index import ModuleInfo, Statement
+    from fastapi_fix.layout.rewrite import ReferenceRewriter
 
 CODEMOD = "layered-layout"
 PATCH_METHODS = frozenset({"patch"})
@@ -184,7 +185,7 @@ class PythonStrings:
         self.references = references
 
     def __call__(
-        self, node: cst.SimpleString, call: cst.Call | None, rewriter
+        self, node: cst.SimpleString, call: cst.Call | None, rewriter: ReferenceRewriter
     ) -> cst.SimpleString | None:
         try:
             value = node.evaluated_value
@@ -324,16 +325,16 @@ def rewrite_text_file(
         )
         edits.append((match.start(), match.end(), relative_new))
     if rel_path.endswith(("pyproject.toml", "setup.cfg")):
-        for match in QUOTED_NAME.finditer(text):
-            if match.group(1) in root_modules:
-                findings.append(
-                    _finding(
-                        rel_path,
-                        text,
-                        match.start(),
-                        f"lists the module {match.group(1)}, now inside a package; update it by hand",
-                    )
-                )
+        findings.extend(
+            _finding(
+                rel_path,
+                text,
+                match.start(),
+                f"lists the module {match.group(1)}, now inside a package; update it by hand",
+            )
+            for match in QUOTED_NAME.finditer(text)
+            if match.group(1) in root_modules
+        )
     if not edits:
         return TextRewrite(None, findings)
     out = []
