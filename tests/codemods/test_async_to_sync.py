@@ -2748,7 +2748,7 @@ def test_noop(source, expected, kwargs):
     findings = check_noop(CODEMOD, source, context=context, **kwargs)
     rendered = [f"{f.line}:{f.column}: {f.message}" for f in findings]
     assert len(rendered) == len(expected), rendered
-    for got, want in zip(rendered, expected):
+    for got, want in zip(rendered, expected, strict=True):
         assert got.startswith(want), got
     assert all(f.codemod == CODEMOD and f.path == "app/main.py" for f in findings)
 

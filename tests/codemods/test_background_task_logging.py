@@ -1588,7 +1588,7 @@ def test_noop_with_findings(source, expected, kwargs):
     findings = check_noop(CODEMOD, source, **kwargs)
     got = [f"{f.line}:{f.column}: {f.message}" for f in findings]
     assert len(got) == len(expected), got
-    for message, fragment in zip(got, expected):
+    for message, fragment in zip(got, expected, strict=True):
         assert message.startswith(fragment), (message, fragment)
 
 

@@ -102,10 +102,9 @@ DEFINED = {
     "module-getattr": "def __getattr__(attr): ...",
     "syntax-error-assumes-yes": "def (:",
 }
-if sys.version_info >= (3, 10):
-    DEFINED["match-capture"] = "match 1:\n    case [a, *name]: pass"
-    DEFINED["match-mapping-rest"] = "match {}:\n    case {**name}: pass"
-    DEFINED["match-as"] = "match 1:\n    case int() as name: pass"
+DEFINED["match-capture"] = "match 1:\n    case [a, *name]: pass"
+DEFINED["match-mapping-rest"] = "match {}:\n    case {**name}: pass"
+DEFINED["match-as"] = "match 1:\n    case int() as name: pass"
 if sys.version_info >= (3, 12):
     DEFINED["type-alias"] = "type name = int"
 

@@ -271,7 +271,7 @@ def test_a_wanted_module_means_every_file_of_that_name():
         SourceFile(Path("/p/x/m.py"), "x/m.py", "m"),
         SourceFile(Path("/p/y/m.py"), "y/m.py", "m"),
     ]
-    sources = dict(zip(files, [b"import m\nstart()\n", b"one = 1\n", b"two = 2\n"]))
+    sources = dict(zip(files, [b"import m\nstart()\n", b"one = 1\n", b"two = 2\n"], strict=True))
     codemod = FollowNames()
     list(Runner([codemod], jobs=1).run(files, write=False, sources=sources))
     assert codemod.gathered == ["a", "m", "m"]

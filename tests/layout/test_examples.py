@@ -84,7 +84,9 @@ def test_example_after_the_layout(name, tmp_path):
     names = modules(app_dir)
     with ThreadPoolExecutor(max_workers=4) as pool:
         failures = {
-            m: e for m, e in zip(names, pool.map(lambda m: import_alone(app_dir, m), names)) if e
+            m: e
+            for m, e in zip(names, pool.map(lambda m: import_alone(app_dir, m), names), strict=True)
+            if e
         }
     assert failures == {}
     assert len(names) > 10

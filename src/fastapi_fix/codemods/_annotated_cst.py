@@ -126,7 +126,7 @@ class SignatureRewriter:
                 walked: object = self._walk(value)
             else:
                 walked = [self._walk(child) for child in value]
-                if all(new is old for new, old in zip(walked, value)):
+                if all(new is old for new, old in zip(walked, value, strict=True)):
                     walked = value
             if walked is not value:
                 changes[field] = walked

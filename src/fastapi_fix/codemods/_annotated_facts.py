@@ -266,8 +266,10 @@ def _lambda_params(tree: ast.Module, names: _Names) -> Iterator[tuple[int, int, 
             args = node.args
             positional = [*args.posonlyargs, *args.args]
             pairs = [
-                *zip(positional[len(positional) - len(args.defaults) :], args.defaults),
-                *zip(args.kwonlyargs, args.kw_defaults),
+                *zip(
+                    positional[len(positional) - len(args.defaults) :], args.defaults, strict=True
+                ),
+                *zip(args.kwonlyargs, args.kw_defaults, strict=True),
             ]
             for arg, default in pairs:
                 if _fastapi_function(default, names):
@@ -713,7 +715,7 @@ def _literal_code(node: ast.expr) -> str:
             return f"{{{inner}}}"
         return f"({inner},)" if len(node.elts) == 1 else f"({inner})"
     if isinstance(node, ast.Dict):
-        pairs = [(k, v) for k, v in zip(node.keys, node.values) if k is not None]
+        pairs = [(k, v) for k, v in zip(node.keys, node.values, strict=True) if k is not None]
         if len(pairs) == len(node.keys):  # no ``**spread`` (its key is None)
             return (
                 "{" + ", ".join(f"{_literal_code(k)}: {_literal_code(v)}" for k, v in pairs) + "}"
@@ -792,12 +794,12 @@ class _FunctionCollector:
         defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(
             args.defaults
         )
-        for index, (arg, default) in enumerate(zip(positional, defaults)):
+        for index, (arg, default) in enumerate(zip(positional, defaults, strict=True)):
             kind = "posonly" if index < len(args.posonlyargs) else "regular"
             yield self._param(arg, kind, default)
         if args.vararg:
             yield ParamFacts(args.vararg.arg, args.vararg.lineno, "vararg", False)
-        for arg, default in zip(args.kwonlyargs, args.kw_defaults):
+        for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
             yield self._param(arg, "kwonly", default)
         if args.kwarg:
             yield ParamFacts(args.kwarg.arg, args.kwarg.lineno, "kwarg", False)

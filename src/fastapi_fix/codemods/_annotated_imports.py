@@ -57,7 +57,9 @@ def remove_imports(
             carried = stmt.leading_lines
         else:
             body.append(kept)
-    if len(body) == len(module.body) and all(new is old for new, old in zip(body, module.body)):
+    if len(body) == len(module.body) and all(
+        new is old for new, old in zip(body, module.body, strict=True)
+    ):
         return module
     return module.with_changes(body=body)
 
@@ -84,7 +86,9 @@ def _without_aliases(
         smalls.append(small)
     if not smalls:
         return None
-    if len(smalls) == len(stmt.body) and all(new is old for new, old in zip(smalls, stmt.body)):
+    if len(smalls) == len(stmt.body) and all(
+        new is old for new, old in zip(smalls, stmt.body, strict=True)
+    ):
         return stmt
     if len(smalls) < len(stmt.body):
         smalls[-1] = smalls[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)

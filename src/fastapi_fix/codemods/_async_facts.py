@@ -29,7 +29,7 @@ import builtins
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, NamedTuple, Optional, Union
+from typing import TYPE_CHECKING, Literal, NamedTuple, Optional
 
 from fastapi_fix.codemods._blocking import needs_event_loop
 from fastapi_fix.codemods._fastapi import (
@@ -57,8 +57,8 @@ Of = tuple[Literal["inst", "call", "item", "div", "dep"], "Sym"]
 Attr = tuple[Literal["attr"], "Sym", str]
 # ``either``: the first if it resolves, else the second; ``annotated``: (type, dependency).
 Either = tuple[Literal["either", "annotated"], Optional["Sym"], Optional["Sym"]]
-Param = tuple[Literal["param"], str, Optional[int], str]  # (kind, function id, position, name)
-Sym = Union[Ref, Near, Key, Of, Attr, Either, Param]
+Param = tuple[Literal["param"], str, int | None, str]  # (kind, function id, position, name)
+Sym = Ref | Near | Key | Of | Attr | Either | Param
 
 ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 OPTIONAL = frozenset({"typing.Optional", "typing.Union", "typing_extensions.Optional"})
@@ -948,10 +948,15 @@ class _Gatherer:
             zip(
                 [a.arg for a in positional][len(positional) - len(arguments.defaults) :],
                 arguments.defaults,
+                strict=True,
             )
         )
         defaults.update(
-            {a.arg: d for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d}
+            {
+                a.arg: d
+                for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)
+                if d
+            }
         )
         kinds = {_ref_name(self.sym(d, outer)) for d in node.decorator_list}
         for index, argument in enumerate([*positional, *arguments.kwonlyargs]):
@@ -1118,7 +1123,7 @@ def _assigned_pairs(target: ast.expr, value: ast.expr | None) -> list[tuple[str,
             values = list(value.elts)
         return [
             pair
-            for element, item in zip(target.elts, values)
+            for element, item in zip(target.elts, values, strict=False)
             for pair in _assigned_pairs(element, item)
         ]
     return []

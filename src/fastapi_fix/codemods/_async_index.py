@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, TypeVar, Union
+from typing import Literal, TypeVar
 
 from fastapi_fix.codemods._async_facts import (
     SYNC_ITERATORS,
@@ -54,10 +54,10 @@ from fastapi_fix.engine.codemod import SourceFile
 Named = tuple[Literal["module", "func", "class", "inst", "ext", "extinst"], str]
 Bound = tuple[Literal["extbound"], str, str]  # (kind, library type, attribute name)
 Alias = tuple[Literal["alias"], "Value"]
-Value = Union[Named, Bound, Alias]
+Value = Named | Bound | Alias
 # What a call is: a `Match` (blocks), a project function id, ("loop", name) or None.
 NeedsLoop = tuple[Literal["loop"], str]
-Classified = Union[Match, str, NeedsLoop, None]
+Classified = Match | str | NeedsLoop | None
 ROUTER_TYPES = frozenset({"fastapi.FastAPI", "fastapi.APIRouter"})
 ROUTE_METHODS = HTTP_METHODS | {"api_route"}
 ASYNC_CONTEXT_MANAGERS = frozenset({"contextlib.asynccontextmanager"})
@@ -137,7 +137,7 @@ class Via:
     callee: str  # function id
 
 
-Blocking = Union[Direct, Via]
+Blocking = Direct | Via
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ class Leaf:
     what: str
 
 
-Reaches = Union[Leaf, Via]  # done in the function itself, or in a project function it calls
+Reaches = Leaf | Via  # done in the function itself, or in a project function it calls
 Witness = TypeVar("Witness", Blocking, Reaches)
 
 

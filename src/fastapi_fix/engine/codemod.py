@@ -21,7 +21,7 @@ import ast
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 import libcst as cst
 
@@ -29,7 +29,7 @@ from fastapi_fix.engine.results import Edit, Finding
 
 # A statement of a module's body, as LibCST types ``Module.body`` (its ``BaseStatement`` has no
 # ``leading_lines``): what a codemod inserting or moving top-level statements works with.
-BodyStatement = Union[cst.SimpleStatementLine, cst.BaseCompoundStatement]
+BodyStatement = cst.SimpleStatementLine | cst.BaseCompoundStatement
 
 
 @dataclass(frozen=True)

@@ -171,7 +171,7 @@ def distinct_module_names(files: list[SourceFile]) -> list[SourceFile]:
         depth = [len(f.path.parts) for f in group]
         keeper = group[depth.index(min(depth))] if depth.count(min(depth)) == 1 else None
         others = [f for f in group if f is not keeper]
-        for file, qualified in zip(others, _shortest_distinct_suffixes(others, name)):
+        for file, qualified in zip(others, _shortest_distinct_suffixes(others, name), strict=True):
             renamed[file] = replace(file, module_name=qualified)
     return [renamed.get(f, f) for f in files]
 

@@ -314,7 +314,9 @@ class ReferenceRewriter(cst.CSTTransformer):
         return super().on_visit(node)
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        for index, (before, after) in enumerate(zip(original_node.body, updated_node.body)):
+        for index, (before, after) in enumerate(
+            zip(original_node.body, updated_node.body, strict=False)
+        ):
             if index not in self.selected:
                 continue
             replacement = self._replacements.get(id(before), ...)
@@ -338,7 +340,7 @@ class ReferenceRewriter(cst.CSTTransformer):
             return updated_node
         new_small: list[cst.BaseSmallStatement] = []
         changed = False
-        for before, after in zip(original_node.body, updated_node.body):
+        for before, after in zip(original_node.body, updated_node.body, strict=False):
             # (``after`` is an import when ``before`` is: LibCST hands back the kind it was given)
             if isinstance(before, (cst.Import, cst.ImportFrom)) and isinstance(
                 after, (cst.Import, cst.ImportFrom)
@@ -522,7 +524,7 @@ class ReferenceRewriter(cst.CSTTransformer):
         kept: list[cst.ImportAlias] = []
         extra: list[cst.BaseSmallStatement] = []
         changed = False
-        for before, after in zip(original.names, updated.names):
+        for before, after in zip(original.names, updated.names, strict=False):
             dotted = get_full_name_for_node(before.name) or ""
             asname = get_full_name_for_node(before.asname.name) if before.asname else None
             local = asname or dotted.partition(".")[0]
