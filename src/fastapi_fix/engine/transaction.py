@@ -75,6 +75,8 @@ class Transaction:
         self._done: list[_Entry] = []
         # Files a rollback found changed by someone else since, and left alone.
         self.left_alone: list[Path] = []
+        # Folders `create` made for new files: removed again if the transaction is not done.
+        self.created_folders: list[Path] = []
 
     # -- staging -------------------------------------------------------------------------
 
@@ -93,11 +95,21 @@ class Transaction:
         self._stage(path, real, data, current.data, info)
 
     def create(self, path: Path, data: bytes, mode: int = 0o644) -> None:
-        """Stage a new file (its folder must exist when committing)."""
-        real = self._checked_target(path, must_exist=False)
+        """Stage a new file, making its folders if needed."""
+        real = self._checked_target(path)
         if os.path.lexists(real):
             raise SkipFile("already exists")
+        self._make_folders(real.parent)
         self._stage(path, real, data, None, None, mode)
+
+    def _make_folders(self, folder: Path) -> None:
+        missing = []
+        while not folder.exists():
+            missing.append(folder)
+            folder = folder.parent
+        for path in reversed(missing):
+            path.mkdir()
+            self.created_folders.append(path)
 
     def remove(self, path: Path, snapshot: Snapshot) -> None:
         real = self._checked_target(path)
@@ -106,7 +118,7 @@ class Transaction:
             raise SkipFile("changed on disk during the run")
         self._stage(path, real, None, current.data, os.stat(real))
 
-    def _checked_target(self, path: Path, must_exist: bool = True) -> Path:
+    def _checked_target(self, path: Path) -> Path:
         real = Path(os.path.realpath(path))
         if not is_within(real, self.roots):
             raise SkipFile("resolves outside the paths given on the command line")
@@ -167,31 +179,52 @@ class Transaction:
 
     # -- committing ----------------------------------------------------------------------
 
-    def commit(self) -> None:
+    def commit(
+        self,
+        side_step: Callable[[], object] | None = None,
+        undo_side_step: Callable[[], object] | None = None,
+    ) -> None:
         """Apply every staged file, all or nothing.
 
         The journal is on disk before the first rename and goes last, so a crash in between
         is rolled back by the next run's `recover`; an exception (a signal) is rolled back here
         and raised again. `OSError` if a rename failed (everything was rolled back).
+        ``side_step`` runs after the renames (updating git's index, say); if it or anything
+        after it fails, ``undo_side_step`` runs (it must be safe to run even if the step did
+        not happen) and the files are rolled back.
         """
         entries = list(self._staged.values())
         if not entries:
             return
+        side_step_started = False
         try:
-            _write_json_atomically(self.journal, {"entries": [e.as_json() for e in entries]})
+            _write_json_atomically(self.journal, self._journal_document(entries))
             for entry in entries:
                 _apply(entry)
                 self._done.append(entry)
             for folder in {e.target.parent for e in entries}:
                 _fsync_directory(folder)
+            if side_step is not None:
+                side_step_started = True
+                side_step()
             self.journal.unlink()
         except BaseException:
+            if side_step_started and undo_side_step is not None:
+                with contextlib.suppress(Exception):
+                    undo_side_step()
             self._undo()
             raise
         _fsync_directory(self.root)
         self._done.clear()
         self._staged.clear()
+        self.created_folders.clear()
         _unlink_quietly(*(e.backup for e in entries))
+
+    def _journal_document(self, entries: Sequence[_Entry]) -> dict[str, object]:
+        return {
+            "entries": [e.as_json() for e in entries],
+            "created_folders": [str(folder) for folder in self.created_folders],
+        }
 
     def _undo(self) -> None:
         """Put back what `commit` changed (newest first), then drop everything staged."""
@@ -205,6 +238,8 @@ class Transaction:
         """Drop every staged file; nothing on disk changes (the temp files go)."""
         for path in list(self._staged):
             self._drop(path)
+        _remove_empty_folders(self.created_folders)
+        self.created_folders.clear()
 
     def __enter__(self) -> Transaction:
         return self
@@ -283,30 +318,44 @@ def recover(root: Path) -> Recovery | None:
     either way: a run killed while staging leaves them without a journal).
     """
     journal = Path(os.path.realpath(root)) / JOURNAL_NAME
-    outcome = None
     try:
         text = journal.read_text(encoding="utf-8")
     except FileNotFoundError:
         text = None
     if text is not None:
         try:
-            entries = json.loads(text)["entries"]
-        except (ValueError, KeyError, TypeError):
-            entries = []  # written atomically: a torn journal was never complete, no rename
-        restored, left_alone = _restore(entries)
+            document = json.loads(text)
+            entries, folders = document["entries"], document.get("created_folders", [])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            entries, folders = [], []  # written atomically: never torn, but not ours to trust
+        restored, left_alone = _restore(entries, journal.parent)
+        stale = _remove_stale_temp_files(journal.parent)
+        _remove_empty_folders([Path(folder) for folder in folders])
         journal.unlink()
         _fsync_directory(journal.parent)
-        outcome = Recovery(restored, left_alone, 0)
-    stale = _remove_stale_temp_files(journal.parent)
-    if outcome is not None:
-        outcome.stale_files = stale
-    return outcome
+        return Recovery(restored, left_alone, stale)
+    _remove_stale_temp_files(journal.parent)
+    return None
 
 
-def _restore(entries: list[dict[str, str | bool | None]]) -> tuple[list[Path], list[Path]]:
+def _remove_empty_folders(folders: Sequence[Path]) -> None:
+    for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only if empty: a folder someone filled meanwhile stays
+
+
+def _restore(
+    entries: list[dict[str, str | bool | None]], root: Path | None = None
+) -> tuple[list[Path], list[Path]]:
+    """Put back each entry's old content (newest first) where the new content is found.
+    With ``root`` (a journal read from disk), only entries that a transaction under ``root``
+    can have written are trusted."""
     restored, left_alone = [], []
     for entry in reversed(entries):
         target = Path(str(entry["path"]))
+        if root is not None and not _trusted(entry, root):
+            left_alone.append(target)
+            continue
         try:
             current = _digest(target.read_bytes())
         except FileNotFoundError:
@@ -320,6 +369,19 @@ def _restore(entries: list[dict[str, str | bool | None]]) -> tuple[list[Path], l
         _put_back(target, backup, bool(entry["in_place"]))
         restored.append(target)
     return restored, left_alone
+
+
+def _trusted(entry: dict[str, str | bool | None], root: Path) -> bool:
+    """The journal is a file in the user's tree: it must not lead a write anywhere else."""
+    target = Path(os.path.realpath(str(entry["path"])))
+    backup = entry["backup"]
+    return is_within(target, [root]) and (
+        backup is None
+        or (
+            Path(str(backup)).parent == target.parent
+            and Path(str(backup)).name.endswith(TEMP_SUFFIX)
+        )
+    )
 
 
 def _put_back(target: Path, backup: Path | None, in_place: bool) -> None:
