@@ -154,8 +154,8 @@ def build_branch(
             _commit_codemods(
                 outcome, tree, instances, relocated, apply, say, verify, _app_root(repo, tree.root)
             )
-    except Interrupted as exc:  # the worktree is gone already; say what became of the branch
-        commits = len(outcome.commits)
+    except Interrupted as exc:  # the worktree is gone already; say what becomes of the branch
+        commits = _commits_on(repo, name, head)  # one may have landed as the signal came
         exc.details.append(
             f"branch {name} kept with {commits} commit(s) made before the interruption"
             if commits
@@ -168,6 +168,13 @@ def build_branch(
             with contextlib.suppress(GitError):
                 repo.delete_branch_if_at(name, head)
     return outcome
+
+
+def _commits_on(repo: Repository, name: str, base: str) -> int:
+    try:
+        return int(repo.git("rev-list", "--count", f"{base}..refs/heads/{name}"))
+    except (GitError, ValueError):
+        return 0  # no such branch (yet)
 
 
 def _commit_codemods(

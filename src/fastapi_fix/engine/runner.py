@@ -18,7 +18,7 @@ from fastapi_fix.engine.codemod import Codemod, SourceFile, Wanted
 from fastapi_fix.engine.files import SkipFile, read_snapshot
 from fastapi_fix.engine.pipeline import GatherOutcome, gather_file, transform_source
 from fastapi_fix.engine.results import FileResult, Status
-from fastapi_fix.engine.signals import quiet_worker, terminate_workers
+from fastapi_fix.engine.signals import quiet_worker, signals_blocked, terminate_workers
 from fastapi_fix.engine.transaction import Gate, Transaction, change_sets
 
 # (phase, files done, files in phase) -> None
@@ -353,7 +353,8 @@ def _in_order(
     Python 3.11 a pool whose processes are then terminated fails on cancelled futures
     (InvalidStateError in its thread, a traceback and a hang at exit)."""
     chunks = [jobs[start : start + chunksize] for start in range(0, len(jobs), chunksize)]
-    futures = [executor.submit(_run_chunk, fn, chunk) for chunk in chunks]
+    with signals_blocked():  # the first submit starts the processes
+        futures = [executor.submit(_run_chunk, fn, chunk) for chunk in chunks]
     for future in futures:
         yield from future.result()
 

@@ -37,8 +37,9 @@ class Interrupted(KeyboardInterrupt):
 @contextlib.contextmanager
 def interrupts_raised() -> Iterator[None]:
     """Within the block, the handled signals raise `Interrupted` once; later ones are ignored
-    so that the clean-up they started runs to its end. Outside the main thread (where Python
-    cannot set handlers) this does nothing."""
+    so that the clean-up they started runs to its end, and stay ignored after an interruption
+    (the process is on its way out: a second Ctrl-C must not break its exit). Outside the main
+    thread (where Python cannot set handlers) this does nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -55,7 +56,19 @@ def interrupts_raised() -> Iterator[None]:
         yield
     finally:
         for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            signal.signal(signum, signal.SIG_IGN if raised else handler)
+
+
+@contextlib.contextmanager
+def signals_blocked() -> Iterator[None]:
+    """Hold the handled signals back (they are delivered on leaving the block) while worker
+    processes are started: a child forked with the parent's handlers must not get one before
+    `quiet_worker` has replaced them."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def quiet_worker() -> None:
@@ -64,6 +77,7 @@ def quiet_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED)  # blocked by `signals_blocked`
 
 
 def terminate_workers(timeout: float = 5.0) -> None:
