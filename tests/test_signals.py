@@ -18,12 +18,20 @@ from pathlib import Path
 
 import pytest
 
-from fastapi_fix.engine.transaction import JOURNAL_NAME, stale_temp_files
 from tests.helpers import make_project
 from tests.layout.helpers import write_project
 from tests.layout.test_apply import SHOP
 
 REPO = Path(__file__).resolve().parents[1]
+# What a write in progress leaves on disk (the README's contract, not an import: these tests
+# must fail on a tool that has no transaction).
+JOURNAL_NAME = ".fastapi-fix.journal"
+
+
+def stale_temp_files(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.fastapi-fix.tmp"))
+
+
 ROUTES_PER_FILE = 10
 
 
