@@ -167,6 +167,7 @@ def interrupted_commit(root: Path, renames_done: int, monkeypatch) -> None:
         txn.write(root / name, RENAMED[name], read_snapshot(root / name))
     with pytest.raises(Crash):
         txn.commit()
+    txn._lock.release()  # as the kernel does for a process that died
     monkeypatch.undo()
 
 
@@ -228,6 +229,18 @@ def test_a_stale_temp_file_from_a_killed_run_is_removed_by_the_next_run(project)
     result = invoke("--check", ".")
     assert result.exit_code == 1
     assert not leftover.exists()
+
+
+def test_recovery_never_touches_the_files_of_a_run_still_writing(project):
+    writing = Transaction(project)
+    writing.write(project / "main.py", b"x = 1\n", read_snapshot(project / "main.py"))
+    staged = list(stale_temp_files(project))
+    assert len(staged) == 2  # the new content and the backup of the old
+    assert recover(project) is None
+    assert list(stale_temp_files(project)) == staged
+    writing.commit()
+    assert (project / "main.py").read_bytes() == b"x = 1\n"
+    assert list(stale_temp_files(project)) == []
 
 
 # -- files kept as they were --------------------------------------------------------------

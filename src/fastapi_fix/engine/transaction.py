@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import stat
+import sys
 import tempfile
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ TEMP_SUFFIX = ".fastapi-fix.tmp"
 _UNSEARCHED_DIRS = frozenset(
     {".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "node_modules", "__pycache__"}
 )
+
+if sys.platform != "win32":
+    import fcntl
 
 # New contents by path -> problems; any problem vetoes the change set (see `Transaction`).
 Gate = Callable[[Mapping[Path, bytes]], list[str]]
@@ -77,6 +81,7 @@ class Transaction:
         self.left_alone: list[Path] = []
         # Folders `create` made for new files: removed again if the transaction is not done.
         self.created_folders: list[Path] = []
+        self._lock = _ProjectLock(self.root)
 
     # -- staging -------------------------------------------------------------------------
 
@@ -135,6 +140,7 @@ class Transaction:
         info: os.stat_result | None,
         mode: int = 0o644,
     ) -> None:
+        self._lock.acquire()  # from the first staged file: see `_ProjectLock`
         entry = _Entry(real, None, None, _digest(old), _digest(new))
         self._staged[path] = entry  # before writing: a signal mid-way still cleans up
         try:
@@ -219,6 +225,7 @@ class Transaction:
         self._staged.clear()
         self.created_folders.clear()
         _unlink_quietly(*(e.backup for e in entries))
+        self._lock.release()
 
     def _journal_document(self, entries: Sequence[_Entry]) -> dict[str, object]:
         return {
@@ -240,12 +247,48 @@ class Transaction:
             self._drop(path)
         _remove_empty_folders(self.created_folders)
         self.created_folders.clear()
+        self._lock.release()
 
     def __enter__(self) -> Transaction:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.abort()  # after a commit, nothing is left to drop
+
+
+class _ProjectLock:
+    """An advisory lock on the project's root folder (``flock`` on the folder itself: no lock
+    file is left in the tree), held while a transaction has files staged: another run waits
+    to stage its own, and its `recover` never takes this run's files for a crashed run's."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.fd: int | None = None
+
+    def acquire(self, wait: bool = True) -> bool:
+        """False only if ``wait`` is False and another run holds the lock. Where locks are not
+        available (Windows, some network file systems) runs are simply not serialised."""
+        if self.fd is not None or sys.platform == "win32":
+            return True
+        try:
+            fd = os.open(self.root, os.O_RDONLY)
+        except OSError:
+            return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        except OSError:
+            os.close(fd)
+            return True
+        self.fd = fd
+        return True
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the folder releases its lock
+            self.fd = None
 
 
 def _apply(entry: _Entry) -> None:
@@ -318,6 +361,16 @@ def recover(root: Path) -> Recovery | None:
     either way: a run killed while staging leaves them without a journal).
     """
     journal = Path(os.path.realpath(root)) / JOURNAL_NAME
+    lock = _ProjectLock(journal.parent)
+    if not lock.acquire(wait=False):
+        return None  # another run is writing: its journal and temp files are not stale
+    try:
+        return _recover(journal)
+    finally:
+        lock.release()
+
+
+def _recover(journal: Path) -> Recovery | None:
     try:
         text = journal.read_text(encoding="utf-8")
     except FileNotFoundError:
