@@ -326,3 +326,33 @@ def test_sigterm_during_a_layout_apply_rolls_everything_back(tmp_root, stop_at):
     assert after == before
     assert git(tmp_root, "status", "--porcelain") == ""
     assert os.listdir(tmp_root.parent / "tmp") == []  # no backup folder
+
+
+# -- --verify ---------------------------------------------------------------------------------
+
+# Imported by --verify in a child process: once rewritten (foo became bar), it signals the
+# fastapi-fix process that is waiting for it, as a terminal would while the app imports.
+SIGNALLING_APP = b"""\
+import os
+import signal
+
+from fastapi import FastAPI
+
+app = FastAPI()
+foo = 1
+if "bar" in globals():
+    os.kill(os.getppid(), signal.SIGTERM)
+"""
+
+
+def test_sigterm_while_verify_imports_the_rewritten_app_restores_it(tmp_root):
+    make_project(tmp_root, {"app/__init__.py": b"", "app/main.py": SIGNALLING_APP})
+    process = start(tmp_root, "-1", "0", "--verify", "app.main:app", "app", script=TOY_RUN)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr
+    assert stderr.splitlines()[-1] == (
+        "fastapi-fix: interrupted by SIGTERM: every change in progress was rolled back; "
+        "the rewrite was not verified: 1 file(s) restored"
+    )
+    assert (tmp_root / "app/main.py").read_bytes() == SIGNALLING_APP
+    assert stale_temp_files(tmp_root) == [] and not (tmp_root / JOURNAL_NAME).exists()

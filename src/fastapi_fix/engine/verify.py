@@ -21,6 +21,7 @@ from pathlib import Path
 
 from fastapi_fix.engine.files import SkipFile, read_snapshot
 from fastapi_fix.engine.results import FileResult, Status
+from fastapi_fix.engine.signals import Interrupted
 from fastapi_fix.engine.transaction import Transaction
 
 DEFAULT_TIMEOUT = 120.0
@@ -255,7 +256,13 @@ def apply_verified(
     results = apply(rollback)
     verification = Verification(app)
     if rollback:
-        verification.differences = verify_rewrite(app, app_root, baseline, python)
+        try:
+            verification.differences = verify_rewrite(app, app_root, baseline, python)
+        except Interrupted as exc:  # not verified: not kept
+            restored, not_restored = rollback.restore()
+            exc.details.append(f"the rewrite was not verified: {len(restored)} file(s) restored")
+            exc.details += [f"{path} not restored: {why}" for path, why in not_restored]
+            raise
         verification.status = "changed" if verification.differences else "unchanged"
     if verification.differences:
         verification.rolled_back, verification.not_restored = rollback.restore()
