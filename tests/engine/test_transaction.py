@@ -281,3 +281,24 @@ def test_an_exception_during_the_commit_rolls_every_file_back(project, monkeypat
     assert contents(project) == CROSS_FILE
     assert not (project / JOURNAL_NAME).exists()
     assert list(stale_temp_files(project)) == []
+
+
+@pytest.mark.parametrize(
+    "journal",
+    [b"{not json", b'{"entries": [1, {"path": 2}]}', b"\xff\xfe", b'{"entries": "x"}'],
+    ids=["torn", "foreign entries", "undecodable", "entries not a list"],
+)
+def test_a_journal_that_is_not_ours_is_removed_without_touching_a_file(project, journal):
+    (project / JOURNAL_NAME).write_bytes(journal)
+    recovery = recover(project)
+    assert contents(project) == CROSS_FILE
+    assert not (project / JOURNAL_NAME).exists() or recovery is None
+
+
+def test_a_missing_backup_leaves_the_file_alone_and_named(project, monkeypatch):
+    interrupted_commit(project, 2, monkeypatch)
+    for backup in project.glob("*.old.fastapi-fix.tmp"):
+        backup.unlink()
+    recovery = recover(project)
+    assert recovery is not None and len(recovery.left_alone) == 2
+    assert not (project / JOURNAL_NAME).exists()

@@ -62,6 +62,10 @@ class _Entry:
         }
 
 
+# What `_Entry.as_json` writes: a journal entry without all of them is not one of ours.
+_ENTRY_KEYS = frozenset({"path", "old_sha256", "new_sha256", "temp", "backup", "in_place"})
+
+
 class Transaction:
     """Files staged one by one (`write`, `create`, `remove`), then all applied by `commit`.
 
@@ -373,18 +377,21 @@ def recover(root: Path) -> Recovery | None:
 def _recover(journal: Path) -> Recovery | None:
     try:
         text = journal.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (OSError, UnicodeDecodeError):  # absent (the usual case), or not a journal of ours
         text = None
     if text is not None:
         try:
             document = json.loads(text)
             entries, folders = document["entries"], document.get("created_folders", [])
+            entries = [e for e in entries if e.keys() >= _ENTRY_KEYS]
+            folders = [str(folder) for folder in folders]
         except (ValueError, KeyError, TypeError, AttributeError):
             entries, folders = [], []  # written atomically: never torn, but not ours to trust
         restored, left_alone = _restore(entries, journal.parent)
         stale = _remove_stale_temp_files(journal.parent)
         _remove_empty_folders([Path(folder) for folder in folders])
-        journal.unlink()
+        with contextlib.suppress(OSError):
+            journal.unlink()
         _fsync_directory(journal.parent)
         return Recovery(restored, left_alone, stale)
     _remove_stale_temp_files(journal.parent)
@@ -411,7 +418,7 @@ def _restore(
             continue
         try:
             current = _digest(target.read_bytes())
-        except FileNotFoundError:
+        except OSError:
             current = None
         if current == entry["old_sha256"]:
             continue  # not renamed yet
@@ -419,8 +426,12 @@ def _restore(
         if current != entry["new_sha256"] or (backup is None) != (entry["old_sha256"] is None):
             left_alone.append(target)
             continue
-        _put_back(target, backup, bool(entry["in_place"]))
-        restored.append(target)
+        try:
+            _put_back(target, backup, bool(entry["in_place"]))
+        except OSError:  # its backup is gone, the folder is read-only now, ...
+            left_alone.append(target)
+        else:
+            restored.append(target)
     return restored, left_alone
 
 
