@@ -7,6 +7,7 @@ layered-layout leaves nothing half-moved; after SIGKILL the next run rolls back.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -61,9 +62,28 @@ def routers(count: int) -> dict[str, bytes]:
     return files
 
 
+# Process groups started by the current test: whatever a failing test leaves (a tool that
+# does not stop its workers) is killed at teardown, by group id.
+_started: list[int] = []
+
+
+@pytest.fixture(autouse=True)
+def _kill_leftovers():
+    yield
+    while _started:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(_started.pop(), signal.SIGKILL)
+
+
 def start(root: Path, *args: str, script: str | None = None) -> subprocess.Popen[str]:
     """The command line in a new process group (as a shell starts it)."""
     command = ["-m", "fastapi_fix", *args] if script is None else ["-c", script, *args]
+    process = _popen(root, command)
+    _started.append(process.pid)
+    return process
+
+
+def _popen(root: Path, command: list[str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, *command],
         cwd=root,
