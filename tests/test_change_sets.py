@@ -86,3 +86,32 @@ def test_both_named_the_alias_is_shared_and_the_project_imports(project: Path) -
     assert "from .db import SessionDep" in (project / "app/main.py").read_text()
     completed = imports(project, "app.main")
     assert completed.returncode == 0, completed.stderr
+
+
+def test_the_import_gate_keeps_a_rewrite_that_would_break_an_unwritten_importer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A codemod that renames a definition without declaring who imports it (here the toy
+    rename-foo, run on the provider alone) must not land: ``user.py``, not written, still
+    imports the old name. The gate refuses the change set, names the import, exit 123."""
+    from fastapi_fix import codemods
+    from tests.engine.toy import RenameFooTogether, use_toy_codemods
+
+    (tmp_path / ".git").mkdir()
+    make_project(
+        tmp_path,
+        {"provider.py": b"def foo():\n    return 1\n", "user.py": b"from provider import foo\n"},
+    )
+    use_toy_codemods(monkeypatch, tmp_path)
+    result = CliRunner().invoke(main, ["provider.py"])
+    assert result.exit_code == 123, result.output
+    assert "user.py:1:1: cannot import name 'foo' from 'provider'" in result.output
+    assert (tmp_path / "provider.py").read_bytes() == b"def foo():\n    return 1\n"
+    # Both named, but two change sets: each alone breaks the other's imports, so neither lands.
+    assert CliRunner().invoke(main, ["provider.py", "user.py"]).exit_code == 123
+    assert (tmp_path / "user.py").read_bytes() == b"from provider import foo\n"
+    # Declared as one change set (``ctx.require``), the same rewrite is consistent: written.
+    monkeypatch.setattr(codemods, "REGISTRY", (RenameFooTogether,))
+    assert CliRunner().invoke(main, ["provider.py", "user.py"]).exit_code == 0
+    assert (tmp_path / "user.py").read_bytes() == b"from provider import bar\n"
+    assert (tmp_path / "provider.py").read_bytes() == b"def bar():\n    return 1\n"

@@ -101,3 +101,23 @@ def use_toy_codemods(monkeypatch, root) -> None:
     monkeypatch.chdir(root)
     monkeypatch.setattr(codemods, "REGISTRY", (RenameFoo, Broken))
     monkeypatch.setattr(Broken, "default_enabled", False)
+
+
+class RenameFooTogether(RenameFoo):
+    """RenameFoo where a file importing from ``provider`` needs ``provider.py``'s rewrite
+    (the name it imports is renamed there): one change set, as a real cross-file codemod."""
+
+    name = "rename-foo-together"
+
+    def transform(self, ctx: FileContext, module: cst.Module, index: object) -> cst.Module:
+        for statement in module.body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if (
+                    isinstance(small, cst.ImportFrom)
+                    and isinstance(small.module, cst.Name)
+                    and small.module.value == "provider"
+                ):
+                    ctx.require(ctx.file.path.parent / "provider.py")
+        return super().transform(ctx, module, index)

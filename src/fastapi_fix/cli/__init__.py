@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,8 +28,11 @@ from fastapi_fix.engine.config import (
 )
 from fastapi_fix.engine.diff import unified_diff
 from fastapi_fix.engine.git import GitError
+from fastapi_fix.engine.import_gate import ImportGate
 from fastapi_fix.engine.results import FileResult, Status
 from fastapi_fix.engine.runner import Runner
+from fastapi_fix.engine.signals import Interrupted, interrupts_raised, terminate_workers
+from fastapi_fix.engine.transaction import recover
 from fastapi_fix.engine.verify import (
     Rollback,
     Verification,
@@ -79,7 +83,24 @@ def _chosen_codemods(
     return codemods.select(*effective_selection(config, select, ignore))
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _InterruptibleCommand(click.Command):
+    """SIGINT/SIGTERM/SIGHUP: what is in progress is undone on the way out (see
+    `engine.signals`), then one line and exit 128 + the signal's number (130, 143, 129)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with interrupts_raised():
+            try:
+                return super().invoke(ctx)
+            except Interrupted as exc:
+                terminate_workers()
+                click.echo(f"fastapi-fix: {exc}", err=True)
+                ctx.exit(exc.exit_code)
+
+
+@click.command(
+    cls=_InterruptibleCommand,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--dry-run", "--diff", "dry_run", is_flag=True, help="Write nothing; print a unified diff."
@@ -180,6 +201,7 @@ def main(
         renderer.note("no codemod selected: nothing to do (see --list-codemods)")
     instances = [codemod(settings) for codemod in chosen]
     targets = Targets(paths, exclude, config.exclude, config.root)
+    _recover_interrupted_run(renderer, targets)
     if layout_cli.is_project_level(instances):  # moves files: its own plan/patch/apply flow
         if branch or verify:
             raise click.UsageError("layered-layout does not take --branch or --verify")
@@ -219,6 +241,22 @@ def main(
         )
         click.echo(report.dumps(doc), nl=False)
     ctx.exit(code)
+
+
+def journal_root(targets: Targets) -> Path:
+    """Where a run keeps its transaction journal: the project's root (else the first path's
+    folder). Every run looks there first for a run that was interrupted while writing."""
+    if targets.project_root is not None:
+        return targets.project_root
+    first = Path(os.path.abspath(targets.paths[0]))
+    return first if first.is_dir() else first.parent
+
+
+def _recover_interrupted_run(renderer: Renderer, targets: Targets) -> None:
+    root = journal_root(targets)
+    recovery = recover(root)
+    if recovery is not None:
+        renderer.error(recovery.message(root))
 
 
 def _check_combinations(dry_run: bool, check: bool, branch: str | None, verify: str | None) -> None:
@@ -362,27 +400,42 @@ def run(
                 tasks[phase] = progress.add_task(phase, total=total)
             progress.update(tasks[phase], completed=done)
 
-    runner = Runner(instances, jobs=jobs, progress=advance)
+    # The static import gate: a change set that would leave a project import unresolved is
+    # not written (its files are reported), whatever codemod made it.
+    gate = ImportGate([*found.files, *found.context], targets.project_root).check if write else None
+    runner = Runner(instances, jobs=jobs, progress=advance, gate=gate)
+    changed: list[FileResult] = []
     with progress or contextlib.nullcontext():
         for result in runner.run(
-            found.files, write=write, roots=found.roots, context=found.context
+            found.files,
+            write=write,
+            roots=found.roots,
+            context=found.context,
+            journal_root=journal_root(targets),
         ):
             if show:
                 _render_result(renderer, result, write=write, check=check)
             elif not write and result.old is not None and result.new is not None:
                 result.patch = unified_diff(result.old, result.new, result.display_path)
             if rollback is not None:
-                rollback.keep(result, found.roots)
+                rollback.keep(result, found.roots, journal_root(targets))
+            if write and result.status is Status.CHANGED:
+                changed.append(result)
             result.old = result.new = None  # rendered: keep memory flat in the project's size
             results.append(result)
+    if show:  # the writes happen once every file is transformed: now it is known which did
+        for result in changed:
+            if result.written:
+                renderer.fixed(result)
+            else:
+                renderer.file_problem(result)
     return results
 
 
 def _render_result(renderer: Renderer, result: FileResult, *, write: bool, check: bool) -> None:
-    if result.status is Status.CHANGED:
-        if write:
-            renderer.fixed(result)
-        elif check:
+    # A change being written is reported once written, after the last file (see `run`).
+    if result.status is Status.CHANGED and not write:
+        if check:
             renderer.would_fix(result)
         else:
             renderer.diff(result)

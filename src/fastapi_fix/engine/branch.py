@@ -22,6 +22,7 @@ from fastapi_fix.engine.config import Targets
 from fastapi_fix.engine.git import GitError, Repository, Worktree
 from fastapi_fix.engine.report import new_display_path
 from fastapi_fix.engine.results import FileResult, Status
+from fastapi_fix.engine.signals import Interrupted
 from fastapi_fix.engine.verify import AppSnapshot, VerifyError, snapshot_app, verify_rewrite
 
 # Runs codemods over targets and writes the changes (the CLI's own apply path).
@@ -167,19 +168,34 @@ def build_branch(
     `BranchRefused` if the branch cannot be made; a branch without commits is not kept."""
     repo, head = prepare(name, targets)
     outcome = BranchOutcome(name, head, repo.current_branch() or head[:10])
-    repo.create_branch(name, head)
     try:
+        repo.create_branch(name, head)
         with repo.worktree(name) as tree:
             relocated = targets.relocated(Path(os.path.realpath(repo.root)), tree.root)
             _commit_codemods(
                 outcome, tree, instances, relocated, apply, say, verify, _app_root(repo, tree.root)
             )
+    except Interrupted as exc:  # the worktree is gone already; say what becomes of the branch
+        commits = _commits_on(repo, name, head)  # one may have landed as the signal came
+        exc.details.append(
+            f"branch {name} kept with {commits} commit(s) made before the interruption"
+            if commits
+            else f"branch {name} deleted (no commit yet)"
+        )
+        raise
     finally:
         outcome.kept = bool(outcome.commits)
         if not outcome.kept:  # nothing on it: no empty branch left behind
             with contextlib.suppress(GitError):
                 repo.delete_branch_if_at(name, head)
     return outcome
+
+
+def _commits_on(repo: Repository, name: str, base: str) -> int:
+    try:
+        return int(repo.git("rev-list", "--count", f"{base}..refs/heads/{name}"))
+    except (GitError, ValueError):
+        return 0  # no such branch (yet)
 
 
 def _commit_codemods(

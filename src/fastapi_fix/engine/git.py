@@ -104,8 +104,8 @@ class Repository:
         user's own working tree, index and HEAD never change."""
         holder = Path(tempfile.mkdtemp(prefix="fastapi-fix-"))
         path = holder / "worktree"
-        self.git("worktree", "add", "--quiet", str(path), branch)
-        try:
+        try:  # an interruption while git adds it must remove it too
+            self.git("worktree", "add", "--quiet", str(path), branch)
             yield Worktree(path)
         finally:
             with contextlib.suppress(GitError):

@@ -14,10 +14,8 @@ import contextlib
 import difflib
 import hashlib
 import os
-import shutil
 import stat
 import subprocess
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +25,10 @@ import libcst as cst
 
 from fastapi_fix.engine.codemod import Codemod, FileContext, SourceFile
 from fastapi_fix.engine.diff import hunks
+from fastapi_fix.engine.files import SkipFile, read_snapshot
 from fastapi_fix.engine.parsing import compile_error
 from fastapi_fix.engine.results import Finding
+from fastapi_fix.engine.transaction import Gate, Transaction
 
 
 @dataclass(frozen=True)
@@ -191,12 +191,16 @@ def apply_change(
     allow_dirty: bool = False,
     ignore_dirty: Sequence[Path] = (),
     step_hook: Callable[[str], None] | None = None,
+    gate: Gate | None = None,
 ) -> Applied:
-    """Apply ``change`` under ``change.root``, all or nothing.
+    """Apply ``change`` under ``change.root``, all or nothing, as one `Transaction` (a crash
+    half-way is rolled back by the next run); moves of tracked files are staged in git's
+    index as ``git mv`` does, in the same transaction.
 
     Refuses when the change has errors, when a file changed since it was planned, when a
-    file would be overwritten, or (unless ``allow_dirty``) when the git tree is dirty.
-    ``step_hook`` is called before each step (tests use it to inject failures).
+    file would be overwritten, when ``gate`` finds problems in the new contents, or (unless
+    ``allow_dirty``) when the git tree is dirty. ``step_hook`` is called before each file is
+    staged (tests use it to inject failures).
     """
     root = Path(os.path.abspath(change.root))
     if change.errors:
@@ -212,22 +216,132 @@ def apply_change(
                 + "\n  ".join(dirty[:10])
             )
     _preflight(root, change)
-    journal = _Journal(root, use_git)
-    try:
-        for file in _ordered(change.files):
-            if step_hook is not None:
-                step_hook(f"{file.kind} {file.path}")
-            journal.apply(file)
-        journal.remove_empty_folders()
-    except BaseException as exc:
-        problems = journal.rollback()
-        detail = f"; rollback problems: {'; '.join(problems)}" if problems else ""
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
-        raise ApplyError(f"applying failed ({exc}); every change was rolled back{detail}") from exc
-    finally:
-        journal.close()
-    return journal.applied
+    applied = Applied(used_git=use_git)
+    index = _IndexMoves(root, change.files) if use_git else None
+    with Transaction(root) as transaction:
+        try:
+            moved_from = {f.new_path: f.old_path for f in change.files if f.kind == "move"}
+            for rel, content in _final_contents(root, change.files).items():
+                if step_hook is not None:
+                    step_hook(f"{'remove' if content is None else 'write'} {rel}")
+                origin = moved_from.get(rel)
+                _stage(transaction, root / rel, content, root / origin if origin else None)
+            if gate is not None:
+                problems = gate(transaction.new_contents(transaction.staged()))
+                if problems:
+                    raise ApplyError(
+                        "the change would break imports; nothing was changed:\n  "
+                        + "\n  ".join(problems)
+                    )
+            transaction.commit(*((index.apply, index.restore) if index else ()))
+        except (OSError, SkipFile) as exc:
+            raise ApplyError(f"applying failed ({exc}); every change was rolled back") from exc
+    for file in change.files:
+        if file.kind == "move" and file.old_path and file.new_path:
+            applied.moved.append((file.old_path, file.new_path))
+        elif file.kind == "modify":
+            applied.written.append(file.path)
+        elif file.kind == "create":
+            applied.created.append(file.path)
+        elif file.kind == "delete":
+            applied.removed.append(file.path)
+    _remove_emptied_folders(root, applied)
+    return applied
+
+
+def _final_contents(root: Path, files: Sequence[FileChange]) -> dict[str, bytes | None]:
+    """Each path the change touches -> its content afterwards (None: it is gone). A path one
+    file leaves and another arrives at (moves in a chain) simply gets new content."""
+    final: dict[str, bytes | None] = {}
+    for file in files:
+        if file.old_path is not None and file.new_path != file.old_path:
+            final.setdefault(file.old_path, None)
+    for file in files:
+        if file.new_path is not None:
+            content = file.new if file.new is not None else file.old
+            if content is None and file.old_path is not None:
+                content = (root / file.old_path).read_bytes()
+            final[file.new_path] = content
+    return final
+
+
+def _stage(
+    transaction: Transaction, path: Path, content: bytes | None, origin: Path | None
+) -> None:
+    """``origin``: the file moved to ``path``, whose mode a new file keeps."""
+    if content is None:
+        transaction.remove(path, read_snapshot(path))
+    elif os.path.lexists(path):
+        transaction.write(path, content, read_snapshot(path))
+    else:
+        mode = stat.S_IMODE(os.stat(origin).st_mode) if origin is not None else 0o644
+        transaction.create(path, content, mode)
+
+
+class _IndexMoves:
+    """What ``git mv`` does to the index, for the moves of tracked files: the old entry goes,
+    the new path gets the same blob. `apply` and `restore` are each one git command (git
+    replaces its index atomically), and `restore` is right whether `apply` ran or not."""
+
+    def __init__(self, root: Path, files: Sequence[FileChange]) -> None:
+        self.root = root
+        self.moves = [
+            (f.old_path, f.new_path)
+            for f in files
+            if f.kind == "move" and f.old_path is not None and f.new_path is not None
+        ]
+        paths = sorted({p for move in self.moves for p in move})
+        self.before = self._entries(paths)
+
+    def _entries(self, paths: Sequence[str]) -> dict[str, str]:
+        """Path -> ``mode sha stage`` of its index entry, for the tracked ones."""
+        if not paths:
+            return {}
+        listed = _git(self.root, "ls-files", "-s", "-z", "--", *paths).stdout
+        entries = {}
+        for record in filter(None, listed.split("\0")):
+            info, _, path = record.partition("\t")
+            entries[os.path.relpath(self.root / path, self.root)] = info
+        return entries
+
+    def apply(self) -> None:
+        lines = [f"0 {'0' * 40}\t{old}" for old, _ in self.moves if old in self.before]
+        lines += [f"{self.before[old]}\t{new}" for old, new in self.moves if old in self.before]
+        self._update(lines)
+
+    def restore(self) -> None:
+        paths = {p for move in self.moves for p in move}
+        self._update(
+            [
+                f"{self.before[path]}\t{path}" if path in self.before else f"0 {'0' * 40}\t{path}"
+                for path in sorted(paths)
+            ]
+        )
+
+    def _update(self, lines: Sequence[str]) -> None:
+        if not lines:
+            return
+        completed = subprocess.run(
+            ["git", "update-index", "--index-info"],
+            cwd=self.root,
+            input="".join(f"{line}\n" for line in lines),
+            capture_output=True,
+            text=True,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
+            check=False,
+        )
+        if completed.returncode != 0:
+            raise OSError(f"git update-index: {completed.stderr.strip()}")
+
+
+def _remove_emptied_folders(root: Path, applied: Applied) -> None:
+    """Folders emptied by moves go (never ones that were empty before)."""
+    emptied = {(root / old).parent for old, _new in applied.moved}
+    emptied |= {(root / rel).parent for rel in applied.removed}
+    for folder in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            if folder != root and folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
 
 
 def _preflight(root: Path, change: ProjectChange) -> None:
@@ -268,153 +382,3 @@ def _check_compiles(path: str, data: bytes) -> None:
         raise ApplyError(
             f"{path}: the new content does not compile ({problem}); nothing was changed"
         )
-
-
-def _ordered(files: Sequence[FileChange]) -> list[FileChange]:
-    """Moves first (a move may free the path another file goes to), then the rest."""
-    moves = [f for f in files if f.kind == "move"]
-    pending = list(moves)
-    ordered: list[FileChange] = []
-    while pending:
-        targets_taken = {f.old_path for f in pending}
-        ready = next(
-            (f for f in pending if f.new_path not in targets_taken or f.new_path == f.old_path),
-            pending[0],
-        )
-        ordered.append(ready)
-        pending.remove(ready)
-    return (
-        ordered
-        + [f for f in files if f.kind == "modify"]
-        + [f for f in files if f.kind == "delete"]
-        + [f for f in files if f.kind == "create"]
-    )
-
-
-class _Journal:
-    """Every step done, so that it can be undone in reverse order."""
-
-    def __init__(self, root: Path, use_git: bool) -> None:
-        self.root = root
-        self.use_git = use_git
-        self.backup = Path(tempfile.mkdtemp(prefix="fastapi-fix-backup-"))
-        self.steps: list[tuple[str, Any]] = []
-        self.applied = Applied(used_git=use_git)
-        self.created_folders: list[Path] = []
-
-    def apply(self, file: FileChange) -> None:
-        if file.kind in ("move", "create"):
-            self._make_folders((self.root / file.path).parent)
-        if file.kind == "move":
-            assert file.old_path and file.new_path
-            self._move(file.old_path, file.new_path)
-            self.applied.moved.append((file.old_path, file.new_path))
-            if file.new is not None and file.new != file.old:
-                self._write(file.new_path, file.new)
-        elif file.kind == "modify":
-            assert file.new is not None
-            self._write(file.path, file.new)
-            self.applied.written.append(file.path)
-        elif file.kind == "create":
-            assert file.new is not None
-            self._write(file.path, file.new, new=True)
-            self.applied.created.append(file.path)
-        else:
-            self._remove(file.path)
-            self.applied.removed.append(file.path)
-
-    def _make_folders(self, folder: Path) -> None:
-        missing = []
-        while not folder.exists():
-            missing.append(folder)
-            folder = folder.parent
-        for path in reversed(missing):
-            path.mkdir()
-            self.created_folders.append(path)
-            self.steps.append(("mkdir", path))
-
-    def _tracked(self, rel: str) -> bool:
-        return _git(self.root, "ls-files", "--error-unmatch", "--", rel).returncode == 0
-
-    def _move(self, old: str, new: str) -> None:
-        if self.use_git and self._tracked(old):
-            completed = _git(self.root, "mv", "--", old, new)
-            if completed.returncode != 0:
-                raise OSError(f"git mv {old} {new}: {completed.stderr.strip()}")
-            self.steps.append(("git-mv", (old, new)))
-        else:
-            os.rename(self.root / old, self.root / new)
-            self.steps.append(("rename", (old, new)))
-
-    def _write(self, rel: str, data: bytes, new: bool = False) -> None:
-        path = self.root / rel
-        saved = None
-        if not new:
-            saved = self.backup / f"{len(self.steps)}"
-            shutil.copy2(path, saved)
-        self.steps.append(("write", (rel, saved)))
-        mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
-        fd, tmp = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".fastapi-fix.tmp"
-        )
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.chmod(tmp, mode)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-
-    def _remove(self, rel: str) -> None:
-        path = self.root / rel
-        saved = self.backup / f"{len(self.steps)}"
-        shutil.copy2(path, saved)
-        self.steps.append(("remove", (rel, saved)))
-        path.unlink()
-
-    def remove_empty_folders(self) -> None:
-        """Folders emptied by moves go (never ones that were empty before)."""
-        emptied = {(self.root / old).parent for old, _new in self.applied.moved}
-        emptied |= {(self.root / rel).parent for rel in self.applied.removed}
-        for folder in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
-            with contextlib.suppress(OSError):
-                if folder != self.root and folder.is_dir() and not any(folder.iterdir()):
-                    folder.rmdir()
-                    self.steps.append(("rmdir", folder))
-
-    def rollback(self) -> list[str]:
-        problems = []
-        for kind, data in reversed(self.steps):
-            try:
-                self._undo(kind, data)
-            except Exception as exc:  # noqa: BLE001 - whatever fails, keep undoing the rest
-                problems.append(f"{kind} {data}: {exc}")
-        return problems
-
-    def _undo(self, kind: str, data: Any) -> None:
-        if kind == "mkdir":
-            data.rmdir()
-        elif kind == "rmdir":
-            data.mkdir()
-        elif kind == "git-mv":
-            old, new = data
-            completed = _git(self.root, "mv", "--", new, old)
-            if completed.returncode != 0:
-                raise OSError(completed.stderr.strip())
-        elif kind == "rename":
-            old, new = data
-            os.rename(self.root / new, self.root / old)
-        elif kind == "write":
-            rel, saved = data
-            if saved is None:
-                (self.root / rel).unlink()
-            else:
-                shutil.copy2(saved, self.root / rel)
-        elif kind == "remove":
-            rel, saved = data
-            shutil.copy2(saved, self.root / rel)
-
-    def close(self) -> None:
-        shutil.rmtree(self.backup, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""Run codemods over many files: parallel gather, index, parallel transform, safe write."""
+"""Run codemods over many files: parallel gather, index, parallel transform, one transaction."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi_fix.engine.codemod import Codemod, FixedPoints, SourceFile, Wanted
-from fastapi_fix.engine.files import SkipFile, read_snapshot, safe_write, write_refusal
+from fastapi_fix.engine.files import SkipFile, read_snapshot, write_refusal
 from fastapi_fix.engine.pipeline import GatherOutcome, gather_file, transform_source
 from fastapi_fix.engine.results import FileResult, Status
+from fastapi_fix.engine.signals import quiet_worker, signals_blocked, terminate_workers
+from fastapi_fix.engine.transaction import Gate, Transaction, change_sets
 
 # (phase, files done, files in phase) -> None
 ProgressCallback = Callable[[str, int, int], None]
@@ -41,6 +43,8 @@ _indexes: dict[str, Any] = {}
 
 
 def _init_worker(codemods: Sequence[Codemod], indexes: Mapping[str, Any]) -> None:
+    if multiprocessing.parent_process() is not None:
+        quiet_worker()
     _codemods.clear()
     _codemods.update({cm.name: cm for cm in codemods})
     _indexes.clear()
@@ -88,17 +92,23 @@ def _transform_job(job: _Job) -> FileResult:
 
 
 class Runner:
-    """Runs a fixed list of codemods over files; ``jobs`` processes (1 = in this process)."""
+    """Runs a fixed list of codemods over files; ``jobs`` processes (1 = in this process).
+
+    ``gate``: asked about each change set once its new contents are staged, before anything is
+    written; the problems it returns keep the set from being written.
+    """
 
     def __init__(
         self,
         codemods: Sequence[Codemod],
         jobs: int | None = None,
         progress: ProgressCallback | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.codemods = list(codemods)
         self.jobs = jobs or os.cpu_count() or 1
         self.progress = progress or (lambda phase, done, total: None)
+        self.gate = gate
 
     def run(
         self,
@@ -108,8 +118,16 @@ class Runner:
         roots: Sequence[Path] = (),
         sources: Mapping[SourceFile, bytes] | None = None,
         context: Sequence[SourceFile] = (),
+        journal_root: Path | None = None,
     ) -> Iterator[FileResult]:
         """Yield one result per file, in the order of ``files``; write changes if asked.
+
+        Writing is one transaction (see `engine.transaction`), its journal in ``journal_root``
+        (default: the first of ``roots``): each change is staged as its result comes, and all
+        are written after the last result was yielded, change set by change set (files linked
+        by `FileResult.requires` are written together or not at all). A result whose write is
+        refused then is updated in place (``status``, ``reason``, ``write_refused``), and a
+        written one gets ``written``.
 
         ``context``: other files of the project, gathered (so the codemods know every caller)
         but never transformed.
@@ -135,11 +153,20 @@ class Runner:
                 len(transform_jobs),
             )
         )
-        for outcome in outcomes:
-            result = next(transformed) if planned.get(outcome.file) else self._result(outcome)
-            if write and result.status is Status.CHANGED:
-                self._write(result, list(roots))
-            yield result
+        if not write:
+            for outcome in outcomes:
+                yield next(transformed) if planned.get(outcome.file) else self._result(outcome)
+            return
+        root = journal_root or (roots[0] if roots else Path.cwd())
+        with Transaction(root, roots) as transaction:
+            changed: list[FileResult] = []
+            for outcome in outcomes:
+                result = next(transformed) if planned.get(outcome.file) else self._result(outcome)
+                if result.status is Status.CHANGED:
+                    self._stage(transaction, result)
+                    changed.append(result)
+                yield result
+            self._commit(transaction, changed)
 
     def _seeded(self, jobs: Sequence[_Job]) -> list[Codemod]:
         """The codemods that have something to do in this project (see ``Codemod.seed_markers``).
@@ -241,15 +268,35 @@ class Runner:
         return FileResult(file.path, file.display_path, Status.UNCHANGED)
 
     @staticmethod
-    def _write(result: FileResult, roots: list[Path]) -> None:
+    def _stage(transaction: Transaction, result: FileResult) -> None:
         assert result.new is not None and result.snapshot is not None
         try:
-            safe_write(result.path, result.new, result.snapshot, roots)
+            transaction.write(result.path, result.new, result.snapshot)
         except SkipFile as exc:
             result.status, result.reason, result.write_refused = Status.SKIPPED, str(exc), True
+
+    def _commit(self, transaction: Transaction, changed: Sequence[FileResult]) -> None:
+        """Write the change sets whose files are all staged and that the gate lets through."""
+        by_path = {result.path: result for result in changed}
+        staged = set(transaction.staged())
+        for members in change_sets({result.path: result.requires for result in changed}):
+            results = [by_path[path] for path in members if path in staged]
+            blocker = next((path for path in members if path not in staged), None)
+            if blocker is not None:
+                _refuse(transaction, results, _needs(blocker, by_path.get(blocker)))
+            elif self.gate is not None:
+                problems = self.gate(transaction.new_contents(members))
+                if problems:
+                    _refuse(transaction, results, "; ".join(problems))
+        written = [by_path[path] for path in transaction.staged()]
+        try:
+            transaction.commit()
         except OSError as exc:
-            result.status, result.reason = Status.FAILED, f"write failed: {exc}"
-        else:
+            for result in written:
+                result.status = Status.FAILED
+                result.reason = f"write failed, nothing written: {exc}"
+            return
+        for result in written:
             result.written = True
 
     def _progress(self, phase: str, results: Iterable[Any], total: int) -> Iterator[Any]:
@@ -281,6 +328,19 @@ def _fixed_points(
     return fixed
 
 
+def _refuse(transaction: Transaction, results: Sequence[FileResult], reason: str) -> None:
+    transaction.discard([result.path for result in results])
+    for result in results:
+        result.status, result.reason, result.write_refused = Status.SKIPPED, reason, True
+
+
+def _needs(path: Path, result: FileResult | None) -> str:
+    """Why a change set is not written: a file it needs is not written."""
+    shown = result.display_path if result is not None else os.path.relpath(path)
+    why = result.reason if result is not None else "which this run does not rewrite"
+    return f"not written: needs {shown} rewritten with it ({why})"
+
+
 class _Workers:
     """The processes of one phase: started when a batch is worth it, kept for its later
     batches (gather rounds), stopped on exit. Small batches run in this process."""
@@ -305,14 +365,38 @@ class _Workers:
             )
             self.processes = processes
         chunksize = max(1, min(64, len(jobs) // (self.processes * 8)))
-        return self.executor.map(fn, jobs, chunksize=chunksize)
+        return _in_order(self.executor, fn, jobs, chunksize)
 
     def __enter__(self) -> _Workers:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        if self.executor is not None:
+    def __exit__(self, kind: type[BaseException] | None, *exc_info: object) -> None:
+        if self.executor is None:
+            return
+        if kind is not None and not issubclass(kind, Exception):
+            # Interrupted (or abandoned): the processes are not waited for, they are stopped.
+            # Its futures are left for the pool's own thread to mark broken.
+            terminate_workers()
+            self.executor.shutdown(wait=False)
+        else:
             self.executor.shutdown(cancel_futures=True)
+
+
+def _in_order(
+    executor: ProcessPoolExecutor, fn: Callable[[_Job], Any], jobs: Sequence[_Job], chunksize: int
+) -> Iterator[Any]:
+    """``executor.map`` without its cancelling of the futures left when the caller stops: on
+    Python 3.11 a pool whose processes are then terminated fails on cancelled futures
+    (InvalidStateError in its thread, a traceback and a hang at exit)."""
+    chunks = [jobs[start : start + chunksize] for start in range(0, len(jobs), chunksize)]
+    with signals_blocked():  # the first submit starts the processes
+        futures = [executor.submit(_run_chunk, fn, chunk) for chunk in chunks]
+    for future in futures:
+        yield from future.result()
+
+
+def _run_chunk(fn: Callable[[_Job], Any], chunk: Sequence[_Job]) -> list[Any]:
+    return [fn(job) for job in chunk]
 
 
 def _streamed(workers: _Workers, fn: Callable[[_Job], Any], jobs: Sequence[_Job]) -> Iterator[Any]:

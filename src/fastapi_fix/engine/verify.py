@@ -9,7 +9,6 @@ moving code between modules does not change the API.
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import json
 import os
@@ -21,8 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
-from fastapi_fix.engine.files import SkipFile, read_snapshot, safe_write
-from fastapi_fix.engine.results import FileResult
+from fastapi_fix.engine.files import SkipFile, read_snapshot
+from fastapi_fix.engine.results import FileResult, Status
+from fastapi_fix.engine.signals import Interrupted
+from fastapi_fix.engine.transaction import Transaction
 
 DEFAULT_TIMEOUT = 120.0
 # Lines of the app's stderr shown when importing it fails.
@@ -222,48 +223,59 @@ def verify_rewrite(
 
 
 class Rollback:
-    """The bytes of every file a run wrote, so the run can be undone: the engine's safe write
-    keeps no backup, and ``--verify`` only knows after writing whether to keep the result."""
+    """The bytes of every file a run changed, so the run can be undone: ``--verify`` only knows
+    after writing whether to keep the result."""
 
     def __init__(self) -> None:
-        self._written: list[tuple[FileResult, bytes, bytes, list[Path]]] = []
+        self._changed: list[tuple[FileResult, bytes, bytes]] = []
+        self._roots: list[Path] = []
+        self._journal_root: Path | None = None
 
-    def keep(self, result: FileResult, roots: Sequence[Path]) -> None:
-        """Remember a written file; ``roots``: where the run was allowed to write."""
-        if result.written and result.old is not None and result.new is not None:
-            self._written.append((result, result.old, result.new, list(roots)))
+    def keep(
+        self, result: FileResult, roots: Sequence[Path], journal_root: Path | None = None
+    ) -> None:
+        """Remember a changed file (restored only if it was written); ``roots``: where the run
+        was allowed to write, ``journal_root``: where its transactions keep their journal."""
+        if result.status is Status.CHANGED and result.old is not None and result.new is not None:
+            self._changed.append((result, result.old, result.new))
+            self._roots, self._journal_root = list(roots), journal_root or roots[0]
 
     def __bool__(self) -> bool:
-        return bool(self._written)
+        return any(result.written for result, _, _ in self._changed)
 
     def restore(self) -> tuple[list[str], list[tuple[str, str]]]:
-        """Put the old bytes back, each file atomically; (restored, [(path, why not)]).
+        """Put the old bytes back, in one transaction; (restored, [(path, why not)]).
         A file changed again since the rewrite is left alone rather than overwritten."""
+        written = [(r, old, new) for r, old, new in self._changed if r.written]
+        if not written or self._journal_root is None:
+            return [], []
         restored, failed = [], []
-        for result, old, new, roots in reversed(self._written):
+        with Transaction(self._journal_root, self._roots) as transaction:
+            for result, old, new in written:
+                try:
+                    _stage_restore(transaction, result, old, new)
+                except (SkipFile, OSError) as exc:
+                    failed.append((result.display_path, str(exc)))
+                else:
+                    restored.append(result.display_path)
             try:
-                _restore(result, old, new, roots)
-            except (SkipFile, OSError) as exc:
-                failed.append((result.display_path, str(exc)))
-            else:
-                restored.append(result.display_path)
+                transaction.commit()
+            except OSError as exc:
+                failed += [(path, f"rollback failed: {exc}") for path in restored]
+                restored = []
         return sorted(restored), failed
 
 
-def _restore(result: FileResult, old: bytes, new: bytes, roots: list[Path]) -> None:
+def _stage_restore(transaction: Transaction, result: FileResult, old: bytes, new: bytes) -> None:
     current_path = result.new_path or result.path
     current = read_snapshot(current_path)
     if current.data != new:
         raise SkipFile("changed on disk since the rewrite; not restored")
     if result.new_path is None:
-        safe_write(result.path, old, current, roots)
-        return
-    # A moved file: recreate it where it was, then remove the moved copy.
-    result.path.parent.mkdir(parents=True, exist_ok=True)
-    with open(result.path, "xb") as fh:
-        fh.write(old)
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(current_path)
+        transaction.write(result.path, old, current)
+    else:  # a moved file: recreated where it was, the moved copy removed
+        transaction.create(result.path, old)
+        transaction.remove(current_path, current)
 
 
 def apply_verified(
@@ -276,7 +288,13 @@ def apply_verified(
     results = apply(rollback)
     verification = Verification(app)
     if rollback:
-        verification.differences = verify_rewrite(app, app_root, baseline, python)
+        try:
+            verification.differences = verify_rewrite(app, app_root, baseline, python)
+        except Interrupted as exc:  # not verified: not kept
+            restored, not_restored = rollback.restore()
+            exc.details.append(f"the rewrite was not verified: {len(restored)} file(s) restored")
+            exc.details += [f"{path} not restored: {why}" for path, why in not_restored]
+            raise
         verification.status = "changed" if verification.differences else "unchanged"
     if verification.differences:
         verification.rolled_back, verification.not_restored = rollback.restore()
