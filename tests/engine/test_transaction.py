@@ -198,6 +198,39 @@ def test_recovery_leaves_a_file_edited_since_alone_and_names_it(project, monkeyp
     assert (project / "main.py").read_bytes() == b"# edited after the crash\n"
 
 
+def test_a_hard_linked_file_torn_by_a_kill_mid_write_gets_its_old_bytes_back(tmp_path, monkeypatch):
+    """A hard-linked file is written in place (a rename would split the link): killed half-way,
+    it holds neither content, and its backup is the only copy of the old bytes."""
+    from fastapi_fix.engine import transaction as module
+
+    make_project(tmp_path, {"linked.py": b"foo = 1\n" * 50})
+    os.link(tmp_path / "linked.py", tmp_path / "twin.py")
+
+    class Crash(BaseException):
+        pass
+
+    def torn_write(entry):
+        with open(entry.target, "r+b") as fh:
+            fh.write(b"bar = 1\n" * 10)  # and then the process is killed
+        raise Crash
+
+    monkeypatch.setattr(module, "_apply", torn_write)
+    monkeypatch.setattr(Transaction, "_undo", lambda self: None)  # a crash undoes nothing
+    txn = Transaction(tmp_path)
+    txn.write(tmp_path / "linked.py", b"bar = 1\n" * 50, read_snapshot(tmp_path / "linked.py"))
+    with pytest.raises(Crash):
+        txn.commit()
+    txn._lock.release()
+    monkeypatch.undo()
+    assert (tmp_path / "linked.py").read_bytes() not in (b"foo = 1\n" * 50, b"bar = 1\n" * 50)
+
+    recovery = recover(tmp_path)
+    assert recovery is not None and [p.name for p in recovery.restored] == ["linked.py"]
+    assert (tmp_path / "linked.py").read_bytes() == b"foo = 1\n" * 50
+    assert (tmp_path / "twin.py").samefile(tmp_path / "linked.py")  # still one file
+    assert list(stale_temp_files(tmp_path)) == []
+
+
 def test_a_journal_cannot_lead_a_write_outside_the_project(tmp_path):
     project, outside = tmp_path / "project", tmp_path / "outside"
     project.mkdir()

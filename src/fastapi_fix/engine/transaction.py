@@ -423,7 +423,12 @@ def _restore(
         if current == entry["old_sha256"]:
             continue  # not renamed yet
         backup = Path(str(entry["backup"])) if entry["backup"] else None
-        if current != entry["new_sha256"] or (backup is None) != (entry["old_sha256"] is None):
+        # A hard-linked file is written in place: killed mid-write, it holds neither content,
+        # and only its backup has the old bytes (removed below with the stale temp files).
+        torn = bool(entry["in_place"]) and backup is not None and current is not None
+        if (current != entry["new_sha256"] and not torn) or (backup is None) != (
+            entry["old_sha256"] is None
+        ):
             left_alone.append(target)
             continue
         try:
