@@ -59,7 +59,14 @@ from fastapi_fix.codemods._async_index import (
 )
 from fastapi_fix.codemods._async_rounds import wanted_after, wants_first_round
 from fastapi_fix.codemods._blocking import Catalogue
-from fastapi_fix.engine.codemod import Codemod, FileContext, Option, SourceFile, Wanted
+from fastapi_fix.engine.codemod import (
+    Codemod,
+    FileContext,
+    Option,
+    SourceFile,
+    Wanted,
+    check_patterns,
+)
 
 
 class AsyncToSync(Codemod):
@@ -83,6 +90,7 @@ class AsyncToSync(Codemod):
             [],
             "More blocking calls: fnmatch patterns on qualified names "
             "(mylib.client.fetch, mylib.Client.*).",
+            check=lambda patterns: check_patterns("blocking-calls", patterns),
         ),
         Option(
             "report-non-blocking",

@@ -47,7 +47,15 @@ from fastapi_fix.codemods._background_logger import (
     module_logging,
     plan_logger,
 )
-from fastapi_fix.engine.codemod import Codemod, FileContext, Option, SourceFile, Wanted
+from fastapi_fix.engine.codemod import (
+    Codemod,
+    FileContext,
+    Option,
+    SourceFile,
+    Wanted,
+    check_dotted_names,
+    check_identifier,
+)
 from fastapi_fix.engine.suppress import MARKER as SUPPRESSION_MARKER
 from fastapi_fix.engine.suppress import find_suppressions
 
@@ -306,12 +314,14 @@ class BackgroundTaskLogging(Codemod):
             "logger-name",
             "logger",
             "Name of the module logger to reuse, or to create when there is none.",
+            check=lambda name: check_identifier("logger-name", name),
         ),
         Option(
             "protecting-decorators",
             [],
             "Qualified names of decorators that already catch and log a task's "
             "failures; tasks decorated (or wrapped) with them are left alone.",
+            check=lambda names: check_dotted_names("protecting-decorators", names),
         ),
     )
 

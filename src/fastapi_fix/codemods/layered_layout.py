@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from fastapi_fix.engine.codemod import Option, SourceFile
+from fastapi_fix.engine.codemod import Option, SourceFile, check_identifier
 from fastapi_fix.engine.project import ProjectChange, ProjectCodemod, fingerprint
 
 
@@ -47,7 +47,12 @@ class LayeredLayout(ProjectCodemod):
             False,
             "plan even when the project is already layered or organised by domain",
         ),
-        Option("package-name", "app", "the package a single-file app moves into"),
+        Option(
+            "package-name",
+            "app",
+            "the package a single-file app moves into",
+            check=lambda name: check_identifier("package-name", name),
+        ),
     )
 
     def plan_project(self, root: Path, files: Sequence[SourceFile]) -> ProjectChange:
