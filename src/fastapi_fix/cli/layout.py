@@ -18,6 +18,7 @@ from rich.text import Text
 from fastapi_fix.cli.render import Renderer
 from fastapi_fix.engine import report
 from fastapi_fix.engine.codemod import Codemod
+from fastapi_fix.engine.deep import call_deep, too_deep
 from fastapi_fix.engine.project import (
     ApplyError,
     ProjectChange,
@@ -60,7 +61,10 @@ def run_project_codemods(
         )
     root = Path(os.path.abspath(paths[0]))
     try:
-        change = codemod.plan_project(root, files)
+        change = call_deep(codemod.plan_project, root, files)
+    except (RecursionError, MemoryError) as exc:
+        renderer.error(f"{codemod.name}: a file is {too_deep(exc)}; nothing was changed")
+        change = None
     except Exception as exc:  # a bug must not leave a traceback and half a plan behind
         renderer.error(
             f"internal error in {codemod.name} while planning: {exc!r}; nothing was changed"

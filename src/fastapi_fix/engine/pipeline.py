@@ -15,9 +15,11 @@ from typing import Any
 import libcst as cst
 
 from fastapi_fix.engine.codemod import Codemod, FileContext, SourceFile
+from fastapi_fix.engine.deep import too_deep
 from fastapi_fix.engine.files import SkipFile, source_encoding
 from fastapi_fix.engine.parsing import (
     NewerSyntax,
+    TooDeep,
     compile_source,
     compiles,
     parse_ast,
@@ -82,6 +84,18 @@ def gather_file(
 ) -> GatherOutcome:
     """Gather ``data`` for the ``chosen`` codemods, or in a first round for every codemod
     that `wants_gather` it (keeping the file's words if some codemod did not)."""
+    try:
+        return _gather(file, data, codemods, chosen)
+    except (RecursionError, MemoryError, TooDeep) as exc:
+        return GatherOutcome(file, failure=too_deep(exc))
+
+
+def _gather(
+    file: SourceFile,
+    data: bytes,
+    codemods: Sequence[Codemod],
+    chosen: Sequence[Codemod] | None,
+) -> GatherOutcome:
     outcome = GatherOutcome(file)
     try:
         check_readable(data)
@@ -106,6 +120,8 @@ def gather_file(
     for codemod in gatherers:
         try:
             facts = codemod.gather(file, tree)
+        except (RecursionError, MemoryError):
+            raise
         except Exception as exc:  # a bug in one codemod must not stop the run
             outcome.failure = f"internal error in {codemod.name} (gather): {exc!r}"
             return outcome
@@ -145,6 +161,8 @@ def apply_codemods(
             if suppressible:
                 transformed = honour_suppressions(ctx, module, transformed)
             module = transformed
+        except (RecursionError, MemoryError):
+            raise  # the file, not the codemod: see `transform_source`
         except Exception as exc:
             raise CodemodBug(f"internal error in {codemod.name}: {exc!r}") from exc
         findings.extend(ctx.findings)
@@ -157,6 +175,15 @@ def transform_source(
     file: SourceFile, data: bytes, plan: Sequence[tuple[Codemod, Any]]
 ) -> TransformOutcome:
     """Run the planned codemods on ``data``; the result is checked before anyone may write it."""
+    try:
+        return _transform(file, data, plan)
+    except (RecursionError, MemoryError, TooDeep) as exc:
+        return TransformOutcome(failure=too_deep(exc))
+
+
+def _transform(
+    file: SourceFile, data: bytes, plan: Sequence[tuple[Codemod, Any]]
+) -> TransformOutcome:
     try:
         check_readable(data)
         module = parse_module(data)

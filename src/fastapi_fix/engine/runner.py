@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi_fix.engine.codemod import Codemod, SourceFile, Wanted
+from fastapi_fix.engine.deep import call_deep
 from fastapi_fix.engine.files import SkipFile, read_snapshot, safe_write
 from fastapi_fix.engine.pipeline import GatherOutcome, gather_file, transform_source
 from fastapi_fix.engine.results import FileResult, Status
@@ -48,6 +49,10 @@ def _init_worker(codemods: Sequence[Codemod], indexes: Mapping[str, Any]) -> Non
 
 
 def _gather_job(job: _Job) -> GatherOutcome:
+    return call_deep(_gather_one, job)
+
+
+def _gather_one(job: _Job) -> GatherOutcome:
     try:
         data = job.data if job.data is not None else read_snapshot(job.file.path).data
     except SkipFile as exc:
@@ -57,6 +62,10 @@ def _gather_job(job: _Job) -> GatherOutcome:
 
 
 def _transform_job(job: _Job) -> FileResult:
+    return call_deep(_transform_one, job)
+
+
+def _transform_one(job: _Job) -> FileResult:
     file = job.file
     try:
         snapshot = read_snapshot(file.path) if job.data is None else None
