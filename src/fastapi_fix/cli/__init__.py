@@ -13,6 +13,7 @@ import click
 
 from fastapi_fix import __version__, codemods
 from fastapi_fix.cli import layout as layout_cli
+from fastapi_fix.cli.errors import OptionError
 from fastapi_fix.cli.render import Renderer
 from fastapi_fix.engine import report
 from fastapi_fix.engine.branch import BranchRefused, VerifyRequest, build_branch
@@ -74,12 +75,6 @@ def _codemod_options(params: dict[str, Any]) -> dict[str, dict[str, Any]]:
                     raise ConfigError(f"--{exc}") from None
                 chosen.setdefault(codemod.name, {})[option.name] = value
     return chosen
-
-
-class OptionError(click.ClickException):
-    """A configuration or option error: exit 2 with one line (``Error: ...``) naming it."""
-
-    exit_code = EXIT_USAGE
 
 
 class FastapiFixCommand(click.Command):

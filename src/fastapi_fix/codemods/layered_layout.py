@@ -63,6 +63,8 @@ class LayeredLayout(ProjectCodemod):
         from fastapi_fix.layout.project_index import ProjectError, load_project
         from fastapi_fix.layout.realize import realize
 
+        if self.option("write-plan"):  # refused before any work: it may not overwrite a file
+            plan_file.check_plan_target(Path(self.option("write-plan")))
         try:
             project = load_project(root, files)
         except ProjectError as exc:
@@ -73,12 +75,7 @@ class LayeredLayout(ProjectCodemod):
         plan_path = self.option("plan")
         digest = fingerprint(project.root, list(project.sources))
         if plan_path:
-            try:
-                plan = plan_file.load(Path(plan_path))
-            except plan_file.PlanFileError as exc:
-                change = ProjectChange(root)
-                change.errors.append(str(exc))
-                return change
+            plan = plan_file.load(Path(plan_path))  # PlanFileError: a usage error
             if plan.fingerprint and plan.fingerprint != digest:
                 change = ProjectChange(root)
                 change.errors.append(
