@@ -47,6 +47,7 @@ from fastapi_fix.codemods._background_logger import (
     module_logging,
     plan_logger,
 )
+from fastapi_fix.codemods._build import call_statement, string_literal
 from fastapi_fix.engine.codemod import (
     Codemod,
     FileContext,
@@ -267,7 +268,12 @@ def wrap_body(func: cst.FunctionDef, logger: str, task_name: str, reraise: bool)
     leading = list(statements[0].leading_lines)
     blank = next((i for i, line in enumerate(leading) if line.comment is not None), len(leading))
     statements[0] = statements[0].with_changes(leading_lines=leading[blank:])
-    log = cst.parse_statement(f'{logger}.exception("Background task %s failed", "{task_name}")\n')
+    # Built, not formatted: the task's name comes from a file name, which may hold anything.
+    log = call_statement(
+        f"{logger}.exception",
+        string_literal("Background task %s failed"),
+        string_literal(task_name),
+    )
     handler_body: list[cst.BaseStatement] = (
         [log, cst.SimpleStatementLine([cst.Raise()])] if reraise else [log]
     )

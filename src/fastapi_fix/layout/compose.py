@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from fastapi_fix.codemods._build import string_literal
 from fastapi_fix.engine.results import Finding
 from fastapi_fix.layout import rewrite
 from fastapi_fix.layout.imports import ImportSpec, Location, World, group_specs, render_specs
@@ -754,7 +755,7 @@ def _with_blank_lines(statement: cst.BaseStatement, blank: int) -> cst.BaseState
 
 def _all_statement(specs: list[ImportSpec]) -> cst.BaseStatement:
     names = sorted({s.local for s in specs})
-    elements = [cst.Element(cst.SimpleString(f'"{name}"')) for name in names]
+    elements = [cst.Element(string_literal(name)) for name in names]
     value = cst.List(elements)
     line = cst.SimpleStatementLine(
         [cst.Assign([cst.AssignTarget(cst.Name("__all__"))], value)],
