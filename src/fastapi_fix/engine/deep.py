@@ -10,11 +10,12 @@ the file is left alone, so that one file never ends the run.
 from __future__ import annotations
 
 import os
+import queue
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from concurrent.futures import Future
+from typing import Any, TypeVar
 
 from fastapi_fix.engine.parsing import TooDeep
 
@@ -25,14 +26,18 @@ DEEP_RECURSION_LIMIT = 12_000
 
 Result = TypeVar("Result")
 
-_executor: ThreadPoolExecutor | None = None
+# (future, function, arguments) for the deep-stack thread.
+_Job = tuple["Future[Any]", Callable[..., Any], tuple[object, ...]]
+_jobs: queue.SimpleQueue[_Job] | None = None
 _lock = threading.Lock()
 
 
 def call_deep(fn: Callable[..., Result], *args: object) -> Result:
     """``fn(*args)`` on the deep-stack thread, under the higher recursion limit; the caller
     waits (the limit is the interpreter's, raised only while no other thread recurses)."""
-    return _deep_thread().submit(_with_higher_limit, fn, *args).result()
+    future: Future[Result] = Future()
+    _deep_thread().put((future, fn, args))
+    return future.result()
 
 
 def too_deep(exc: BaseException) -> str | None:
@@ -56,24 +61,39 @@ def _with_higher_limit(fn: Callable[..., Result], *args: object) -> Result:
         sys.setrecursionlimit(previous)
 
 
-def _deep_thread() -> ThreadPoolExecutor:
-    global _executor
+def _deep_thread() -> queue.SimpleQueue[_Job]:
+    """The queue of the deep-stack thread, started on first use. A daemon: an interrupted run
+    exits without waiting for the file it was parsing."""
+    global _jobs
     with _lock:
-        if _executor is None:
+        if _jobs is None:
+            jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
             previous = threading.stack_size(DEEP_STACK_BYTES)
             try:
-                executor = ThreadPoolExecutor(1, thread_name_prefix="fastapi-fix-deep")
-                executor.submit(int).result()  # the thread starts now, with the large stack
+                threading.Thread(
+                    target=_serve, args=(jobs,), name="fastapi-fix-deep", daemon=True
+                ).start()
             finally:
                 threading.stack_size(previous)
-            _executor = executor
-        return _executor
+            _jobs = jobs
+        return _jobs
+
+
+def _serve(jobs: queue.SimpleQueue[_Job]) -> None:
+    while True:
+        future, fn, args = jobs.get()
+        if not future.set_running_or_notify_cancel():
+            continue
+        try:
+            future.set_result(_with_higher_limit(fn, *args))
+        except BaseException as exc:  # noqa: BLE001 -- handed to the caller, who re-raises it
+            future.set_exception(exc)
 
 
 def _forget_thread_in_child() -> None:
-    """A forked worker inherits the executor but not its thread: it starts its own."""
-    global _executor, _lock
-    _executor, _lock = None, threading.Lock()
+    """A forked worker inherits the queue but not its thread: it starts its own."""
+    global _jobs, _lock
+    _jobs, _lock = None, threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
