@@ -315,3 +315,17 @@ def test_a_plan_naming_a_path_it_may_not_is_refused_before_anything_moves(
         assert "CSTValidationError" not in line
     assert snapshot(shop) == before
     assert sorted(p.name for p in shop.parent.iterdir()) == ["shop-project"]
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        pytest.param(b"version = 1\n\xff\n", "not a UTF-8 plan file", id="not-utf8"),
+        pytest.param(b"version = [\n", "not valid TOML", id="not-toml"),
+    ],
+)
+def test_an_unreadable_plan_is_a_usage_error(shop, content, named):
+    (shop / "layout.toml").write_bytes(content)
+    result = invoke("--dry-run", "--plan", "layout.toml", ".")
+    assert result.exit_code == 2, result.output
+    assert named in _one_line(result)

@@ -185,6 +185,8 @@ def load(path: Path) -> Plan:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PlanFileError(f"{path}: cannot read the plan: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise PlanFileError(f"{path}: not a UTF-8 plan file: {exc}") from None
     return loads(text, str(path))
 
 
