@@ -20,6 +20,7 @@ from fastapi_fix.engine.files import SkipFile, source_encoding
 from fastapi_fix.engine.parsing import (
     NewerSyntax,
     TooDeep,
+    check_tree_nesting,
     compile_source,
     compiles,
     parse_ast,
@@ -51,6 +52,8 @@ class GatherOutcome:
     failure: str | None = None
     # The file's words, while a later gather round may still want it.
     words: frozenset[bytes] = frozenset()
+    # Its ``ast`` passed `check_tree_nesting`: LibCST need not measure it again.
+    nesting_checked: bool = False
 
     def merge(self, later: GatherOutcome) -> None:
         """Add what a later gather round found in the same file."""
@@ -59,6 +62,7 @@ class GatherOutcome:
         self.ast_ok = self.ast_ok and later.ast_ok
         self.skip = self.skip or later.skip
         self.failure = self.failure or later.failure
+        self.nesting_checked = self.nesting_checked or later.nesting_checked
 
 
 # Identifiers and keywords; ASCII only, which `Wanted` matching allows for.
@@ -117,6 +121,8 @@ def _gather(
     except NewerSyntax:
         outcome.ast_ok = False
         return outcome
+    check_tree_nesting(tree, data)  # TooDeep: see `gather_file`
+    outcome.nesting_checked = True
     for codemod in gatherers:
         try:
             facts = codemod.gather(file, tree)
@@ -172,21 +178,26 @@ def apply_codemods(
 
 
 def transform_source(
-    file: SourceFile, data: bytes, plan: Sequence[tuple[Codemod, Any]]
+    file: SourceFile,
+    data: bytes,
+    plan: Sequence[tuple[Codemod, Any]],
+    *,
+    nesting_checked: bool = False,
 ) -> TransformOutcome:
-    """Run the planned codemods on ``data``; the result is checked before anyone may write it."""
+    """Run the planned codemods on ``data``; the result is checked before anyone may write it.
+    ``nesting_checked``: the gather found the file not too deeply nested already."""
     try:
-        return _transform(file, data, plan)
+        return _transform(file, data, plan, nesting_checked)
     except (RecursionError, MemoryError, TooDeep) as exc:
         return TransformOutcome(failure=too_deep(exc))
 
 
 def _transform(
-    file: SourceFile, data: bytes, plan: Sequence[tuple[Codemod, Any]]
+    file: SourceFile, data: bytes, plan: Sequence[tuple[Codemod, Any]], nesting_checked: bool
 ) -> TransformOutcome:
     try:
         check_readable(data)
-        module = parse_module(data)
+        module = parse_module(data, nesting_checked=nesting_checked)
         if module.bytes != data:  # e.g. a lone CR at the very end: LibCST would drop it
             raise SkipFile(
                 "the parser cannot reproduce this file byte for byte (unusual line endings?)"

@@ -34,6 +34,8 @@ class _Job:
     codemods: tuple[str, ...] = ()
     # In-memory source (tests); None means read the file from disk.
     data: bytes | None = None
+    # Transform: the gather measured the file's nesting already (see `GatherOutcome`).
+    nesting_checked: bool = False
 
 
 # Per-process state: the codemods and their project indexes, set once per worker.
@@ -74,7 +76,7 @@ def _transform_one(job: _Job) -> FileResult:
     data = job.data if snapshot is None else snapshot.data
     plan = [(_codemods[name], _indexes.get(name)) for name in job.codemods]
     with _cyclic_gc_paused():  # a LibCST tree is many acyclic objects, freed by reference counting
-        outcome = transform_source(file, data, plan)
+        outcome = transform_source(file, data, plan, nesting_checked=job.nesting_checked)
     result = FileResult(
         file.path,
         file.display_path,
@@ -132,7 +134,10 @@ class Runner:
         planned = {
             o.file: self._plan(codemods, o, targets) for o in outcomes if not (o.skip or o.failure)
         }
-        transform_jobs = [_Job(f, names, sources.get(f)) for f, names in planned.items() if names]
+        checked = {o.file for o in outcomes if o.nesting_checked}
+        transform_jobs = [
+            _Job(f, names, sources.get(f), f in checked) for f, names in planned.items() if names
+        ]
         # Results arrive in file order: stream them, so memory stays flat in the project's size.
         transformed = iter(
             self._progress(
