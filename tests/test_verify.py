@@ -5,7 +5,10 @@ wrong rewrite that must be caught."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import time
+from pathlib import Path
 
 import libcst as cst
 import pytest
@@ -16,7 +19,13 @@ from fastapi_fix.cli import main
 from fastapi_fix.engine.codemod import Codemod, FileContext
 from fastapi_fix.engine.discover import source_file
 from fastapi_fix.engine.results import FileResult, Status
-from fastapi_fix.engine.verify import AppSnapshot, Rollback, differences, parse_app_spec
+from fastapi_fix.engine.verify import (
+    AppSnapshot,
+    Rollback,
+    differences,
+    parse_app_spec,
+    snapshot_app,
+)
 from tests.engine.toy import RenameFoo
 from tests.example_apps import EXAMPLE_APPS, copy_example
 
@@ -272,3 +281,33 @@ def test_branch_commits_only_the_rewrite_not_what_the_app_creates_on_import(proj
         check=True,
     ).stdout
     assert changed == "M\tapp/main.py\n"
+
+
+def _gone(pid: int) -> bool:
+    """The process has exited (a zombie waiting for its reaper counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    status = Path(f"/proc/{pid}/status")
+    return status.is_file() and "\nState:\tZ" in status.read_text()
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups are POSIX")
+def test_a_child_process_started_at_import_neither_delays_nor_outlives_the_probe(tmp_path):
+    (tmp_path / "main.py").write_text(
+        "import pathlib, subprocess, sys\n"
+        "from fastapi import FastAPI\n\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\n"
+        "pathlib.Path('child.pid').write_text(str(child.pid))\n"
+        "app = FastAPI()\n"
+    )
+    started = time.monotonic()
+    snapshot = snapshot_app("main:app", tmp_path, timeout=20)
+    assert time.monotonic() - started < 15  # before: the full timeout, then "took too long"
+    assert "openapi" in snapshot.openapi
+    pid = int((tmp_path / "child.pid").read_text())
+    deadline = time.monotonic() + 5
+    while not _gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(pid)

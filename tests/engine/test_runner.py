@@ -90,7 +90,9 @@ def test_files_without_markers_are_never_parsed(tmp_path, monkeypatch):
 
     original = pipeline.parse_module
     monkeypatch.setattr(
-        pipeline, "parse_module", lambda data: parsed.append(data) or original(data)
+        pipeline,
+        "parse_module",
+        lambda data, **options: parsed.append(data) or original(data, **options),
     )
     run(tmp_path, write=False)
     assert parsed == [b"foo = 1\n"]

@@ -191,3 +191,141 @@ def test_a_project_without_an_app_is_nothing_to_do(tmp_path, monkeypatch):
     result = invoke("--dry-run", ".")
     assert result.exit_code == 0
     assert "no FastAPI() application found" in result.output
+
+
+# -- plan files are input from outside: confined to the project, never over another file --
+
+
+def _one_line(result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        pytest.param("shop/config.py", id="a-module"),
+        pytest.param("notes.toml", id="another-toml-file"),
+        pytest.param("shop", id="a-folder"),
+        pytest.param("shop/new_module.py", id="a-new-python-file"),
+    ],
+)
+def test_write_plan_never_replaces_a_file_that_is_not_its_plan(shop, target):
+    (shop / "notes.toml").write_text("[notes]\nkeep = true\n")
+    before = snapshot(shop)
+    result = invoke("--dry-run", "--write-plan", target, ".")
+    assert result.exit_code == 2, result.output
+    assert f"--write-plan {target}" in _one_line(result)
+    assert snapshot(shop) == before
+
+
+def test_write_plan_from_the_configuration_never_replaces_a_module(shop):
+    (shop / "pyproject.toml").write_text(
+        '[tool.fastapi-fix.layered-layout]\nwrite-plan = "shop/config.py"\n'
+    )
+    before = snapshot(shop)
+    result = invoke("--dry-run", ".")
+    assert result.exit_code == 2, result.output
+    assert snapshot(shop) == before
+
+
+def test_write_plan_replaces_its_own_plan(shop):
+    assert invoke("--write-plan", "layout.toml", ".").exit_code == 0
+    (shop / "layout.toml").write_text(
+        (shop / "layout.toml").read_text().replace("item_service", "catalog")
+    )
+    assert invoke("--write-plan", "layout.toml", ".").exit_code == 0
+    assert "shop/services/item_service.py" in (shop / "layout.toml").read_text()
+
+
+def _edited_plan(shop, *replacements: tuple[str, str]) -> None:
+    assert invoke("--write-plan", "layout.toml", ".").exit_code == 0
+    text = (shop / "layout.toml").read_text()
+    for old, new in replacements:
+        assert old in text
+        text = text.replace(old, new)
+    (shop / "layout.toml").write_text(text)
+    commit_all(shop)
+
+
+@pytest.mark.parametrize(
+    ("replacements", "named"),
+    [
+        pytest.param(
+            [
+                ('package_dir = "shop"', 'package_dir = "../evilpkg"'),
+                ('to = "shop/', 'to = "../evilpkg/'),
+            ],
+            "package_dir = '../evilpkg'",
+            id="sibling-folder",
+        ),
+        pytest.param(
+            [('to = "shop/core/config.py"', 'to = "../other/evil/config.py"')],
+            "to = '../other/evil/config.py'",
+            id="monorepo-neighbour",
+        ),
+        pytest.param(
+            [('to = "shop/core/config.py"', 'to = "shop/core/../../../evil.py"')],
+            "to = 'shop/core/../../../evil.py'",
+            id="dot-dot-inside",
+        ),
+        pytest.param(
+            [('to = "shop/core/config.py"', 'to = ".git/hooks/config.py"')],
+            "to = '.git/hooks/config.py'",
+            id="git-folder",
+        ),
+        pytest.param(
+            [('to = "shop/core/config.py"', 'to = "/tmp/evil/config.py"')],
+            "to = '/tmp/evil/config.py'",
+            id="absolute",
+        ),
+        pytest.param(
+            [('"current_user" = "shop/api/v1/dependencies.py"', '"current_user" = "/etc/evil.py"')],
+            "symbols.current_user = '/etc/evil.py'",
+            id="absolute-symbol-target",
+        ),
+        pytest.param(
+            [('to = "shop/core/config.py"', 'to = "shop/core/my-config.py"')],
+            "'my-config' is not a valid module name",
+            id="not-a-module-name",
+        ),
+        pytest.param(
+            [('to = "shop/core/config.py"', 'to = "shop/class/config.py"')],
+            "'class' is not a valid module name",
+            id="keyword-folder",
+        ),
+        pytest.param(
+            [('package = "shop"', 'package = "shop; import os"')],
+            "package = 'shop; import os'",
+            id="package-not-a-name",
+        ),
+    ],
+)
+def test_a_plan_naming_a_path_it_may_not_is_refused_before_anything_moves(
+    shop, replacements, named
+):
+    _edited_plan(shop, *replacements)
+    before = snapshot(shop)
+    for mode in ([], ["--dry-run"]):
+        result = invoke(*mode, "--plan", "layout.toml", ".")
+        assert result.exit_code == 2, result.output
+        line = _one_line(result)
+        assert "layout.toml" in line and named in line
+        assert "CSTValidationError" not in line
+    assert snapshot(shop) == before
+    assert sorted(p.name for p in shop.parent.iterdir()) == ["shop-project"]
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        pytest.param(b"version = 1\n\xff\n", "not a UTF-8 plan file", id="not-utf8"),
+        pytest.param(b"version = [\n", "not valid TOML", id="not-toml"),
+    ],
+)
+def test_an_unreadable_plan_is_a_usage_error(shop, content, named):
+    (shop / "layout.toml").write_bytes(content)
+    result = invoke("--dry-run", "--plan", "layout.toml", ".")
+    assert result.exit_code == 2, result.output
+    assert named in _one_line(result)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import click
 
 from fastapi_fix import __version__, codemods
 from fastapi_fix.cli import layout as layout_cli
+from fastapi_fix.cli.errors import OptionError
 from fastapi_fix.cli.render import Renderer
 from fastapi_fix.engine import report
 from fastapi_fix.engine.branch import BranchRefused, VerifyRequest, build_branch
@@ -21,6 +23,7 @@ from fastapi_fix.engine.config import (
     ConfigError,
     Targets,
     ToolConfig,
+    check_globs,
     effective_options,
     effective_selection,
     load_tool_config,
@@ -62,6 +65,7 @@ def _option_param(codemod: type[Codemod], option: Option) -> click.Option:
 
 
 def _codemod_options(params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The codemod options given on the command line, checked as the configuration's are."""
     chosen: dict[str, dict[str, Any]] = {}
     for codemod in codemods.REGISTRY:
         for option in codemod.options:
@@ -69,8 +73,81 @@ def _codemod_options(params: dict[str, Any]) -> dict[str, dict[str, Any]]:
             if isinstance(value, tuple):  # a repeatable flag; comma lists too, as --select
                 value = codemods.split_names(value) or None
             if value is not None:
+                try:
+                    option.validate(value)
+                except ValueError as exc:
+                    raise ConfigError(f"--{exc}") from None
                 chosen.setdefault(codemod.name, {})[option.name] = value
     return chosen
+
+
+class FastapiFixCommand(click.Command):
+    """Every run ends with an exit code and one line, never a traceback; with ``--format json``
+    also one JSON document on stdout, even when click itself rejects the command line."""
+
+    json_output = False
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        json_output = self.json_output = _asks_for_json(argv)
+        try:
+            code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            exc.show()
+            code = exc.exit_code
+            if json_output:
+                _echo_error_document(exc.format_message(), code)
+        except click.Abort as exc:
+            click.echo("Aborted!", err=True)
+            code = 130 if isinstance(exc.__context__, KeyboardInterrupt) else 1
+        except Exception as exc:  # noqa: BLE001 -- the last resort: a bug still ends in one line
+            if "-v" in argv or "--verbose" in argv:
+                traceback.print_exc()
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            click.echo(f"fastapi-fix: {message}", err=True)
+            code = EXIT_FAILED
+            if json_output:
+                _echo_error_document(message, code)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """SIGINT/SIGTERM/SIGHUP: what is in progress is undone on the way out (see
+        `engine.signals`), then one line and exit 128 + the signal's number (130, 143, 129)."""
+        with interrupts_raised():
+            try:
+                return super().invoke(ctx)
+            except Interrupted as exc:
+                terminate_workers()
+                click.echo(f"fastapi-fix: {exc}", err=True)
+                if self.json_output:
+                    _echo_error_document(str(exc), exc.exit_code)
+                ctx.exit(exc.exit_code)
+
+
+def _asks_for_json(argv: Sequence[str]) -> bool:
+    """``--format json`` (or ``--format=json``) among the raw arguments: read before click
+    parses them, so that even its own usage errors come as a document."""
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--format=json" or (
+            arg == "--format" and argv[index + 1 : index + 2] == ["json"]
+        ):
+            return True
+    return False
+
+
+def _echo_error_document(message: str, code: int) -> None:
+    click.echo(report.dumps(report.error_document(message, exit_code=code)), nl=False)
 
 
 def _target_version(given: str | None, config: ToolConfig) -> tuple[int, int] | None:
@@ -83,22 +160,8 @@ def _chosen_codemods(
     return codemods.select(*effective_selection(config, select, ignore))
 
 
-class _InterruptibleCommand(click.Command):
-    """SIGINT/SIGTERM/SIGHUP: what is in progress is undone on the way out (see
-    `engine.signals`), then one line and exit 128 + the signal's number (130, 143, 129)."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        with interrupts_raised():
-            try:
-                return super().invoke(ctx)
-            except Interrupted as exc:
-                terminate_workers()
-                click.echo(f"fastapi-fix: {exc}", err=True)
-                ctx.exit(exc.exit_code)
-
-
 @click.command(
-    cls=_InterruptibleCommand,
+    cls=FastapiFixCommand,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
@@ -185,18 +248,24 @@ def main(
     text = output_format == "text"
     renderer = Renderer(quiet=quiet or not text, verbose=verbose and text)
     if list_codemods:
-        renderer.codemod_list(codemods.REGISTRY)
+        if text:
+            renderer.codemod_list(codemods.REGISTRY)
+        else:
+            click.echo(report.dumps(report.codemods_document(codemods.REGISTRY)), nl=False)
         ctx.exit(EXIT_OK)
     if not paths:
         raise click.UsageError("give at least one PATH (for example: fastapi-fix --dry-run .)")
     _check_combinations(dry_run, check, branch, verify)
     try:
+        if select and not codemods.split_names(select):
+            raise ConfigError("--select: no codemod named (see --list-codemods)")
+        check_globs(exclude, "--exclude")
         config = load_tool_config(paths, codemods.REGISTRY)
         chosen = _chosen_codemods(config, select, ignore)
         options = effective_options(config, _codemod_options(codemod_params))
         settings = Settings(_target_version(target_version, config), options)
     except (ConfigError, codemods.UnknownCodemod) as exc:
-        raise click.UsageError(str(exc)) from None
+        raise OptionError(str(exc)) from None
     if not chosen:
         renderer.note("no codemod selected: nothing to do (see --list-codemods)")
     instances = [codemod(settings) for codemod in chosen]

@@ -16,9 +16,12 @@ from typing import Any
 import click
 from rich.text import Text
 
+from fastapi_fix.cli.errors import OptionError
 from fastapi_fix.cli.render import Renderer
 from fastapi_fix.engine import report
 from fastapi_fix.engine.codemod import Codemod, SourceFile
+from fastapi_fix.engine.config import ConfigError
+from fastapi_fix.engine.deep import call_deep, too_deep
 from fastapi_fix.engine.project import (
     ApplyError,
     ProjectChange,
@@ -61,7 +64,12 @@ def run_project_codemods(
         )
     root = Path(os.path.abspath(paths[0]))
     try:
-        change = codemod.plan_project(root, files)
+        change = call_deep(codemod.plan_project, root, files)
+    except ConfigError as exc:  # its options or its plan file: nothing was planned
+        raise OptionError(str(exc)) from None
+    except (RecursionError, MemoryError) as exc:
+        renderer.error(f"{codemod.name}: a file is {too_deep(exc)}; nothing was changed")
+        change = None
     except Exception as exc:  # noqa: BLE001 - a bug must not leave a traceback and half a plan behind
         renderer.error(
             f"internal error in {codemod.name} while planning: {exc!r}; nothing was changed"

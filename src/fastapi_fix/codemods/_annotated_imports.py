@@ -15,6 +15,7 @@ from libcst.helpers import get_full_name_for_node
 
 from fastapi_fix.codemods._annotated_cst import insert_item
 from fastapi_fix.codemods._annotated_index import AliasDefinition, Import
+from fastapi_fix.codemods._build import import_from
 from fastapi_fix.codemods._fastapi import resolve_relative
 from fastapi_fix.engine.codemod import BodyStatement, SourceFile
 
@@ -250,8 +251,7 @@ def _with_statement(
     file: SourceFile,
     first_party: frozenset[str],
 ) -> list[BodyStatement]:
-    statement = cst.parse_statement(f"from {from_module} import {name}\n")
-    assert isinstance(statement, cst.SimpleStatementLine)
+    statement = import_from(from_module, name)
     start = 1 if body and _is_docstring(body[0]) else 0
     block = []  # (index, group, top-level package, sort key) of the leading imports
     for index in range(start, len(body)):

@@ -35,6 +35,7 @@ from fastapi_fix.codemods._annotated_facts import (
     ParamFacts,
     TypeExpr,
 )
+from fastapi_fix.codemods._build import is_module_path
 from fastapi_fix.codemods._fastapi import (
     DEPENDENCY_FUNCTIONS,
     FASTAPI_PARAM_MODULES,
@@ -499,6 +500,7 @@ class _Names:
             not container
             or container == "builtins"
             or self.taken(module, name)
+            or not is_module_path(container)  # a file name that is no module name
             or not self.project.can_import(module, container, qualified)
         ):
             return None
@@ -862,6 +864,7 @@ class Planner:
             [by_dependency] if prefer_dependency_name or not by_type else [by_type, by_dependency]
         )
         candidates = [*bases, *(f"{bases[0]}{n}" for n in range(2, 1000))]
+        candidates = [name for name in candidates if is_module_path(name)]  # an identifier
 
         def free(name: str) -> bool:
             return not any(self.names.taken(m, name) for m in modules)

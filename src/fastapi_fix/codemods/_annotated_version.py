@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from fastapi_fix.engine.config import ConfigError, find_pyproject, load_pyproject
+from fastapi_fix.engine.config import ConfigError, find_pyproject, load_pyproject, lookup
 
 ANNOTATED_SINCE = (0, 95)
 _REQUIREMENT = re.compile(r"^\s*fastapi(?:\[[^\]]*\])?\s*(?P<spec>[^;#]*)", re.IGNORECASE)
@@ -40,15 +40,21 @@ def _declared(pyproject: Path) -> Iterator[tuple[str, str]]:
         data = load_pyproject(pyproject)
     except ConfigError:
         return
-    project = data.get("project", {})
+    dependencies = lookup(data, "project", "dependencies")
+    optional = lookup(data, "project", "optional-dependencies")
     for requirement in [
-        *project.get("dependencies", []),
-        *(r for group in project.get("optional-dependencies", {}).values() for r in group),
+        *(dependencies if isinstance(dependencies, list) else []),
+        *(
+            r
+            for group in (optional.values() if isinstance(optional, dict) else [])
+            if isinstance(group, list)
+            for r in group
+        ),
     ]:
         match = _REQUIREMENT.match(requirement) if isinstance(requirement, str) else None
         if match and match.group("spec").strip():
             yield pyproject.name, match.group("spec")
-    poetry = data.get("tool", {}).get("poetry", {}).get("dependencies", {}).get("fastapi")
+    poetry = lookup(data, "tool", "poetry", "dependencies", "fastapi")
     spec = poetry.get("version") if isinstance(poetry, dict) else poetry
     if isinstance(spec, str) and spec.strip() not in ("", "*"):
         yield pyproject.name, spec

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from fastapi_fix.codemods._background_facts import STDLIB_MODULES
+from fastapi_fix.codemods._build import assign_call
 from fastapi_fix.engine.codemod import BodyStatement
 
 # Names under which a module's logger is reused (plus the configured `logger-name`); a
@@ -35,7 +36,7 @@ def is_docstring(statement: cst.BaseStatement) -> bool:
 class LoggerPlan:
     name: str
     # The statement to add (`logger = logging.getLogger(__name__)`), when there is none to reuse.
-    create: str | None = None
+    create: cst.SimpleStatementLine | None = None
     import_logging: bool = False
 
 
@@ -158,10 +159,14 @@ def plan_logger(module: cst.Module, shadowed: set[str], configured: str) -> Logg
     )
     name = next(candidate for candidate in spare if candidate not in taken)
     if found.get_logger:
-        return LoggerPlan(name, f"{name} = {next(iter(found.get_logger))}(__name__)")
+        return LoggerPlan(
+            name, assign_call(name, next(iter(found.get_logger)), cst.Name("__name__"))
+        )
     if "logging" in taken:
         return None
-    return LoggerPlan(name, f"{name} = logging.getLogger(__name__)", import_logging=True)
+    return LoggerPlan(
+        name, assign_call(name, "logging.getLogger", cst.Name("__name__")), import_logging=True
+    )
 
 
 def _is_import(statement: cst.BaseStatement) -> bool:
@@ -246,14 +251,17 @@ def insert_logging_import(body: list[BodyStatement], before: int) -> int:
     return at
 
 
-def insert_logger(body: list[BodyStatement], code: str, before: int, after_at_least: int) -> None:
+def insert_logger(
+    body: list[BodyStatement],
+    statement: cst.SimpleStatementLine,
+    before: int,
+    after_at_least: int,
+) -> None:
     """``logger = ...`` after the last top-level import above ``before`` (and never above
     the import it needs), separated by a blank line."""
     imports = [i for i in range(before) if _is_import(body[i])]
     at = max([*imports, after_at_least, _header_end(body) - 1]) + 1
-    statement = cst.parse_statement(code + "\n").with_changes(
-        leading_lines=(cst.EmptyLine(),) if at else ()
-    )
+    statement = statement.with_changes(leading_lines=(cst.EmptyLine(),) if at else ())
     if at < len(body) and not body[at].leading_lines:
         follows_definition = isinstance(body[at], (cst.FunctionDef, cst.ClassDef))
         body[at] = body[at].with_changes(

@@ -67,6 +67,7 @@ from fastapi_fix.engine.codemod import (
     Option,
     SourceFile,
     Wanted,
+    check_patterns,
 )
 
 
@@ -91,6 +92,7 @@ class AsyncToSync(Codemod):
             [],
             "More blocking calls: fnmatch patterns on qualified names "
             "(mylib.client.fetch, mylib.Client.*).",
+            check=lambda patterns: check_patterns("blocking-calls", patterns),
         ),
         Option(
             "report-non-blocking",

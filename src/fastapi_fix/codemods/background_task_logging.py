@@ -47,6 +47,7 @@ from fastapi_fix.codemods._background_logger import (
     module_logging,
     plan_logger,
 )
+from fastapi_fix.codemods._build import call_statement, string_literal
 from fastapi_fix.engine.codemod import (
     NO_FIXED_POINTS,
     Codemod,
@@ -55,6 +56,8 @@ from fastapi_fix.engine.codemod import (
     Option,
     SourceFile,
     Wanted,
+    check_dotted_names,
+    check_identifier,
 )
 from fastapi_fix.engine.suppress import MARKER as SUPPRESSION_MARKER
 from fastapi_fix.engine.suppress import find_suppressions
@@ -269,7 +272,12 @@ def wrap_body(func: cst.FunctionDef, logger: str, task_name: str, reraise: bool)
     leading = list(first.leading_lines)
     blank = next((i for i, line in enumerate(leading) if line.comment is not None), len(leading))
     statements[0] = first.with_changes(leading_lines=leading[blank:])
-    log = cst.parse_statement(f'{logger}.exception("Background task %s failed", "{task_name}")\n')
+    # Built, not formatted: the task's name comes from a file name, which may hold anything.
+    log = call_statement(
+        f"{logger}.exception",
+        string_literal("Background task %s failed"),
+        string_literal(task_name),
+    )
     handler_body: list[cst.BaseStatement] = (
         [log, cst.SimpleStatementLine([cst.Raise()])] if reraise else [log]
     )
@@ -316,12 +324,14 @@ class BackgroundTaskLogging(Codemod):
             "logger-name",
             "logger",
             "Name of the module logger to reuse, or to create when there is none.",
+            check=lambda name: check_identifier("logger-name", name),
         ),
         Option(
             "protecting-decorators",
             [],
             "Qualified names of decorators that already catch and log a task's "
             "failures; tasks decorated (or wrapped) with them are left alone.",
+            check=lambda names: check_dotted_names("protecting-decorators", names),
         ),
     )
 

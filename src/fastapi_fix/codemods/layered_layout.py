@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from fastapi_fix.engine.codemod import Option, SourceFile
+from fastapi_fix.engine.codemod import Option, SourceFile, check_identifier
 from fastapi_fix.engine.import_gate import ImportGate
 from fastapi_fix.engine.project import ProjectChange, ProjectCodemod, fingerprint
 
@@ -48,7 +48,12 @@ class LayeredLayout(ProjectCodemod):
             False,
             "plan even when the project is already layered or organised by domain",
         ),
-        Option("package-name", "app", "the package a single-file app moves into"),
+        Option(
+            "package-name",
+            "app",
+            "the package a single-file app moves into",
+            check=lambda name: check_identifier("package-name", name),
+        ),
     )
 
     def plan_project(self, root: Path, files: Sequence[SourceFile]) -> ProjectChange:
@@ -59,6 +64,8 @@ class LayeredLayout(ProjectCodemod):
         from fastapi_fix.layout.project_index import ProjectError, load_project
         from fastapi_fix.layout.realize import realize
 
+        if self.option("write-plan"):  # refused before any work: it may not overwrite a file
+            plan_file.check_plan_target(Path(self.option("write-plan")))
         try:
             project = load_project(root, files)
         except ProjectError as exc:
@@ -69,12 +76,7 @@ class LayeredLayout(ProjectCodemod):
         plan_path = self.option("plan")
         digest = fingerprint(project.root, list(project.sources))
         if plan_path:
-            try:
-                plan = plan_file.load(Path(plan_path))
-            except plan_file.PlanFileError as exc:
-                change = ProjectChange(root)
-                change.errors.append(str(exc))
-                return change
+            plan = plan_file.load(Path(plan_path))  # PlanFileError: a usage error
             if plan.fingerprint and plan.fingerprint != digest:
                 change = ProjectChange(root)
                 change.errors.append(

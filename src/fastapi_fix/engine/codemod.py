@@ -18,7 +18,8 @@ steps, so that a large project is parsed by LibCST only where something will cha
 from __future__ import annotations
 
 import ast
-from collections.abc import Collection, Mapping, Sequence
+import keyword
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -57,6 +58,9 @@ class Option:
     name: str
     default: Any
     help: str
+    # Further checks of a value of the right type: raises `ValueError` naming what is wrong
+    # (checked before the run starts, so a bad value is a usage error, not a failure per file).
+    check: Callable[[Any], None] | None = field(default=None, compare=False)
 
     def validate(self, value: Any) -> Any:
         expected = type(self.default)
@@ -65,7 +69,29 @@ class Option:
                 raise ValueError(f"{self.name} must be a list of strings")
         elif not isinstance(value, expected):
             raise ValueError(f"{self.name} must be a {expected.__name__}")
+        if self.check is not None:
+            self.check(value)
         return value
+
+
+def check_identifier(option: str, value: str) -> None:
+    """`ValueError` unless ``value`` can be a Python name (the tool writes it into code)."""
+    if not value.isidentifier() or keyword.iskeyword(value):
+        raise ValueError(f"{option} must be a Python identifier (got {value!r})")
+
+
+def check_patterns(option: str, patterns: Sequence[str]) -> None:
+    """`ValueError` for a pattern that can match no qualified name (empty, or with spaces)."""
+    for pattern in patterns:
+        if not pattern or any(character.isspace() for character in pattern):
+            raise ValueError(f"{option}: {pattern!r} is not a pattern such as mylib.Client.*")
+
+
+def check_dotted_names(option: str, values: Sequence[str]) -> None:
+    """`ValueError` unless every value is a dotted name such as ``pkg.module.name``."""
+    for value in values:
+        if not all(part.isidentifier() for part in value.split(".")):
+            raise ValueError(f"{option}: {value!r} is not a dotted name such as pkg.module.name")
 
 
 @dataclass(frozen=True)

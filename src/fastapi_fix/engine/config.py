@@ -41,8 +41,17 @@ def load_pyproject(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a readable TOML file: {exc}") from None
+
+
+def check_globs(patterns: Sequence[str], where: str) -> None:
+    """`ConfigError` naming the first glob that is not a valid gitignore pattern (``!``)."""
+    for pattern in patterns:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([pattern])
+        except ValueError:
+            raise ConfigError(f"{where}: invalid glob {pattern!r}") from None
 
 
 def parse_target_version(text: str) -> tuple[int, int]:
@@ -65,13 +74,23 @@ def minimum_python(requires_python: str) -> tuple[int, int] | None:
 
 
 def project_target_version(pyproject: dict[str, Any]) -> tuple[int, int] | None:
-    requires = pyproject.get("project", {}).get("requires-python")
+    requires = lookup(pyproject, "project", "requires-python")
     if isinstance(requires, str):
         return minimum_python(requires)
-    poetry = pyproject.get("tool", {}).get("poetry", {}).get("dependencies", {}).get("python")
+    poetry = lookup(pyproject, "tool", "poetry", "dependencies", "python")
     if isinstance(poetry, str):
         return minimum_python(poetry)
     return None
+
+
+def lookup(document: Any, *keys: str) -> Any:
+    """``document[k1][k2]...``, or ``None`` where a table is missing or is not a table
+    (other tools' sections are not ours to validate)."""
+    for key in keys:
+        if not isinstance(document, dict):
+            return None
+        document = document.get(key)
+    return document
 
 
 # -- [tool.fastapi-fix] -----------------------------------------------------------------
@@ -110,7 +129,8 @@ def load_tool_config(paths: Iterable[Path], codemods: Sequence[type[Codemod]]) -
 def parse_tool_config(
     document: Mapping[str, Any], path: Path, codemods: Sequence[type[Codemod]]
 ) -> ToolConfig:
-    table = document.get("tool", {}).get("fastapi-fix", {})
+    tool = document.get("tool", {})
+    table = tool.get("fastapi-fix", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [{TOOL_TABLE}] must be a table")
     by_name = {codemod.name: codemod for codemod in codemods}
@@ -123,7 +143,7 @@ def parse_tool_config(
         path=path,
         select=_codemod_names(path, table, "select", known),
         ignore=_codemod_names(path, table, "ignore", known),
-        exclude=_strings(path, table, "exclude"),
+        exclude=_globs(path, table),
         target_version=parse_target_version(version)
         if version
         else project_target_version(dict(document)),
@@ -175,6 +195,12 @@ def _strings(path: Path, table: Mapping[str, Any], key: str) -> tuple[str, ...]:
     if not (isinstance(value, list) and all(isinstance(item, str) for item in value)):
         raise ConfigError(f"{path}: [{TOOL_TABLE}] {key} must be a list of strings")
     return tuple(value)
+
+
+def _globs(path: Path, table: Mapping[str, Any]) -> tuple[str, ...]:
+    globs = _strings(path, table, "exclude")
+    check_globs(globs, f"{path}: [{TOOL_TABLE}] exclude")
+    return globs
 
 
 def _codemod_names(

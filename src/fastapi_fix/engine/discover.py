@@ -77,6 +77,22 @@ def source_file(path: Path, cwd: Path) -> SourceFile:
     return SourceFile(absolute, display_path(absolute, cwd), module_name(absolute))
 
 
+def _gitignore_spec(lines: list[str]) -> pathspec.GitIgnoreSpec:
+    """A .gitignore's rules; like git, a line that is not a valid pattern (``!``) is ignored."""
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except ValueError:
+        return pathspec.GitIgnoreSpec.from_lines([line for line in lines if _valid_glob(line)])
+
+
+def _valid_glob(line: str) -> bool:
+    try:
+        pathspec.GitIgnoreSpec.from_lines([line])
+    except ValueError:
+        return False
+    return True
+
+
 class _IgnoreRules:
     """.gitignore files (from the repository root down) plus the user's --exclude globs."""
 
@@ -90,7 +106,7 @@ class _IgnoreRules:
             spec = None
             if gitignore.is_file():
                 lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
-                spec = pathspec.GitIgnoreSpec.from_lines(lines)
+                spec = _gitignore_spec(lines)
             self._by_dir[directory] = spec
         return self._by_dir[directory]
 

@@ -15,9 +15,12 @@ from typing import Any
 import libcst as cst
 
 from fastapi_fix.engine.codemod import Codemod, FileContext, SourceFile
+from fastapi_fix.engine.deep import too_deep
 from fastapi_fix.engine.files import SkipFile, source_encoding
 from fastapi_fix.engine.parsing import (
     NewerSyntax,
+    TooDeep,
+    check_tree_nesting,
     compile_source,
     compiles,
     parse_ast,
@@ -51,6 +54,8 @@ class GatherOutcome:
     words: frozenset[bytes] = frozenset()
     # Codemods a `# fastapi-fix: ignore` in the file names (None: every codemod).
     suppressed: frozenset[str] | None = frozenset()
+    # Its ``ast`` passed `check_tree_nesting`: LibCST need not measure it again.
+    nesting_checked: bool = False
 
     def suppresses(self, codemod: str) -> bool:
         return self.suppressed is None or codemod in self.suppressed
@@ -62,6 +67,7 @@ class GatherOutcome:
         self.ast_ok = self.ast_ok and later.ast_ok
         self.skip = self.skip or later.skip
         self.failure = self.failure or later.failure
+        self.nesting_checked = self.nesting_checked or later.nesting_checked
 
 
 # Identifiers and keywords; ASCII only, which `Wanted` matching allows for.
@@ -87,6 +93,18 @@ def gather_file(
 ) -> GatherOutcome:
     """Gather ``data`` for the ``chosen`` codemods, or in a first round for every codemod
     that `wants_gather` it (keeping the file's words if some codemod did not)."""
+    try:
+        return _gather(file, data, codemods, chosen)
+    except (RecursionError, MemoryError, TooDeep) as exc:
+        return GatherOutcome(file, failure=too_deep(exc))
+
+
+def _gather(
+    file: SourceFile,
+    data: bytes,
+    codemods: Sequence[Codemod],
+    chosen: Sequence[Codemod] | None,
+) -> GatherOutcome:
     outcome = GatherOutcome(file)
     try:
         check_readable(data)
@@ -109,9 +127,13 @@ def gather_file(
     except NewerSyntax:
         outcome.ast_ok = False
         return outcome
+    check_tree_nesting(tree, data)  # TooDeep: see `gather_file`
+    outcome.nesting_checked = True
     for codemod in gatherers:
         try:
             facts = codemod.gather(file, tree)
+        except (RecursionError, MemoryError):
+            raise
         except Exception as exc:  # noqa: BLE001 - a bug in one codemod must not stop the run
             outcome.failure = f"internal error in {codemod.name} (gather): {exc!r}"
             return outcome
@@ -151,6 +173,8 @@ def apply_codemods(
             if suppressible:
                 transformed = honour_suppressions(ctx, module, transformed)
             module = transformed
+        except (RecursionError, MemoryError):
+            raise  # the file, not the codemod: see `transform_source`
         except Exception as exc:
             raise CodemodBug(f"internal error in {codemod.name}: {exc!r}") from exc
         findings.extend(ctx.findings)
@@ -160,12 +184,26 @@ def apply_codemods(
 
 
 def transform_source(
-    file: SourceFile, data: bytes, plan: Sequence[tuple[Codemod, Any]]
+    file: SourceFile,
+    data: bytes,
+    plan: Sequence[tuple[Codemod, Any]],
+    *,
+    nesting_checked: bool = False,
 ) -> TransformOutcome:
-    """Run the planned codemods on ``data``; the result is checked before anyone may write it."""
+    """Run the planned codemods on ``data``; the result is checked before anyone may write it.
+    ``nesting_checked``: the gather found the file not too deeply nested already."""
+    try:
+        return _transform(file, data, plan, nesting_checked)
+    except (RecursionError, MemoryError, TooDeep) as exc:
+        return TransformOutcome(failure=too_deep(exc))
+
+
+def _transform(
+    file: SourceFile, data: bytes, plan: Sequence[tuple[Codemod, Any]], nesting_checked: bool
+) -> TransformOutcome:
     try:
         check_readable(data)
-        module = parse_module(data)
+        module = parse_module(data, nesting_checked=nesting_checked)
         if module.bytes != data:  # e.g. a lone CR at the very end: LibCST would drop it
             raise SkipFile(
                 "the parser cannot reproduce this file byte for byte (unusual line endings?)"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi_fix import __version__
+from fastapi_fix.engine.codemod import Codemod
 from fastapi_fix.engine.results import Edit, FileResult, Finding, Status
 
 SCHEMA_VERSION = 1
@@ -101,6 +102,37 @@ def document(
     }
     doc.update({name: value for name, value in sections.items() if value is not None})
     return doc
+
+
+def error_document(message: str, *, exit_code: int) -> dict[str, Any]:
+    """The report of a run that stopped before it looked at any file (a usage error, exit 2,
+    or an internal error, exit 123): the keys of `document`, ``mode`` null, no files, and
+    ``error``, the one line also printed on stderr."""
+    doc = document([], mode="", codemods=[], exit_code=exit_code)
+    doc["mode"] = None
+    doc["error"] = message
+    return doc
+
+
+def codemods_document(codemods: Sequence[type[Codemod]]) -> dict[str, Any]:
+    """``--list-codemods --format json``: each codemod, whether it runs by default, its options."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "fastapi-fix", "version": __version__},
+        "codemods": [
+            {
+                "name": codemod.name,
+                "summary": codemod.summary,
+                "safety": codemod.safety,
+                "default": codemod.default_enabled,
+                "options": [
+                    {"name": option.name, "default": option.default, "help": option.help}
+                    for option in codemod.options
+                ],
+            }
+            for codemod in codemods
+        ],
+    }
 
 
 def dumps(doc: Mapping[str, Any]) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi_fix.engine.codemod import Codemod, FixedPoints, SourceFile, Wanted
+from fastapi_fix.engine.deep import call_deep
 from fastapi_fix.engine.files import SkipFile, read_snapshot, write_refusal
 from fastapi_fix.engine.pipeline import GatherOutcome, gather_file, transform_source
 from fastapi_fix.engine.results import FileResult, Status
@@ -35,6 +36,8 @@ class _Job:
     codemods: tuple[str, ...] = ()
     # In-memory source (tests); None means read the file from disk.
     data: bytes | None = None
+    # Transform: the gather measured the file's nesting already (see `GatherOutcome`).
+    nesting_checked: bool = False
 
 
 # Per-process state: the codemods and their project indexes, set once per worker.
@@ -52,6 +55,10 @@ def _init_worker(codemods: Sequence[Codemod], indexes: Mapping[str, Any]) -> Non
 
 
 def _gather_job(job: _Job) -> GatherOutcome:
+    return call_deep(_gather_one, job)
+
+
+def _gather_one(job: _Job) -> GatherOutcome:
     try:
         data = job.data if job.data is not None else read_snapshot(job.file.path).data
     except SkipFile as exc:
@@ -61,6 +68,10 @@ def _gather_job(job: _Job) -> GatherOutcome:
 
 
 def _transform_job(job: _Job) -> FileResult:
+    return call_deep(_transform_one, job)
+
+
+def _transform_one(job: _Job) -> FileResult:
     file = job.file
     data, snapshot = job.data, None
     if data is None:
@@ -71,7 +82,7 @@ def _transform_job(job: _Job) -> FileResult:
         data = snapshot.data
     plan = [(_codemods[name], _indexes.get(name)) for name in job.codemods]
     with _cyclic_gc_paused():  # a LibCST tree is many acyclic objects, freed by reference counting
-        outcome = transform_source(file, data, plan)
+        outcome = transform_source(file, data, plan, nesting_checked=job.nesting_checked)
     result = FileResult(
         file.path,
         file.display_path,
@@ -144,7 +155,10 @@ class Runner:
         planned = {
             o.file: self._plan(codemods, o, targets) for o in outcomes if not (o.skip or o.failure)
         }
-        transform_jobs = [_Job(f, names, sources.get(f)) for f, names in planned.items() if names]
+        checked = {o.file for o in outcomes if o.nesting_checked}
+        transform_jobs = [
+            _Job(f, names, sources.get(f), f in checked) for f, names in planned.items() if names
+        ]
         # Results arrive in file order: stream them, so memory stays flat in the project's size.
         transformed = iter(
             self._progress(

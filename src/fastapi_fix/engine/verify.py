@@ -9,9 +9,11 @@ moving code between modules does not change the API.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,7 +33,7 @@ ERROR_TAIL = 15
 
 # Runs in the user's interpreter, which may not have fastapi-fix installed: stdlib only.
 PROBE = r"""
-import importlib, json, sys
+import importlib, json, os, sys
 sys.dont_write_bytecode = True
 root, spec, out = sys.argv[1:4]
 sys.path.insert(0, root)
@@ -59,6 +61,10 @@ module_file = getattr(sys.modules[module_name], "__file__", None)
 with open(out, "w", encoding="utf-8") as fh:
     json.dump({"routes": routes, "openapi": openapi, "openapi_error": openapi_error,
                "module_file": module_file}, fh, default=str)
+# Done: do not wait for the threads and child processes the app may have started.
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(0)
 """
 
 
@@ -121,27 +127,56 @@ def snapshot_app(
         "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
     }
     with tempfile.TemporaryDirectory(prefix="fastapi-fix-verify-") as scratch:
-        out = Path(scratch) / "app.json"
-        try:
-            completed = subprocess.run(
-                [python, "-c", PROBE, str(root), spec, str(out)],
-                cwd=root,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise VerifyError(f"importing {spec} took longer than {timeout:.0f}s") from None
-        except OSError as exc:
-            raise VerifyError(f"cannot run {python}: {exc.strerror or exc}") from None
-        if completed.returncode != 0 or not out.is_file():
-            tail = "\n".join(completed.stderr.strip().splitlines()[-ERROR_TAIL:])
-            raise VerifyError(f"importing {spec} failed (exit {completed.returncode}):\n{tail}")
+        out, errors = Path(scratch) / "app.json", Path(scratch) / "stderr.txt"
+        returncode = _run_probe(
+            [python, "-c", PROBE, str(root), spec, str(out)], root, env, errors, timeout, spec
+        )
+        if returncode != 0 or not out.is_file():
+            stderr = errors.read_text(encoding="utf-8", errors="replace")
+            tail = "\n".join(stderr.strip().splitlines()[-ERROR_TAIL:])
+            raise VerifyError(f"importing {spec} failed (exit {returncode}):\n{tail}")
         data: _Probe = json.loads(out.read_text(encoding="utf-8"))
     _check_imported_from(spec, data["module_file"], root)
     return AppSnapshot.from_probe(data)
+
+
+def _run_probe(
+    command: list[str], root: Path, env: dict[str, str], errors: Path, timeout: float, spec: str
+) -> int:
+    """Run the probe and return its exit code as soon as it exits.
+
+    Its output goes to a file, not a pipe: a child process the app starts at import inherits
+    the pipe, and reading it to the end would wait for that child. The probe runs in its own
+    session, whose processes are killed once it is done (or out of time)."""
+    with open(errors, "wb") as stderr:
+        try:
+            process = subprocess.Popen(
+                command,
+                cwd=root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise VerifyError(f"cannot run {command[0]}: {exc.strerror or exc}") from None
+        try:
+            return process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise VerifyError(f"importing {spec} took longer than {timeout:.0f}s") from None
+        finally:
+            _kill_session(process)
+
+
+def _kill_session(process: subprocess.Popen[bytes]) -> None:
+    """Stop the probe and whatever the app started in its session."""
+    if hasattr(os, "killpg"):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+    if process.poll() is None:
+        process.kill()
+        process.wait()
 
 
 def _check_imported_from(spec: str, module_file: str | None, root: Path) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from fastapi_fix.codemods._build import string_literal
 from fastapi_fix.engine.codemod import BodyStatement
 from fastapi_fix.engine.results import Finding
 from fastapi_fix.layout import rewrite
@@ -765,7 +766,7 @@ def _with_blank_lines(statement: BodyStatement, blank: int) -> BodyStatement:
 
 def _all_statement(specs: list[ImportSpec]) -> BodyStatement:
     names = sorted({s.local for s in specs})
-    elements = [cst.Element(cst.SimpleString(f'"{name}"')) for name in names]
+    elements = [cst.Element(string_literal(name)) for name in names]
     value = cst.List(elements)
     line = cst.SimpleStatementLine(
         [cst.Assign([cst.AssignTarget(cst.Name("__all__"))], value)],

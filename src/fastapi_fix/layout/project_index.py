@@ -14,8 +14,9 @@ import libcst as cst
 
 from fastapi_fix.codemods._fastapi import ImportTable, resolve_relative
 from fastapi_fix.engine.codemod import SourceFile
+from fastapi_fix.engine.deep import too_deep
 from fastapi_fix.engine.files import SkipFile, read_snapshot
-from fastapi_fix.engine.parsing import NewerSyntax, parse_ast
+from fastapi_fix.engine.parsing import NewerSyntax, TooDeep, check_nesting, parse_ast
 from fastapi_fix.engine.pipeline import check_readable
 from fastapi_fix.layout.index import ModuleInfo, analyse
 
@@ -169,12 +170,15 @@ def load_project(root: Path, files: Sequence[SourceFile]) -> ProjectIndex:
     for file in sorted(members, key=lambda f: rel_paths[f]):
         rel = rel_paths[file]
         try:
+            check_nesting(sources[rel])
             tree = cst.parse_module(sources[rel])
+            index.modules[file.module_name] = analyse(file, rel, sources[rel], tree)
         except cst.ParserSyntaxError as exc:
             raise ProjectError(
                 f"{rel}:{exc.raw_line}: does not parse ({exc.message}); fix it first"
             ) from None
-        index.modules[file.module_name] = analyse(file, rel, sources[rel], tree)
+        except (RecursionError, MemoryError, TooDeep) as exc:
+            raise ProjectError(f"{rel}: {too_deep(exc)}; the layout cannot move it") from None
     return index
 
 
@@ -185,7 +189,7 @@ def _is_init(files: Iterable[SourceFile], name: str) -> bool:
 def _parse_ast(data: bytes) -> ast.Module | None:
     try:
         return parse_ast(data, "<module>")
-    except (SkipFile, NewerSyntax):
+    except (SkipFile, NewerSyntax, RecursionError, MemoryError):
         return None
 
 

@@ -33,6 +33,7 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from fastapi_fix.codemods._build import is_module_path
 from fastapi_fix.engine.discover import DEFAULT_EXCLUDED_DIRS
 from fastapi_fix.engine.results import Finding
 from fastapi_fix.layout.imports import World
@@ -223,6 +224,8 @@ class PythonStrings:
         else:
             return None
         if new is None or new == dotted or (attribute is not None and new == value):
+            return None
+        if not is_module_path(new.replace(":", ".")):  # written between quotes: names only
             return None
         prefix = node.prefix
         quote = node.quote
