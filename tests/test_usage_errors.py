@@ -180,6 +180,7 @@ def test_click_usage_errors_keep_clicks_message_in_text_mode(project: Path) -> N
 def test_list_codemods_as_json(project: Path) -> None:
     result = invoke("--list-codemods", "--format", "json")
     assert result.exit_code == 0
+    assert json_document(result)["exit_code"] == 0  # as every document, it repeats its code
     listed = {entry["name"]: entry for entry in json_document(result)["codemods"]}
     assert listed["depends-to-annotated"]["default"] is True
     assert listed["layered-layout"]["default"] is False
