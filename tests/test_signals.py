@@ -156,6 +156,18 @@ def test_a_signal_stops_the_workers_and_exits_with_one_line(tmp_root, signum, to
     assert list(stale_temp_files(tmp_root)) == [] and not (tmp_root / JOURNAL_NAME).exists()
 
 
+def test_sigkill_of_the_run_takes_its_workers_with_it(tmp_root):
+    """No handler sees SIGKILL: the workers must not wait for work forever (holding the
+    terminal's output open, so a caller reading it hangs)."""
+    make_project(tmp_root, routers(64))
+    process = start(tmp_root, "-j", "2", ".")
+    wait_for(lambda: len(children(process.pid)) == 2)
+    workers = children(process.pid)
+    process.kill()
+    process.communicate(timeout=30)  # returns once every holder of the pipes is gone
+    wait_for(lambda: not any(alive(pid) for pid in workers), timeout=5)
+
+
 # -- interrupted while writing a cross-file change (issue 10, case 2) ---------------------
 
 # The toy codemod, run from a script that stops the commit after some renames by a signal

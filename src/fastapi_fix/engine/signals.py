@@ -6,8 +6,11 @@ terminates them."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
+import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from types import FrameType
@@ -78,6 +81,28 @@ def quiet_worker() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED)  # blocked by `signals_blocked`
+    _die_with_parent()
+
+
+# prctl(2) option: the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """A parent killed by SIGKILL runs no handler: without this, its idle workers wait for
+    work forever (they hold the pool's pipes themselves, so they never read its end), keep
+    the terminal's output open and keep the project's files open. Linux sends them SIGTERM
+    instead; elsewhere the pool's own checks are all there is."""
+    if sys.platform != "linux":
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:
+        os._exit(1)  # the parent died before the request took effect
 
 
 def terminate_workers(timeout: float = 5.0) -> None:
