@@ -4,13 +4,21 @@ from pathlib import Path
 
 import pytest
 
-from fastapi_fix.engine.files import SkipFile, read_snapshot, safe_write, source_encoding
+from fastapi_fix.engine.files import SkipFile, Snapshot, read_snapshot, source_encoding
+from fastapi_fix.engine.transaction import Transaction
 
 
 def write(path: Path, data: bytes, mode: int = 0o644) -> Path:
     path.write_bytes(data)
     path.chmod(mode)
     return path
+
+
+def safe_write(path: Path, data: bytes, snapshot: Snapshot, roots: list[Path]) -> None:
+    """One file written the way every run writes: staged and committed by a transaction."""
+    transaction = Transaction(roots[0], roots)
+    transaction.write(path, data, snapshot)
+    transaction.commit()
 
 
 def leftovers(folder: Path) -> list[str]:

@@ -24,7 +24,14 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi_fix.engine.files import SkipFile, Snapshot, is_within, read_snapshot
+from fastapi_fix.engine.files import (
+    SkipFile,
+    Snapshot,
+    fsync_directory,
+    is_within,
+    read_snapshot,
+    write_refusal,
+)
 
 JOURNAL_NAME = ".fastapi-fix.journal"
 TEMP_SUFFIX = ".fastapi-fix.tmp"
@@ -70,7 +77,7 @@ class Transaction:
     """Files staged one by one (`write`, `create`, `remove`), then all applied by `commit`.
 
     ``root``: where the journal goes (the project root); ``roots``: the only folders it may
-    write in (default: ``root``). Staging checks each target as `safe_write` did (inside the
+    write in (default: ``root``). Staging checks each target (inside the
     roots, writable, unchanged since read) and raises `SkipFile` with the reason otherwise.
     Until `commit` nothing the user sees has changed; `discard` drops staged files.
     """
@@ -92,12 +99,10 @@ class Transaction:
     def write(self, path: Path, data: bytes, snapshot: Snapshot) -> None:
         """Stage ``data`` as ``path``'s new content; ``snapshot``: the content it was made from."""
         real = self._checked_target(path)
-        try:
-            info = os.stat(real)
-        except OSError as exc:
-            raise SkipFile(f"vanished during the run: {exc.strerror}") from None
-        if not os.access(real, os.W_OK) or not info.st_mode & stat.S_IWUSR:
-            raise SkipFile("read-only file")
+        refusal = write_refusal(real, self.roots)
+        if refusal is not None:
+            raise SkipFile(refusal)
+        info = os.stat(real)
         current = read_snapshot(real)
         if current.digest != snapshot.digest:
             raise SkipFile("changed on disk during the run")
@@ -213,7 +218,7 @@ class Transaction:
                 _apply(entry)
                 self._done.append(entry)
             for folder in {e.target.parent for e in entries}:
-                _fsync_directory(folder)
+                fsync_directory(folder)
             if side_step is not None:
                 side_step_started = True
                 side_step()
@@ -224,7 +229,7 @@ class Transaction:
                     undo_side_step()
             self._undo()
             raise
-        _fsync_directory(self.root)
+        fsync_directory(self.root)
         self._done.clear()
         self._staged.clear()
         self.created_folders.clear()
@@ -392,7 +397,7 @@ def _recover(journal: Path) -> Recovery | None:
         _remove_empty_folders([Path(folder) for folder in folders])
         with contextlib.suppress(OSError):
             journal.unlink()
-        _fsync_directory(journal.parent)
+        fsync_directory(journal.parent)
         return Recovery(restored, left_alone, stale)
     _remove_stale_temp_files(journal.parent)
     return None
@@ -466,7 +471,7 @@ def _put_back(target: Path, backup: Path | None, in_place: bool) -> None:
         mode = stat.S_IMODE(os.stat(backup).st_mode)
         temp = _write_aside(target, backup.read_bytes(), "restore", mode)
         os.replace(temp, target)
-    _fsync_directory(target.parent)
+    fsync_directory(target.parent)
 
 
 def _remove_stale_temp_files(root: Path) -> int:
@@ -519,8 +524,12 @@ def _write_aside(
 
 def _write_json_atomically(path: Path, document: object) -> None:
     temp = _write_aside(path, json.dumps(document, indent=1).encode(), "journal", 0o644)
-    os.replace(temp, path)
-    _fsync_directory(path.parent)
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        _unlink_quietly(temp)
+        raise
+    fsync_directory(path.parent)
 
 
 def _unlink_quietly(*paths: Path | None) -> None:
@@ -528,12 +537,3 @@ def _unlink_quietly(*paths: Path | None) -> None:
         if path is not None:
             with contextlib.suppress(OSError):
                 os.unlink(path)
-
-
-def _fsync_directory(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
