@@ -116,7 +116,8 @@ class AsyncToSync(Codemod):
         if plan is None:
             return module
         # Lines as ast counts them: str.splitlines would also split at \f or \u2028.
-        lines = module.code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        code = module.code if plan.findings else ""  # rendering a large module is not free
+        lines = code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         for finding in plan.findings:
             ctx.report(
                 finding.line, _character_column(lines, finding.line, finding.col), finding.message
@@ -141,6 +142,15 @@ def _character_column(lines: list[str], line: int, byte_offset: int) -> int:
     return len(text.encode("utf-8")[:byte_offset].decode("utf-8", "ignore"))
 
 
+_WITHOUT_FUNCTIONS = (
+    cst.SimpleStatementLine,
+    cst.SimpleStatementSuite,
+    cst.BaseExpression,
+    cst.Parameters,
+    cst.Decorator,
+)
+
+
 class _DropAsync(cst.CSTTransformer):
     """Removes ``async`` from the planned functions, found by qualified name and ordinal."""
 
@@ -152,6 +162,13 @@ class _DropAsync(cst.CSTTransformer):
         self.scopes: list[tuple[str, bool]] = []  # (name, is a function)
         self.seen: dict[str, int] = {}
         self.functions: list[tuple[str, int]] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        # A function is a statement: none hides below a simple statement or an expression,
+        # and a large module is mostly those; their nodes are neither visited nor rebuilt.
+        if isinstance(node, _WITHOUT_FUNCTIONS):
+            return False
+        return super().on_visit(node)
 
     def _qualname(self, name: str) -> str:
         parts: list[str] = []
