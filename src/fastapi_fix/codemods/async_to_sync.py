@@ -127,7 +127,11 @@ class AsyncToSync(Codemod):
         context = CodemodContext(
             full_module_name=ctx.file.module_name, full_package_name=ctx.file.package
         )
-        module = module.visit(_DropAsync(ctx, plan, context))
+        drop = _DropAsync(ctx, plan, context)
+        converted = module.visit(drop)
+        if not drop.converted:
+            return module  # the very tree it was given: the engine need not print it again
+        module = converted
         if not context.scratch:
             return module
         module = AddImportsVisitor(context).transform_module(module)
@@ -162,6 +166,7 @@ class _DropAsync(cst.CSTTransformer):
         self.scopes: list[tuple[str, bool]] = []  # (name, is a function)
         self.seen: dict[str, int] = {}
         self.functions: list[tuple[str, int]] = []
+        self.converted = False
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         # A function is a statement: none hides below a simple statement or an expression,
@@ -202,6 +207,7 @@ class _DropAsync(cst.CSTTransformer):
         if planned is None or updated_node.asynchronous is None:
             return updated_node
         rewrite = planned.annotation
+        self.converted = True
         self.ctx.record_edit(
             planned.line, rewrite.end_line if rewrite else planned.line, planned.description
         )
