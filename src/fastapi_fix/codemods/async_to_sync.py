@@ -152,6 +152,10 @@ _WITHOUT_FUNCTIONS = (
     cst.BaseExpression,
     cst.Parameters,
     cst.Decorator,
+    cst.Annotation,
+    cst.EmptyLine,
+    cst.TrailingWhitespace,
+    cst.BaseParenthesizableWhitespace,
 )
 
 
