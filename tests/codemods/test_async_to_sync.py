@@ -1852,7 +1852,7 @@ NESTED_ROUTES = """\
 """
 
 
-def test_routes_inside_compound_statements():
+def test_routes_inside_compound_statements() -> None:
     after = NESTED_ROUTES
     for head in ["debug_route():", "in_try():", "in_loop():", "in_with(q: int = 1) -> dict:"]:
         after = after.replace(f"async def {head}", f"def {head}")

@@ -69,7 +69,7 @@ def _edited(rng: random.Random, lines: list[bytes], alphabet: int) -> list[bytes
 # to "nearly every line unique": ties between equally long runs, runs cut by the parts
 # already matched, matches grown over popular lines.
 @pytest.mark.parametrize("seed", range(40))
-def test_line_matcher_finds_the_blocks_difflib_finds(seed):
+def test_line_matcher_finds_the_blocks_difflib_finds(seed: int) -> None:
     rng = random.Random(seed)
     for _ in range(25):
         size = rng.choice([0, 1, 4, 30, 199, 200, 260, 700])
@@ -101,5 +101,5 @@ def _route_blocks(count: int, edited: bool) -> bytes:
         pytest.param(b"a = 1\n", b"", id="to nothing"),
     ],
 )
-def test_hunks_are_difflibs_unified_diff(old, new):
+def test_hunks_are_difflibs_unified_diff(old: bytes, new: bytes) -> None:
     assert hunks(old, new, "a/m.py", "b/m.py") == _difflib_hunks(old, new)

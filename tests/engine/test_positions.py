@@ -30,7 +30,7 @@ SOURCES = [
 
 
 @pytest.mark.parametrize("source", SOURCES)
-def test_statement_positions_are_position_providers(source):
+def test_statement_positions_are_position_providers(source: str) -> None:
     module = cst.parse_module(source)
     everything = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     for chosen in [module.body, module.body[1::2], module.body[-1:]]:
@@ -39,7 +39,7 @@ def test_statement_positions_are_position_providers(source):
         assert all(span == everything[node] for node, span in positions.items())
 
 
-def test_statement_positions_of_nothing():
+def test_statement_positions_of_nothing() -> None:
     module = cst.parse_module("def f():\n    pass\n")
     assert statement_positions(module, []) == {}
 
