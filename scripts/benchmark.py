@@ -2,11 +2,18 @@
 """How fast is ``fastapi-fix --dry-run`` on a code base, next to the parsing floors?
 
     python scripts/benchmark.py PATH [--jobs N] [--select NAME ...]
+    python scripts/benchmark.py --scaling [--lines 8000 16000 32000 ...] [--keep DIR]
 
 Prints files/s and seconds for: stdlib ``ast.parse`` of every file, LibCST parse + print of
 every file (the cost of handing every file to LibCST), and a ``--dry-run`` of the chosen
 codemods (default: every default codemod) through the real engine, plus peak memory.
 All three use the same number of processes.
+
+``--scaling`` checks that the time grows linearly with the size of one file: for each line
+count it writes one generated module of FastAPI route blocks (work for every default
+codemod), times ``fastapi-fix --dry-run -j 1`` on it and LibCST's own ``parse_module`` of
+it (each in a fresh process), and prints the time ratio of every 4x step (goal: at most 5x)
+and the time over LibCST's parse (goal: at most 3x).
 """
 
 from __future__ import annotations
@@ -15,6 +22,9 @@ import argparse
 import ast
 import os
 import resource
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -95,15 +105,170 @@ class _PhaseClock:
         return "  phases: " + "; ".join(parts)
 
 
+# -- one large generated file ---------------------------------------------------------------
+
+_HEADER = '''"""Generated routes: one large module for fastapi-fix's scaling benchmark."""
+import asyncio
+import logging
+import time
+
+import requests
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from .database import SessionLocal
+
+logger = logging.getLogger(__name__)
+router = APIRouter()
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+class ItemIn(BaseModel):
+    name: str
+    email: str
+
+
+'''
+
+# One block of routes: `Depends`/`Query` parameters (depends-to-annotated), `async def` routes
+# that only block, directly or through a helper (async-to-sync), one that awaits (left async),
+# and a background task (background-task-logging).
+_BLOCK = """def notify_{n}(email: str, item_id: int) -> None:
+    requests.post("https://hooks.example.com/{n}", json={{"email": email, "item": item_id}}, timeout=5)
+
+
+def load_profile_{n}(user_id: int) -> dict:
+    return requests.get(f"https://profiles.example.com/{{user_id}}", timeout=5).json()
+
+
+@router.get("/items{n}/{{item_id}}")
+async def read_item_{n}(
+    item_id: int,
+    q: str = Query(None, max_length=50),
+    db: Session = Depends(get_db),
+):
+    time.sleep(0.01)  # a slow lookup
+    item = db.get(ItemIn, item_id)
+    if item is None:
+        raise HTTPException(status_code=404, detail="Item not found")
+    return {{"item": item, "q": q, "profile": load_profile_{n}(item_id)}}
+
+
+@router.post("/items{n}", status_code=201)
+def create_item_{n}(
+    payload: ItemIn,
+    background_tasks: BackgroundTasks,
+    db: Session = Depends(get_db),
+    limit: int = Query(10, ge=1, le=100),
+):
+    db.add(payload)
+    db.commit()
+    background_tasks.add_task(notify_{n}, payload.email, {n})
+    return {{"id": {n}, "limit": limit}}
+
+
+@router.get("/items{n}/external")
+async def fetch_external_{n}(url: str = Query(...)):
+    response = requests.get(url, timeout=10)
+    return response.json()
+
+
+@router.get("/items{n}/wait")
+async def wait_{n}(seconds: float = Query(0.1)):
+    await asyncio.sleep(seconds)
+    return {{"waited": seconds}}
+
+
+"""
+
+
+def write_routes_package(folder: Path, lines: int) -> Path:
+    """``folder/routes.py`` of about ``lines`` lines (whole blocks) and its ``database.py``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "database.py").write_text("SessionLocal = None\n")
+    parts, count = [_HEADER], _HEADER.count("\n")
+    while count < lines:
+        parts.append(_BLOCK.format(n=len(parts)))
+        count += parts[-1].count("\n")
+    routes = folder / "routes.py"
+    routes.write_text("".join(parts))
+    return routes
+
+
+def _child_seconds(command: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds of a child process (CPU: steadier on a busy machine)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, stdout=subprocess.DEVNULL, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, cpu
+
+
+# LibCST's parse alone (no import, no start-up): the CPU seconds, printed by the child.
+_PARSE_ONLY = """
+import sys, time, libcst
+data = open(sys.argv[1], "rb").read()
+start = time.process_time()
+libcst.parse_module(data)
+print(time.process_time() - start)
+"""
+
+
+def _parse_seconds(path: Path) -> float:
+    command = [sys.executable, "-c", _PARSE_ONLY, str(path)]
+    return float(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+
+
+def scaling(sizes: list[int], keep: Path | None) -> None:
+    """Time ``--dry-run -j 1`` on one generated file of each size; print the growth."""
+    print(f"{'lines':>8} {'fastapi-fix wall':>17} {'CPU':>8} {'LibCST parse CPU':>17} {'ratio':>6}")
+    cpu_by_size: dict[int, float] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for size in sorted(sizes):
+            folder = (keep or Path(scratch)) / f"routes_{size}"
+            routes = write_routes_package(folder, size)
+            lines = routes.read_bytes().count(b"\n")
+            command = [sys.executable, "-m", "fastapi_fix", "--dry-run", "-q", "-j", "1"]
+            wall, cpu = _child_seconds([*command, str(folder)])
+            parse_cpu = _parse_seconds(routes)
+            cpu_by_size[size] = cpu
+            print(
+                f"{lines:8,} {wall:15.2f} s {cpu:6.2f} s {parse_cpu:15.2f} s {cpu / parse_cpu:5.2f}x"
+            )
+    for size, cpu in cpu_by_size.items():
+        if size * 4 in cpu_by_size:
+            growth = cpu_by_size[size * 4] / cpu
+            print(f"{size:,} -> {size * 4:,} lines (4x): CPU time x{growth:.2f} (goal: at most 5x)")
+    print("ratio: fastapi-fix CPU time over LibCST's parse of the same file (goal: at most 3x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("path", type=Path)
+    parser.add_argument("path", type=Path, nargs="?")
     parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count())
     parser.add_argument("--select", action="append", default=[])
     parser.add_argument("--skip-libcst", action="store_true", help="skip the slow LibCST floor")
+    parser.add_argument("--scaling", action="store_true", help="time one generated file by size")
+    parser.add_argument("--lines", type=int, nargs="+", default=[8000, 16000, 32000])
+    parser.add_argument("--keep", type=Path, help="--scaling: write the files here and keep them")
     args = parser.parse_args()
+    if args.scaling:
+        scaling(args.lines, args.keep)
+        return
+    if args.path is None:
+        parser.error("give a PATH, or --scaling")
 
     files = discover([args.path]).files
     paths = [f.path for f in files]

@@ -1791,6 +1791,76 @@ def test_transformed(before, after, kwargs):
     assert findings == []
 
 
+# Routes inside compound statements, between comments and blank lines: the rewrite walks
+# only what can hold a function, and must still reach every one of them.
+NESTED_ROUTES = """\
+    import time
+
+    from fastapi import APIRouter, FastAPI
+
+    router = APIRouter()
+    settings = {"debug": True}
+
+    if settings["debug"]:
+
+        @router.get("/debug")  # a comment
+        async def debug_route():
+            time.sleep(1)
+            return {}
+
+    else:
+        async def other_route():
+            time.sleep(1)
+
+    try:
+        @router.get("/in-try")
+        async def in_try():
+            time.sleep(1)
+    except ImportError:
+        async def in_except():
+            time.sleep(1)
+    finally:
+        pass
+
+    for prefix in ["/a"]:
+        @router.get(prefix)
+        async def in_loop():
+            time.sleep(1)
+
+    with open(__file__) as handle:
+        @router.get("/in-with")
+        async def in_with(q: int = 1) -> dict:
+            time.sleep(1)
+            return {}
+
+    while False:
+        async def in_while(): time.sleep(1)
+
+
+    def factory():
+        @router.get("/nested")
+        async def nested():
+            time.sleep(1)
+
+        return nested
+
+
+    class Views:
+        @staticmethod
+        async def method():
+            time.sleep(1)
+"""
+
+
+def test_routes_inside_compound_statements() -> None:
+    after = NESTED_ROUTES
+    for head in ["debug_route():", "in_try():", "in_loop():", "in_with(q: int = 1) -> dict:"]:
+        after = after.replace(f"async def {head}", f"def {head}")
+    findings = check_transformed(CODEMOD, NESTED_ROUTES, after, context=PROJECT)
+    # The route made inside factory() is only reported (its sleep, line 47): left async.
+    assert [finding.line for finding in findings] == [47]
+
+
 def test_edit_describes_the_chain_to_the_blocking_call():
     before = TRANSFORMED[0].values[0]
     result = run_project(

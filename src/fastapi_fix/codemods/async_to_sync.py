@@ -131,7 +131,8 @@ class AsyncToSync(Codemod):
         if plan is None:
             return module
         # Lines as ast counts them: str.splitlines would also split at \f or \u2028.
-        lines = module.code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        code = module.code if plan.findings else ""  # rendering a large module is not free
+        lines = code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         for finding in plan.findings:
             ctx.report(
                 finding.line, _character_column(lines, finding.line, finding.col), finding.message
@@ -141,7 +142,11 @@ class AsyncToSync(Codemod):
         context = CodemodContext(
             full_module_name=ctx.file.module_name, full_package_name=ctx.file.package
         )
-        module = module.visit(_DropAsync(ctx, plan, context))
+        drop = _DropAsync(ctx, plan, context)
+        converted = module.visit(drop)
+        if not drop.converted:
+            return module  # the very tree it was given: the engine need not print it again
+        module = converted
         if not context.scratch:
             return module
         module = AddImportsVisitor(context).transform_module(module)
@@ -156,6 +161,19 @@ def _character_column(lines: list[str], line: int, byte_offset: int) -> int:
     return len(text.encode("utf-8")[:byte_offset].decode("utf-8", "ignore"))
 
 
+_WITHOUT_FUNCTIONS = (
+    cst.SimpleStatementLine,
+    cst.SimpleStatementSuite,
+    cst.BaseExpression,
+    cst.Parameters,
+    cst.Decorator,
+    cst.Annotation,
+    cst.EmptyLine,
+    cst.TrailingWhitespace,
+    cst.BaseParenthesizableWhitespace,
+)
+
+
 class _DropAsync(cst.CSTTransformer):
     """Removes ``async`` from the planned functions, found by qualified name and ordinal."""
 
@@ -167,6 +185,14 @@ class _DropAsync(cst.CSTTransformer):
         self.scopes: list[tuple[str, bool]] = []  # (name, is a function)
         self.seen: dict[str, int] = {}
         self.functions: list[tuple[str, int]] = []
+        self.converted = False
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        # A function is a statement: none hides below a simple statement or an expression,
+        # and a large module is mostly those; their nodes are neither visited nor rebuilt.
+        if isinstance(node, _WITHOUT_FUNCTIONS):
+            return False
+        return super().on_visit(node)
 
     def _qualname(self, name: str) -> str:
         parts: list[str] = []
@@ -200,6 +226,7 @@ class _DropAsync(cst.CSTTransformer):
         if planned is None or updated_node.asynchronous is None:
             return updated_node
         rewrite = planned.annotation
+        self.converted = True
         self.ctx.record_edit(
             planned.line, rewrite.end_line if rewrite else planned.line, planned.description
         )

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from fastapi_fix.codemods._background_facts import (
     BY_HAND,
@@ -59,6 +58,7 @@ from fastapi_fix.engine.codemod import (
     check_dotted_names,
     check_identifier,
 )
+from fastapi_fix.engine.positions import statement_positions
 from fastapi_fix.engine.suppress import MARKER as SUPPRESSION_MARKER
 from fastapi_fix.engine.suppress import find_suppressions
 
@@ -481,16 +481,23 @@ class BackgroundTaskLogging(Codemod):
     def _wrap_tasks(
         self, ctx: FileContext, module: cst.Module, tasks: Mapping[str, str]
     ) -> cst.Module:
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        suppressed = self._suppressed_lines(module)
+        candidates = [
+            (position, statement, module.code_for_node(statement))
+            for position, statement in enumerate(module.body)
+            if isinstance(statement, cst.FunctionDef) and statement.name.value in tasks
+        ]
+        # A suppression that reaches a function's lines is written in its code: without one,
+        # neither the whole module's suppressions nor its positions are needed.
+        marked = any(SUPPRESSION_MARKER.decode() in code for _, _, code in candidates)
+        suppressed = self._suppressed_lines(module) if marked else set()
+        positions = statement_positions(module, [s for _, s, _ in candidates] if marked else [])
         chosen: list[tuple[int, cst.FunctionDef, set[str]]] = []
-        for position, statement in enumerate(module.body):
-            if not (isinstance(statement, cst.FunctionDef) and statement.name.value in tasks):
-                continue
-            span = positions[statement]
-            if suppressed.intersection(range(span.start.line, span.end.line + 1)):
-                continue  # left whole, so no logger is added for it either
-            parsed = ast.parse(module.code_for_node(statement)).body[0]
+        for position, statement, code in candidates:
+            if suppressed:
+                span = positions[statement]
+                if suppressed.intersection(range(span.start.line, span.end.line + 1)):
+                    continue  # left whole, so no logger is added for it either
+            parsed = ast.parse(code).body[0]
             assert isinstance(parsed, (ast.FunctionDef, ast.AsyncFunctionDef))
             shape = function_shape(parsed)
             # Checked again here: the engine re-applies this step to its own output.
@@ -498,6 +505,8 @@ class BackgroundTaskLogging(Codemod):
                 chosen.append((position, statement, bound_names(parsed)))
         if not chosen:
             return module
+        if not marked:
+            positions = statement_positions(module, [statement for _, statement, _ in chosen])
         shadowed = set().union(*(names for _, _, names in chosen))
         plan = plan_logger(module, shadowed, self.option("logger-name"))
         if plan is None:
