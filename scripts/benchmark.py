@@ -2,7 +2,7 @@
 """How fast is ``fastapi-fix --dry-run`` on a code base, next to the parsing floors?
 
     python scripts/benchmark.py PATH [--jobs N] [--select NAME ...]
-    python scripts/benchmark.py --scaling [--lines 8000 16000 32000 ...] [--keep DIR]
+    python scripts/benchmark.py --scaling [--lines 8000 16000 32000 ...] [--suppressed] [--keep DIR]
 
 Prints files/s and seconds for: stdlib ``ast.parse`` of every file, LibCST parse + print of
 every file (the cost of handing every file to LibCST), and a ``--dry-run`` of the chosen
@@ -13,7 +13,8 @@ All three use the same number of processes.
 count it writes one generated module of FastAPI route blocks (work for every default
 codemod), times ``fastapi-fix --dry-run -j 1`` on it and LibCST's own ``parse_module`` of
 it (each in a fresh process), and prints the time ratio of every 4x step (goal: at most 5x)
-and the time over LibCST's parse (goal: at most 3x).
+and the time over LibCST's parse (goal: at most 3x). ``--suppressed`` puts one
+``# fastapi-fix: ignore`` on the first async route (the engine then aligns old and new lines).
 """
 
 from __future__ import annotations
@@ -190,16 +191,21 @@ async def wait_{n}(seconds: float = Query(0.1)):
 """
 
 
-def write_routes_package(folder: Path, lines: int) -> Path:
-    """``folder/routes.py`` of about ``lines`` lines (whole blocks) and its ``database.py``."""
+def write_routes_package(folder: Path, lines: int, suppressed: bool = False) -> Path:
+    """``folder/routes.py`` of about ``lines`` lines (whole blocks) and its ``database.py``;
+    ``suppressed``: with a ``# fastapi-fix: ignore`` on the first async route."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "database.py").write_text("SessionLocal = None\n")
     parts, count = [_HEADER], _HEADER.count("\n")
     while count < lines:
         parts.append(_BLOCK.format(n=len(parts)))
         count += parts[-1].count("\n")
+    text = "".join(parts)
+    if suppressed:
+        end_of_def = text.index(":\n", text.index("async def "))
+        text = text[:end_of_def] + ":  # fastapi-fix: ignore" + text[end_of_def + 1 :]
     routes = folder / "routes.py"
-    routes.write_text("".join(parts))
+    routes.write_text(text)
     return routes
 
 
@@ -229,14 +235,14 @@ def _parse_seconds(path: Path) -> float:
     return float(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
 
-def scaling(sizes: list[int], keep: Path | None) -> None:
+def scaling(sizes: list[int], keep: Path | None, suppressed: bool = False) -> None:
     """Time ``--dry-run -j 1`` on one generated file of each size; print the growth."""
     print(f"{'lines':>8} {'fastapi-fix wall':>17} {'CPU':>8} {'LibCST parse CPU':>17} {'ratio':>6}")
     cpu_by_size: dict[int, float] = {}
     with tempfile.TemporaryDirectory() as scratch:
         for size in sorted(sizes):
             folder = (keep or Path(scratch)) / f"routes_{size}"
-            routes = write_routes_package(folder, size)
+            routes = write_routes_package(folder, size, suppressed)
             lines = routes.read_bytes().count(b"\n")
             command = [sys.executable, "-m", "fastapi_fix", "--dry-run", "-q", "-j", "1"]
             wall, cpu = _child_seconds([*command, str(folder)])
@@ -263,9 +269,12 @@ def main() -> None:
     parser.add_argument("--scaling", action="store_true", help="time one generated file by size")
     parser.add_argument("--lines", type=int, nargs="+", default=[8000, 16000, 32000])
     parser.add_argument("--keep", type=Path, help="--scaling: write the files here and keep them")
+    parser.add_argument(
+        "--suppressed", action="store_true", help="--scaling: one suppression comment in the file"
+    )
     args = parser.parse_args()
     if args.scaling:
-        scaling(args.lines, args.keep)
+        scaling(args.lines, args.keep, args.suppressed)
         return
     if args.path is None:
         parser.error("give a PATH, or --scaling")

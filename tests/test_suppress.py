@@ -367,3 +367,46 @@ def test_real_codemod_on_the_example_keeps_suppressed_functions(tmp_path, monkey
 
 def invoke_cli(*args: str):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def _blocks(count: int, suppressed: int) -> tuple[str, str]:
+    """A file of ``count`` alike functions (several lines repeated in each), the
+    ``suppressed``-th one kept by its comment: before and after rename-attribute."""
+    before, after = [], []
+    for n in range(count):
+        comment = "  # fastapi-fix: ignore" if n == suppressed else ""
+        body = "    value = x.old\n    if value:\n        return value\n    return None\n"
+        before.append(f"def f{n}():{comment}\n{body}\n\n")
+        after.append(f"def f{n}():{comment}\n{body if comment else body.replace('old', 'new')}\n\n")
+    return "".join(before), "".join(after)
+
+
+@pytest.mark.parametrize(
+    "count",
+    [pytest.param(50, id="ordinary file"), pytest.param(300, id="over 2,000 lines: anchored")],
+)
+def test_a_suppression_in_a_file_of_alike_functions(count):
+    """Above 2,000 lines the changed regions are found between lines that occur once on
+    each side (as ``git diff --patience``), so a large file costs linear time; the result is
+    the same as on a small one: only the suppressed function is kept."""
+    before, after = _blocks(count, suppressed=count // 2)
+    assert before.count("\n") > 2_000 or count == 50
+    check_transformed("rename-attribute", before, after)
+
+
+def test_anchored_alignment_is_an_edit_script_of_the_changed_lines_only():
+    from fastapi_fix.engine.suppress import line_opcodes
+
+    old = [f"line {n % 7}\n".encode() if n % 3 else f"unique {n}\n".encode() for n in range(6000)]
+    new = list(old)
+    changed = {5, 17, 2000, 2001, 4500, 5999}
+    for n in changed:
+        new[n] = b"changed\n"
+    rebuilt: list[bytes] = []
+    for tag, i1, i2, j1, j2 in line_opcodes(old, new):
+        if tag == "equal":
+            assert old[i1:i2] == new[j1:j2]
+        rebuilt += new[j1:j2]
+        if tag != "equal":
+            assert set(range(i1, i2)) <= changed  # no unchanged line is called changed
+    assert rebuilt == new

@@ -15,13 +15,15 @@ the input did not define; otherwise the codemod leaves the whole file as it was 
 
 from __future__ import annotations
 
+import bisect
 import builtins
 import codecs
 import difflib
 import io
 import symtable
 import tokenize
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,6 +32,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from fastapi_fix.engine.codemod import FileContext
 from fastapi_fix.engine.files import SkipFile, source_encoding
+from fastapi_fix.engine.positions import statement_positions
 
 # Files without these bytes are never examined (the fast path for almost every file).
 MARKER = b"fastapi-fix:"
@@ -100,17 +103,16 @@ def suppressed_codemods(data: bytes) -> frozenset[str] | None:
 class _Collector(cst.CSTVisitor):
     """Suppression comments, function extents and the multi-line units a line belongs to."""
 
-    METADATA_DEPENDENCIES = (PositionProvider,)
-
-    def __init__(self) -> None:
+    def __init__(self, positions: Mapping[cst.CSTNode, CodeRange]) -> None:
         super().__init__()
+        self.positions = positions
         self.comments: dict[int, frozenset[str] | None] = {}
         # (lines that suppress the function, its whole range)
         self.functions: list[tuple[set[int], tuple[int, int]]] = []
         self.units: list[tuple[int, int]] = []
 
     def _range(self, node: cst.CSTNode) -> CodeRange:
-        return self.get_metadata(PositionProvider, node)
+        return self.positions[node]
 
     def visit_Comment(self, node: cst.Comment) -> None:
         names = parse_comment(node.value)
@@ -143,9 +145,38 @@ class _Collector(cst.CSTVisitor):
             self.units.append((extent.start.line, extent.end.line))
 
 
+# The suppressions of the trees seen last, by identity: the codemods of a file hand each
+# other their trees (one's output is the next one's input), and a tree never changes.
+_recent: OrderedDict[int, tuple[cst.Module, list[Suppression]]] = OrderedDict()
+_RECENT_TREES = 4
+
+
 def find_suppressions(module: cst.Module) -> list[Suppression]:
-    collector = _Collector()
-    MetadataWrapper(module).visit(collector)
+    hit = _recent.get(id(module))
+    if hit is not None and hit[0] is module:
+        return list(hit[1])
+    found = _find_suppressions(module)
+    _recent[id(module)] = (module, found)
+    while len(_recent) > _RECENT_TREES:
+        _recent.popitem(last=False)
+    return list(found)
+
+
+def _find_suppressions(module: cst.Module) -> list[Suppression]:
+    # Only the top-level statements that hold the marker are measured: positions of a whole
+    # large module, once for each tree a file's codemods make, would cost more than the rest.
+    marker = MARKER.decode()
+    if any(marker in module.code_for_node(line) for line in (*module.header, *module.footer)):
+        wrapper = MetadataWrapper(module)
+        collector = _Collector(wrapper.resolve(PositionProvider))
+        wrapper.visit(collector)
+    else:
+        marked = [
+            statement for statement in module.body if marker in module.code_for_node(statement)
+        ]
+        collector = _Collector(statement_positions(module, marked))
+        for statement in marked:
+            statement.visit(collector)
     found = []
     for line, names in sorted(collector.comments.items()):
         functions = [extent for trigger, extent in collector.functions if line in trigger]
@@ -260,14 +291,88 @@ def line_opcodes(old_lines: Sequence[bytes], new_lines: Sequence[bytes]) -> list
     joins neighbouring changed lines into one block, and a suppressed line must not take its
     neighbour's rewrite back with it. Lines are paired one to one when the block keeps its
     length, else by similarity, as ``difflib.Differ`` pairs them."""
-    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
     out: list[Opcode] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in _aligned(old_lines, new_lines):
         if tag == "replace":
             out.extend(_split_replace(old_lines, new_lines, i1, i2, j1, j2))
         else:
             out.append((tag, i1, i2, j1, j2))
     return out
+
+
+# Up to this many lines a side, difflib aligns the whole file; above, only the stretches
+# between anchors (its cost grows with the square of a file's repeated lines).
+_WHOLE_FILE_LINES = 2_000
+
+
+def _aligned(old: Sequence[bytes], new: Sequence[bytes]) -> list[Opcode]:
+    """difflib's opcodes (no junk heuristic) for a file of ordinary size; for a larger one,
+    patience alignment: lines found exactly once on each side, in the same order, anchor
+    the alignment (as ``git diff --patience``), and difflib aligns each stretch between
+    two anchors, which a codemod's scattered edits keep short."""
+    if max(len(old), len(new)) <= _WHOLE_FILE_LINES:
+        return list(difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes())
+    opcodes: list[Opcode] = []
+    i0 = j0 = 0
+    for i, j in [*_anchors(old, new), (len(old), len(new))]:
+        gap = difflib.SequenceMatcher(None, old[i0:i], new[j0:j], autojunk=False)
+        for tag, i1, i2, j1, j2 in gap.get_opcodes():
+            _append(opcodes, (tag, i0 + i1, i0 + i2, j0 + j1, j0 + j2))
+        if i < len(old):
+            _append(opcodes, ("equal", i, i + 1, j, j + 1))
+        i0, j0 = i + 1, j + 1
+    return opcodes
+
+
+def _anchors(old: Sequence[bytes], new: Sequence[bytes]) -> list[tuple[int, int]]:
+    """The longest run, in order on both sides, of lines that occur once in each."""
+    once_old = _unique_positions(old)
+    once_new = _unique_positions(new)
+    pairs = [(i, once_new[line]) for line, i in once_old.items() if line in once_new]
+    pairs.sort()
+    # Longest increasing subsequence of the new positions (patience sorting).
+    tails: list[int] = []  # index into pairs of the smallest tail of each length
+    tail_positions: list[int] = []  # and that tail's new position
+    previous: list[int] = [-1] * len(pairs)
+    for index, (_, j) in enumerate(pairs):
+        length = bisect.bisect_left(tail_positions, j)
+        if length > 0:
+            previous[index] = tails[length - 1]
+        if length == len(tails):
+            tails.append(index)
+            tail_positions.append(j)
+        else:
+            tails[length] = index
+            tail_positions[length] = j
+    chain: list[tuple[int, int]] = []
+    at = tails[-1] if tails else -1
+    while at >= 0:
+        chain.append(pairs[at])
+        at = previous[at]
+    return chain[::-1]
+
+
+def _unique_positions(lines: Sequence[bytes]) -> dict[bytes, int]:
+    seen: dict[bytes, int] = {}
+    repeated: set[bytes] = set()
+    for index, line in enumerate(lines):
+        if line in seen:
+            repeated.add(line)
+        else:
+            seen[line] = index
+    return {line: index for line, index in seen.items() if line not in repeated}
+
+
+def _append(opcodes: list[Opcode], opcode: Opcode) -> None:
+    """Add ``opcode``, joined to the last one when both are ``equal`` and touch."""
+    tag, i1, i2, j1, j2 = opcode
+    if i1 == i2 and j1 == j2:
+        return
+    if opcodes and tag == "equal" and opcodes[-1][0] == "equal" and opcodes[-1][2] == i1:
+        last = opcodes[-1]
+        opcodes[-1] = ("equal", last[1], i2, last[3], j2)
+    else:
+        opcodes.append(opcode)
 
 
 def _split_replace(
