@@ -408,8 +408,8 @@ def _top_level(body: Sequence[ast.stmt]) -> Iterator[ast.AST]:
                 yield from (n for n in ast.walk(child) if isinstance(n, ast.NamedExpr))
             elif isinstance(child, ast.ExceptHandler):
                 yield child
-            elif type(child).__name__ == "match_case":  # Python 3.10+
-                yield from ast.walk(getattr(child, "pattern"))  # noqa: B009 (3.9 stubs lack it)
+            elif isinstance(child, ast.match_case):
+                yield from ast.walk(child.pattern)
         for nested in _nested_bodies(statement):
             yield from _top_level(nested)
 

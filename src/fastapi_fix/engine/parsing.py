@@ -90,11 +90,14 @@ def _deeper_than(tree: ast.AST, data: bytes, limit: int) -> bool:
 
 def _span(node: ast.AST, line_starts: list[int]) -> int | None:
     """The length of ``node``'s source in bytes (``ast`` columns are UTF-8 byte offsets)."""
-    first, last = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
-    if first is None or last is None or last > len(line_starts) - 1:
+    located = (ast.expr, ast.stmt, ast.excepthandler, ast.arg, ast.keyword, ast.alias, ast.pattern)
+    if not isinstance(node, located) or node.end_lineno is None:
         return None
-    start = line_starts[first - 1] + node.col_offset  # type: ignore[attr-defined]
-    end = line_starts[last - 1] + (node.end_col_offset or 0)  # type: ignore[attr-defined]
+    first, last = node.lineno, node.end_lineno
+    if last > len(line_starts) - 1:
+        return None
+    start = line_starts[first - 1] + node.col_offset
+    end = line_starts[last - 1] + (node.end_col_offset or 0)
     return end - start if end >= start else None
 
 
