@@ -8,6 +8,9 @@ from pathlib import Path
 
 from fastapi_fix.engine.files import Snapshot
 
+# The longest line a finding takes on a terminal (``Finding.one_line``).
+FINDING_WIDTH = 160
+
 
 class Status(str, enum.Enum):
     CHANGED = "changed"
@@ -24,10 +27,38 @@ class Finding:
     line: int
     column: int
     codemod: str
+    # The whole text: what, why, the evidence chain and the advice (``--format json``).
     message: str
+    # What sort of finding this is, e.g. ``blocking-to-threadpool``: a terminal explains each
+    # kind once, after the list, in ``detail``; "" when the message stands alone.
+    kind: str = ""
+    # The "what" for a one-line listing; "" when the message's first clause says it.
+    summary: str = ""
+    # The explanation of ``kind``: the same for every finding of that kind.
+    detail: str = ""
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}: {self.codemod}: {self.message}"
+
+    @property
+    def headline(self) -> str:
+        """The "what" in one short line: the summary, else the message up to the first ``; ``
+        or ``: `` outside backticks (where the why and the advice begin)."""
+        if self.summary:
+            return self.summary
+        in_code = False
+        for index, char in enumerate(self.message):
+            if char == "`":
+                in_code = not in_code
+            elif not in_code and char in ";:" and self.message[index + 1 : index + 2] == " ":
+                return self.message[:index]
+        return self.message
+
+    def one_line(self, width: int = FINDING_WIDTH) -> str:
+        """``path:line:col: codemod: what``, cut to ``width`` characters with an ellipsis."""
+        line = f"{self.path}:{self.line}:{self.column}: {self.codemod}: {self.headline}"
+        line = " ".join(line.split())  # a message spanning lines stays one line
+        return line if len(line) <= width else line[: width - 1] + "…"
 
 
 @dataclass(frozen=True)
