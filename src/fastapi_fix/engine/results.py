@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,10 +56,32 @@ class Finding:
         return self.message
 
     def one_line(self, width: int = FINDING_WIDTH) -> str:
-        """``path:line:col: codemod: what``, cut to ``width`` characters with an ellipsis."""
-        line = f"{self.path}:{self.line}:{self.column}: {self.codemod}: {self.headline}"
-        line = " ".join(line.split())  # a message spanning lines stays one line
+        """``path:line:col: codemod: what`` in at most ``width`` characters: the longest code
+        spans (in backticks) are shortened first, so that the sentence around them stays."""
+        place = f"{self.path}:{self.line}:{self.column}: {self.codemod}: "
+        what = _shorten_code(" ".join(self.headline.split()), width - len(place))
+        line = place + what
         return line if len(line) <= width else line[: width - 1] + "…"
+
+
+_CODE_SPAN = re.compile(r"`[^`]{16,}`")
+
+
+def _shorten_code(text: str, width: int) -> str:
+    """``text`` with its longest backticked spans cut (``…`` kept inside the backticks) until
+    it fits in ``width``, or no span is long enough to cut."""
+    while len(text) > width:
+        spans = sorted(_CODE_SPAN.finditer(text), key=lambda m: len(m.group()), reverse=True)
+        if not spans:
+            break
+        longest = spans[0].group()
+        # Down to the next longest span first, so that every long span keeps its share.
+        next_longest = len(spans[1].group()) if len(spans) > 1 else 0
+        target = max(14, len(longest) - (len(text) - width), next_longest)
+        target = min(target, len(longest) - 1)
+        start, end = spans[0].span()
+        text = f"{text[:start]}{longest[: target - 2]}…`{text[end:]}"
+    return text
 
 
 @dataclass(frozen=True)
