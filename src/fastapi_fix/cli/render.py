@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import textwrap
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
@@ -25,7 +26,7 @@ from rich.text import Text
 
 from fastapi_fix.engine.codemod import Codemod
 from fastapi_fix.engine.diff import unified_diff
-from fastapi_fix.engine.results import FileResult, Finding, Status
+from fastapi_fix.engine.results import FINDING_WIDTH, FileResult, Finding, Status
 
 # Progress shows once a command has run this long (seconds): a quick run never flickers.
 PROGRESS_DELAY = 0.5
@@ -128,7 +129,12 @@ class Renderer:
     def _kind_details(self, findings: Sequence[Finding], kinds: Counter[tuple[str, str]]) -> None:
         details = {(f.codemod, f.kind): f.detail for f in findings if f.kind and f.detail}
         for (codemod, kind), detail in sorted(details.items()):
-            self.err.print(Text(f"{kind} ({codemod}, {kinds[codemod, kind]}): {detail}"))
+            self.err.print(Text(f"{kind} ({codemod}, {kinds[codemod, kind]}):"))
+            indent = " " * 4
+            wrapped = textwrap.fill(
+                detail, FINDING_WIDTH, initial_indent=indent, subsequent_indent=indent
+            )
+            self.err.print(Text(wrapped, style="dim"))
 
     def say(self, message: str, is_error: bool) -> None:
         (self.error if is_error else self.note)(message)

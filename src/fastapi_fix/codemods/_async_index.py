@@ -50,6 +50,7 @@ from fastapi_fix.codemods._fastapi import (
     HTTP_METHODS,
 )
 from fastapi_fix.engine.codemod import SourceFile
+from fastapi_fix.engine.results import first_clause
 
 # The values of the module docstring, told apart by their first item (as Sym is).
 Named = tuple[Literal["module", "func", "class", "inst", "ext", "extinst"], str]
@@ -840,7 +841,11 @@ class Project:
                 reasons.append(annotation_problem)
             if reasons:
                 self._report(
-                    index, located, blocking, "not made `def` because " + "; ".join(reasons)
+                    index,
+                    located,
+                    blocking,
+                    "not made `def` because " + "; ".join(reasons),
+                    reasons[0],
                 )
                 continue
             metadata_only = self.metadata_only(function_id)
@@ -941,8 +946,15 @@ class Project:
         return index.plans.setdefault(located.file.path, FilePlan())
 
     def _report(
-        self, index: AsyncIndex, located: _Located, blocking: list[Blocking], why: str
+        self,
+        index: AsyncIndex,
+        located: _Located,
+        blocking: list[Blocking],
+        why: str,
+        first_reason: str = "",
     ) -> None:
+        """Each blocking call left on the event loop; ``first_reason``: why the function was
+        not converted although it awaits nothing (shown in the one-line summary)."""
         plan = self._plan_for(index, located)
         awaits = located.function.awaits
         for call in blocking:
@@ -954,11 +966,12 @@ class Project:
                 short = f"`{call.site.text}(...)` blocks; `{located.function.name}` also awaits"
             else:
                 kind = BLOCKING_KEPT_ASYNC
-                short = f"`{call.site.text}(...)` blocks; `{located.function.name}` kept async"
+                # The reason says it all; the kind's explanation still follows the list.
+                short = f"`{call.site.text}(...)` blocks; kept async: {first_clause(first_reason)}"
+            if awaits:
+                short += f" → see {kind}"
             plan.findings.append(
-                PlannedFinding(
-                    call.site.line, call.site.col, message, kind, f"{short} → see {kind}"
-                )
+                PlannedFinding(call.site.line, call.site.col, message, kind, short)
             )
 
     def describe(self, call: Blocking) -> tuple[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,15 +44,7 @@ class Finding:
     def headline(self) -> str:
         """The "what" in one short line: the summary, else the message up to the first ``; ``
         or ``: `` outside backticks (where the why and the advice begin)."""
-        if self.summary:
-            return self.summary
-        in_code = False
-        for index, char in enumerate(self.message):
-            if char == "`":
-                in_code = not in_code
-            elif not in_code and char in ";:" and self.message[index + 1 : index + 2] == " ":
-                return self.message[:index]
-        return self.message
+        return self.summary or first_clause(self.message)
 
     def one_line(self, width: int = FINDING_WIDTH) -> str:
         """``path:line:col: codemod: what`` in at most ``width`` characters: the longest code
@@ -64,23 +55,41 @@ class Finding:
         return line if len(line) <= width else line[: width - 1] + "…"
 
 
-_CODE_SPAN = re.compile(r"`[^`]{16,}`")
+def first_clause(text: str) -> str:
+    """``text`` up to its first ``; `` or ``: `` outside backticks."""
+    in_code = False
+    for index, char in enumerate(text):
+        if char == "`":
+            in_code = not in_code
+        elif not in_code and char in ";:" and text[index + 1 : index + 2] == " ":
+            return text[:index]
+    return text
+
+
+# A code span long enough to be worth shortening: backticks around 16 characters or more.
+_LONG_SPAN = 18
+
+
+def _code_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each backticked span, backticks included, paired in order."""
+    ticks = [index for index, char in enumerate(text) if char == "`"]
+    return [(start, end + 1) for start, end in zip(ticks[0::2], ticks[1::2], strict=False)]
 
 
 def _shorten_code(text: str, width: int) -> str:
     """``text`` with its longest backticked spans cut (``…`` kept inside the backticks) until
     it fits in ``width``, or no span is long enough to cut."""
     while len(text) > width:
-        spans = sorted(_CODE_SPAN.finditer(text), key=lambda m: len(m.group()), reverse=True)
+        spans = sorted(_code_spans(text), key=lambda span: span[0] - span[1])
+        spans = [span for span in spans if span[1] - span[0] >= _LONG_SPAN]
         if not spans:
             break
-        longest = spans[0].group()
+        start, end = spans[0]
         # Down to the next longest span first, so that every long span keeps its share.
-        next_longest = len(spans[1].group()) if len(spans) > 1 else 0
-        target = max(14, len(longest) - (len(text) - width), next_longest)
-        target = min(target, len(longest) - 1)
-        start, end = spans[0].span()
-        text = f"{text[:start]}{longest[: target - 2]}…`{text[end:]}"
+        next_longest = spans[1][1] - spans[1][0] if len(spans) > 1 else 0
+        target = max(_LONG_SPAN - 4, end - start - (len(text) - width), next_longest)
+        target = min(target, end - start - 1)
+        text = f"{text[: start + target - 2]}…`{text[end:]}"
     return text
 
 
