@@ -225,8 +225,15 @@ def _chosen_codemods(
     default="text",
     help="json: one machine-readable document on stdout (schema in the README).",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print only diffs and errors.")
-@click.option("-v", "--verbose", is_flag=True, help="Also list unchanged files.")
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Print only diffs, errors and findings (a frequent kind counted); no progress.",
+)
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Also list unchanged files and each finding's whole text."
+)
 @click.version_option(__version__, "--version", prog_name="fastapi-fix")
 @click.pass_context
 def main(
