@@ -300,3 +300,28 @@ def test_files_with_the_most_to_review_come_first(tmp_path, monkeypatch):
         "app/api/v1/organisation_members_routes.py",
         "app/a_single_route.py",
     ]
+
+
+def test_a_background_task_outside_the_project_is_one_line_with_its_kind(tmp_path, monkeypatch):
+    route = (
+        "from fastapi import BackgroundTasks, FastAPI\n\nfrom mailer.client import send_welcome\n\n"
+        "app = FastAPI()\n\n\n@app.post('/signup')\ndef signup(tasks: BackgroundTasks):\n"
+        "    tasks.add_task(send_welcome, 'someone@example.com')\n"
+    )
+    make_project(tmp_path, {"app/__init__.py": b"", "app/main.py": route.encode()})
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["--dry-run", "--select", "background-task-logging", "."])
+    lines = result.stderr.splitlines()
+    assert lines[0] == (
+        "app/main.py:10:5: background-task-logging: task `client.send_welcome` is not defined "
+        "in this project → see task-outside-project"
+    )
+    assert lines[1] == "task-outside-project (background-task-logging, 1):"
+    doc = json.loads(
+        CliRunner()
+        .invoke(main, ["--dry-run", "--format", "json", "--select", "background-task-logging", "."])
+        .stdout
+    )
+    (finding,) = [f for file in doc["files"] for f in file["findings"]]
+    assert finding["kind"] == "task-outside-project"
+    assert finding["message"].startswith("the task `mailer.client.send_welcome` is not defined")

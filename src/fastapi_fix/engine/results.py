@@ -55,13 +55,22 @@ class Finding:
         return line if len(line) <= width else line[: width - 1] + "…"
 
 
-def first_clause(text: str) -> str:
-    """``text`` up to its first ``; `` or ``: `` outside backticks."""
-    in_code = False
+def first_clause(text: str, shortest: int = 40) -> str:
+    """``text`` up to the first ``; `` or ``: `` (outside backticks and parentheses) that
+    comes after ``shortest`` characters: "`q` left as is: <why>" keeps its why."""
+    in_code, depth = False, 0
     for index, char in enumerate(text):
         if char == "`":
             in_code = not in_code
-        elif not in_code and char in ";:" and text[index + 1 : index + 2] == " ":
+        elif in_code:
+            continue
+        elif char in "([":
+            depth += 1
+        elif char in ")]":
+            depth = max(0, depth - 1)
+        elif (
+            depth == 0 and index >= shortest and char in ";:" and text[index + 1 : index + 2] == " "
+        ):
             return text[:index]
     return text
 
