@@ -75,11 +75,17 @@ UNPARSED_FILE = (
 # Findings' kinds and their explanation, shown once after a terminal's list of findings.
 TASK_OUTSIDE_PROJECT = "task-outside-project"
 TASK_USED_ELSEWHERE = "task-used-elsewhere"
+TASK_DECORATED = "task-decorated"
 KIND_DETAILS = {
     TASK_OUTSIDE_PROJECT: (
         "a background task defined outside the project (a library function) cannot be "
         "wrapped here: register a project function that calls it inside try/except with "
         "logger.exception, so that its failure is logged with its context"
+    ),
+    TASK_DECORATED: (
+        "the task's decorator may rely on the exceptions it raises (retries, transactions), so "
+        f"it is not wrapped: {BY_HAND}, or list the decorator in the `protecting-decorators` "
+        "option if it already logs failures"
     ),
     TASK_USED_ELSEWHERE: (
         "the task function is also called directly or used elsewhere; wrapping it would "
@@ -129,10 +135,12 @@ def _generator(qualified: str, where: str) -> str:
 
 
 def _decorated(qualified: str, where: str, decorator: str) -> str:
-    return (
+    return Problem(
         f"the task `{qualified}` ({where}) is decorated with @{decorator}, which may rely on its "
         f"exceptions (retries, transactions): {BY_HAND}, or list the decorator in the "
-        "`protecting-decorators` option if it already logs failures"
+        "`protecting-decorators` option if it already logs failures",
+        TASK_DECORATED,
+        f"task `{_short(qualified)}` is decorated with `@{_short(decorator)}` → see {TASK_DECORATED}",
     )
 
 
