@@ -76,11 +76,16 @@ UNPARSED_FILE = (
 TASK_OUTSIDE_PROJECT = "task-outside-project"
 TASK_USED_ELSEWHERE = "task-used-elsewhere"
 TASK_DECORATED = "task-decorated"
+TASK_NOT_A_FUNCTION = "task-not-a-function"
 KIND_DETAILS = {
     TASK_OUTSIDE_PROJECT: (
         "a background task defined outside the project (a library function) cannot be "
         "wrapped here: register a project function that calls it inside try/except with "
         "logger.exception, so that its failure is logged with its context"
+    ),
+    TASK_NOT_A_FUNCTION: (
+        "the task is not a module-level function of the project (an attribute of an object, a "
+        f"name this codemod cannot follow to its definition), so it cannot be wrapped: {BY_HAND}"
     ),
     TASK_DECORATED: (
         "the task's decorator may rely on the exceptions it raises (retries, transactions), so "
@@ -124,7 +129,11 @@ def _library(qualified: str) -> str:
 
 
 def _not_a_function(qualified: str) -> str:
-    return f"the task `{qualified}` is not a module-level function of the project: {BY_HAND}"
+    return Problem(
+        f"the task `{qualified}` is not a module-level function of the project: {BY_HAND}",
+        TASK_NOT_A_FUNCTION,
+        f"task `{_short(qualified)}` is not a module-level function → see {TASK_NOT_A_FUNCTION}",
+    )
 
 
 def _generator(qualified: str, where: str) -> str:
