@@ -129,6 +129,7 @@ def test_app_that_cannot_be_imported_before_is_an_error_and_nothing_is_written(p
         "cannot inspect the app before the rewrite: importing app.nope:app failed" in result.stderr
     )
     assert (project / "app/main.py").read_bytes() == APP
+    assert "files fixed" not in result.stderr  # refused: its reason only, no summary table
 
 
 def test_app_imported_from_outside_the_project_is_refused(project, tmp_path_factory, monkeypatch):
