@@ -244,10 +244,7 @@ def _commit_codemods(
     app_root: Path,
     progress: Progress,
 ) -> None:
-    with import_phase(
-        progress if verify else None, f"verify {verify and verify.app}: import before any rewrite"
-    ):
-        baseline = _baseline(verify, app_root)
+    baseline = _baseline(verify, app_root, progress)
     for number, codemod in enumerate(instances, 1):
         phase = f"branch {outcome.name}: step {number}/{len(instances)}, {codemod.name}"
         progress(phase, 0, 1)
@@ -300,11 +297,14 @@ def _app_root(repo: Repository, tree_root: Path) -> Path:
     return tree_root if relative.startswith("..") else tree_root / relative
 
 
-def _baseline(verify: VerifyRequest | None, app_root: Path) -> AppSnapshot | None:
+def _baseline(
+    verify: VerifyRequest | None, app_root: Path, progress: Progress
+) -> AppSnapshot | None:
     if verify is None:
         return None
     try:
-        return snapshot_app(verify.app, app_root, verify.python)
+        with import_phase(progress, f"verify {verify.app}: import before any rewrite"):
+            return snapshot_app(verify.app, app_root, verify.python)
     except VerifyError as exc:
         raise BranchRefused(f"--verify: cannot inspect the app before any rewrite: {exc}") from None
 
