@@ -147,6 +147,17 @@ def test_dirty_tree_is_refused(repo, monkeypatch):
     assert "--branch needs a clean working tree" in result.stderr and " M pkg/c.py" in result.stderr
     assert checkout_state(repo) == before
     assert "migrate" not in git(repo, "branch", "--list")
+    # a refused run prints its reason only: no all-zero summary table after it
+    assert "files fixed" not in result.stderr and "0 files:" not in result.stderr
+    assert result.stderr.startswith("error: --branch needs a clean working tree")
+
+
+def test_refused_run_as_json_is_still_one_document(repo, monkeypatch):
+    use(monkeypatch, RenameFoo)
+    (repo / "pkg/c.py").write_bytes(b"qux = 3\n")
+    result = invoke("--format", "json", "--branch", "migrate", ".")
+    doc = json.loads(result.stdout)
+    assert (doc["exit_code"], doc["files"]) == (2, [])
 
 
 def test_untracked_file_is_refused(repo, monkeypatch):

@@ -125,6 +125,9 @@ def test_dry_run_document(project):
             "line": 1,
             "column": 5,
             "message": "baz left alone",
+            "kind": None,  # a finding without a kind: its message is its summary
+            "summary": "baz left alone",
+            "detail": None,
         }
     ]
     assert files["pkg/bad.py"]["status"] == "skipped"

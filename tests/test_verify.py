@@ -129,6 +129,7 @@ def test_app_that_cannot_be_imported_before_is_an_error_and_nothing_is_written(p
         "cannot inspect the app before the rewrite: importing app.nope:app failed" in result.stderr
     )
     assert (project / "app/main.py").read_bytes() == APP
+    assert "files fixed" not in result.stderr  # refused: its reason only, no summary table
 
 
 def test_app_imported_from_outside_the_project_is_refused(project, tmp_path_factory, monkeypatch):
@@ -311,3 +312,53 @@ def test_a_child_process_started_at_import_neither_delays_nor_outlives_the_probe
     while not _gone(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _gone(pid)
+
+
+def _commit_all(project: Path) -> None:
+    for command in (
+        ["init", "-q", "-b", "main"],
+        ["config", "user.name", "T"],
+        ["config", "user.email", "t@e.x"],
+        ["add", "-A"],
+        ["commit", "-q", "-m", "initial"],
+    ):
+        subprocess.run(["git", *command], cwd=project, check=True)
+
+
+def test_branch_says_per_step_that_the_api_was_checked(project):
+    _commit_all(project)
+    result = invoke("--branch", "migrate", "--verify", "app.main:app", "app")
+    assert result.exit_code == 0
+    assert "rename-foo: verify app.main:app: OpenAPI and routes unchanged" in result.stderr.split(
+        "\n"
+    )
+    before_commit = result.stderr.index("rename-foo: verify app.main:app")
+    assert before_commit < result.stderr.index("committed ")
+
+
+def test_branch_json_carries_the_verification_as_a_run_in_place_does(project, monkeypatch):
+    _commit_all(project)
+    result = invoke("--format", "json", "--branch", "migrate", "--verify", "app.main:app", "app")
+    doc = json.loads(result.stdout)
+    assert doc["verify"] == {
+        "app": "app.main:app",
+        "status": "unchanged",
+        "differences": [],
+        "rolled_back": [],
+        "not_restored": [],
+    }
+    monkeypatch.setattr(MoveItemsRoute, "default_enabled", True)
+    changed = invoke("--format", "json", "--branch", "migrate2", "--verify", "app.main:app", "app")
+    doc = json.loads(changed.stdout)
+    assert (doc["exit_code"], doc["verify"]["status"], doc["verify"]["rolled_back"]) == (
+        3,
+        "changed",
+        ["app/main.py"],
+    )
+    assert "+APIRoute GET /things/{item_id} name=read_item" in doc["verify"]["differences"]
+
+
+def test_branch_without_verify_has_no_verify_object(project):
+    _commit_all(project)
+    doc = json.loads(invoke("--format", "json", "--branch", "migrate", "app").stdout)
+    assert "verify" not in doc

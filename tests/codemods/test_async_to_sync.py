@@ -3026,3 +3026,96 @@ def test_files_that_still_share_a_module_name_are_not_converted():
     assert messages and all(
         "another file of the project is also module `main`" in m for m in messages
     )
+
+
+# -- evidence strength: file-system metadata calls only ----------------------------------------
+
+METADATA_ONLY = """\
+import os
+
+from fastapi import APIRouter
+
+router = APIRouter()
+
+
+@router.post("/uploads")
+async def make_upload_folder(name: str):
+    os.makedirs(f"/srv/uploads/{name}", exist_ok=True)
+    return {"ok": os.path.isfile(name)}
+"""
+METADATA_AND_READ = """\
+import os
+
+from fastapi import APIRouter
+
+router = APIRouter()
+
+
+@router.get("/files/{name}")
+async def read_file(name: str):
+    if not os.path.exists(name):
+        return None
+    with open(name) as handle:
+        return handle.read()
+"""
+
+
+def test_conversion_resting_on_metadata_calls_only_is_labelled():
+    result = run_project(CODEMOD, {"app/main.py": METADATA_ONLY.encode()})["app/main.py"]
+    assert result.status is Status.CHANGED
+    (edit,) = result.edits
+    assert edit.description.endswith("(evidence: file-system metadata calls only)")
+
+
+def test_conversion_with_a_real_blocking_call_is_not_labelled():
+    result = run_project(CODEMOD, {"app/main.py": METADATA_AND_READ.encode()})["app/main.py"]
+    assert result.status is Status.CHANGED
+    (edit,) = result.edits
+    assert "metadata" not in edit.description
+
+
+def test_metadata_only_conversions_can_be_turned_off():
+    options = {"convert-metadata-only": False}
+    check_noop(CODEMOD, METADATA_ONLY, options=options)
+    # ...while a function with a real blocking call is still converted
+    changed = run_project(CODEMOD, {"app/main.py": METADATA_AND_READ.encode()}, options=options)
+    assert changed["app/main.py"].status is Status.CHANGED
+
+
+def test_metadata_only_through_a_project_function():
+    helpers = "import pathlib\n\n\ndef ensure(path):\n    pathlib.Path(path).mkdir(exist_ok=True)\n"
+    main = METADATA_ONLY.replace(
+        '    os.makedirs(f"/srv/uploads/{name}", exist_ok=True)\n    return {"ok": os.path.isfile(name)}',
+        "    ensure(name)\n    return {}",
+    ).replace("import os\n", "from app.helpers import ensure\n")
+    files = {"app/main.py": main.encode(), "app/helpers.py": helpers.encode()}
+    (edit,) = run_project(CODEMOD, files)["app/main.py"].edits
+    assert "metadata calls only" in edit.description
+    off = run_project(CODEMOD, files, options={"convert-metadata-only": False})
+    assert off["app/main.py"].status is Status.UNCHANGED
+
+
+# -- findings: a kind, a one-line summary, the whole text -----------------------------------------
+
+
+def test_a_blocking_call_in_an_awaiting_route_has_a_short_line_and_the_whole_text():
+    source = (
+        "from fastapi import APIRouter\n\nfrom app import crud\nfrom app.db import SessionDep\n\n"
+        "router = APIRouter()\n\n\n"
+        '@router.get("/users/{user_id}")\n'
+        "async def read_user(user_id: int, db: SessionDep):\n"
+        "    await audit(user_id)\n"
+        "    return crud.get_user(db, user_id)\n\n\n"
+        "async def audit(user_id: int) -> None:\n    pass\n"
+    )
+    files = {**_encoded({"app/db.py": DB, "app/crud.py": CRUD}), "app/main.py": source.encode()}
+    (finding,) = run_project(CODEMOD, files)["app/main.py"].findings
+    assert finding.kind == "blocking-to-threadpool"
+    assert finding.summary == (
+        "`crud.get_user(...)` blocks; `read_user` also awaits → see blocking-to-threadpool"
+    )
+    assert "cannot become `def`" in finding.detail
+    # the message keeps the whole evidence chain and the advice
+    assert "app.crud.get_user → `db.query` (sqlalchemy.orm.Session.query)" in finding.message
+    assert "run_in_threadpool" in finding.message
+    assert len(finding.one_line()) <= 160

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import traceback
@@ -47,6 +46,15 @@ from fastapi_fix.engine.verify import (
 EXIT_OK, EXIT_PENDING, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 123
 # --verify found the API changed: the rewrite was rolled back (or the branch stopped).
 EXIT_API_CHANGED = 3
+
+
+class RunRefused(Exception):
+    """The run could not start (``--branch`` on a dirty tree, an app ``--verify`` cannot
+    import): its reason was said; no summary follows, only the exit code."""
+
+    def __init__(self, exit_code: int) -> None:
+        super().__init__(exit_code)
+        self.exit_code = exit_code
 
 
 def _option_param(codemod: type[Codemod], option: Option) -> click.Option:
@@ -217,8 +225,15 @@ def _chosen_codemods(
     default="text",
     help="json: one machine-readable document on stdout (schema in the README).",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print only diffs and errors.")
-@click.option("-v", "--verbose", is_flag=True, help="Also list unchanged files.")
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Print only diffs, errors and findings (a frequent kind counted); no progress.",
+)
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Also list unchanged files and each finding's whole text."
+)
 @click.version_option(__version__, "--version", prog_name="fastapi-fix")
 @click.pass_context
 def main(
@@ -246,7 +261,11 @@ def main(
     Settings come from [tool.fastapi-fix] in the nearest pyproject.toml; options given here win.
     """
     text = output_format == "text"
-    renderer = Renderer(quiet=quiet or not text, verbose=verbose and text)
+    renderer = Renderer(
+        quiet=quiet or not text,
+        verbose=verbose and text,
+        finding_mode=None if not text else "counted" if quiet else "listed",
+    )
     if list_codemods:
         if text:
             renderer.codemod_list(codemods.REGISTRY)
@@ -286,23 +305,30 @@ def main(
             )
         )
     verify_request = VerifyRequest(verify, verify_python) if verify else None
-    if branch:
-        code, results, sections = _run_on_branch(
-            branch, instances, targets, jobs, renderer, verify_request, text
-        )
-    else:
-        code, results, sections = _run_in_place(
-            instances,
-            targets,
-            jobs,
-            renderer,
-            verify_request,
-            text,
-            write=not (dry_run or check),
-            check=check,
-        )
+    refused = False
+    try:
+        with renderer.phases():  # one progress display for the whole run
+            if branch:
+                code, results, sections = _run_on_branch(
+                    branch, instances, targets, jobs, renderer, verify_request, text
+                )
+            else:
+                code, results, sections = _run_in_place(
+                    instances,
+                    targets,
+                    jobs,
+                    renderer,
+                    verify_request,
+                    text,
+                    write=not (dry_run or check),
+                    check=check,
+                )
+    except RunRefused as exc:  # nothing ran: its reason is all there is to say
+        refused, code, results, sections = True, exc.exit_code, [], {}
     if text:
-        renderer.summary(chosen, results, applied=not (dry_run or check))
+        renderer.finding_list()
+        if not refused:
+            renderer.summary(chosen, results, applied=not (dry_run or check))
     else:
         mode = "branch" if branch else "check" if check else "dry-run" if dry_run else "apply"
         doc = report.document(
@@ -377,10 +403,12 @@ def _run_in_place(
         )
 
     try:
-        results, verification = apply_verified(verify.app, Path.cwd(), verify.python, apply)
+        results, verification = apply_verified(
+            verify.app, Path.cwd(), verify.python, apply, progress=renderer.phase
+        )
     except VerifyError as exc:
         renderer.error(f"--verify: cannot inspect the app before the rewrite: {exc}")
-        return EXIT_USAGE, [], {}
+        raise RunRefused(EXIT_USAGE) from None
     code = _exit_code(results, write=True)
     if verification.differences:
         code = EXIT_FAILED if verification.not_restored else EXIT_API_CHANGED
@@ -417,13 +445,15 @@ def _run_on_branch(
         return run(list(selected), where, jobs, renderer, write=True, check=False, show=text)
 
     try:
-        outcome = build_branch(name, instances, targets, apply, renderer.say, verify)
+        outcome = build_branch(
+            name, instances, targets, apply, renderer.say, verify, progress=renderer.phase
+        )
     except BranchRefused as exc:
         renderer.error(str(exc))
-        return EXIT_USAGE, [], {}
+        raise RunRefused(EXIT_USAGE) from None
     except GitError as exc:
         renderer.error(str(exc))
-        return EXIT_FAILED, [], {}
+        raise RunRefused(EXIT_FAILED) from None
     for step in outcome.steps:
         renderer.differences(step.differences)
     results = report.merge_results([step.results for step in outcome.steps])
@@ -436,7 +466,10 @@ def _run_on_branch(
     else:
         renderer.note(f"nothing committed: branch {name} was not created")
     code = EXIT_API_CHANGED if outcome.api_changed else EXIT_FAILED if outcome.failed else EXIT_OK
-    return code, results, {"branch": outcome.as_json()}
+    sections: dict[str, Any] = {"branch": outcome.as_json()}
+    if verify is not None:
+        sections["verify"] = outcome.verification(verify.app).as_json()
+    return code, results, sections
 
 
 def run(
@@ -460,38 +493,28 @@ def run(
     if show:
         for result in results:
             renderer.file_problem(result)
-    progress = renderer.progress(len(found.files))
-    tasks: dict[str, Any] = {}
-
-    def advance(phase: str, done: int, total: int) -> None:
-        if progress is not None:
-            if phase not in tasks:
-                tasks[phase] = progress.add_task(phase, total=total)
-            progress.update(tasks[phase], completed=done)
-
     # The static import gate: a change set that would leave a project import unresolved is
     # not written (its files are reported), whatever codemod made it.
     gate = ImportGate([*found.files, *found.context], targets.project_root).check if write else None
-    runner = Runner(instances, jobs=jobs, progress=advance, gate=gate)
+    runner = Runner(instances, jobs=jobs, progress=renderer.phase, gate=gate)
     changed: list[FileResult] = []
-    with progress or contextlib.nullcontext():
-        for result in runner.run(
-            found.files,
-            write=write,
-            roots=found.roots,
-            context=found.context,
-            journal_root=journal_root(targets),
-        ):
-            if show:
-                _render_result(renderer, result, write=write, check=check)
-            elif not write and result.old is not None and result.new is not None:
-                result.patch = unified_diff(result.old, result.new, result.display_path)
-            if rollback is not None:
-                rollback.keep(result, found.roots, journal_root(targets))
-            if write and result.status is Status.CHANGED:
-                changed.append(result)
-            result.old = result.new = None  # rendered: keep memory flat in the project's size
-            results.append(result)
+    for result in runner.run(
+        found.files,
+        write=write,
+        roots=found.roots,
+        context=found.context,
+        journal_root=journal_root(targets),
+    ):
+        if show:
+            _render_result(renderer, result, write=write, check=check)
+        elif not write and result.old is not None and result.new is not None:
+            result.patch = unified_diff(result.old, result.new, result.display_path)
+        if rollback is not None:
+            rollback.keep(result, found.roots, journal_root(targets))
+        if write and result.status is Status.CHANGED:
+            changed.append(result)
+        result.old = result.new = None  # rendered: keep memory flat in the project's size
+        results.append(result)
     if show:  # the writes happen once every file is transformed: now it is known which did
         for result in changed:
             if result.written:

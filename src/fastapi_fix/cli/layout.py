@@ -8,6 +8,7 @@ Output: the plan and the report go to stderr, the patch to stdout (so that
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -239,10 +240,12 @@ def print_patch(renderer: Renderer, change: ProjectChange, prefix: str) -> None:
 
 
 def render_findings(renderer: Renderer, change: ProjectChange, prefix: str) -> None:
-    if renderer.quiet:
-        return
-    for finding in sorted(change.findings, key=lambda f: (f.path, f.line, f.column)):
-        renderer.err.print(Text(f"{prefix}{finding}"))
+    renderer.finding_list(
+        [
+            dataclasses.replace(finding, path=f"{prefix}{finding.path}")
+            for finding in change.findings
+        ]
+    )
 
 
 def _summary(renderer: Renderer, change: ProjectChange, *, applied: bool) -> None:

@@ -41,6 +41,7 @@ from fastapi_fix.codemods._blocking import (
     Catalogue,
     Match,
     canonical_type,
+    is_filesystem_metadata,
     needs_event_loop,
 )
 from fastapi_fix.codemods._fastapi import (
@@ -49,6 +50,7 @@ from fastapi_fix.codemods._fastapi import (
     HTTP_METHODS,
 )
 from fastapi_fix.engine.codemod import SourceFile
+from fastapi_fix.engine.results import first_clause
 
 # The values of the module docstring, told apart by their first item (as Sym is).
 Named = tuple[Literal["module", "func", "class", "inst", "ext", "extinst"], str]
@@ -73,6 +75,9 @@ ANY_RETURN = frozenset({"typing.Any", "typing_extensions.Any", "builtins.object"
 # What FastAPI calls for us, and so what may be made ``def``.
 CALLED_BY_FASTAPI = frozenset({"route", "dependency", "websocket", "lifespan", "background"})
 _MAX_CHAIN = 4
+# How an edit description and a commit message mark a conversion resting only on
+# file-system metadata calls (see `Project.metadata_only`).
+METADATA_ONLY_LABEL = "evidence: file-system metadata calls only"
 _MAX_LISTED = 3
 
 
@@ -81,6 +86,37 @@ class PlannedFinding:
     line: int
     col: int  # UTF-8 byte offset (ast); transform turns it into a character column
     message: str
+    kind: str = ""  # see `Finding`: each kind is explained once, in KIND_DETAILS
+    summary: str = ""
+
+
+# Findings' kinds and their explanation, shown once after a terminal's list of findings.
+BLOCKING_TO_THREADPOOL = "blocking-to-threadpool"
+BLOCKING_METADATA = "blocking-metadata"
+BLOCKING_KEPT_ASYNC = "blocking-kept-async"
+UNFOLLOWED_CALLS = "unfollowed-calls"
+KIND_DETAILS = {
+    BLOCKING_TO_THREADPOOL: (
+        "the function also awaits, so it cannot become `def`: run the blocking call in the "
+        "threadpool (`await run_in_threadpool(fn, ...)` from fastapi.concurrency) or use the "
+        "library's async API; until then every other request waits while it runs"
+    ),
+    BLOCKING_METADATA: (
+        "a file-system metadata call (exists, is_file, mkdir, stat, ...) in a function that also "
+        "awaits: microseconds on a local disk, so usually harmless; on a network file system use "
+        "`anyio.Path` or `run_in_threadpool`"
+    ),
+    BLOCKING_KEPT_ASYNC: (
+        "the function blocks and awaits nothing, but was not made `def` for the reason given "
+        "(a caller awaits it, it uses the event loop or shared state, ...): fix the reason or "
+        "move the blocking call to the threadpool"
+    ),
+    UNFOLLOWED_CALLS: (
+        "an await-less async function where nothing is known to block, but some calls could "
+        "not be followed: if one blocks, list it in `blocking-calls` or make the function "
+        "`def` by hand (reported with `report-non-blocking`)"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -170,9 +206,11 @@ class Project:
         unparsed: Sequence[SourceFile],
         catalogue: Catalogue,
         report_non_blocking: bool = False,
+        convert_metadata_only: bool = True,
     ) -> None:
         self.catalogue = catalogue
         self.report_non_blocking = report_non_blocking
+        self.convert_metadata_only = convert_metadata_only
         self.modules: dict[str, ModuleFacts] = {}
         self.all_modules = list(facts.values())
         self.files: dict[str, SourceFile] = {}
@@ -791,9 +829,7 @@ class Project:
             if not blocking:
                 if self.report_non_blocking and not function.awaits:
                     self._plan_for(index, located).findings.append(
-                        PlannedFinding(
-                            function.line, function.col, self._non_blocking_message(function_id)
-                        )
+                        self._non_blocking_finding(function_id)
                     )
                 continue
             if function.awaits:
@@ -805,11 +841,20 @@ class Project:
                 reasons.append(annotation_problem)
             if reasons:
                 self._report(
-                    index, located, blocking, "not made `def` because " + "; ".join(reasons)
+                    index,
+                    located,
+                    blocking,
+                    "not made `def` because " + "; ".join(reasons),
+                    reasons[0],
                 )
                 continue
+            metadata_only = self.metadata_only(function_id)
+            if metadata_only and not self.convert_metadata_only:
+                continue  # weak evidence, and the user asked to leave such functions async
             what, _ = self.describe(blocking[0])
             description = f"async def {function.name} -> def: awaits nothing and {what}"
+            if metadata_only:
+                description += f" ({METADATA_ONLY_LABEL})"
             if annotation is not None:
                 description += f"; its return annotation becomes a sync `{annotation.sync_name}`"
             self._plan_for(index, located).conversions[(function.qualname, function.ordinal)] = (
@@ -817,7 +862,18 @@ class Project:
             )
         return index
 
-    def _non_blocking_message(self, function_id: str) -> str:
+    def metadata_only(self, function_id: str, seen: frozenset[str] = frozenset()) -> bool:
+        """Whether every call that makes this function block is, in the end, a file-system
+        metadata call (``os.path.exists``, ``Path.mkdir``, ...), followed through the project."""
+        for call in self.blocking_calls(function_id):
+            if isinstance(call, Direct):
+                if not is_filesystem_metadata(call.match):
+                    return False
+            elif call.callee in seen or not self.metadata_only(call.callee, seen | {function_id}):
+                return False
+        return True
+
+    def _non_blocking_finding(self, function_id: str) -> PlannedFinding:
         """Why an await-less async function stays async although nothing is known to block;
         it names the calls that could not be followed, any of which may block."""
         function = self.functions[function_id].function
@@ -827,19 +883,26 @@ class Project:
             if result is None and self.resolve(site.callee) is None
         ]
         if not unknown:
-            return (
-                f"`{function.name}` stays async: no blocking call found (FastAPI runs an await-less "
-                "`async def` on the event loop, which is right when nothing blocks)"
+            return PlannedFinding(
+                function.line,
+                function.col,
+                f"`{function.name}` stays async: no blocking call found (FastAPI runs an "
+                "await-less `async def` on the event loop, which is right when nothing blocks)",
             )
         listed = ", ".join(
             f"`{site.text}(...)` (line {site.line})" for site in unknown[:_MAX_LISTED]
         )
         more = f" and {len(unknown) - _MAX_LISTED} more" if len(unknown) > _MAX_LISTED else ""
-        return (
+        message = (
             f"`{function.name}` stays async: no blocking call found, but these calls could not be "
             f"followed: {listed}{more}; if one blocks, it stalls the event loop (list it in "
             "`blocking-calls`, or make the function `def` by hand)"
         )
+        summary = (
+            f"`{function.name}` stays async; {len(unknown)} call(s) could not be followed "
+            f"→ see {UNFOLLOWED_CALLS}"
+        )
+        return PlannedFinding(function.line, function.col, message, UNFOLLOWED_CALLS, summary)
 
     def _sync_annotation(
         self, function: FunctionFacts
@@ -883,13 +946,33 @@ class Project:
         return index.plans.setdefault(located.file.path, FilePlan())
 
     def _report(
-        self, index: AsyncIndex, located: _Located, blocking: list[Blocking], why: str
+        self,
+        index: AsyncIndex,
+        located: _Located,
+        blocking: list[Blocking],
+        why: str,
+        first_reason: str = "",
     ) -> None:
+        """Each blocking call left on the event loop; ``first_reason``: why the function was
+        not converted although it awaits nothing (shown in the one-line summary)."""
         plan = self._plan_for(index, located)
+        awaits = located.function.awaits
         for call in blocking:
             what, advice = self.describe(call)
             message = f"{what} in async `{located.function.name}`; {why}: use {advice}"
-            plan.findings.append(PlannedFinding(call.site.line, call.site.col, message))
+            metadata = isinstance(call, Direct) and is_filesystem_metadata(call.match)
+            if awaits:
+                kind = BLOCKING_METADATA if metadata else BLOCKING_TO_THREADPOOL
+                short = f"`{call.site.text}(...)` blocks; `{located.function.name}` also awaits"
+            else:
+                kind = BLOCKING_KEPT_ASYNC
+                # The reason says it all; the kind's explanation still follows the list.
+                short = f"`{call.site.text}(...)` blocks; kept async: {first_clause(first_reason)}"
+            if awaits:
+                short += f" → see {kind}"
+            plan.findings.append(
+                PlannedFinding(call.site.line, call.site.col, message, kind, short)
+            )
 
     def describe(self, call: Blocking) -> tuple[str, str]:
         """(what blocks, what to use instead) for a message."""

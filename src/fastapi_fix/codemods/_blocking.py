@@ -396,6 +396,28 @@ HARMLESS_LOOP_NAMES = (
 )
 
 
+# Calls that only ask the file system about a name or create a folder: on a local disk they
+# take microseconds, so a conversion resting on them alone is weak evidence (labelled so, and
+# optional: async-to-sync's ``convert-metadata-only``).
+FILESYSTEM_METADATA: tuple[str, ...] = (
+    *_each(
+        "os.path",
+        "exists lexists isfile isdir islink ismount getsize getmtime getatime getctime "
+        "samefile realpath",
+    ),
+    *_each("os", "makedirs mkdir stat lstat"),
+    *_each(
+        PATH,
+        "exists is_file is_dir is_symlink is_mount mkdir stat lstat resolve samefile "
+        "expanduser absolute owner group",
+    ),
+)
+
+
+def is_filesystem_metadata(match: Match) -> bool:
+    return match.qualified in FILESYSTEM_METADATA
+
+
 def canonical_type(name: str) -> str:
     return TYPE_ALIASES.get(name, name)
 

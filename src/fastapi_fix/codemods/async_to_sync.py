@@ -52,6 +52,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from fastapi_fix.codemods._async_facts import ModuleFacts, gather_module
 from fastapi_fix.codemods._async_index import (
+    KIND_DETAILS,
     AnnotationRewrite,
     AsyncIndex,
     FilePlan,
@@ -100,6 +101,12 @@ class AsyncToSync(Codemod):
             "Also report await-less async routes and dependencies "
             "kept async because nothing in them blocks.",
         ),
+        Option(
+            "convert-metadata-only",
+            True,
+            "Also convert functions whose only blocking calls are file-system metadata "
+            "calls (os.path.exists, Path.is_file, mkdir, ...); their edits are labelled so.",
+        ),
     )
 
     def wants_gather(self, source: bytes) -> bool:
@@ -121,7 +128,13 @@ class AsyncToSync(Codemod):
         # `fixed` changes nothing here: a conversion never needs another file to change
         # (a function anything in the project calls, awaits or passes on stays async).
         catalogue = Catalogue(self.option("blocking-calls"))
-        return Project(facts, unparsed, catalogue, self.option("report-non-blocking")).plan()
+        return Project(
+            facts,
+            unparsed,
+            catalogue,
+            self.option("report-non-blocking"),
+            self.option("convert-metadata-only"),
+        ).plan()
 
     def targets(self, index: AsyncIndex) -> set[Path]:
         return set(index.plans)
@@ -135,7 +148,12 @@ class AsyncToSync(Codemod):
         lines = code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         for finding in plan.findings:
             ctx.report(
-                finding.line, _character_column(lines, finding.line, finding.col), finding.message
+                finding.line,
+                _character_column(lines, finding.line, finding.col),
+                finding.message,
+                kind=finding.kind,
+                summary=finding.summary,
+                detail=KIND_DETAILS.get(finding.kind, ""),
             )
         if not plan.conversions:
             return module

@@ -72,16 +72,68 @@ UNPARSED_FILE = (
 )
 
 
+# Findings' kinds and their explanation, shown once after a terminal's list of findings.
+TASK_OUTSIDE_PROJECT = "task-outside-project"
+TASK_USED_ELSEWHERE = "task-used-elsewhere"
+TASK_DECORATED = "task-decorated"
+TASK_NOT_A_FUNCTION = "task-not-a-function"
+KIND_DETAILS = {
+    TASK_OUTSIDE_PROJECT: (
+        "a background task defined outside the project (a library function) cannot be "
+        "wrapped here: register a project function that calls it inside try/except with "
+        "logger.exception, so that its failure is logged with its context"
+    ),
+    TASK_NOT_A_FUNCTION: (
+        "the task is not a module-level function of the project (an attribute of an object, a "
+        f"name this codemod cannot follow to its definition), so it cannot be wrapped: {BY_HAND}"
+    ),
+    TASK_DECORATED: (
+        "the task's decorator may rely on the exceptions it raises (retries, transactions), so "
+        f"it is not wrapped: {BY_HAND}, or list the decorator in the `protecting-decorators` "
+        "option if it already logs failures"
+    ),
+    TASK_USED_ELSEWHERE: (
+        "the task function is also called directly or used elsewhere; wrapping it would "
+        "swallow errors for that caller: run with --reraise (logs, then re-raises), or "
+        "register a separate task function that calls it"
+    ),
+}
+
+
+class Problem(str):
+    """A finding's whole text that also knows its kind and one-line summary (see `Finding`);
+    a plain ``str`` everywhere else, so that the decisions need not know of it."""
+
+    kind: str
+    summary: str
+
+    def __new__(cls, message: str, kind: str = "", summary: str = "") -> Problem:
+        problem = super().__new__(cls, message)
+        problem.kind, problem.summary = kind, summary
+        return problem
+
+
+def _short(qualified: str) -> str:
+    """``app.services.mail.send`` → ``mail.send``: the one-line summary's name."""
+    return ".".join(qualified.split(".")[-2:])
+
+
 def _library(qualified: str) -> str:
     qualified = qualified.removeprefix("builtins.")
-    return (
+    return Problem(
         f"the task `{qualified}` is not defined in this project: register a project function "
-        "that calls it inside try/except with logger.exception"
+        "that calls it inside try/except with logger.exception",
+        TASK_OUTSIDE_PROJECT,
+        f"task `{_short(qualified)}` is not defined in this project → see {TASK_OUTSIDE_PROJECT}",
     )
 
 
 def _not_a_function(qualified: str) -> str:
-    return f"the task `{qualified}` is not a module-level function of the project: {BY_HAND}"
+    return Problem(
+        f"the task `{qualified}` is not a module-level function of the project: {BY_HAND}",
+        TASK_NOT_A_FUNCTION,
+        f"task `{_short(qualified)}` is not a module-level function → see {TASK_NOT_A_FUNCTION}",
+    )
 
 
 def _generator(qualified: str, where: str) -> str:
@@ -92,10 +144,12 @@ def _generator(qualified: str, where: str) -> str:
 
 
 def _decorated(qualified: str, where: str, decorator: str) -> str:
-    return (
+    return Problem(
         f"the task `{qualified}` ({where}) is decorated with @{decorator}, which may rely on its "
         f"exceptions (retries, transactions): {BY_HAND}, or list the decorator in the "
-        "`protecting-decorators` option if it already logs failures"
+        "`protecting-decorators` option if it already logs failures",
+        TASK_DECORATED,
+        f"task `{_short(qualified)}` is decorated with `@{_short(decorator)}` → see {TASK_DECORATED}",
     )
 
 
@@ -113,10 +167,12 @@ def _ambiguous_module(qualified: str, module: str) -> str:
 
 def _used_elsewhere(qualified: str, where: str, call: bool) -> str:
     how = "called directly" if call else "used outside background tasks"
-    return (
+    return Problem(
         f"the task `{qualified}` is also {how} at {where}; wrapping it would swallow errors for "
         "that caller, so it is left as is: run with --reraise (logs, then re-raises), or register "
-        "a separate task function that calls it"
+        "a separate task function that calls it",
+        TASK_USED_ELSEWHERE,
+        f"task `{_short(qualified)}` is also {how} at {where} → see {TASK_USED_ELSEWHERE}",
     )
 
 
@@ -137,6 +193,8 @@ class PendingFinding:
     line: int
     column: int
     message: str
+    kind: str = ""
+    summary: str = ""
 
 
 @dataclass
@@ -444,7 +502,12 @@ class BackgroundTaskLogging(Codemod):
     def _report(
         index: TaskIndex, file: SourceFile, registration: Registration, message: str
     ) -> None:
-        finding = PendingFinding(registration.line, registration.column, message)
+        kind, summary = (
+            (message.kind, message.summary) if isinstance(message, Problem) else ("", "")
+        )
+        finding = PendingFinding(
+            registration.line, registration.column, str(message), kind, summary
+        )
         index.findings.setdefault(file.path, []).append(finding)
 
     def targets(self, index: TaskIndex) -> set[Path]:
@@ -476,7 +539,14 @@ class BackgroundTaskLogging(Codemod):
             # `ast` columns count UTF-8 bytes; findings count characters.
             text = lines[finding.line - 1] if finding.line <= len(lines) else ""
             column = len(text.encode()[: finding.column].decode(errors="ignore"))
-            ctx.report(finding.line, column, finding.message)
+            ctx.report(
+                finding.line,
+                column,
+                finding.message,
+                kind=finding.kind,
+                summary=finding.summary,
+                detail=KIND_DETAILS.get(finding.kind, ""),
+            )
 
     def _wrap_tasks(
         self, ctx: FileContext, module: cst.Module, tasks: Mapping[str, str]

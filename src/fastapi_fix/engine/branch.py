@@ -23,7 +23,15 @@ from fastapi_fix.engine.git import GitError, Repository, Worktree
 from fastapi_fix.engine.report import new_display_path
 from fastapi_fix.engine.results import FileResult, Status
 from fastapi_fix.engine.signals import Interrupted
-from fastapi_fix.engine.verify import AppSnapshot, VerifyError, snapshot_app, verify_rewrite
+from fastapi_fix.engine.verify import (
+    AppSnapshot,
+    Progress,
+    Verification,
+    VerifyError,
+    import_phase,
+    snapshot_app,
+    verify_rewrite,
+)
 
 # Runs codemods over targets and writes the changes (the CLI's own apply path).
 Apply = Callable[[Sequence[Codemod], Targets], list[FileResult]]
@@ -63,6 +71,8 @@ class CodemodStep:
     # Why this codemod stopped the run (failed files, API changed); None if it did not.
     failure: str | None = None
     differences: list[str] = field(default_factory=list)
+    # --verify compared the API before and after this step (it had changes to commit).
+    verified: bool = False
 
     def as_json(self) -> CodemodStepJson:
         changed = [r for r in self.results if r.status is Status.CHANGED]
@@ -97,6 +107,21 @@ class BranchOutcome:
     @property
     def commits(self) -> list[CodemodStep]:
         return [step for step in self.steps if step.commit]
+
+    def verification(self, app: str) -> Verification:
+        """``--verify`` over the whole branch, as a run in place reports it: unchanged when
+        each step that changed files kept the API; changed (that step not committed) else."""
+        verification = Verification(app)
+        for step in self.steps:
+            if step.differences:
+                verification.status, verification.differences = "changed", step.differences
+                verification.rolled_back = [
+                    r.display_path for r in step.results if r.status is Status.CHANGED
+                ]
+                return verification
+            if step.verified:
+                verification.status = "unchanged"
+        return verification
 
     def as_json(self) -> BranchJson:
         return {
@@ -163,9 +188,11 @@ def build_branch(
     apply: Apply,
     say: Say,
     verify: VerifyRequest | None = None,
+    progress: Progress | None = None,
 ) -> BranchOutcome:
     """Create ``name`` and commit each codemod's changes on it (see the module docstring).
-    `BranchRefused` if the branch cannot be made; a branch without commits is not kept."""
+    `BranchRefused` if the branch cannot be made; a branch without commits is not kept.
+    ``progress`` hears of each step and of each import of the app (phase, done, total)."""
     repo, head = prepare(name, targets)
     outcome = BranchOutcome(name, head, repo.current_branch() or head[:10])
     try:
@@ -173,7 +200,15 @@ def build_branch(
         with repo.worktree(name) as tree:
             relocated = targets.relocated(Path(os.path.realpath(repo.root)), tree.root)
             _commit_codemods(
-                outcome, tree, instances, relocated, apply, say, verify, _app_root(repo, tree.root)
+                outcome,
+                tree,
+                instances,
+                relocated,
+                apply,
+                say,
+                verify,
+                _app_root(repo, tree.root),
+                progress or _no_progress,
             )
     except Interrupted as exc:  # the worktree is gone already; say what becomes of the branch
         commits = _commits_on(repo, name, head)  # one may have landed as the signal came
@@ -207,10 +242,16 @@ def _commit_codemods(
     say: Say,
     verify: VerifyRequest | None,
     app_root: Path,
+    progress: Progress,
 ) -> None:
-    baseline = _baseline(verify, app_root)
-    for codemod in instances:
-        step = CodemodStep(codemod.name, apply([codemod], targets))
+    baseline = _baseline(verify, app_root, progress)
+    for number, codemod in enumerate(instances, 1):
+        phase = f"branch {outcome.name}: step {number}/{len(instances)}, {codemod.name}"
+        progress(phase, 0, 1)
+        try:
+            step = CodemodStep(codemod.name, apply([codemod], targets))
+        finally:
+            progress(phase, 1, 1)
         outcome.steps.append(step)
         failed = [r for r in step.results if r.status is Status.FAILED or r.write_refused]
         if failed:
@@ -220,7 +261,10 @@ def _commit_codemods(
                 path for r in step.results if r.written for path in (r.path, r.new_path) if path
             )
             if verify is not None and baseline is not None and tree.has_staged_changes():
-                step.differences = verify_rewrite(verify.app, app_root, baseline, verify.python)
+                with import_phase(progress, f"verify {verify.app}: import after {codemod.name}"):
+                    step.differences = verify_rewrite(verify.app, app_root, baseline, verify.python)
+                step.verified = True
+                say(f"{codemod.name}: {_verify_line(verify.app, step.differences)}", False)
                 if step.differences:
                     step.failure = "the API changed (--verify)"
         if step.failure:
@@ -237,17 +281,30 @@ def _commit_codemods(
             say(f"{codemod.name}: nothing to change, no commit", False)
 
 
+def _no_progress(phase: str, done: int, total: int) -> None:
+    pass
+
+
+def _verify_line(app: str, differences: Sequence[str]) -> str:
+    if differences:
+        return f"verify {app}: the API changed"
+    return f"verify {app}: OpenAPI and routes unchanged"
+
+
 def _app_root(repo: Repository, tree_root: Path) -> Path:
     """The worktree's twin of the current folder: where ``--verify`` imports the app from."""
     relative = os.path.relpath(os.path.realpath(Path.cwd()), os.path.realpath(repo.root))
     return tree_root if relative.startswith("..") else tree_root / relative
 
 
-def _baseline(verify: VerifyRequest | None, app_root: Path) -> AppSnapshot | None:
+def _baseline(
+    verify: VerifyRequest | None, app_root: Path, progress: Progress
+) -> AppSnapshot | None:
     if verify is None:
         return None
     try:
-        return snapshot_app(verify.app, app_root, verify.python)
+        with import_phase(progress, f"verify {verify.app}: import before any rewrite"):
+            return snapshot_app(verify.app, app_root, verify.python)
     except VerifyError as exc:
         raise BranchRefused(f"--verify: cannot inspect the app before any rewrite: {exc}") from None
 

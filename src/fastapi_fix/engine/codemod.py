@@ -161,10 +161,29 @@ class FileContext:
         # from there, say): the engine writes them together or not at all.
         self.requires: set[Path] = set()
 
-    def report(self, line: int, column: int, message: str) -> None:
-        """A place the codemod leaves alone; ``column`` is 0-based, shown 1-based."""
+    def report(
+        self,
+        line: int,
+        column: int,
+        message: str,
+        *,
+        kind: str = "",
+        summary: str = "",
+        detail: str = "",
+    ) -> None:
+        """A place the codemod leaves alone; ``column`` is 0-based, shown 1-based.
+        ``message`` is the whole text; ``kind``, ``summary``, ``detail``: see `Finding`."""
         self.findings.append(
-            Finding(self.file.display_path, line, column + 1, self.codemod, message)
+            Finding(
+                self.file.display_path,
+                line,
+                column + 1,
+                self.codemod,
+                message,
+                kind,
+                summary,
+                detail,
+            )
         )
 
     def record_edit(self, line: int, end_line: int, description: str = "") -> None:

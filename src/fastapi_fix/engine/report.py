@@ -38,6 +38,9 @@ def finding_entry(finding: Finding) -> dict[str, Any]:
         "line": finding.line,
         "column": finding.column,
         "message": finding.message,
+        "kind": finding.kind or None,
+        "summary": finding.headline,
+        "detail": finding.detail or None,
     }
 
 

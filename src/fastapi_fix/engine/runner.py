@@ -207,6 +207,7 @@ class Runner:
     ) -> list[GatherOutcome]:
         outcomes = list(self._progress("gather", workers.map(_gather_job, jobs), len(jobs)))
         by_module: dict[str, list[GatherOutcome]] = {}
+        rounds = 1
         for outcome in outcomes:
             by_module.setdefault(outcome.file.module_name, []).append(outcome)
         while True:
@@ -220,13 +221,15 @@ class Runner:
                         wanted.setdefault(outcome.file, []).append(codemod.name)
             if not wanted:
                 break
+            rounds += 1
             more = [
                 _Job(job.file, tuple(wanted[job.file]), job.data)
                 for job in jobs
                 if job.file in wanted
             ]
             positions = {o.file: o for o in outcomes}
-            for later in self._progress("gather", workers.map(_gather_job, more), len(more)):
+            phase = f"gather, round {rounds}"
+            for later in self._progress(phase, workers.map(_gather_job, more), len(more)):
                 positions[later.file].merge(later)
         for outcome in outcomes:
             outcome.words = frozenset()
@@ -240,6 +243,8 @@ class Runner:
     ) -> dict[str, Any]:
         indexes: dict[str, Any] = {}
         for codemod in codemods:
+            phase = f"index {codemod.name}"
+            self.progress(phase, 0, 1)  # one step, maybe long: the display shows it under way
             facts = {o.file: o.facts[codemod.name] for o in outcomes if codemod.name in o.facts}
             unparsed = [o.file for o in outcomes if not o.ast_ok and codemod.name in o.gathered]
             suppressed = {
@@ -250,6 +255,7 @@ class Runner:
             indexes[codemod.name] = codemod.build_index(
                 facts, unparsed, fixed=FixedPoints({**fixed, **suppressed})
             )
+            self.progress(phase, 1, 1)
         return indexes
 
     @staticmethod
@@ -293,7 +299,10 @@ class Runner:
         """Write the change sets whose files are all staged and that the gate lets through."""
         by_path = {result.path: result for result in changed}
         staged = set(transaction.staged())
-        for members in change_sets({result.path: result.requires for result in changed}):
+        sets = change_sets({result.path: result.requires for result in changed})
+        # Checking each change set, then the one commit that writes them all.
+        self.progress("write", 0, len(sets) + 1)
+        for done, members in enumerate(sets, 1):
             results = [by_path[path] for path in members if path in staged]
             blocker = next((path for path in members if path not in staged), None)
             if blocker is not None:
@@ -302,6 +311,7 @@ class Runner:
                 problems = self.gate(transaction.new_contents(members))
                 if problems:
                     _refuse(transaction, results, "; ".join(problems))
+            self.progress("write", done, len(sets) + 1)
         written = [by_path[path] for path in transaction.staged()]
         try:
             transaction.commit()
@@ -310,6 +320,8 @@ class Runner:
                 result.status = Status.FAILED
                 result.reason = f"write failed, nothing written: {exc}"
             return
+        finally:
+            self.progress("write", len(sets) + 1, len(sets) + 1)
         for result in written:
             result.written = True
 

@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
@@ -313,18 +313,42 @@ def _stage_restore(transaction: Transaction, result: FileResult, old: bytes, new
         transaction.remove(current_path, current)
 
 
+# Told of a long step as it goes: (phase, done, total); see `engine.runner.ProgressCallback`.
+Progress = Callable[[str, int, int], None]
+
+
+@contextlib.contextmanager
+def import_phase(progress: Progress | None, phase: str) -> Iterator[None]:
+    """An import of the app as one phase: begun, then done (whatever the outcome)."""
+    if progress is None:
+        yield
+        return
+    progress(phase, 0, 1)
+    try:
+        yield
+    finally:
+        progress(phase, 1, 1)
+
+
 def apply_verified(
-    app: str, app_root: Path, python: str, apply: Callable[[Rollback], list[FileResult]]
+    app: str,
+    app_root: Path,
+    python: str,
+    apply: Callable[[Rollback], list[FileResult]],
+    progress: Progress | None = None,
 ) -> tuple[list[FileResult], Verification]:
     """Snapshot the app, ``apply`` the rewrite (keeping what it overwrites), snapshot again, and
-    roll the rewrite back if the API changed. `VerifyError` if the app cannot be inspected first."""
-    baseline = snapshot_app(app, app_root, python)
+    roll the rewrite back if the API changed. `VerifyError` if the app cannot be inspected first.
+    ``progress`` hears of each import of the app (phase, done, total), as a runner's does."""
+    with import_phase(progress, f"verify {app}: import before the rewrite"):
+        baseline = snapshot_app(app, app_root, python)
     rollback = Rollback()
     results = apply(rollback)
     verification = Verification(app)
     if rollback:
         try:
-            verification.differences = verify_rewrite(app, app_root, baseline, python)
+            with import_phase(progress, f"verify {app}: import after the rewrite"):
+                verification.differences = verify_rewrite(app, app_root, baseline, python)
         except Interrupted as exc:  # not verified: not kept
             restored, not_restored = rollback.restore()
             exc.details.append(f"the rewrite was not verified: {len(restored)} file(s) restored")
