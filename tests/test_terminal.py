@@ -160,6 +160,25 @@ def test_engine_reports_every_phase(tmp_path):
     assert all(done == total for done, total in phases.values())  # each one finished
 
 
+def test_layered_layout_reports_its_planning_and_writing(tmp_path, monkeypatch):
+    """layered-layout plans and applies outside the runner: its phases reach the display too."""
+    from fastapi_fix.cli.render import Renderer
+    from tests.layout.helpers import commit_all, write_project
+    from tests.layout.test_imports import SHOP
+
+    root = write_project(tmp_path / "shop", SHOP)
+    commit_all(root)
+    monkeypatch.chdir(root)
+    phases: dict[str, tuple[int, int]] = {}
+    monkeypatch.setattr(
+        Renderer, "phase", lambda self, phase, done, total: phases.__setitem__(phase, (done, total))
+    )
+    result = CliRunner().invoke(main, ["--select", "layered-layout", "."])
+    assert result.exit_code == 0, result.output
+    assert set(phases) == {"plan layered-layout", "write"}
+    assert all(done == total > 0 for done, total in phases.values())  # each one finished
+
+
 # -- findings ------------------------------------------------------------------------------
 
 DB = """\

@@ -293,8 +293,8 @@ def main(
     if layout_cli.is_project_level(instances):  # moves files: its own plan/patch/apply flow
         if branch or verify:
             raise click.UsageError("layered-layout does not take --branch or --verify")
-        ctx.exit(
-            layout_cli.run_project_codemods(
+        with renderer.phases():
+            code = layout_cli.run_project_codemods(
                 instances,
                 paths,
                 targets.discover().files,
@@ -303,7 +303,7 @@ def main(
                 check=check,
                 json_output=not text,
             )
-        )
+        ctx.exit(code)
     verify_request = VerifyRequest(verify, verify_python) if verify else None
     refused = False
     try:

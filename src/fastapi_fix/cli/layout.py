@@ -65,7 +65,9 @@ def run_project_codemods(
         )
     root = Path(os.path.abspath(paths[0]))
     try:
+        renderer.phase(f"plan {codemod.name}", 0, 1)
         change = call_deep(codemod.plan_project, root, files)
+        renderer.phase(f"plan {codemod.name}", 1, 1)
     except ConfigError as exc:  # its options or its plan file: nothing was planned
         raise OptionError(str(exc)) from None
     except (RecursionError, MemoryError) as exc:
@@ -122,12 +124,20 @@ def _show_and_apply(
     if not change.files:
         return EXIT_OK, False
     plan_file = _path_option(codemod, "plan")
+    staged = [0]
+
+    def staging(step: str) -> None:  # a move can take two steps: the total is a floor
+        staged[0] += 1
+        renderer.phase("write", staged[0], max(staged[0] + 1, len(change.files)))
+
     try:
         applied = apply_change(
             change,
             allow_dirty=bool(_option(codemod, "allow-dirty")),
             ignore_dirty=[plan_file] if plan_file else [],
+            step_hook=staging,
         )
+        renderer.phase("write", staged[0], staged[0])
     except ApplyError as exc:
         renderer.error(str(exc))
         return EXIT_FAILED, False
