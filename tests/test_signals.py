@@ -308,12 +308,15 @@ LAYOUT_RUN = textwrap.dedent(
     stop_at = sys.argv.pop(1)
     real_apply_change, steps = project.apply_change, []
 
-    def on_step(step):
+    def on_step(step, shown=None):
+        if shown is not None:
+            shown(step)  # the command line's own hook (its progress)
         steps.append(step)
         if stop_at == "staging" and len(steps) == 4:
             os.kill(os.getpid(), signal.SIGTERM)
 
     def apply_change(change, **options):
+        shown = options.pop("step_hook", None)
         if stop_at == "renames":
             from fastapi_fix.engine import transaction
             real_apply, done = transaction._apply, []
@@ -325,7 +328,7 @@ LAYOUT_RUN = textwrap.dedent(
                 real_apply(entry)
 
             transaction._apply = apply
-        return real_apply_change(change, **options, step_hook=on_step)
+        return real_apply_change(change, **options, step_hook=lambda step: on_step(step, shown))
 
     project.apply_change = apply_change
     import fastapi_fix.cli.layout as layout_cli

@@ -178,14 +178,7 @@ def test_usage_errors(project, args, message):
 
 
 def test_branch_stops_at_the_codemod_that_changes_the_api(project, monkeypatch):
-    for command in (
-        ["init", "-q", "-b", "main"],
-        ["config", "user.name", "T"],
-        ["config", "user.email", "t@e.x"],
-        ["add", "-A"],
-        ["commit", "-q", "-m", "initial"],
-    ):
-        subprocess.run(["git", *command], cwd=project, check=True)
+    _commit_all(project)
     monkeypatch.setattr(MoveItemsRoute, "default_enabled", True)
     result = invoke("--branch", "migrate", "--verify", "app.main:app", "app")
     assert result.exit_code == 3
