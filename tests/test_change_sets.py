@@ -8,6 +8,7 @@ second run changes nothing.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -63,7 +64,13 @@ def _read_only(root: Path) -> list[str]:
     return ["."]
 
 
-@pytest.mark.parametrize("args", [_not_named, _excluded, _read_only])
+def _hard_linked(root: Path) -> list[str]:
+    # Another name of db.py outside the project (a `cp -al` backup, say): never written.
+    os.link(root / "app/db.py", root.parent / f"{root.name}-db-backup.py")
+    return ["."]
+
+
+@pytest.mark.parametrize("args", [_not_named, _excluded, _read_only, _hard_linked])
 def test_provider_not_written_the_project_still_imports(
     project: Path, args: Callable[[Path], list[str]]
 ) -> None:

@@ -71,13 +71,15 @@ def test_symlink_inside_root_writes_the_target_and_keeps_the_link(tmp_path):
     assert target.read_bytes() == b"x = 2\n"
 
 
-def test_hard_link_is_written_in_place(tmp_path):
+def test_hard_linked_file_is_refused(tmp_path):
     file = write(tmp_path / "a.py", b"x = 1\n")
-    twin = tmp_path / "b.py"
+    twin = tmp_path.parent / f"{tmp_path.name}-elsewhere.py"  # another name, outside the project
     os.link(file, twin)
-    safe_write(file, b"x = 2\n", read_snapshot(file), [tmp_path])
-    assert twin.read_bytes() == b"x = 2\n"
+    with pytest.raises(SkipFile, match="hard-linked"):
+        safe_write(file, b"x = 2\n", read_snapshot(file), [tmp_path])
+    assert twin.read_bytes() == b"x = 1\n" and file.read_bytes() == b"x = 1\n"
     assert file.stat().st_ino == twin.stat().st_ino
+    assert leftovers(tmp_path) == []
 
 
 def test_failed_write_leaves_original_and_no_temp_file(tmp_path, monkeypatch):

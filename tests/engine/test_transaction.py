@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from fastapi_fix import codemods
 from fastapi_fix.cli import main
 from fastapi_fix.engine.discover import discover
-from fastapi_fix.engine.files import read_snapshot
+from fastapi_fix.engine.files import SkipFile, read_snapshot
 from fastapi_fix.engine.results import Status
 from fastapi_fix.engine.runner import Runner
 from fastapi_fix.engine.transaction import (
@@ -198,39 +198,6 @@ def test_recovery_leaves_a_file_edited_since_alone_and_names_it(project, monkeyp
     assert (project / "main.py").read_bytes() == b"# edited after the crash\n"
 
 
-def test_a_hard_linked_file_torn_by_a_kill_mid_write_gets_its_old_bytes_back(tmp_path, monkeypatch):
-    """A hard-linked file is written in place (a rename would split the link): killed half-way,
-    it holds neither content, and its backup is the only copy of the old bytes."""
-    from fastapi_fix.engine import transaction as module
-
-    make_project(tmp_path, {"linked.py": b"foo = 1\n" * 50})
-    os.link(tmp_path / "linked.py", tmp_path / "twin.py")
-
-    class Crash(BaseException):
-        pass
-
-    def torn_write(entry):
-        with open(entry.target, "r+b") as fh:
-            fh.write(b"bar = 1\n" * 10)  # and then the process is killed
-        raise Crash
-
-    monkeypatch.setattr(module, "_apply", torn_write)
-    monkeypatch.setattr(Transaction, "_undo", lambda self: None)  # a crash undoes nothing
-    txn = Transaction(tmp_path)
-    txn.write(tmp_path / "linked.py", b"bar = 1\n" * 50, read_snapshot(tmp_path / "linked.py"))
-    with pytest.raises(Crash):
-        txn.commit()
-    txn._lock.release()
-    monkeypatch.undo()
-    assert (tmp_path / "linked.py").read_bytes() not in (b"foo = 1\n" * 50, b"bar = 1\n" * 50)
-
-    recovery = recover(tmp_path)
-    assert recovery is not None and [p.name for p in recovery.restored] == ["linked.py"]
-    assert (tmp_path / "linked.py").read_bytes() == b"foo = 1\n" * 50
-    assert (tmp_path / "twin.py").samefile(tmp_path / "linked.py")  # still one file
-    assert list(stale_temp_files(tmp_path)) == []
-
-
 def test_a_journal_cannot_lead_a_write_outside_the_project(tmp_path):
     project, outside = tmp_path / "project", tmp_path / "outside"
     project.mkdir()
@@ -247,7 +214,6 @@ def test_a_journal_cannot_lead_a_write_outside_the_project(tmp_path):
         "new_sha256": hashlib.sha256(b"safe\n").hexdigest(),
         "temp": None,
         "backup": str(payload),
-        "in_place": False,
     }
     (project / JOURNAL_NAME).write_text(json.dumps({"entries": [entry]}))
     recovery = recover(project)
@@ -279,19 +245,22 @@ def test_recovery_never_touches_the_files_of_a_run_still_writing(project):
 # -- files kept as they were --------------------------------------------------------------
 
 
-def test_mode_symlink_and_hard_link_are_kept(tmp_path):
+def test_mode_and_symlink_are_kept_and_a_hard_link_is_never_written(tmp_path):
+    """A hard-linked file's other names may lie outside the project (a `cp -al` backup):
+    writing it in place would change them, a rename would split them. It is refused."""
     make_project(tmp_path, {"real.py": b"foo = 1\n", "linked.py": b"foo = 2\n"})
     (tmp_path / "real.py").chmod(0o750)
     (tmp_path / "alias.py").symlink_to("real.py")
     os.link(tmp_path / "linked.py", tmp_path / "twin.py")
     txn = Transaction(tmp_path)
     txn.write(tmp_path / "alias.py", b"bar = 1\n", read_snapshot(tmp_path / "alias.py"))
-    txn.write(tmp_path / "linked.py", b"bar = 2\n", read_snapshot(tmp_path / "linked.py"))
+    with pytest.raises(SkipFile, match="hard-linked file \\(2 names\\)"):
+        txn.write(tmp_path / "linked.py", b"bar = 2\n", read_snapshot(tmp_path / "linked.py"))
     txn.commit()
     assert (tmp_path / "alias.py").is_symlink()
     assert (tmp_path / "real.py").read_bytes() == b"bar = 1\n"
     assert (tmp_path / "real.py").stat().st_mode & 0o777 == 0o750
-    assert (tmp_path / "twin.py").read_bytes() == b"bar = 2\n"
+    assert (tmp_path / "twin.py").read_bytes() == b"foo = 2\n"
     assert os.stat(tmp_path / "twin.py").st_ino == os.stat(tmp_path / "linked.py").st_ino
     assert list(stale_temp_files(tmp_path)) == [] and not (tmp_path / JOURNAL_NAME).exists()
 

@@ -68,6 +68,10 @@ def write_refusal(path: Path, roots: list[Path]) -> str | None:
         return f"cannot read: {exc.strerror or exc}"
     if not os.access(real, os.W_OK) or not info.st_mode & stat.S_IWUSR:
         return "read-only file"
+    if info.st_nlink > 1:
+        # Its other names may be anywhere (a backup made with `cp -al`, another project):
+        # writing in place would change them too, and a rename would split them from it.
+        return f"hard-linked file ({info.st_nlink} names): left for you to decide"
     return None
 
 

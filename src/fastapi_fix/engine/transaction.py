@@ -56,7 +56,6 @@ class _Entry:
     backup: Path | None  # the old content; None: the target is created
     old_digest: str | None
     new_digest: str | None
-    in_place: bool = False  # hard-linked: overwritten in place, a rename would split the link
 
     def as_json(self) -> dict[str, str | bool | None]:
         return {
@@ -65,12 +64,11 @@ class _Entry:
             "new_sha256": self.new_digest,
             "temp": str(self.temp) if self.temp else None,
             "backup": str(self.backup) if self.backup else None,
-            "in_place": self.in_place,
         }
 
 
 # What `_Entry.as_json` writes: a journal entry without all of them is not one of ours.
-_ENTRY_KEYS = frozenset({"path", "old_sha256", "new_sha256", "temp", "backup", "in_place"})
+_ENTRY_KEYS = frozenset({"path", "old_sha256", "new_sha256", "temp", "backup"})
 
 
 class Transaction:
@@ -161,7 +159,6 @@ class Transaction:
                 entry.temp = _write_aside(
                     real, new, "new", stat.S_IMODE(info.st_mode) if info else mode, info
                 )
-            entry.in_place = info is not None and info.st_nlink > 1 and new is not None
         except OSError as exc:
             self._drop(path)
             raise SkipFile(f"cannot write beside it: {exc.strerror or exc}") from None
@@ -303,13 +300,6 @@ class _ProjectLock:
 def _apply(entry: _Entry) -> None:
     if entry.temp is None:
         os.unlink(entry.target)
-    elif entry.in_place:
-        with open(entry.target, "r+b") as fh:
-            fh.write(entry.temp.read_bytes())
-            fh.truncate()
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.unlink(entry.temp)
     else:
         os.replace(entry.temp, entry.target)
 
@@ -428,16 +418,11 @@ def _restore(
         if current == entry["old_sha256"]:
             continue  # not renamed yet
         backup = Path(str(entry["backup"])) if entry["backup"] else None
-        # A hard-linked file is written in place: killed mid-write, it holds neither content,
-        # and only its backup has the old bytes (removed below with the stale temp files).
-        torn = bool(entry["in_place"]) and backup is not None and current is not None
-        if (current != entry["new_sha256"] and not torn) or (backup is None) != (
-            entry["old_sha256"] is None
-        ):
+        if current != entry["new_sha256"] or (backup is None) != (entry["old_sha256"] is None):
             left_alone.append(target)
             continue
         try:
-            _put_back(target, backup, bool(entry["in_place"]))
+            _put_back(target, backup)
         except OSError:  # its backup is gone, the folder is read-only now, ...
             left_alone.append(target)
         else:
@@ -458,15 +443,9 @@ def _trusted(entry: dict[str, str | bool | None], root: Path) -> bool:
     )
 
 
-def _put_back(target: Path, backup: Path | None, in_place: bool) -> None:
+def _put_back(target: Path, backup: Path | None) -> None:
     if backup is None:  # created by the transaction
         os.unlink(target)
-    elif in_place:
-        with open(target, "r+b") as fh:
-            fh.write(backup.read_bytes())
-            fh.truncate()
-            fh.flush()
-            os.fsync(fh.fileno())
     else:
         mode = stat.S_IMODE(os.stat(backup).st_mode)
         temp = _write_aside(target, backup.read_bytes(), "restore", mode)
