@@ -196,6 +196,35 @@ TOY_RUN = textwrap.dedent(
 )
 
 
+# The signal comes once every file is written, while the results are being shown.
+AFTER_WRITES_RUN = textwrap.dedent(
+    """
+    import os, signal
+    from fastapi_fix import codemods
+    from fastapi_fix.cli import main
+    from fastapi_fix.cli.render import Renderer
+    from tests.engine.toy import RenameFooTogether
+
+    codemods.REGISTRY = (RenameFooTogether,)
+    Renderer.fixed = lambda self, result: os.kill(os.getpid(), signal.SIGTERM)
+    main(prog_name="fastapi-fix")
+    """
+)
+
+
+def test_a_signal_after_the_writes_says_they_were_written_and_exits_at_once(tmp_root):
+    files = cross_file_project(tmp_root, 29)
+    process = start(tmp_root, "-j", "2", ".", script=AFTER_WRITES_RUN)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr
+    assert stderr.splitlines()[-1] == (
+        "fastapi-fix: interrupted by SIGTERM: "
+        "30 file(s) were written before it, every other change rolled back"
+    )
+    assert all((tmp_root / name).read_bytes() != data for name, data in files.items())
+    assert list(stale_temp_files(tmp_root)) == [] and not (tmp_root / JOURNAL_NAME).exists()
+
+
 def cross_file_project(root: Path, importers: int) -> dict[str, bytes]:
     files = {"provider.py": b"def foo():\n    return 1\n"}
     for number in range(importers):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,7 +35,7 @@ from fastapi_fix.engine.import_gate import ImportGate
 from fastapi_fix.engine.results import FileResult, Status
 from fastapi_fix.engine.runner import Runner
 from fastapi_fix.engine.signals import Interrupted, interrupts_raised, terminate_workers
-from fastapi_fix.engine.transaction import recover
+from fastapi_fix.engine.transaction import files_changed_by_this_process, recover
 from fastapi_fix.engine.verify import (
     Rollback,
     Verification,
@@ -135,10 +136,23 @@ class FastapiFixCommand(click.Command):
                 return super().invoke(ctx)
             except Interrupted as exc:
                 terminate_workers()
-                click.echo(f"fastapi-fix: {exc}", err=True)
+                message = exc.message(written_before=files_changed_by_this_process())
+                click.echo(f"fastapi-fix: {message}", err=True)
                 if self.json_output:
-                    _echo_error_document(str(exc), exc.exit_code)
+                    _echo_error_document(message, exc.exit_code)
+                _leave_now_if_a_thread_would_hold_the_exit(exc.exit_code)
                 ctx.exit(exc.exit_code)
+
+
+def _leave_now_if_a_thread_would_hold_the_exit(code: int) -> None:
+    """Everything is undone and said: leave without joining the threads still alive. A worker
+    stopped while it sent a result leaves half a message in the pool's pipe, and the pool's
+    thread, which the interpreter joins at exit, would wait for the rest of it forever."""
+    main_thread = threading.main_thread()
+    if any(not t.daemon and t is not main_thread for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _asks_for_json(argv: Sequence[str]) -> bool:

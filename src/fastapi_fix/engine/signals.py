@@ -33,7 +33,16 @@ class Interrupted(KeyboardInterrupt):
         return 128 + self.signum
 
     def __str__(self) -> str:
-        done = "; ".join(["every change in progress was rolled back", *self.details])
+        return self.message(written_before=0)
+
+    def message(self, written_before: int) -> str:
+        """The one line to say; ``written_before``: files already written whole by then."""
+        undone = "every change in progress was rolled back"
+        if written_before:
+            undone = (
+                f"{written_before} file(s) were written before it, every other change rolled back"
+            )
+        done = "; ".join([undone, *self.details])
         return f"interrupted by {signal.Signals(self.signum).name}: {done}"
 
 

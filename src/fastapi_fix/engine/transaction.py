@@ -71,6 +71,17 @@ class _Entry:
 _ENTRY_KEYS = frozenset({"path", "old_sha256", "new_sha256", "temp", "backup"})
 
 
+# Each file this process has written: (its digest before the first write, its digest now).
+# What an interruption that comes after them must not claim to have rolled back.
+_written: dict[Path, tuple[str | None, str | None]] = {}
+
+
+def files_changed_by_this_process() -> int:
+    """Files written whole by a committed transaction and not put back since (by a rollback
+    of ``--verify``, say)."""
+    return sum(1 for before, now in _written.values() if before != now)
+
+
 class Transaction:
     """Files staged one by one (`write`, `create`, `remove`), then all applied by `commit`.
 
@@ -227,6 +238,9 @@ class Transaction:
             self._undo()
             raise
         fsync_directory(self.root)
+        for entry in entries:
+            first = _written.get(entry.target, (entry.old_digest, None))[0]
+            _written[entry.target] = (first, entry.new_digest)
         self._done.clear()
         self._staged.clear()
         self.created_folders.clear()
