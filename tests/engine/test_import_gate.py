@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fastapi_fix.engine.discover import discover
-from fastapi_fix.engine.import_gate import ImportGate, import_problems
+from fastapi_fix.engine.import_gate import ImportGate
 from tests.helpers import make_project
 
 
@@ -28,12 +28,10 @@ def check(
     """The gate's problems, on the project under ``root`` as it is on disk (``root`` is the
     current folder, so paths show relative to it)."""
     files = discover([root], cwd=root).files
-    return import_problems(
-        files,
+    return ImportGate(files, root).check(
         {root / name: textwrap.dedent(code).encode() for name, code in changed.items()},
         {root / old: root / new for old, new in (moved or {}).items()},
         [root / name for name in removed],
-        root=root,
     )
 
 

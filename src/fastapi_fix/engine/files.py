@@ -21,19 +21,16 @@ class Snapshot:
     """The bytes of a file as read, and what identifies that version of it."""
 
     data: bytes
-    mtime_ns: int
-    size: int
     digest: str
 
 
 def read_snapshot(path: Path) -> Snapshot:
     try:
         with open(path, "rb") as fh:
-            info = os.fstat(fh.fileno())
             data = fh.read()
     except OSError as exc:
         raise SkipFile(f"cannot read: {exc.strerror or exc}") from None
-    return Snapshot(data, info.st_mtime_ns, info.st_size, hashlib.sha256(data).hexdigest())
+    return Snapshot(data, hashlib.sha256(data).hexdigest())
 
 
 def source_encoding(data: bytes) -> str:

@@ -527,16 +527,3 @@ def _catches_import_error(handler: ast.ExceptHandler) -> bool:
         or (isinstance(c, ast.Attribute) and c.attr in _OPTIONAL)
         for c in caught
     )
-
-
-def import_problems(
-    files: Sequence[SourceFile],
-    changed: Mapping[Path, bytes],
-    moved: Mapping[Path, Path] | None = None,
-    removed: Collection[Path] = (),
-    *,
-    root: Path | None = None,
-) -> list[str]:
-    """`ImportGate.check` for a single change (``functools.partial(import_problems, files)``
-    gives the runner's ``gate`` hook; `ImportGate` reads the project once for many)."""
-    return ImportGate(files, root).check(changed, moved, removed)

@@ -469,13 +469,10 @@ def _put_back(target: Path, backup: Path | None) -> None:
 
 def _remove_stale_temp_files(root: Path) -> int:
     removed = 0
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in _UNSEARCHED_DIRS]
-        for name in files:
-            if name.endswith(TEMP_SUFFIX):
-                with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(folder, name))
-                    removed += 1
+    for path in list(stale_temp_files(root)):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+            removed += 1
     return removed
 
 
