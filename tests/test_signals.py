@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.codemods.layered_layout.helpers import write_project
+from tests.codemods.layered_layout.test_apply import SHOP
 from tests.helpers import make_project
-from tests.layout.helpers import write_project
-from tests.layout.test_apply import SHOP
 
 REPO = Path(__file__).resolve().parents[1]
 # What a write in progress leaves on disk (the README's contract, not an import: these tests
@@ -332,7 +332,7 @@ LAYOUT_RUN = textwrap.dedent(
     """
     import os, signal, sys
     from fastapi_fix.cli import main
-    from fastapi_fix.engine import project
+    from fastapi_fix.engine import project_change as project
 
     stop_at = sys.argv.pop(1)
     real_apply_change, steps = project.apply_change, []

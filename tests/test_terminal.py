@@ -163,8 +163,8 @@ def test_engine_reports_every_phase(tmp_path):
 def test_layered_layout_reports_its_planning_and_writing(tmp_path, monkeypatch):
     """layered-layout plans and applies outside the runner: its phases reach the display too."""
     from fastapi_fix.cli.render import Renderer
-    from tests.layout.helpers import commit_all, write_project
-    from tests.layout.test_imports import SHOP
+    from tests.codemods.layered_layout.helpers import commit_all, write_project
+    from tests.codemods.layered_layout.test_imports import SHOP
 
     root = write_project(tmp_path / "shop", SHOP)
     commit_all(root)

@@ -16,12 +16,12 @@ from click.testing import CliRunner
 from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider
 
 from fastapi_fix.cli import main
-from fastapi_fix.codemods._annotated_version import too_old_fastapi
-from fastapi_fix.codemods._fastapi import cst_param_function
 from fastapi_fix.codemods.depends_to_annotated import DependsToAnnotated, _report_unanalysed
 from fastapi_fix.engine.codemod import FileContext, SourceFile
 from fastapi_fix.engine.results import Status
 from fastapi_fix.engine.runner import Runner
+from fastapi_fix.project.fastapi import cst_param_function
+from fastapi_fix.project.metadata import too_old_fastapi
 from tests.example_apps import EXAMPLE_APPS, assert_example_tests_pass, copy_example, dump_openapi
 from tests.helpers import check_noop, check_transformed, run_project
 

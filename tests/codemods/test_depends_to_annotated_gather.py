@@ -14,8 +14,8 @@ from typing import NamedTuple
 
 import pytest
 
-from fastapi_fix.codemods._annotated_index import Reexports, reexport_chain
 from fastapi_fix.codemods.depends_to_annotated import DependsToAnnotated
+from fastapi_fix.codemods.depends_to_annotated.index import Reexports, reexport_chain
 from fastapi_fix.engine.codemod import SourceFile, Wanted
 from fastapi_fix.engine.discover import discover
 from fastapi_fix.engine.results import Status

@@ -16,14 +16,14 @@ from collections.abc import Mapping
 import libcst as cst
 import pytest
 
-from fastapi_fix.codemods._annotated_cst import _NESTED
-from fastapi_fix.codemods._annotated_imports import (
+from fastapi_fix.codemods.depends_to_annotated import DependsToAnnotated
+from fastapi_fix.codemods.depends_to_annotated.imports import (
     add_imports,
     insert_aliases,
     remove_imports,
 )
-from fastapi_fix.codemods._annotated_index import AliasDefinition
-from fastapi_fix.codemods.depends_to_annotated import DependsToAnnotated
+from fastapi_fix.codemods.depends_to_annotated.index import AliasDefinition
+from fastapi_fix.codemods.depends_to_annotated.transform import _NESTED
 from fastapi_fix.engine.codemod import FileContext, Settings
 from fastapi_fix.engine.results import Finding
 from tests.helpers import check_noop, check_transformed, in_memory_file, run_project

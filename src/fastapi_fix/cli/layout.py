@@ -23,7 +23,7 @@ from fastapi_fix.engine import report
 from fastapi_fix.engine.codemod import Codemod, SourceFile
 from fastapi_fix.engine.config import ConfigError
 from fastapi_fix.engine.deep import call_deep, too_deep
-from fastapi_fix.engine.project import (
+from fastapi_fix.engine.project_change import (
     ApplyError,
     ProjectChange,
     ProjectCodemod,

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from fastapi_fix.codemods.async_to_sync import AsyncToSync
 from fastapi_fix.codemods.background_task_logging import BackgroundTaskLogging
 from fastapi_fix.codemods.depends_to_annotated import DependsToAnnotated
-from fastapi_fix.codemods.layered_layout import LayeredLayout
+from fastapi_fix.codemods.layered_layout.codemod import LayeredLayout
 from fastapi_fix.engine.codemod import Codemod
 
 # Order matters: `--branch` commits one codemod after another in this order, and the

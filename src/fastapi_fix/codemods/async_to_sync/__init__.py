@@ -1,0 +1,292 @@
+"""Codemod async-to-sync: ``async def`` → ``def`` for routes and dependencies that only block.
+
+FastAPI runs an ``async def`` route or dependency on the event loop and a plain ``def`` one
+in its threadpool. An ``async def`` that awaits nothing but calls something blocking (a sync
+SQLAlchemy ``Session`` handed to the service layer, ``requests``, ``open``, ``time.sleep``)
+therefore stalls every other request while it runs; as ``def`` it runs beside them.
+An await-less ``async def`` that blocks nothing is what FastAPI prefers, so the codemod
+needs positive evidence: at least one call from the catalogue (``_blocking``), made directly
+or through project functions and methods, followed across modules.
+
+"Functions FastAPI calls" are routes (decorators, ``add_api_route``, ``app.get(...)(fn)``),
+dependencies (``Depends``/``Security``) and background tasks (``BackgroundTasks.add_task``,
+``BackgroundTask(fn)``: Starlette awaits an async task, runs a sync one in the threadpool).
+
+It converts a function only when its own body has no ``await``/``async for``/``async with``/
+async comprehension; neither it nor a project function it calls uses what needs the running
+loop (asyncio, anyio, contextvars) or writes state every request shares (a module-level
+object's attribute or item, a ``global``; without an ``await`` the function runs on the loop
+without a break, in the threadpool requests interleave); it is not a websocket or lifespan
+handler nor an ``@asynccontextmanager``; its only decorators are route decorators; and
+nothing in the project calls, awaits, schedules or otherwise uses it as a value (stored in a
+dict, passed to a function: whoever gets it may await it). The rewrite removes the ``async``
+keyword and nothing else; an async generator dependency becomes a sync generator dependency,
+which FastAPI also runs in its threadpool (its ``AsyncGenerator[X, None]`` annotation becomes
+``Generator[X, None, None]``).
+Every blocking call it leaves on the event loop is reported with what to use instead.
+
+What it reads: the files that can make an async function one FastAPI calls (they name
+``fastapi``, decorate an async function like a route, register a task or a route), then,
+round after round, only the files the decisions need: where the functions they call are
+defined, down to the blocking call, and, for a function that may become ``def``, every file
+naming it (``rounds``).
+
+Trade-offs of ``def``: the threadpool has 40 threads by default (anyio's limiter), so 40
+slow sync requests at once make the 41st wait; and the function now runs in a worker
+thread, so objects bound to one thread break: a SQLite connection made with the default
+``check_same_thread=True`` in one thread and used in another raises ``ProgrammingError``
+(a session per request from a ``Depends`` generator is fine; a module-level connection is
+not).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+
+from fastapi_fix.codemods.async_to_sync.facts import ModuleFacts, gather_module
+from fastapi_fix.codemods.async_to_sync.index import (
+    KIND_DETAILS,
+    AnnotationRewrite,
+    AsyncIndex,
+    FilePlan,
+    Project,
+)
+from fastapi_fix.codemods.async_to_sync.rounds import wanted_after, wants_first_round
+from fastapi_fix.engine.codemod import (
+    NO_FIXED_POINTS,
+    Codemod,
+    FileContext,
+    FixedPoints,
+    Option,
+    SourceFile,
+    Wanted,
+    check_patterns,
+)
+from fastapi_fix.project.blocking import Catalogue
+
+
+class AsyncToSync(Codemod):
+    name = "async-to-sync"
+    summary = "Make `async def` routes and dependencies that await nothing but block plain `def`."
+    safety = (
+        "Only with evidence of a blocking call and no await, loop use, unknown decorator or caller; "
+        "`def` runs in the threadpool (40 threads by default) and per-thread objects such as "
+        "sqlite3 connections with check_same_thread need one per request."
+    )
+    example = (
+        "@router.get('/users/{id}')\nasync def read_user(id: int, db: Session = Depends(get_db)):\n"
+        "    return crud.get_user(db, id)\n",
+        "@router.get('/users/{id}')\ndef read_user(id: int, db: Session = Depends(get_db)):\n"
+        "    return crud.get_user(db, id)\n",
+    )
+    markers = (b"async",)
+    options = (
+        Option(
+            "blocking-calls",
+            [],
+            "More blocking calls: fnmatch patterns on qualified names "
+            "(mylib.client.fetch, mylib.Client.*).",
+            check=lambda patterns: check_patterns("blocking-calls", patterns),
+        ),
+        Option(
+            "report-non-blocking",
+            False,
+            "Also report await-less async routes and dependencies "
+            "kept async because nothing in them blocks.",
+        ),
+        Option(
+            "convert-metadata-only",
+            True,
+            "Also convert functions whose only blocking calls are file-system metadata "
+            "calls (os.path.exists, Path.is_file, mkdir, ...); their edits are labelled so.",
+        ),
+    )
+
+    def wants_gather(self, source: bytes) -> bool:
+        return wants_first_round(source)
+
+    def gather(self, file: SourceFile, tree: ast.Module) -> ModuleFacts:
+        return gather_module(file, tree)
+
+    def more_to_gather(self, facts: Mapping[SourceFile, Any]) -> Wanted:
+        # The service layer that blocks is often in files without any `async`: followed here.
+        return wanted_after(facts, Catalogue(self.option("blocking-calls")))
+
+    def build_index(
+        self,
+        facts: Mapping[SourceFile, Any],
+        unparsed: Sequence[SourceFile],
+        fixed: FixedPoints = NO_FIXED_POINTS,
+    ) -> AsyncIndex:
+        # `fixed` changes nothing here: a conversion never needs another file to change
+        # (a function anything in the project calls, awaits or passes on stays async).
+        catalogue = Catalogue(self.option("blocking-calls"))
+        return Project(
+            facts,
+            unparsed,
+            catalogue,
+            self.option("report-non-blocking"),
+            self.option("convert-metadata-only"),
+        ).plan()
+
+    def targets(self, index: AsyncIndex) -> set[Path]:
+        return set(index.plans)
+
+    def transform(self, ctx: FileContext, module: cst.Module, index: AsyncIndex) -> cst.Module:
+        plan = index.plan(ctx.file.path)
+        if plan is None:
+            return module
+        # Lines as ast counts them: str.splitlines would also split at \f or \u2028.
+        code = module.code if plan.findings else ""  # rendering a large module is not free
+        lines = code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        for finding in plan.findings:
+            ctx.report(
+                finding.line,
+                _character_column(lines, finding.line, finding.col),
+                finding.message,
+                kind=finding.kind,
+                summary=finding.summary,
+                detail=KIND_DETAILS.get(finding.kind, ""),
+            )
+        if not plan.conversions:
+            return module
+        context = CodemodContext(
+            full_module_name=ctx.file.module_name, full_package_name=ctx.file.package
+        )
+        drop = _DropAsync(ctx, plan, context)
+        converted = module.visit(drop)
+        if not drop.converted:
+            return module  # the very tree it was given: the engine need not print it again
+        module = converted
+        if not context.scratch:
+            return module
+        module = AddImportsVisitor(context).transform_module(module)
+        return RemoveImportsVisitor(context).transform_module(module)
+
+
+def _character_column(lines: list[str], line: int, byte_offset: int) -> int:
+    """ast counts columns in UTF-8 bytes; findings count characters."""
+    if not 0 < line <= len(lines):
+        return byte_offset
+    text = lines[line - 1].lstrip("\ufeff") if line == 1 else lines[line - 1]
+    return len(text.encode("utf-8")[:byte_offset].decode("utf-8", "ignore"))
+
+
+_WITHOUT_FUNCTIONS = (
+    cst.SimpleStatementLine,
+    cst.SimpleStatementSuite,
+    cst.BaseExpression,
+    cst.Parameters,
+    cst.Decorator,
+    cst.Annotation,
+    cst.EmptyLine,
+    cst.TrailingWhitespace,
+    cst.BaseParenthesizableWhitespace,
+)
+
+
+class _DropAsync(cst.CSTTransformer):
+    """Removes ``async`` from the planned functions, found by qualified name and ordinal."""
+
+    def __init__(self, ctx: FileContext, plan: FilePlan, imports: CodemodContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.plan = plan
+        self.imports = imports  # AsyncGenerator → Generator changes them
+        self.scopes: list[tuple[str, bool]] = []  # (name, is a function)
+        self.seen: dict[str, int] = {}
+        self.functions: list[tuple[str, int]] = []
+        self.converted = False
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        # A function is a statement: none hides below a simple statement or an expression,
+        # and a large module is mostly those; their nodes are neither visited nor rebuilt.
+        if isinstance(node, _WITHOUT_FUNCTIONS):
+            return False
+        return super().on_visit(node)
+
+    def _qualname(self, name: str) -> str:
+        parts: list[str] = []
+        for scope, is_function in self.scopes:
+            parts.append(scope)
+            if is_function:
+                parts.append("<locals>")
+        return ".".join([*parts, name])
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.scopes.append((node.name.value, False))
+
+    def leave_ClassDef(
+        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+    ) -> cst.ClassDef:
+        self.scopes.pop()
+        return updated_node
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        qualname = self._qualname(node.name.value)
+        ordinal = self.seen.get(qualname, 0)
+        self.seen[qualname] = ordinal + 1
+        self.functions.append((qualname, ordinal))
+        self.scopes.append((node.name.value, True))
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        self.scopes.pop()
+        planned = self.plan.conversions.get(self.functions.pop())
+        if planned is None or updated_node.asynchronous is None:
+            return updated_node
+        rewrite = planned.annotation
+        self.converted = True
+        self.ctx.record_edit(
+            planned.line, rewrite.end_line if rewrite else planned.line, planned.description
+        )
+        if rewrite is None or updated_node.returns is None:
+            return updated_node.with_changes(asynchronous=None)
+        self._change_imports(rewrite)
+        returns = updated_node.returns.with_changes(
+            annotation=_sync_annotation(updated_node.returns.annotation, rewrite)
+        )
+        return updated_node.with_changes(asynchronous=None, returns=returns)
+
+    def _change_imports(self, rewrite: AnnotationRewrite) -> None:
+        if rewrite.new_import:
+            AddImportsVisitor.add_needed_import(self.imports, *rewrite.new_import)
+        if rewrite.old_import:
+            module, name, asname = rewrite.old_import
+            RemoveImportsVisitor.remove_unused_import(self.imports, module, name, asname)
+
+
+def _sync_annotation(
+    annotation: cst.BaseExpression, rewrite: AnnotationRewrite
+) -> cst.BaseExpression:
+    """``AsyncGenerator[X, None]`` → ``Generator[X, None, None]``; ``typing.AsyncIterator[X]`` →
+    ``typing.Iterator[X]``: the last name of the head changes, ``None`` send/return types join."""
+    head = annotation.value if isinstance(annotation, cst.Subscript) else annotation
+    if isinstance(head, cst.Attribute):
+        head = head.with_changes(attr=head.attr.with_changes(value=rewrite.sync_name))
+    elif isinstance(head, cst.Name):
+        head = head.with_changes(value=rewrite.sync_name)
+    if not isinstance(annotation, cst.Subscript):
+        return head
+    elements = list(annotation.slice)
+    if rewrite.added_nones:
+        comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        last = elements[-1]
+        if not isinstance(last.comma, cst.Comma) or last.comma.whitespace_after.deep_equals(
+            cst.SimpleWhitespace("")
+        ):
+            elements[-1] = last.with_changes(comma=comma)
+        added = [
+            cst.SubscriptElement(cst.Index(cst.Name("None")), comma=comma)
+            for _ in range(rewrite.added_nones)
+        ]
+        elements += [*added[:-1], added[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+    return annotation.with_changes(value=head, slice=elements)
