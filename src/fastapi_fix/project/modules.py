@@ -1,0 +1,331 @@
+"""Which module is each file: the project's import roots, and one dotted name per file.
+
+Folders holding ``__init__.py`` do not say where imports start: a project run from its top
+folder may hold an ``__init__.py`` there (its files are ``main`` and ``api.core.x``, not
+``<folder>.main``), keep PEP 420 folders without one below or above a regular package
+(``api/core/x.py`` is ``api.core.x``), or run an app from inside its folder, where
+``import crud`` means the ``crud.py`` beside it. So, like pyright, mypy and ty, names are
+taken relative to *import roots*:
+
+- declared: ``src/`` when it is not a regular package, then the project root;
+- by evidence: a folder from which some of the project's own absolute imports resolve,
+  when no declared root resolves them (``sql_app/`` for ``import crud`` in
+  ``sql_app/main.py``). An import that only finds the importing file itself (``import
+  redis`` in ``cache/redis.py``), standard-library names, and regular packages (a run
+  folder is not a package) give no evidence.
+
+A file's name is the shortest one, from any root above it, that resolves back to that very
+file (ty's round trip: ``src/foo.py`` beside ``src/foo/__init__.py`` is not ``foo``). Names
+are keys, so they must be distinct: when two files would share one (two services each with
+its ``crud.py`` run from its own folder), each takes its next name that resolves back (the
+PEP 420 path from the project root). A file no root reaches keeps the name of its
+``__init__.py`` chain. Relative imports start from the package of the name chosen.
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import os
+import re
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from fastapi_fix.engine.discover import Discovery, module_name, suffix_names
+
+STDLIB_MODULES = frozenset(sys.stdlib_module_names)
+
+# `from a.b import`, or `import a.b as c, d`: the start of an absolute import statement.
+_IMPORT_LINE = re.compile(
+    rb"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import\b|import[ \t]+(\w[\w. \t,]*))", re.M
+)
+
+
+@dataclass(frozen=True)
+class Root:
+    """A folder absolute imports are resolved from."""
+
+    path: Path
+    kind: str  # "src", "project" or "evidence"
+    votes: int = 0  # evidence: how many project imports resolve only from here
+
+
+@dataclass(frozen=True)
+class ModuleNames:
+    roots: tuple[Root, ...]
+    names: dict[Path, str]  # file → its dotted name, distinct across the project
+    aliases: dict[Path, tuple[str, ...]]  # file → its other names that resolve back to it
+
+
+class _Tree:
+    """The project's Python files and the folders holding them, to resolve dotted names
+    the way Python's path finder does, without touching the disk. Paths are strings
+    (``os.sep`` joined): this runs on every run, and `Path` arithmetic dominated it."""
+
+    def __init__(self, files: Iterable[str]) -> None:
+        self.files = set(files)
+        self.folders: set[str] = set()  # folders with a Python file somewhere below
+        for file in self.files:
+            folder = os.path.dirname(file)
+            while folder not in self.folders:
+                self.folders.add(folder)
+                parent = os.path.dirname(folder)
+                if parent == folder:
+                    break
+                folder = parent
+        self._resolved: dict[tuple[str, str], str | None] = {}
+
+    def is_package(self, folder: str) -> bool:
+        return _join(folder, "__init__.py") in self.files
+
+    def resolve(self, root: str, dotted: str) -> str | None:
+        """The file (or namespace folder) ``dotted`` names from ``root``; None if none."""
+        key = (root, dotted)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(root, dotted.split("."))
+        return self._resolved[key]
+
+    def _resolve(self, root: str, parts: Sequence[str]) -> str | None:
+        folder = root
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            below = _join(folder, part)
+            if self.is_package(below):  # a regular package comes first
+                if last:
+                    return _join(below, "__init__.py")
+                folder = below
+            elif (module := _join(folder, f"{part}.py")) in self.files:  # then a module
+                return module if last else None
+            elif below in self.folders:  # then a namespace portion
+                if last:
+                    return below
+                folder = below
+            else:
+                return None
+        return folder
+
+
+def name_modules(found: Discovery, project_root: Path | None) -> Discovery:
+    """``found`` with every file, named or context, renamed by `module_names`."""
+    everything = [*found.files, *found.context]
+    if not everything:
+        return found
+    top = project_root or _common_folder(found.roots or [f.path for f in everything])
+    named = module_names([f.path for f in everything], Path(os.path.abspath(top)), _read)
+    renamed = [
+        replace(f, module_name=named.names[f.path], aliases=named.aliases[f.path])
+        for f in everything
+    ]
+    found.files, found.context = renamed[: len(found.files)], renamed[len(found.files) :]
+    return found
+
+
+def module_names(
+    paths: Sequence[Path], project_root: Path, read: Callable[[Path], bytes | None]
+) -> ModuleNames:
+    """The import roots of the project at ``project_root`` and a distinct name per file."""
+    files = {os.fspath(path): path for path in paths}
+    tree = _Tree(files)
+    top = os.fspath(project_root)
+    declared = _declared_roots(top, tree)
+    evidence = _evidence_roots(files, top, declared, tree, read)
+    roots = (*declared, *evidence)
+    candidates = {file: list(_round_trip_names(file, roots, tree)) for file in files}
+    names = _distinct(candidates)
+    return ModuleNames(
+        tuple(Root(Path(r.path), r.kind, r.votes) for r in roots),
+        {path: names[file] for file, path in files.items()},
+        {
+            path: tuple(name for name in candidates[file] if name != names[file])
+            for file, path in files.items()
+        },
+    )
+
+
+@dataclass(frozen=True)
+class _Root:
+    path: str
+    kind: str
+    votes: int = 0
+
+
+def _declared_roots(project_root: str, tree: _Tree) -> list[_Root]:
+    src = _join(project_root, "src")
+    roots = [_Root(src, "src")] if src in tree.folders and not tree.is_package(src) else []
+    return [*roots, _Root(project_root, "project")]
+
+
+# -- evidence roots -----------------------------------------------------------------------
+
+
+def _evidence_roots(
+    files: Mapping[str, Path],
+    project_root: str,
+    declared: Sequence[_Root],
+    tree: _Tree,
+    read: Callable[[Path], bytes | None],
+) -> list[_Root]:
+    """Folders from which imports no declared root resolves do resolve (see the module's
+    docstring). Imports are found in the bytes first; only a file that would vote is parsed,
+    so a word in a docstring never makes a root."""
+    local = {_stem(f) for f in tree.files} | {os.path.basename(f) for f in tree.folders}
+    votes: Counter[str] = Counter()
+    for file, path in files.items():
+        data = read(path)
+        if not data or b"import" not in data:
+            continue
+        if not any(
+            _vote(file, dotted, project_root, declared, tree)
+            for dotted in _imported_in_bytes(data, local)
+        ):
+            continue
+        for dotted in _imported_in_tree(data):
+            if dotted.partition(".")[0] in local:
+                folder = _vote(file, dotted, project_root, declared, tree)
+                if folder is not None:
+                    votes[folder] += 1
+    return [_Root(folder, "evidence", votes[folder]) for folder in sorted(votes)]
+
+
+def _vote(
+    importer: str, dotted: str, project_root: str, declared: Sequence[_Root], tree: _Tree
+) -> str | None:
+    """The nearest folder above ``importer`` from which ``dotted`` resolves, when no declared
+    root resolves it and it is evidence of a root there (see `_evidence_roots`)."""
+    if dotted.partition(".")[0] in STDLIB_MODULES:
+        return None
+    if any(tree.resolve(root.path, dotted) for root in declared):
+        return None
+    folder = os.path.dirname(importer)
+    while folder != project_root:
+        found = tree.resolve(folder, dotted)
+        if found is not None:
+            # `import redis` in `cache/redis.py` (or anywhere in a `redis/` folder) means the
+            # library the file is named after; and a regular package is not a folder one
+            # runs from (its modules import each other by relative or package names).
+            if found == importer or _inside(importer, _package_folder(found)):
+                return None
+            return None if tree.is_package(folder) else folder
+        parent = os.path.dirname(folder)
+        if parent == folder:  # not below the project root
+            return None
+        folder = parent
+    return None
+
+
+def _package_folder(found: str) -> str:
+    """The folder of a package that ``found`` is (its ``__init__.py``, or a namespace folder)."""
+    return os.path.dirname(found) if os.path.basename(found) == "__init__.py" else found
+
+
+def _imported_in_bytes(data: bytes, local: set[str]) -> Iterator[str]:
+    """Absolute module names on lines that look like import statements, whose first name is
+    the name of some file or folder of the project: a cheap superset of `_imported_in_tree`
+    (a prefilter only: a file is parsed before its imports count)."""
+    for match in _IMPORT_LINE.finditer(data):
+        listed = match[1] or b",".join(part.split(None, 1)[0] for part in match[2].split(b","))
+        for name in listed.split(b","):
+            text = name.decode("utf-8", "replace")
+            if text.partition(".")[0] in local:
+                yield text
+
+
+def _imported_in_tree(data: bytes) -> Iterator[str]:
+    """The absolute module names the file imports, at any depth."""
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError):
+        return
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.module
+
+
+# -- names --------------------------------------------------------------------------------
+
+
+def _round_trip_names(file: str, roots: Sequence[_Root], tree: _Tree) -> Iterator[str]:
+    """Every name of ``file`` from a root above it that resolves back to it, shortest first
+    (evidence roots, nearest first, before the declared ones on ties)."""
+    found: list[tuple[int, int, str]] = []
+    for order, root in enumerate(_order_for(file, roots)):
+        parts = os.path.relpath(file, root.path)[: -len(".py")].split(os.sep)
+        if parts[-1] == "__init__":
+            parts.pop()
+        if _importable(parts) and tree.resolve(root.path, ".".join(parts)) == file:
+            found.append((len(parts), order, ".".join(parts)))
+    seen = set()
+    for _, _, name in sorted(found):
+        if name not in seen:
+            seen.add(name)
+            yield name
+
+
+def _importable(parts: Sequence[str]) -> bool:
+    return bool(parts) and all(p.isidentifier() and not keyword.iskeyword(p) for p in parts)
+
+
+def _order_for(file: str, roots: Sequence[_Root]) -> list[_Root]:
+    above = [root for root in roots if _inside(file, root.path)]
+    evidence = sorted((r for r in above if r.kind == "evidence"), key=lambda r: -len(r.path))
+    return [*evidence, *(r for r in above if r.kind != "evidence")]
+
+
+def _distinct(candidates: dict[str, list[str]]) -> dict[str, str]:
+    """One name per file, no two alike: each file takes its shortest round-trip name no
+    other file also wants; files that share every name, or have none, keep their
+    ``__init__.py`` chain name, lengthened by folders until distinct."""
+    names: dict[str, str] = {}
+    choice = {file: 0 for file, found in candidates.items() if found}
+    while choice:
+        wanted = Counter(candidates[file][index] for file, index in choice.items())
+        taken = set(names.values())
+        progressed = False
+        for file, index in list(choice.items()):
+            name = candidates[file][index]
+            if wanted[name] == 1 and name not in taken:
+                names[file] = name
+                del choice[file]
+                progressed = True
+        for file, index in list(choice.items()):
+            if index + 1 < len(candidates[file]):
+                choice[file] = index + 1
+                progressed = True
+        if not progressed:
+            break
+    rest = [Path(file) for file in candidates if file not in names]
+    legacy = suffix_names(rest, [module_name(p) for p in rest], taken=set(names.values()))
+    names.update(zip(map(os.fspath, rest), legacy, strict=True))
+    return names
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _join(folder: str, name: str) -> str:
+    return folder + name if folder.endswith(os.sep) else folder + os.sep + name
+
+
+def _stem(file: str) -> str:
+    return os.path.splitext(os.path.basename(file))[0]
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path.startswith(folder if folder.endswith(os.sep) else folder + os.sep)
+
+
+def _common_folder(paths: Sequence[Path]) -> Path:
+    folders = [os.path.abspath(p if p.is_dir() else p.parent) for p in paths]
+    return Path(os.path.commonpath(folders))
