@@ -27,7 +27,6 @@ from __future__ import annotations
 import ast
 import keyword
 import os
-import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -37,11 +36,6 @@ from pathlib import Path
 from fastapi_fix.engine.discover import Discovery, module_name, suffix_names
 
 STDLIB_MODULES = frozenset(sys.stdlib_module_names)
-
-# `from a.b import`, or `import a.b as c, d`: the start of an absolute import statement.
-_IMPORT_LINE = re.compile(
-    rb"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import\b|import[ \t]+(\w[\w. \t,]*))", re.M
-)
 
 
 @dataclass(frozen=True)
@@ -169,51 +163,82 @@ def _evidence_roots(
     read: Callable[[Path], bytes | None],
 ) -> list[_Root]:
     """Folders from which imports no declared root resolves do resolve (see the module's
-    docstring). Imports are found in the bytes first; only a file that would vote is parsed,
-    so a word in a docstring never makes a root."""
+    docstring), with the number of such imports. Imports are found in the bytes; a folder
+    counts once a file that votes for it is parsed and its statements confirm the vote (so
+    a word in a docstring never makes a root), and that one parse is enough: a project
+    under ``backend/`` would otherwise parse every file here."""
     local = {_stem(f) for f in tree.files} | {os.path.basename(f) for f in tree.folders}
+    voter = _Voter(tree, project_root, declared)
     votes: Counter[str] = Counter()
+    confirmed: set[str] = set()
     for file, path in files.items():
         data = read(path)
         if not data or b"import" not in data:
             continue
-        if not any(
-            _vote(file, dotted, project_root, declared, tree)
-            for dotted in _imported_in_bytes(data, local)
-        ):
-            continue
-        for dotted in _imported_in_tree(data):
-            if dotted.partition(".")[0] in local:
-                folder = _vote(file, dotted, project_root, declared, tree)
-                if folder is not None:
-                    votes[folder] += 1
-    return [_Root(folder, "evidence", votes[folder]) for folder in sorted(votes)]
+        for dotted in _imported_in_bytes(data, local):
+            folder = voter.vote(file, dotted)
+            if folder is not None:
+                votes[folder] += 1
+                if folder not in confirmed:
+                    confirmed.update(voter.votes_of_statements(file, data))
+    return [
+        _Root(folder, "evidence", votes[folder]) for folder in sorted(votes) if folder in confirmed
+    ]
 
 
-def _vote(
-    importer: str, dotted: str, project_root: str, declared: Sequence[_Root], tree: _Tree
-) -> str | None:
-    """The nearest folder above ``importer`` from which ``dotted`` resolves, when no declared
-    root resolves it and it is evidence of a root there (see `_evidence_roots`)."""
-    if dotted.partition(".")[0] in STDLIB_MODULES:
-        return None
-    if any(tree.resolve(root.path, dotted) for root in declared):
-        return None
-    folder = os.path.dirname(importer)
-    while folder != project_root:
-        found = tree.resolve(folder, dotted)
-        if found is not None:
-            # `import redis` in `cache/redis.py` (or anywhere in a `redis/` folder) means the
-            # library the file is named after; and a regular package is not a folder one
-            # runs from (its modules import each other by relative or package names).
-            if found == importer or _inside(importer, _package_folder(found)):
-                return None
-            return None if tree.is_package(folder) else folder
-        parent = os.path.dirname(folder)
-        if parent == folder:  # not below the project root
+class _Voter:
+    """Which folder, if any, an import is evidence of a root for."""
+
+    def __init__(self, tree: _Tree, project_root: str, declared: Sequence[_Root]) -> None:
+        self.tree = tree
+        self.project_root = project_root
+        self.declared = declared
+        self._unresolved: dict[str, bool] = {}  # dotted → no declared root resolves it
+        self._nearest: dict[tuple[str, str], tuple[str, str] | None] = {}
+
+    def vote(self, importer: str, dotted: str) -> str | None:
+        """The nearest folder above ``importer`` from which ``dotted`` resolves, when no
+        declared root resolves it and that is evidence of a root there."""
+        if not self._unresolved_by_declared(dotted):
             return None
-        folder = parent
-    return None
+        nearest = self._nearest_from(os.path.dirname(importer), dotted)
+        if nearest is None:
+            return None
+        folder, found = nearest
+        # `import redis` in `cache/redis.py` (or anywhere in a `redis/` folder) means the
+        # library the file is named after; and a regular package is not a folder one runs
+        # from (its modules import each other by relative or package names).
+        if found == importer or _inside(importer, _package_folder(found)):
+            return None
+        return None if self.tree.is_package(folder) else folder
+
+    def votes_of_statements(self, importer: str, data: bytes) -> Iterator[str]:
+        """The folders the file's import statements vote for (it is parsed)."""
+        for dotted in _imported_in_tree(data):
+            folder = self.vote(importer, dotted)
+            if folder is not None:
+                yield folder
+
+    def _unresolved_by_declared(self, dotted: str) -> bool:
+        if dotted not in self._unresolved:
+            self._unresolved[dotted] = dotted.partition(".")[0] not in STDLIB_MODULES and not any(
+                self.tree.resolve(root.path, dotted) for root in self.declared
+            )
+        return self._unresolved[dotted]
+
+    def _nearest_from(self, folder: str, dotted: str) -> tuple[str, str] | None:
+        """(folder, what ``dotted`` names from there) for the nearest folder from ``folder``
+        up to, not including, the project root."""
+        key = (folder, dotted)
+        if key not in self._nearest:
+            parent = os.path.dirname(folder)
+            if folder == self.project_root or parent == folder:
+                self._nearest[key] = None
+            elif (found := self.tree.resolve(folder, dotted)) is not None:
+                self._nearest[key] = (folder, found)
+            else:
+                self._nearest[key] = self._nearest_from(parent, dotted)
+        return self._nearest[key]
 
 
 def _package_folder(found: str) -> str:
@@ -224,11 +249,22 @@ def _package_folder(found: str) -> str:
 def _imported_in_bytes(data: bytes, local: set[str]) -> Iterator[str]:
     """Absolute module names on lines that look like import statements, whose first name is
     the name of some file or folder of the project: a cheap superset of `_imported_in_tree`
-    (a prefilter only: a file is parsed before its imports count)."""
-    for match in _IMPORT_LINE.finditer(data):
-        listed = match[1] or b",".join(part.split(None, 1)[0] for part in match[2].split(b","))
-        for name in listed.split(b","):
-            text = name.decode("utf-8", "replace")
+    (a prefilter only: a file is parsed before its imports count). Lines are found from the
+    word ``import``: several times faster than a regular expression over every line."""
+    start = 0
+    while (at := data.find(b"import", start)) != -1:
+        begin = data.rfind(b"\n", 0, at) + 1
+        end = data.find(b"\n", at)
+        start = end = len(data) if end == -1 else end
+        line = data[begin:end].strip()
+        if line.startswith(b"from "):
+            names = line[5:].split(None, 1)[:1]
+        elif line.startswith(b"import "):
+            names = [words[0] for part in line[7:].split(b",") if (words := part.split(None, 1))]
+        else:
+            continue
+        for name in names:
+            text = name.decode("utf-8", "replace").strip("(\\")
             if text.partition(".")[0] in local:
                 yield text
 
@@ -254,7 +290,7 @@ def _round_trip_names(file: str, roots: Sequence[_Root], tree: _Tree) -> Iterato
     (evidence roots, nearest first, before the declared ones on ties)."""
     found: list[tuple[int, int, str]] = []
     for order, root in enumerate(_order_for(file, roots)):
-        parts = os.path.relpath(file, root.path)[: -len(".py")].split(os.sep)
+        parts = file[len(root.path) + 1 : -len(".py")].split(os.sep)
         if parts[-1] == "__init__":
             parts.pop()
         if _importable(parts) and tree.resolve(root.path, ".".join(parts)) == file:
@@ -315,7 +351,7 @@ def _read(path: Path) -> bytes | None:
 
 
 def _join(folder: str, name: str) -> str:
-    return folder + name if folder.endswith(os.sep) else folder + os.sep + name
+    return folder + os.sep + name
 
 
 def _stem(file: str) -> str:
@@ -323,7 +359,7 @@ def _stem(file: str) -> str:
 
 
 def _inside(path: str, folder: str) -> bool:
-    return path.startswith(folder if folder.endswith(os.sep) else folder + os.sep)
+    return path.startswith(folder + os.sep)
 
 
 def _common_folder(paths: Sequence[Path]) -> Path:
