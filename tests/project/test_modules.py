@@ -229,3 +229,20 @@ def test_two_services_each_task_is_found_beside_its_importer(tmp_path):
     output = _fix_tasks(make_project(tmp_path, SERVICES))
     assert _logged("services.users.tasks.welcome") in output
     assert _logged("services.orders.tasks.receipt") in output
+
+
+# -- relative imports need a package ---------------------------------------------------------
+
+RELATIVE = {
+    # Run from `sql_app/` for `import crud`, but `main.py` imports relatively: it is only
+    # importable as `sql_app.main` (a namespace package), never as the top-level `main`.
+    "sql_app/main.py": _route("from .tasks import send_report", "send_report"),
+    "sql_app/tasks.py": _task("send_report"),
+    "sql_app/worker.py": b"import tasks\n",
+}
+
+
+def test_a_file_with_relative_imports_is_named_inside_its_package(tmp_path):
+    names = _names(make_project(tmp_path, RELATIVE))
+    assert names["sql_app/main.py"] == "sql_app.main"
+    assert names["sql_app/tasks.py"] == "tasks"  # `import tasks`, run from sql_app/

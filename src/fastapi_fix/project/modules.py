@@ -125,9 +125,13 @@ def module_names(
     tree = _Tree(files)
     top = os.fspath(project_root)
     declared = _declared_roots(top, tree)
-    evidence = _evidence_roots(files, top, declared, tree, read)
+    levels: dict[str, int] = {}
+    evidence = _evidence_roots(files, top, declared, tree, read, levels)
     roots = (*declared, *evidence)
-    candidates = {file: list(_round_trip_names(file, roots, tree)) for file in files}
+    candidates = {
+        file: _deep_enough(list(_round_trip_names(file, roots, tree)), file, levels.get(file, 0))
+        for file in files
+    }
     names = _distinct(candidates)
     return ModuleNames(
         tuple(Root(Path(r.path), r.kind, r.votes) for r in roots),
@@ -161,12 +165,14 @@ def _evidence_roots(
     declared: Sequence[_Root],
     tree: _Tree,
     read: Callable[[Path], bytes | None],
+    levels: dict[str, int],
 ) -> list[_Root]:
     """Folders from which imports no declared root resolves do resolve (see the module's
     docstring), with the number of such imports. Imports are found in the bytes; a folder
     counts once a file that votes for it is parsed and its statements confirm the vote (so
     a word in a docstring never makes a root), and that one parse is enough: a project
-    under ``backend/`` would otherwise parse every file here."""
+    under ``backend/`` would otherwise parse every file here. Fills ``levels``: how many
+    dots the file's relative imports climb (their package must be that deep)."""
     local = {_stem(f) for f in tree.files} | {os.path.basename(f) for f in tree.folders}
     voter = _Voter(tree, project_root, declared)
     votes: Counter[str] = Counter()
@@ -175,6 +181,8 @@ def _evidence_roots(
         data = read(path)
         if not data or b"import" not in data:
             continue
+        if b"from ." in data:
+            levels[file] = _relative_level(data)
         for dotted in _imported_in_bytes(data, local):
             folder = voter.vote(file, dotted)
             if folder is not None:
@@ -269,6 +277,21 @@ def _imported_in_bytes(data: bytes, local: set[str]) -> Iterator[str]:
                 yield text
 
 
+def _relative_level(data: bytes) -> int:
+    """The most dots of the lines that look like relative imports (``from ..x import y``)."""
+    deepest, start = 0, 0
+    while (at := data.find(b"from .", start)) != -1:
+        start = at + 6
+        begin = data.rfind(b"\n", 0, at) + 1
+        if data[begin:at].strip():  # not at the start of a line
+            continue
+        end = at + 5
+        while data[end : end + 1] == b".":
+            end += 1
+        deepest = max(deepest, end - at - 5)
+    return deepest
+
+
 def _imported_in_tree(data: bytes) -> Iterator[str]:
     """The absolute module names the file imports, at any depth."""
     try:
@@ -300,6 +323,18 @@ def _round_trip_names(file: str, roots: Sequence[_Root], tree: _Tree) -> Iterato
         if name not in seen:
             seen.add(name)
             yield name
+
+
+def _deep_enough(names: list[str], file: str, level: int) -> list[str]:
+    """The names under which the file's relative imports work: ``from . import x`` needs a
+    package, so a file using it is not the top-level module a run folder would make it
+    (Python: "attempted relative import with no known parent package"). All of them when
+    none is deep enough: the file is named all the same."""
+    if level == 0:
+        return names
+    inside = 0 if os.path.basename(file) == "__init__.py" else 1
+    deep = [name for name in names if name.count(".") + 1 - inside >= level]
+    return deep or names
 
 
 def _importable(parts: Sequence[str]) -> bool:
