@@ -165,6 +165,25 @@ def test_src_layout_logged_task_name_keeps_its_leading_package(tmp_path):
     assert _logged("app.routers.channels.send_notification") in output
 
 
+SRC_PREFIXED = {
+    "src/__main__.py": b"from src.app.routes import router\n",
+    "src/app/__init__.py": b"",
+    "src/app/tasks.py": _task("send_invoice"),
+    "src/app/routes.py": _route("from src.app.tasks import send_invoice", "send_invoice"),
+}
+
+
+def test_src_imported_by_its_own_name_is_a_package_not_a_root(tmp_path):
+    names = _names(make_project(tmp_path, SRC_PREFIXED))
+    assert names["src/app/tasks.py"] == "src.app.tasks"
+    assert _roots(tmp_path) == [(".", "project")]
+
+
+def test_src_imported_by_its_own_name_task_is_wrapped(tmp_path):
+    output = _fix_tasks(make_project(tmp_path, SRC_PREFIXED))
+    assert _logged("src.app.tasks.send_invoice") in output
+
+
 SHADOWED = {
     "src/main.py": _route("from foo import send", "send"),
     "src/foo/__init__.py": _task("send"),

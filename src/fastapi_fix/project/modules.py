@@ -30,7 +30,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fastapi_fix.engine.discover import Discovery, module_name, suffix_names
@@ -125,11 +125,17 @@ def module_names(
     tree = _Tree(files)
     top = os.fspath(project_root)
     declared = _declared_roots(top, tree)
-    levels: dict[str, int] = {}
-    evidence = _evidence_roots(files, top, declared, tree, read, levels)
+    scan = _Scan()
+    evidence = _evidence_roots(files, top, declared, tree, read, scan)
+    if declared[0].kind == "src" and scan.src_prefixed and not scan.src_relative:
+        # `from src.app import x` everywhere, never `from app import x`: the project runs
+        # from its root, and `src` is a namespace package there, not a root.
+        declared = declared[1:]
     roots = (*declared, *evidence)
     candidates = {
-        file: _deep_enough(list(_round_trip_names(file, roots, tree)), file, levels.get(file, 0))
+        file: _deep_enough(
+            list(_round_trip_names(file, roots, tree)), file, scan.levels.get(file, 0)
+        )
         for file in files
     }
     names = _distinct(candidates)
@@ -141,6 +147,24 @@ def module_names(
             for file, path in files.items()
         },
     )
+
+
+@dataclass
+class _Scan:
+    """What the reading of every file's imports tells besides roots."""
+
+    # file → how many dots its relative imports climb (their package must be that deep)
+    levels: dict[str, int] = field(default_factory=dict)
+    src_prefixed: int = 0  # imports of `src.x`, a folder `src/` not being a package
+    src_relative: int = 0  # imports that only `src/` as a root resolves
+
+    def count_src(self, dotted: str, declared: Sequence[_Root], tree: _Tree) -> None:
+        if declared[0].kind != "src":
+            return
+        if dotted.partition(".")[0] == "src":
+            self.src_prefixed += 1
+        elif tree.resolve(declared[0].path, dotted) and not tree.resolve(declared[1].path, dotted):
+            self.src_relative += 1
 
 
 @dataclass(frozen=True)
@@ -165,14 +189,13 @@ def _evidence_roots(
     declared: Sequence[_Root],
     tree: _Tree,
     read: Callable[[Path], bytes | None],
-    levels: dict[str, int],
+    scan: _Scan,
 ) -> list[_Root]:
     """Folders from which imports no declared root resolves do resolve (see the module's
     docstring), with the number of such imports. Imports are found in the bytes; a folder
     counts once a file that votes for it is parsed and its statements confirm the vote (so
     a word in a docstring never makes a root), and that one parse is enough: a project
-    under ``backend/`` would otherwise parse every file here. Fills ``levels``: how many
-    dots the file's relative imports climb (their package must be that deep)."""
+    under ``backend/`` would otherwise parse every file here. Fills ``scan`` on the way."""
     local = {_stem(f) for f in tree.files} | {os.path.basename(f) for f in tree.folders}
     voter = _Voter(tree, project_root, declared)
     votes: Counter[str] = Counter()
@@ -182,8 +205,9 @@ def _evidence_roots(
         if not data or b"import" not in data:
             continue
         if b"from ." in data:
-            levels[file] = _relative_level(data)
+            scan.levels[file] = _relative_level(data)
         for dotted in _imported_in_bytes(data, local):
+            scan.count_src(dotted, declared, tree)
             folder = voter.vote(file, dotted)
             if folder is not None:
                 votes[folder] += 1
