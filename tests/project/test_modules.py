@@ -118,6 +118,19 @@ def test_app_p_task_in_a_namespace_folder_is_wrapped(tmp_path):
     assert _logged("appp.models.users.notify") in output
 
 
+def test_a_folder_inside_a_package_is_not_a_root(tmp_path):
+    # `import mcp` in appp/utils/client.py means the library, even though a local
+    # appp/utils/mcp/ folder would resolve it from appp/utils/ (a folder inside a package).
+    files = {
+        **APP_P,
+        "backend/appp/utils/client.py": b"import mcp\n",
+        "backend/appp/utils/mcp/server.py": b"X = 1\n",
+    }
+    names = _names(make_project(tmp_path, files))
+    assert names["backend/appp/utils/mcp/server.py"] == "appp.utils.mcp.server"
+    assert _roots(tmp_path) == [(".", "project"), ("backend", "evidence")]
+
+
 # -- a bare-import app run from its own folder -----------------------------------------------
 
 SQL_APP = {

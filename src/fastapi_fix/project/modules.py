@@ -227,6 +227,7 @@ class _Voter:
         self.declared = declared
         self._unresolved: dict[str, bool] = {}  # dotted → no declared root resolves it
         self._nearest: dict[tuple[str, str], tuple[str, str] | None] = {}
+        self._packaged: dict[str, bool] = {}
 
     def vote(self, importer: str, dotted: str) -> str | None:
         """The nearest folder above ``importer`` from which ``dotted`` resolves, when no
@@ -238,11 +239,12 @@ class _Voter:
             return None
         folder, found = nearest
         # `import redis` in `cache/redis.py` (or anywhere in a `redis/` folder) means the
-        # library the file is named after; and a regular package is not a folder one runs
-        # from (its modules import each other by relative or package names).
+        # library the file is named after; and a regular package, or a folder inside one, is
+        # not a folder one runs from (`onyx/background/` doing `from celery import Celery`
+        # beside a local `celery/` folder means the library).
         if found == importer or _inside(importer, _package_folder(found)):
             return None
-        return None if self.tree.is_package(folder) else folder
+        return None if self._in_a_package(folder) else folder
 
     def votes_of_statements(self, importer: str, data: bytes) -> Iterator[str]:
         """The folders the file's import statements vote for (it is parsed)."""
@@ -250,6 +252,18 @@ class _Voter:
             folder = self.vote(importer, dotted)
             if folder is not None:
                 yield folder
+
+    def _in_a_package(self, folder: str) -> bool:
+        """``folder`` or a folder above it, below the project root, is a regular package."""
+        if folder not in self._packaged:
+            parent = os.path.dirname(folder)
+            self._packaged[folder] = self.tree.is_package(folder) or (
+                folder != self.project_root
+                and parent != folder
+                and parent != self.project_root
+                and self._in_a_package(parent)
+            )
+        return self._packaged[folder]
 
     def _unresolved_by_declared(self, dotted: str) -> bool:
         if dotted not in self._unresolved:
