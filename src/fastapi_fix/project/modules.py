@@ -7,19 +7,22 @@ folder may hold an ``__init__.py`` there (its files are ``main`` and ``api.core.
 ``import crud`` means the ``crud.py`` beside it. So, like pyright, mypy and ty, names are
 taken relative to *import roots*:
 
-- declared: ``src/`` when it is not a regular package, then the project root;
+- declared: ``src/`` when it is not a regular package (and some import needs it: not
+  when the project writes ``from src.app import x``), then the project root;
 - by evidence: a folder from which some of the project's own absolute imports resolve,
   when no declared root resolves them (``sql_app/`` for ``import crud`` in
   ``sql_app/main.py``). An import that only finds the importing file itself (``import
-  redis`` in ``cache/redis.py``), standard-library names, and regular packages (a run
-  folder is not a package) give no evidence.
+  redis`` in ``cache/redis.py``), standard-library names, and regular packages or folders
+  inside one (a run folder is not a package) give no evidence.
 
 A file's name is the shortest one, from any root above it, that resolves back to that very
-file (ty's round trip: ``src/foo.py`` beside ``src/foo/__init__.py`` is not ``foo``). Names
-are keys, so they must be distinct: when two files would share one (two services each with
-its ``crud.py`` run from its own folder), each takes its next name that resolves back (the
-PEP 420 path from the project root). A file no root reaches keeps the name of its
-``__init__.py`` chain. Relative imports start from the package of the name chosen.
+file (ty's round trip: ``src/foo.py`` beside ``src/foo/__init__.py`` is not ``foo``) and
+leaves its relative imports a package to start from. Names are keys, so they must be
+distinct: when two files would share one (two services each with its ``tasks.py`` run from
+its own folder), each takes its next name that resolves back (the PEP 420 path from the
+project root) and keeps the shared one as an alias, for lookups made from its own folder.
+A file no root reaches keeps the name of its ``__init__.py`` chain. Relative imports start
+from the package of the name chosen.
 """
 
 from __future__ import annotations
