@@ -251,6 +251,8 @@ def test_two_services_get_distinct_importable_names(tmp_path):
     assert names["services/users/tasks.py"] == "services.users.tasks"
     assert names["services/orders/tasks.py"] == "services.orders.tasks"
     assert names["services/users/main.py"] == "services.users.main"
+    found = module_names(sorted(tmp_path.rglob("*.py")), tmp_path, Path.read_bytes)
+    assert found.aliases[tmp_path / "services/users/tasks.py"] == ("tasks",)
     assert {root for root, kind in _roots(tmp_path) if kind == "evidence"} == {
         "services/orders",
         "services/users",

@@ -235,7 +235,7 @@ class _Voter:
     def vote(self, importer: str, dotted: str) -> str | None:
         """The nearest folder above ``importer`` from which ``dotted`` resolves, when no
         declared root resolves it and that is evidence of a root there."""
-        if not self._unresolved_by_declared(dotted):
+        if not _inside(importer, self.project_root) or not self._unresolved_by_declared(dotted):
             return None
         nearest = self._nearest_from(os.path.dirname(importer), dotted)
         if nearest is None:
