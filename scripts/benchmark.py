@@ -39,6 +39,7 @@ from fastapi_fix.engine.codemod import Settings
 from fastapi_fix.engine.discover import discover
 from fastapi_fix.engine.results import Status
 from fastapi_fix.engine.runner import Runner
+from fastapi_fix.project.modules import name_modules
 
 
 def _ast_parse(path: Path) -> bool:
@@ -279,8 +280,8 @@ def main() -> None:
     if args.path is None:
         parser.error("give a PATH, or --scaling")
 
-    files = discover([args.path]).files
-    paths = [f.path for f in files]
+    found = discover([args.path])
+    paths = [f.path for f in found.files]
     lines = sum(p.read_bytes().count(b"\n") for p in paths)
     chosen = codemods.select(args.select)
     print(
@@ -302,9 +303,10 @@ def main() -> None:
     phases = _PhaseClock()
     runner = Runner([c(Settings()) for c in chosen], jobs=args.jobs, progress=phases.tick)
     phases.start = time.perf_counter()
+    root = args.path.resolve()  # as a run from there would take it (no configuration read)
     ours = _timed(
         "fastapi-fix --dry-run",
-        lambda: statuses.extend(r.status for r in runner.run(files)),
+        lambda: statuses.extend(r.status for r in runner.run(name_modules(found, root).files)),
         len(paths),
     )
     print(phases.report())

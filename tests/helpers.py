@@ -15,6 +15,7 @@ from fastapi_fix import codemods
 from fastapi_fix.engine.codemod import Settings, SourceFile
 from fastapi_fix.engine.results import FileResult, Finding, Status
 from fastapi_fix.engine.runner import Runner
+from fastapi_fix.project.modules import module_names
 
 PROJECT = Path("/project")
 BOM = b"\xef\xbb\xbf"
@@ -41,6 +42,16 @@ def in_memory_file(relative: str) -> SourceFile:
     if parts[-1] == "__init__":
         parts = parts[:-1]
     return SourceFile(PROJECT / relative, relative, ".".join(parts))
+
+
+def named_as_the_cli_names(sources: Mapping[Path, bytes]) -> dict[SourceFile, bytes]:
+    """Files of an in-memory project under ``PROJECT``, named by the project model, as a run
+    from the command line names them."""
+    names = module_names(list(sources), PROJECT, sources.get)
+    return {
+        SourceFile(path, path.relative_to(PROJECT).as_posix(), names.names[path]): data
+        for path, data in sources.items()
+    }
 
 
 def run_project(

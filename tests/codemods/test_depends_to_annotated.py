@@ -23,7 +23,13 @@ from fastapi_fix.engine.runner import Runner
 from fastapi_fix.project.fastapi import cst_param_function
 from fastapi_fix.project.metadata import too_old_fastapi
 from tests.example_apps import EXAMPLE_APPS, assert_example_tests_pass, copy_example, dump_openapi
-from tests.helpers import check_noop, check_transformed, run_project
+from tests.helpers import (
+    PROJECT,
+    check_noop,
+    check_transformed,
+    named_as_the_cli_names,
+    run_project,
+)
 
 CODEMOD = "depends-to-annotated"
 
@@ -2403,13 +2409,14 @@ def test_two_scripts_with_one_module_name_are_both_rewritten() -> None:
         def index(q: Annotated[str, Query()] = "a"):
             return q
         """
-    # Folders without __init__.py: both files are module `main`.
-    files = [
-        SourceFile(Path("/project", folder, "main.py"), f"{folder}/main.py", "main")
-        for folder in ("one", "two")
-    ]
-    sources = {file: textwrap.dedent(script).encode() for file in files}
-    results = Runner([DependsToAnnotated()], jobs=1).run(files, sources=sources)
+    # Folders without __init__.py: both files run as `main`, each named apart.
+    sources = named_as_the_cli_names(
+        {
+            PROJECT / folder / "main.py": textwrap.dedent(script).encode()
+            for folder in ("one", "two")
+        }
+    )
+    results = Runner([DependsToAnnotated()], jobs=1).run(list(sources), sources=sources)
     assert [(r.display_path, (r.new or b"").decode()) for r in results] == [
         ("one/main.py", textwrap.dedent(converted)),
         ("two/main.py", textwrap.dedent(converted)),

@@ -16,12 +16,13 @@ import pytest
 
 from fastapi_fix.codemods.depends_to_annotated import DependsToAnnotated
 from fastapi_fix.codemods.depends_to_annotated.index import Reexports, reexport_chain
-from fastapi_fix.engine.codemod import SourceFile, Wanted
+from fastapi_fix.engine.codemod import Wanted
 from fastapi_fix.engine.discover import discover
 from fastapi_fix.engine.results import Status
 from fastapi_fix.engine.runner import Runner
 from tests.codemods.test_depends_to_annotated import DATABASE, check_project
-from tests.helpers import in_memory_file, make_project
+from tests.helpers import PROJECT as ROOT
+from tests.helpers import in_memory_file, make_project, named_as_the_cli_names
 
 ROUTES_WITH_TWO_SESSIONS = """\
     from fastapi import APIRouter, Depends
@@ -520,8 +521,8 @@ def test_fastapis_own_modules_reach_depends_without_naming_fastapi() -> None:
 
 
 def test_scripts_sharing_a_module_name_each_find_their_dependency() -> None:
-    # Folders without __init__.py: both scripts are module `main`, each with its own
-    # dependency in a module that does not name fastapi.
+    # Folders without __init__.py: both scripts run as `main` (named apart), each with its
+    # own dependency in a module that does not name fastapi.
     def script(module: str, dependency: str) -> str:
         return textwrap.dedent(f"""\
             from fastapi import Depends, FastAPI
@@ -536,18 +537,15 @@ def test_scripts_sharing_a_module_name_each_find_their_dependency() -> None:
                 return x
             """)
 
-    files = [
-        SourceFile(Path("/project", folder, "main.py"), f"{folder}/main.py", "main")
-        for folder in ("one", "two")
-    ]
-    files += [in_memory_file("counts.py"), in_memory_file("names.py")]
-    sources = {
-        files[0]: script("counts", "get_count").encode(),
-        files[1]: script("names", "get_name").encode(),
-        files[2]: b"def get_count() -> int:\n    return 1\n",
-        files[3]: b"def get_name() -> str:\n    return 'a'\n",
-    }
-    results = Runner([DependsToAnnotated()], jobs=1).run(files, sources=sources)
+    sources = named_as_the_cli_names(
+        {
+            ROOT / "one" / "main.py": script("counts", "get_count").encode(),
+            ROOT / "two" / "main.py": script("names", "get_name").encode(),
+            ROOT / "counts.py": b"def get_count() -> int:\n    return 1\n",
+            ROOT / "names.py": b"def get_name() -> str:\n    return 'a'\n",
+        }
+    )
+    results = Runner([DependsToAnnotated()], jobs=1).run(list(sources), sources=sources)
     rewritten = {r.display_path: (r.new or b"").decode() for r in results if r.new}
     assert "def index(x: Annotated[int, Depends(get_count)]):" in rewritten["one/main.py"]
     assert "def index(x: Annotated[str, Depends(get_name)]):" in rewritten["two/main.py"]

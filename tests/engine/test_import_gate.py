@@ -11,6 +11,7 @@ import pytest
 
 from fastapi_fix.engine.discover import discover
 from fastapi_fix.engine.import_gate import ImportGate
+from fastapi_fix.project.modules import name_modules
 from tests.helpers import make_project
 
 
@@ -303,3 +304,18 @@ def test_a_change_set_written_is_where_the_next_check_starts(tmp_path: Path) -> 
     assert import_gate.check({db: DB.encode()}) == [
         "app/main.py:1:1: cannot import name 'SessionDep' from 'app.db' (app/db.py)"
     ]
+
+
+def test_a_moved_module_named_like_the_library_it_imports_leaves_that_import_alone(
+    tmp_path: Path,
+) -> None:
+    # `app/auth/` has no __init__.py: the file is module `app.auth.jwt`, and `import jwt`
+    # means PyJWT, before the move (a suffix name `jwt`) and after it.
+    gate(
+        tmp_path,
+        {"app/__init__.py": "", "app/core/__init__.py": "", "app/auth/jwt.py": "import jwt\n"},
+    )
+    files = name_modules(discover([tmp_path], cwd=tmp_path), tmp_path).files
+    moved = {tmp_path / "app/auth/jwt.py": tmp_path / "app/core/security.py"}
+    changed = {tmp_path / "app/core/security.py": b"import jwt\n"}
+    assert ImportGate(files, tmp_path).check(changed, moved) == []

@@ -30,6 +30,7 @@ from fastapi_fix.engine.config import (
     parse_target_version,
 )
 from fastapi_fix.engine.diff import unified_diff
+from fastapi_fix.engine.discover import Discovery
 from fastapi_fix.engine.git import GitError
 from fastapi_fix.engine.import_gate import ImportGate
 from fastapi_fix.engine.results import FileResult, Status
@@ -43,6 +44,7 @@ from fastapi_fix.engine.verify import (
     apply_verified,
     parse_app_spec,
 )
+from fastapi_fix.project.modules import name_modules
 
 EXIT_OK, EXIT_PENDING, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 123
 # --verify found the API changed: the rewrite was rolled back (or the branch stopped).
@@ -311,7 +313,7 @@ def main(
             code = layout_cli.run_project_codemods(
                 instances,
                 paths,
-                targets.discover().files,
+                _discover(targets).files,
                 renderer,
                 dry_run=dry_run,
                 check=check,
@@ -498,7 +500,7 @@ def run(
     rollback: Rollback | None = None,
 ) -> list[FileResult]:
     """Discover, transform, write (if asked) and render each file as its result comes."""
-    found = targets.discover()
+    found = _discover(targets)
     # Files found but not processed (a symlink leading out of the paths) count in the summary.
     results = [
         FileResult(Path(display), display, Status.SKIPPED, reason)
@@ -536,6 +538,12 @@ def run(
             else:
                 renderer.file_problem(result)
     return results
+
+
+def _discover(targets: Targets) -> Discovery:
+    """The files of the run, each named as the project imports it (one answer for every
+    codemod: `fastapi_fix.project.modules`)."""
+    return name_modules(targets.discover(), targets.project_root)
 
 
 def _render_result(renderer: Renderer, result: FileResult, *, write: bool, check: bool) -> None:

@@ -38,6 +38,10 @@ class SourceFile:
     path: Path
     display_path: str
     module_name: str
+    # Other names imports reach this file by: from a folder an app runs from, when the
+    # module name had to be another one (two services each with a `tasks.py`, both
+    # `import tasks`). An importer's own folder tells which file such a name means.
+    aliases: tuple[str, ...] = ()
 
     @property
     def is_package(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -172,32 +172,48 @@ def discover(
 
 def distinct_module_names(files: list[SourceFile]) -> list[SourceFile]:
     """Give files that would share a module name (``users/main.py`` and ``orders/main.py``
-    in folders without ``__init__.py``) distinct names, so their facts never mix.
+    in folders without ``__init__.py``) distinct names, so their facts never mix."""
+    names = suffix_names([f.path for f in files], [f.module_name for f in files])
+    return [
+        f if f.module_name == name else replace(f, module_name=name)
+        for f, name in zip(files, names, strict=True)
+    ]
 
-    The file nearest the top keeps the plain name (it is the one importable from there);
-    the others are named by as many of their folders as it takes to tell them apart.
-    """
-    groups: dict[str, list[SourceFile]] = defaultdict(list)
-    for file in files:
-        groups[file.module_name].append(file)
-    renamed: dict[SourceFile, SourceFile] = {}
+
+def suffix_names(
+    paths: Sequence[Path], names: Sequence[str], taken: Collection[str] = ()
+) -> list[str]:
+    """``names`` (one per path) made distinct, and distinct from ``taken``: the file nearest
+    the top keeps a shared name (it is the one importable from there); the others are named
+    by as many of their folders as it takes to tell them apart."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for index, name in enumerate(names):
+        groups[name].append(index)
+    result = list(names)
     for name, group in groups.items():
-        if len(group) < 2:
+        if len(group) < 2 and name not in taken:
             continue
-        depth = [len(f.path.parts) for f in group]
-        keeper = group[depth.index(min(depth))] if depth.count(min(depth)) == 1 else None
-        others = [f for f in group if f is not keeper]
-        for file, qualified in zip(others, _shortest_distinct_suffixes(others, name), strict=True):
-            renamed[file] = replace(file, module_name=qualified)
-    return [renamed.get(f, f) for f in files]
+        depth = [len(paths[i].parts) for i in group]
+        keeper = (
+            group[depth.index(min(depth))]
+            if depth.count(min(depth)) == 1 and name not in taken
+            else None
+        )
+        others = [i for i in group if i != keeper]
+        suffixes = _shortest_distinct_suffixes([paths[i] for i in others], name, taken)
+        for index, qualified in zip(others, suffixes, strict=True):
+            result[index] = qualified
+    return result
 
 
-def _shortest_distinct_suffixes(files: list[SourceFile], name: str) -> list[str]:
-    parts = [f.path.with_suffix("").parts for f in files]
+def _shortest_distinct_suffixes(
+    paths: Sequence[Path], name: str, taken: Collection[str]
+) -> list[str]:
+    parts = [p.with_suffix("").parts for p in paths]
     parts = [p[:-1] if p[-1] == "__init__" else p for p in parts]
     for length in range(len(name.split(".")) + 1, max(map(len, parts)) + 1):
         suffixes = [".".join(p[-length:]) for p in parts]
-        if len(set(suffixes)) == len(suffixes):
+        if len(set(suffixes)) == len(suffixes) and not any(s in taken for s in suffixes):
             return suffixes
     return [".".join(p) for p in parts]
 

@@ -81,7 +81,11 @@ class _State:
         for name in self.modules:
             parts = name.split(".")
             self.packages.update(".".join(parts[:end]) for end in range(1, len(parts)))
-        self.first_party = {name.partition(".")[0] for name in self.modules}
+        # A one-part suffix name (`jwt` for `app/auth/jwt.py`) makes no first-party name, or
+        # the library the file itself imports (`import jwt`) is taken for a project module.
+        self.first_party = {name.partition(".")[0] for name in self.files.values()} | {
+            name.partition(".")[0] for name in self.modules if "." in name
+        }
 
     def reading(self, read: Callable[[Path], bytes | None]) -> _State:
         """The same modules, their contents read through ``read`` (definitions read anew)."""

@@ -209,7 +209,8 @@ class Runner:
         by_module: dict[str, list[GatherOutcome]] = {}
         rounds = 1
         for outcome in outcomes:
-            by_module.setdefault(outcome.file.module_name, []).append(outcome)
+            for name in (outcome.file.module_name, *outcome.file.aliases):
+                by_module.setdefault(name, []).append(outcome)
         while True:
             wanted: dict[SourceFile, list[str]] = {}
             for codemod in codemods:

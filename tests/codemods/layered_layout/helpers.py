@@ -12,6 +12,7 @@ from fastapi_fix.codemods.layered_layout.codemod import LayeredLayout
 from fastapi_fix.engine.codemod import Settings
 from fastapi_fix.engine.discover import discover
 from fastapi_fix.engine.project_change import ProjectChange
+from fastapi_fix.project.modules import name_modules
 
 GIT_IDENTITY = ("-c", "user.name=test", "-c", "user.email=test@example.com")
 
@@ -28,7 +29,7 @@ def write_project(root: Path, files: Mapping[str, str]) -> Path:
 
 def plan(root: Path, **options: Any) -> ProjectChange:
     codemod = LayeredLayout(Settings(options={"layered-layout": options}))
-    return codemod.plan_project(root, discover([root]).files)
+    return codemod.plan_project(root, name_modules(discover([root]), root).files)
 
 
 def layout(

@@ -9,6 +9,7 @@ from fastapi_fix.codemods.layered_layout.plan_file import dumps, loads
 from fastapi_fix.codemods.layered_layout.project_index import load_project
 from fastapi_fix.codemods.layered_layout.realize import realize
 from fastapi_fix.engine.discover import discover
+from fastapi_fix.project.modules import name_modules
 from tests.codemods.layered_layout.helpers import (
     after,
     dedent,
@@ -158,7 +159,7 @@ EXPECTED = {
 
 
 def proposal(root: Path, **options):
-    project = load_project(root, discover([root]).files)
+    project = load_project(root, name_modules(discover([root]), root).files)
     return propose(project, **options)[0]
 
 
@@ -258,7 +259,7 @@ def test_a_second_run_plans_nothing(tmp_path):
 def edited(tmp_path: Path, files: dict[str, str], edit) -> list[str]:
     """Plan, edit the plan as a person would, realize it: the errors."""
     write_project(tmp_path, files)
-    project = load_project(tmp_path, discover([tmp_path]).files)
+    project = load_project(tmp_path, name_modules(discover([tmp_path]), tmp_path).files)
     text = edit(dumps(propose(project)[0]))
     return realize(project, loads(text)).errors
 
@@ -498,3 +499,34 @@ def test_a_plan_importing_upwards_is_refused(tmp_path):
         "the move would make app.core.config (config) import app.models.user (models), a higher layer; "
         "edit the plan" in errors
     )
+
+
+NAMESPACE_APP = {
+    "app/main.py": """\
+        from fastapi import FastAPI
+
+        from app.routes import router
+
+        app = FastAPI()
+        app.include_router(router)
+        """,
+    "app/routes.py": """\
+        from fastapi import APIRouter
+
+        router = APIRouter()
+
+
+        @router.get("/items")
+        def read_items():
+            return []
+        """,
+}
+
+
+def test_an_app_in_a_folder_without_init_is_laid_out_inside_that_folder(tmp_path):
+    # `app/` has no __init__.py and is imported as `app` (a namespace package): its modules
+    # are `app.main` and `app.routes`, and the layers go inside `app/`.
+    write_project(tmp_path, NAMESPACE_APP)
+    plan = proposal(tmp_path)
+    assert plan.module("app/main.py").target == "app/main.py"
+    assert plan.module("app/routes.py").target.startswith("app/api/v1/")

@@ -220,11 +220,12 @@ class _Project:
         self, facts: Mapping[SourceFile, ModuleFacts], unparsed: Sequence[SourceFile]
     ) -> None:
         self.facts = facts
-        # Folders that are not packages give several files one module name (`main`,
-        # `conftest`): each name keeps every file that has it.
+        # Folders apps run from give several files one name (two services each importing
+        # its `tasks`): each name, module name or alias, keeps every file that has it.
         self.files: dict[str, list[SourceFile]] = {}
         for file in (*facts, *unparsed):
-            self.files.setdefault(file.module_name, []).append(file)
+            for name in (file.module_name, *file.aliases):
+                self.files.setdefault(name, []).append(file)
         self.unparsed = set(unparsed)
         self.packages = {name.partition(".")[0] for name in self.files if name}
         self._cache: dict[tuple[str, Path], tuple[SourceFile, str] | str] = {}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -180,17 +180,11 @@ class Project:
     def __init__(
         self, facts: Mapping[SourceFile, FileFacts], unparsed: Sequence[SourceFile]
     ) -> None:
-        counts = Counter(file.module_name for file in facts)
-        # Two files claiming one module name (scripts in folders without __init__.py) get keys
-        # no import resolves to: they are still rewritten, but nothing is shared with them.
-        self.keys = {
-            file: file.module_name
-            if counts[file.module_name] == 1
-            else f"{file.module_name}@{file.display_path}"
-            for file in facts
-        }
+        # Module names are distinct: the project model gives each file its own
+        # (`fastapi_fix.project.modules`), two services' `main.py` included.
+        self.keys = {file: file.module_name for file in facts}
         self.modules = {self.keys[file]: module_facts for file, module_facts in facts.items()}
-        self.first_party = frozenset(m.partition(".")[0] for m in counts)
+        self.first_party = frozenset(m.partition(".")[0] for m in self.modules)
         self.unparsed = list(unparsed)
         self._unparsed_data: list[tuple[SourceFile, bytes | None, frozenset[bytes]]] | None = None
         self._edges: dict[str, set[str]] = {

@@ -158,8 +158,8 @@ def load_project(root: Path, files: Sequence[SourceFile]) -> ProjectIndex:
             for f in readable
             if f.module_name == package or f.module_name.startswith(package + ".")
         ]
-        init = by_name.get(package)
-        package_dir = Path(rel_paths[init]).parent.as_posix() if init else ""
+        app_file = by_name[next(name for name in app_modules if name.startswith(package))]
+        package_dir = _package_folder(rel_paths[app_file], app_file, package)
     else:
         members = _root_members(readable, by_name, trees, rel_paths, app_modules)
         package_dir = ""
@@ -180,6 +180,15 @@ def load_project(root: Path, files: Sequence[SourceFile]) -> ProjectIndex:
         except (RecursionError, MemoryError, TooDeep) as exc:
             raise ProjectError(f"{rel}: {too_deep(exc)}; the layout cannot move it") from None
     return index
+
+
+def _package_folder(rel: str, file: SourceFile, package: str) -> str:
+    """The folder of ``package`` (a namespace package too), from one of its modules' path."""
+    folder = Path(rel).parent
+    inside = len(file.module_name.split(".")) - len(package.split("."))
+    for _ in range(inside - (0 if file.is_package else 1)):
+        folder = folder.parent
+    return folder.as_posix() if folder != Path(".") else ""
 
 
 def _is_init(files: Iterable[SourceFile], name: str) -> bool:
