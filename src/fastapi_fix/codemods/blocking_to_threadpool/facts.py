@@ -88,6 +88,10 @@ def gather_extras(file: SourceFile, tree: ast.Module) -> ThreadpoolFacts:
             )
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             facts.functions[(node.lineno, node.col_offset)] = _function_extras(node, imports)
+            if node.name == RUN_IN_THREADPOOL:
+                facts.offloader = "?"
+        elif isinstance(node, ast.ClassDef) and node.name == RUN_IN_THREADPOOL:
+            facts.offloader = "?"
         elif isinstance(node, ast.Name) and node.id == RUN_IN_THREADPOOL:
             if not isinstance(node.ctx, ast.Load):
                 facts.offloader = "?"

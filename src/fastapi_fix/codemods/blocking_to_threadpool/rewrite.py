@@ -15,7 +15,7 @@ named ``func`` (run_in_threadpool's own parameter), becomes ``run_in_threadpool(
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
@@ -226,7 +226,13 @@ def locate(module: cst.Module, plan: FilePlan) -> list[Located]:
 def _merge(found: list[Located]) -> list[Located]:
     by_unit: dict[int, Located] = {}
     for located in found:
-        by_unit.setdefault(id(located.unit), located)
+        first = by_unit.setdefault(id(located.unit), located)
+        if first is not located:  # ``open(p).read()``: two blocking calls, one chain
+            by_unit[id(located.unit)] = replace(
+                first,
+                lambda_form=first.lambda_form or located.lambda_form,
+                refusal=first.refusal or located.refusal,
+            )
     kept = list(by_unit.values())
     lambdas = [located for located in kept if located.lambda_form and located.refusal is None]
     return [
