@@ -64,10 +64,8 @@ from fastapi_fix.engine.codemod import (
     Codemod,
     FileContext,
     FixedPoints,
-    Option,
     SourceFile,
     Wanted,
-    check_patterns,
 )
 from fastapi_fix.project.blocking import Catalogue
 
@@ -100,18 +98,12 @@ class BlockingToThreadpool(Codemod):
         "    await audit.log(user)\n    return user\n",
     )
     markers = (b"async",)
-    options = (
-        Option(
-            "blocking-calls",
-            [],
-            "More blocking calls to offload: fnmatch patterns on qualified names "
-            "(mylib.client.fetch, mylib.Client.*), as async-to-sync's.",
-            check=lambda patterns: check_patterns("blocking-calls", patterns),
-        ),
-    )
+    # No options of its own: what blocks is async-to-sync's `blocking-calls` (one analysis,
+    # one setting; a second option of that name would also clash on the command line).
 
     def _catalogue(self) -> Catalogue:
-        return Catalogue(self.option("blocking-calls"))
+        given = self.settings.options.get("async-to-sync", {})
+        return Catalogue(given.get("blocking-calls", []))
 
     def wants_gather(self, source: bytes) -> bool:
         return wants_first_round(source)
