@@ -517,3 +517,92 @@ def test_lines_reported_are_lines_of_the_written_file() -> None:
     assert new_lines[finding.line - 1][finding.column - 1 :].startswith("service.get_user(db, i)")
     (edit,) = result.edits
     assert "await run_in_threadpool(service.get_user, db, user_id)" in new_lines[edit.line - 1]
+
+
+SCOPED_REGISTRY = """\
+import time
+
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+Db = scoped_session(sessionmaker())
+
+
+def count_users() -> int:
+    time.sleep(0.1)
+    return Db.query(1).count()
+"""
+
+
+def test_a_callee_using_a_thread_local_scoped_session_is_refused() -> None:
+    source = route(
+        "await notify(None)\nreturn registry.count_users()", head=head("from app import registry\n")
+    )
+    (finding,) = check_noop(
+        CODEMOD, source, context={**PROJECT, "app/registry.py": SCOPED_REGISTRY}
+    )
+    assert "reads `Db`, a thread-local `scoped_session`" in finding.message
+
+
+def test_a_scoped_session_with_its_own_scopefunc_is_offloaded() -> None:
+    """Scoped by a ContextVar (Netflix dispatch): the worker runs in a copy of the context."""
+    registry = SCOPED_REGISTRY.replace(
+        "scoped_session(sessionmaker())", "scoped_session(sessionmaker(), scopefunc=lambda: 1)"
+    )
+    before = route(
+        "await notify(None)\nreturn registry.count_users()", head=head("from app import registry\n")
+    )
+    after = route(
+        "await notify(None)\nreturn await run_in_threadpool(registry.count_users)",
+        head=head("from app import registry\n", offload=True),
+    )
+    check_transformed(CODEMOD, before, after, context={**PROJECT, "app/registry.py": registry})
+
+
+def test_a_sqlite_connection_shared_across_threads_is_offloaded() -> None:
+    imports = "import sqlite3\n"
+    after_app = "conn = sqlite3.connect('app.db', check_same_thread=False)\n"
+    before = route(
+        "await notify(None)\nreturn conn.execute('select 1').fetchall()",
+        head=head(imports, after_app),
+    )
+    after = route(
+        "await notify(None)\n"
+        "return await run_in_threadpool(lambda: conn.execute('select 1').fetchall())",
+        head=head(imports, after_app, offload=True),
+    )
+    check_transformed(CODEMOD, before, after, context=PROJECT)
+
+
+def test_async_to_syncs_blocking_calls_setting_applies() -> None:
+    from fastapi_fix import codemods
+    from fastapi_fix.engine.codemod import Settings
+    from fastapi_fix.engine.runner import Runner
+    from tests.helpers import in_memory_file
+
+    source = route(
+        "await notify(None)\nreturn client.fetch(user_id)", head=head("from app import client\n")
+    )
+    files = {**PROJECT, "app/client.py": "def fetch(key):\n    return key\n", "app/main.py": source}
+    sources = {in_memory_file(p): d.encode() for p, d in files.items()}
+
+    def run(options: dict) -> bytes | None:
+        settings = Settings(options={"async-to-sync": options})
+        instances = [cls(settings) for cls in codemods.select([CODEMOD])]
+        results = Runner(instances, jobs=1).run(list(sources), sources=sources)
+        return {r.display_path: r for r in results}["app/main.py"].new
+
+    assert run({}) is None
+    changed = run({"blocking-calls": ["app.client.fetch"]})
+    assert changed is not None
+    assert b"return await run_in_threadpool(client.fetch, user_id)" in changed
+
+
+def test_a_suppressed_line_is_left_alone() -> None:
+    source = route(
+        "a = service.get_user(db, user_id)  # fastapi-fix: ignore[blocking-to-threadpool]\n"
+        "b = service.get_user(db, user_id)\nawait notify((a, b))"
+    )
+    files = {path: code.encode() for path, code in {**PROJECT, "app/main.py": source}.items()}
+    new = (run_project(CODEMOD, files)["app/main.py"].new or b"").decode()
+    assert "a = service.get_user(db, user_id)  # fastapi-fix: ignore" in new
+    assert "b = await run_in_threadpool(service.get_user, db, user_id)" in new

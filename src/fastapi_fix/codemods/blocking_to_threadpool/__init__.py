@@ -52,7 +52,11 @@ from fastapi_fix.codemods.blocking_to_threadpool.facts import (
     ThreadpoolFacts,
     gather_extras,
 )
-from fastapi_fix.codemods.blocking_to_threadpool.plan import FilePlan, ThreadpoolIndex, plan
+from fastapi_fix.codemods.blocking_to_threadpool.plan import (
+    FilePlan,
+    ThreadpoolIndex,
+    plan_offloads,
+)
 from fastapi_fix.codemods.blocking_to_threadpool.rewrite import (
     Located,
     Offload,
@@ -121,7 +125,7 @@ class BlockingToThreadpool(Codemod):
         fixed: FixedPoints = NO_FIXED_POINTS,
     ) -> ThreadpoolIndex:
         # `fixed` changes nothing: every rewrite stays in its own file.
-        return plan(facts, unparsed, self._catalogue())
+        return plan_offloads(facts, unparsed, self._catalogue())
 
     def targets(self, index: ThreadpoolIndex) -> set[Path]:
         return set(index.plans)

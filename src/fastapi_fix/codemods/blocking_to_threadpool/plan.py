@@ -5,7 +5,7 @@ adds what makes running a call in another thread unsafe.
 
 Through `Project` it reads only: ``analyse()``, ``roles()``, ``blocking_calls(id)`` (each
 `Direct`/`Via` call with its `CallSite`: ``line``, ``col``, ``name``, ``text``, ``awaited``,
-``callee``, ``args``, ``keywords``), ``describe(call)``, ``metadata_only(id)``,
+``callee``, ``args``, ``keywords``), ``describe(call)``, ``classify(site)``,
 ``resolve(sym)``, and the attributes ``functions``, ``modules``, ``sites``, ``loop_witness``,
 ``shared_witness`` and ``shared_names``.
 """
@@ -80,7 +80,7 @@ class ThreadpoolIndex:
     plans: dict[Path, FilePlan] = field(default_factory=dict)
 
 
-def plan(
+def plan_offloads(
     facts: Mapping[SourceFile, tuple[ModuleFacts, ThreadpoolFacts]],
     unparsed: Sequence[SourceFile],
     catalogue: Catalogue,
@@ -134,7 +134,23 @@ def _offloadable(project: Project, call: Blocking) -> bool:
         return False
     if isinstance(call, Direct):
         return not is_filesystem_metadata(call.match)
-    return not project.metadata_only(call.callee)
+    return not _metadata_only(project, call.callee, frozenset())
+
+
+def _metadata_only(project: Project, function_id: str, seen: frozenset[str]) -> bool:
+    """Whether a project function blocks only through file-system metadata calls. Unlike
+    `Project.metadata_only`, a function with no blocking call of its own (one the
+    ``blocking-calls`` setting names) blocks for real."""
+    calls = project.blocking_calls(function_id)
+    if not calls:
+        return False
+    for call in calls:
+        if isinstance(call, Direct):
+            if not is_filesystem_metadata(call.match):
+                return False
+        elif call.callee in seen or not _metadata_only(project, call.callee, seen | {function_id}):
+            return False
+    return True
 
 
 def _planned(
