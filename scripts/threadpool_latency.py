@@ -107,9 +107,7 @@ def main() -> None:
     print(f"/reports/restock sleeps {args.delay:.2f} s; /health latency beside it:")
     print("  before: " + ", ".join(f"{s:.3f} s" for s in before))
     print("  after:  " + ", ".join(f"{s:.3f} s" for s in after))
-    print(
-        f"  median: {statistics.median(before):.3f} s -> {statistics.median(after):.3f} s"
-    )
+    print(f"  median: {statistics.median(before):.3f} s -> {statistics.median(after):.3f} s")
 
 
 if __name__ == "__main__":
