@@ -606,3 +606,17 @@ def test_a_suppressed_line_is_left_alone() -> None:
     new = (run_project(CODEMOD, files)["app/main.py"].new or b"").decode()
     assert "a = service.get_user(db, user_id)  # fastapi-fix: ignore" in new
     assert "b = await run_in_threadpool(service.get_user, db, user_id)" in new
+
+
+def test_a_lock_used_inside_the_callee_is_no_reason_to_refuse() -> None:
+    """Locks are made for threads: the worker takes and releases it (open-webui's job queue)."""
+    cache = (
+        "import threading\nimport time\n\n_lock = threading.Lock()\n\n\n"
+        "def refresh() -> None:\n    with _lock:\n        time.sleep(0.1)\n"
+    )
+    before = route("await notify(None)\ncache.refresh()", head=head("from app import cache\n"))
+    after = route(
+        "await notify(None)\nawait run_in_threadpool(cache.refresh)",
+        head=head("from app import cache\n", offload=True),
+    )
+    check_transformed(CODEMOD, before, after, context={**PROJECT, "app/cache.py": cache})

@@ -29,6 +29,9 @@ THREAD_BOUND_FACTORIES = {
         "would block the event loop for good)",
     ),
 }
+# Locks are for threads: one used inside the worker is fine; only a ``with`` around the call
+# in the coroutine (held across the ``await``) is not.
+LOCK_HELD = THREAD_BOUND_FACTORIES["threading.Lock"]
 _BUILTINS = frozenset(dir(builtins))
 RUN_IN_THREADPOOL = "run_in_threadpool"
 OFFLOADERS = frozenset(

@@ -19,6 +19,7 @@ from pathlib import Path
 from fastapi_fix.codemods.async_to_sync.facts import CallSite, ModuleFacts, Sym
 from fastapi_fix.codemods.async_to_sync.index import Blocking, Direct, Leaf, Project, Via
 from fastapi_fix.codemods.blocking_to_threadpool.facts import (
+    LOCK_HELD,
     OFFLOADERS,
     FunctionExtras,
     ThreadpoolFacts,
@@ -279,7 +280,8 @@ class _Safety:
             return f"it is called on {why}"
         return self._callee_reads_bound(site)
 
-    def _bound(self, symbol: Sym | None) -> str | None:
+    def _bound(self, symbol: Sym | None, locks: bool = False) -> str | None:
+        """What thread-bound object ``symbol`` is; a lock only when ``locks`` (a ``with``)."""
         if symbol is None:
             return None
         value = self.project.resolve(symbol)
@@ -294,18 +296,22 @@ class _Safety:
             dotted = symbol[1] if symbol[0] == "ref" else symbol[2]
             owner, _, name = dotted.rpartition(".")
             facts = self.extras.get(owner)
-            if facts is not None and name in facts.thread_bound:
-                return facts.thread_bound[name]
+            bound = facts.thread_bound.get(name) if facts is not None else None
+            if bound is not None and (locks or bound != LOCK_HELD):
+                return bound
         return None
 
-    def _global_bound(self, module: ThreadpoolFacts, name: str) -> str | None:
+    def _global_bound(self, module: ThreadpoolFacts, name: str, locks: bool = False) -> str | None:
         """What a module-level name of ``module`` holds, when bound to one thread (defined
-        there or imported from the project)."""
-        if name in module.thread_bound:
-            return module.thread_bound[name]
+        there or imported from the project); a lock only when ``locks``."""
+        bound = module.thread_bound.get(name)
+        if bound is not None:
+            return bound if locks or bound != LOCK_HELD else None
         facts = self.project.modules.get(module.module)
         symbol = facts.symbols.get(name) if facts is not None else None
-        return self._bound(symbol) if symbol is not None and symbol[0] in ("ref", "near") else None
+        if symbol is None or symbol[0] not in ("ref", "near"):
+            return None
+        return self._bound(symbol, locks)
 
     def _callee_reads_bound(self, site: CallSite) -> str | None:
         """A project function, or one it calls, reading a module-level object bound to one
@@ -359,7 +365,7 @@ class _Safety:
                 kind, _, value = held.partition(":")
                 why = value if kind == "bound" else None
                 if kind == "name":
-                    why = self._global_bound(module, value)
+                    why = self._global_bound(module, value, locks=True)
                 if why:
                     return f"it runs inside a `with` block (line {block.first_line}) over {why}"
         return None
