@@ -482,7 +482,10 @@ def test_runs_after_async_to_sync_and_by_default() -> None:
 
 def test_both_codemods_in_one_run() -> None:
     """An await-less route becomes ``def`` (async-to-sync); one that awaits gets its call offloaded."""
-    source = route("user = service.get_user(db, user_id)\nawait notify(user)") + (
+    source = route(
+        "user = service.get_user(db, user_id)\nawait notify(user)\n"
+        "users = [service.get_user(db, i) for i in range(3)]\nreturn users"
+    ) + (
         '\n\n@app.get("/plain/{user_id}")\n'
         "async def plain(user_id: int, db: SessionDep):\n"
         "    return service.get_user(db, user_id)\n"
@@ -500,6 +503,10 @@ def test_both_codemods_in_one_run() -> None:
     }
     new = (results["app/main.py"].new or b"").decode()
     assert "user = await run_in_threadpool(service.get_user, db, user_id)" in new
+    # async-to-sync's "run it in the threadpool" is answered: by the rewrite, or by the
+    # reason it could not be done (one finding, not two).
+    findings = [(f.codemod, f.kind) for f in results["app/main.py"].findings]
+    assert findings == [(CODEMOD, "blocking-left-on-loop")]
     assert "def plain(user_id: int, db: SessionDep):" in new
     assert "async def plain" not in new
     compile(new, "main.py", "exec")

@@ -46,6 +46,7 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
 from fastapi_fix.codemods.async_to_sync.facts import ModuleFacts, gather_module
+from fastapi_fix.codemods.async_to_sync.index import BLOCKING_TO_THREADPOOL
 from fastapi_fix.codemods.async_to_sync.rounds import wanted_after, wants_first_round
 from fastapi_fix.codemods.blocking_to_threadpool.facts import (
     RUN_IN_THREADPOOL,
@@ -134,11 +135,14 @@ class BlockingToThreadpool(Codemod):
         file_plan = index.plans.get(ctx.file.path)
         if file_plan is None:
             return module
-        found = locate(module, file_plan)
+        found, calls = locate(module, file_plan)
         if any(located.refusal is None for located in found):
             # The import first, so that every line reported is a line of the file written.
             module = _with_import(module, ctx, file_plan)
-            found = locate(module, file_plan)
+            found, calls = locate(module, file_plan)
+        for located in calls:
+            # Offloaded, or reported with why not: async-to-sync's advice to do it is answered.
+            ctx.answer("async-to-sync", BLOCKING_TO_THREADPOOL, located.site.line)
         for located in found:
             if located.refusal is not None:
                 _report(ctx, located)

@@ -61,6 +61,7 @@ class PlannedSite:
     name: str  # the callee's last name (``get_user`` of ``crud.get_user``)
     text: str  # the callee as written
     what: str  # what blocks, for messages
+    line: int  # in the file as read, where async-to-sync reports the call
     refusal: str | None = None  # why it stays, or None: offload it
 
 
@@ -159,7 +160,9 @@ def _planned(
 ) -> PlannedSite:
     what, _ = project.describe(call)
     site = call.site
-    return PlannedSite(site.line - own.body_line, site.col, site.name, site.text, what, refusal)
+    return PlannedSite(
+        site.line - own.body_line, site.col, site.name, site.text, what, site.line, refusal
+    )
 
 
 def _offloader_module(module: ThreadpoolFacts) -> str:

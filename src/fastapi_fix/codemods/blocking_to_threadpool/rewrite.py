@@ -214,13 +214,13 @@ def _has_scope_sensitive(node: cst.CSTNode) -> bool:
     return visitor.found
 
 
-def locate(module: cst.Module, plan: FilePlan) -> list[Located]:
-    """The planned calls of the module, each once: a call inside a chain offloaded as a
-    whole goes with it."""
+def locate(module: cst.Module, plan: FilePlan) -> tuple[list[Located], list[Located]]:
+    """The planned calls found in the module: each unit to offload or report once (a call
+    inside a chain offloaded as a whole goes with it), and every call found."""
     lines = module.code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     locator = _Locator(plan, lines)
     MetadataWrapper(module, unsafe_skip_copy=True).visit_batched([locator])
-    return _merge(locator.found)
+    return _merge(locator.found), locator.found
 
 
 def _merge(found: list[Located]) -> list[Located]:
