@@ -627,3 +627,32 @@ def test_a_lock_used_inside_the_callee_is_no_reason_to_refuse() -> None:
         head=head("from app import cache\n", offload=True),
     )
     check_transformed(CODEMOD, before, after, context={**PROJECT, "app/cache.py": cache})
+
+
+@pytest.mark.parametrize(
+    ("engine", "offloaded"),
+    [
+        pytest.param('create_engine("sqlite://")', False, id="per-thread-in-memory-refused"),
+        pytest.param(
+            'create_engine("sqlite://", poolclass=StaticPool)', True, id="static-pool-offloaded"
+        ),
+    ],
+)
+def test_an_in_memory_test_engine_decides_sqlalchemy_offloads(engine: str, offloaded: bool) -> None:
+    """A test engine on ``sqlite://`` gives each thread its own empty database unless it
+    shares one connection (``StaticPool``): the app's tests would find no tables."""
+    conftest = (
+        "from sqlalchemy import create_engine\nfrom sqlalchemy.pool import StaticPool\n\n"
+        f"engine = {engine}\n"
+    )
+    context = {**PROJECT, "tests/__init__.py": "", "tests/conftest.py": conftest}
+    before = route("user = service.get_user(db, user_id)\nawait notify(user)")
+    if offloaded:
+        after = route(
+            "user = await run_in_threadpool(service.get_user, db, user_id)\nawait notify(user)",
+            head=HEAD_AFTER,
+        )
+        check_transformed(CODEMOD, before, after, context=context)
+    else:
+        (finding,) = check_noop(CODEMOD, before, context=context)
+        assert "`tests.conftest` line 4 makes an in-memory SQLite engine" in finding.message

@@ -75,6 +75,7 @@ from fastapi_fix.engine.codemod import (
 from fastapi_fix.project.blocking import Catalogue
 
 LEFT_ON_LOOP = "blocking-left-on-loop"
+ENGINE_MARKERS = (b"create_engine", b"check_same_thread")
 LEFT_ON_LOOP_DETAIL = (
     "a blocking call in an async function that also awaits, left on the event loop because "
     "offloading it to a worker thread would not be safe (the reason is given): move it, or "
@@ -111,7 +112,8 @@ class BlockingToThreadpool(Codemod):
         return Catalogue(given.get("blocking-calls", []))
 
     def wants_gather(self, source: bytes) -> bool:
-        return wants_first_round(source)
+        # Also where engines and connections are made: a test engine decides what is safe.
+        return wants_first_round(source) or any(marker in source for marker in ENGINE_MARKERS)
 
     def gather(self, file: SourceFile, tree: ast.Module) -> tuple[ModuleFacts, ThreadpoolFacts]:
         return gather_module(file, tree), gather_extras(file, tree)

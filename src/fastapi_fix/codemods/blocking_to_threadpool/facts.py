@@ -72,6 +72,9 @@ class ThreadpoolFacts:
     # "?" when something else binds it (a local, an assignment).
     offloader: str = ""
     imports_fastapi: bool = False
+    # Line of a ``create_engine("sqlite://")`` (in memory) without ``poolclass``: SQLAlchemy
+    # then gives each thread its own connection, so its own empty database (a test engine).
+    per_thread_sqlite: int | None = None
 
 
 def gather_extras(file: SourceFile, tree: ast.Module) -> ThreadpoolFacts:
@@ -82,6 +85,8 @@ def gather_extras(file: SourceFile, tree: ast.Module) -> ThreadpoolFacts:
     )
     facts.offloader = imports.names.get(RUN_IN_THREADPOOL, "")
     for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _per_thread_sqlite_engine(node, imports):
+            facts.per_thread_sqlite = facts.per_thread_sqlite or node.lineno
         if isinstance(node, ast.Call) and imports.qualified(node.func) == "sqlite3.connect":
             facts.sqlite_shared |= any(
                 k.arg == "check_same_thread"
@@ -107,6 +112,20 @@ def gather_extras(file: SourceFile, tree: ast.Module) -> ThreadpoolFacts:
                 if made and isinstance(target, ast.Name):
                     facts.thread_bound[target.id] = made
     return facts
+
+
+def _per_thread_sqlite_engine(call: ast.Call, imports: ImportTable) -> bool:
+    """``create_engine("sqlite://")`` or ``":memory:"`` without a ``poolclass``: its default
+    ``SingletonThreadPool`` opens one in-memory database per thread."""
+    if imports.qualified(call.func) not in ("sqlalchemy.create_engine", "sqlmodel.create_engine"):
+        return False
+    url = call.args[0] if call.args else None
+    if not (isinstance(url, ast.Constant) and isinstance(url.value, str)):
+        return False
+    in_memory = url.value.rstrip("/") == "sqlite:" or (
+        url.value.startswith("sqlite") and ":memory:" in url.value
+    )
+    return in_memory and not any(k.arg == "poolclass" for k in call.keywords)
 
 
 def _thread_bound(call: ast.Call, imports: ImportTable) -> str | None:

@@ -186,6 +186,14 @@ class _Safety:
         self.project = project
         self.extras = extras
         self.sqlite_shared = any(module.sqlite_shared for module in extras.values())
+        self.per_thread_sqlite = next(
+            (
+                (module.module, module.per_thread_sqlite)
+                for module in extras.values()
+                if module.per_thread_sqlite
+            ),
+            None,
+        )
 
     def refusal(
         self, function_id: str, call: Blocking, own: FunctionExtras, module: ThreadpoolFacts
@@ -203,6 +211,7 @@ class _Safety:
             self._bound_with(site, own, module),
             self._loop_use(call),
             self._shared_write_read_later(call, own),
+            self._per_thread_database(call),
         ):
             if reason:
                 return reason
@@ -247,6 +256,24 @@ class _Safety:
         return (
             f"it writes `{leaf.what}` ({chain}), which this function reads afterwards (line "
             f"{later[0]}): in the threadpool another request may change it in between"
+        )
+
+    def _per_thread_database(self, call: Blocking) -> str | None:
+        """SQLAlchemy work while the project (its tests, usually) has an in-memory SQLite
+        engine that hands each thread its own database: in a worker it finds no tables."""
+        if self.per_thread_sqlite is None:
+            return None
+        found: Blocking = call
+        steps = 0
+        while isinstance(found, Via) and steps < _MAX_CLOSURE:
+            found = self.project.witness[found.callee]
+            steps += 1
+        if not (isinstance(found, Direct) and found.match.qualified.startswith("sqlalchemy.")):
+            return None
+        module, line = self.per_thread_sqlite
+        return (
+            f"it uses SQLAlchemy, and `{module}` line {line} makes an in-memory SQLite engine "
+            "without `poolclass=StaticPool`: each thread gets its own empty database there"
         )
 
     def _leaf(self, witness: Mapping[str, Leaf | Via], callee: str) -> tuple[str, Leaf]:
