@@ -217,6 +217,16 @@ TRANSFORMED = [
     ),
     pytest.param(
         *case(
+            "user = service.create(  # the new one\n    db,\n    {'id': user_id},\n)\n"
+            "await notify(user)",
+            "user = await run_in_threadpool(  # the new one\n    service.create,\n    db,\n"
+            "    {'id': user_id},\n)\nawait notify(user)",
+        ),
+        {},
+        id="comment-after-the-opening-parenthesis-stays-once",
+    ),
+    pytest.param(
+        *case(
             "await notify(None)\nreturn jobs.submit(func=print, delay=1)",
             "await notify(None)\nreturn await run_in_threadpool(lambda: jobs.submit(func=print, delay=1))",
             head=head("from app import jobs\n"),

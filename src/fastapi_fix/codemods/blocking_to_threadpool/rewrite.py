@@ -6,10 +6,10 @@ to the first statement of the body: the codemods that run before this one (param
 ``async``, imports and aliases above) move lines around the body, never inside it.
 
 The unit offloaded is the call, or the whole method chain it starts
-(``db.query(User).filter(...).first()``: the I/O happens at the end of the chain), or the
-call it is an argument of is left alone and only the inner call is offloaded. A plain call
-becomes ``run_in_threadpool(callee, *args, **kwargs)``; a chain, or a call with a keyword
-named ``func`` (run_in_threadpool's own parameter), becomes ``run_in_threadpool(lambda: ...)``.
+(``db.query(User).filter(...).first()``: the I/O happens at the end of the chain); a blocking
+call in the arguments of another gets its own ``await`` inside the outer one's arguments. A
+plain call becomes ``run_in_threadpool(callee, *args, **kwargs)``; a chain, or a call with a
+keyword named ``func`` (run_in_threadpool's own parameter), ``run_in_threadpool(lambda: ...)``.
 """
 
 from __future__ import annotations
@@ -293,8 +293,10 @@ def _callable_form(call: cst.Call) -> cst.Call:
     written one argument per line, the callee gets a line of its own."""
     opening = call.whitespace_before_args
     after_callee: cst.BaseParenthesizableWhitespace = cst.SimpleWhitespace(" ")
-    if isinstance(opening, cst.ParenthesizedWhitespace):
-        after_callee = opening
+    if isinstance(opening, cst.ParenthesizedWhitespace):  # the same indent, no comment twice
+        after_callee = cst.ParenthesizedWhitespace(
+            indent=opening.indent, last_line=opening.last_line
+        )
     callee = cst.Arg(call.func)
     args = [callee.with_changes(comma=cst.Comma(whitespace_after=after_callee)), *call.args]
     if not call.args:
