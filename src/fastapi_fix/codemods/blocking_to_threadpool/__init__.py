@@ -25,7 +25,10 @@ generator; made on, or handed, an object bound to one thread (a sqlite3 connecti
 ``check_same_thread=False``, ``threading.local``, a thread-local ``scoped_session``), or an
 async SQLAlchemy object; inside a ``with`` over such an object or a ``threading`` lock; whose
 project callee is a generator function, needs the running loop or sets a ContextVar, or
-writes module-level state the coroutine reads afterwards.
+writes module-level state the coroutine reads afterwards; that uses SQLAlchemy while the
+project has an in-memory SQLite engine without ``StaticPool`` (one database per thread).
+Each call it offloads or reports answers async-to-sync's finding about it, which the engine
+then drops.
 
 Context variables: every Starlette that has ``run_in_threadpool`` (0.7.4 on, FastAPI 0.42
 on) runs the call in a copy of the caller's context (by hand up to 0.18, through AnyIO ≥ 3.4
