@@ -146,8 +146,14 @@ def test_bookshop_routes_answer_the_same_as_def(tmp_path):
     async_after = _async_functions(app_dir)
     for relative, names in CONVERTED.items():
         assert async_before[relative] - async_after[relative] == names, relative
-    # Left async: the health check (blocks nothing), login (awaits), the websocket, the lifespan.
-    assert async_after["bookshop/main.py"] == {"lifespan", "health", "order_status_feed"}
+    # Left async: the health check (blocks nothing), login and the restock report (await),
+    # the websocket, the lifespan.
+    assert async_after["bookshop/main.py"] == {
+        "lifespan",
+        "health",
+        "order_status_feed",
+        "restock_report",
+    }
     assert async_after["bookshop/routers/users.py"] == {"login"}
     # One line per finding: under a long temporary path, the code in it is shortened.
     (finding,) = [

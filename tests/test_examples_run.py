@@ -23,6 +23,7 @@ EXPECTED_PATHS = {
         "/orders",
         "/orders/{order_id}",
         "/reports/bestsellers",
+        "/reports/restock",
         "/users",
         "/users/me",
         "/users/{user_id}",

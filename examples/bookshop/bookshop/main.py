@@ -7,7 +7,7 @@ from fastapi import Depends, FastAPI, Query, WebSocket, WebSocketDisconnect
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from bookshop import crud, models  # noqa: F401  (models registers the tables)
+from bookshop import crud, models, notifications  # noqa: F401  (models registers the tables)
 from bookshop.config import settings
 from bookshop.database import Base, SessionLocal, engine, get_db
 from bookshop.routers import books, orders, users
@@ -60,3 +60,13 @@ async def order_status_feed(websocket: WebSocket, order_id: int):
             await websocket.send_json({"order_id": order_id, "status": order_status})
     except WebSocketDisconnect:
         pass
+
+
+@app.get("/reports/restock", response_model=list[Bestseller])
+async def restock_report(limit: int = Query(10, ge=1, le=50), db: Session = Depends(get_db)):
+    """The bestsellers to reorder, once the warehouse has taken the orders queued for picking."""
+    await notifications.wait_for_warehouse()
+    # Orders land on the primary; give the reporting replica time to catch up.
+    time.sleep(settings.report_delay_seconds)
+    rows = crud.bestsellers(db, limit)
+    return [Bestseller(book_id=row.id, title=row.title, copies_sold=row.copies_sold) for row in rows]

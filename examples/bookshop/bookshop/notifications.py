@@ -1,4 +1,5 @@
 """Outgoing e-mail and warehouse hand-off, run as background tasks after the response."""
+import asyncio
 import logging
 
 from bookshop.config import settings
@@ -40,3 +41,12 @@ async def notify_warehouse(order_id: int) -> None:
     """Hand the order over for picking; the warehouse system drains this queue."""
     warehouse_queue.append(order_id)
     logger.info("Order %s queued for picking", order_id)
+
+
+async def wait_for_warehouse(timeout: float = 0.2, poll: float = 0.01) -> bool:
+    """Give the warehouse system up to ``timeout`` seconds to take the queued orders."""
+    waited = 0.0
+    while warehouse_queue and waited < timeout:
+        await asyncio.sleep(poll)
+        waited += poll
+    return not warehouse_queue

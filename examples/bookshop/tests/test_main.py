@@ -18,6 +18,18 @@ def test_bestsellers_wait_for_the_replica(client, login, book, monkeypatch):
     assert response.json() == [{"book_id": book["id"], "title": book["title"], "copies_sold": 3}]
 
 
+def test_restock_report_waits_for_the_warehouse_then_the_replica(client, login, book, monkeypatch):
+    headers = login("ada@example.com")
+    client.post("/orders", json={"items": [{"book_id": book["id"], "quantity": 2}]}, headers=headers)
+    monkeypatch.setattr("bookshop.config.settings.report_delay_seconds", 1.5)
+
+    with patch("bookshop.main.time.sleep") as fake_sleep:
+        response = client.get("/reports/restock", params={"limit": 3})
+
+    fake_sleep.assert_called_once_with(1.5)
+    assert response.json() == [{"book_id": book["id"], "title": book["title"], "copies_sold": 2}]
+
+
 def test_order_status_websocket(client, login, book):
     headers = login("ada@example.com")
     placed = client.post("/orders", json={"items": [{"book_id": book["id"], "quantity": 1}]}, headers=headers)

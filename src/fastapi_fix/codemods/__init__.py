@@ -6,15 +6,18 @@ from collections.abc import Iterable, Sequence
 
 from fastapi_fix.codemods.async_to_sync import AsyncToSync
 from fastapi_fix.codemods.background_task_logging import BackgroundTaskLogging
+from fastapi_fix.codemods.blocking_to_threadpool import BlockingToThreadpool
 from fastapi_fix.codemods.depends_to_annotated import DependsToAnnotated
 from fastapi_fix.codemods.layered_layout.codemod import LayeredLayout
 from fastapi_fix.engine.codemod import Codemod
 
 # Order matters: `--branch` commits one codemod after another in this order, and the
-# file-moving layout comes last so that every other rewrite happens in place first.
+# file-moving layout comes last (blocking-to-threadpool follows async-to-sync, which makes
+# `def` what needs no threadpool call at all) so that every other rewrite happens in place first.
 REGISTRY: tuple[type[Codemod], ...] = (
     DependsToAnnotated,
     AsyncToSync,
+    BlockingToThreadpool,
     BackgroundTaskLogging,
     LayeredLayout,
 )

@@ -164,6 +164,8 @@ class FileContext:
         # Other files whose new content this file's new content needs (the alias it imports
         # from there, say): the engine writes them together or not at all.
         self.requires: set[Path] = set()
+        # Findings of earlier codemods this one's rewrite answers: (codemod, kind, line).
+        self.answered: set[tuple[str, str, int]] = set()
 
     def report(
         self,
@@ -192,6 +194,13 @@ class FileContext:
 
     def record_edit(self, line: int, end_line: int, description: str = "") -> None:
         self.edits.append(Edit(self.codemod, line, end_line, description))
+
+    def answer(self, codemod: str, kind: str, line: int) -> None:
+        """A finding of ``codemod`` of this ``kind`` at ``line`` (of the file as read) is
+        answered by this codemod, which fixed the place or reported it more precisely: the
+        engine drops it (async-to-sync's "run it in the threadpool" once
+        blocking-to-threadpool has). Codemods later in the registry answer earlier ones."""
+        self.answered.add((codemod, kind, line))
 
     def require(self, path: Path) -> None:
         """This file's rewrite is only right if ``path``'s rewrite is written with it."""

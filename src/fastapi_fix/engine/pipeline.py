@@ -165,6 +165,7 @@ def apply_codemods(
     findings: list[Finding] = []
     edits: list[Edit] = []
     requires: set[Path] = set()
+    answered: set[tuple[str, str, int]] = set()
     suppressible = SUPPRESSION_MARKER in (module.bytes if source is None else source)
     for codemod, index in plan:
         ctx = FileContext(file, codemod.name)
@@ -180,6 +181,9 @@ def apply_codemods(
         findings.extend(ctx.findings)
         edits.extend(ctx.edits)
         requires |= ctx.requires
+        answered |= ctx.answered
+    if answered:
+        findings = [f for f in findings if (f.codemod, f.kind, f.line) not in answered]
     return module, TransformOutcome(findings=findings, edits=edits, requires=frozenset(requires))
 
 

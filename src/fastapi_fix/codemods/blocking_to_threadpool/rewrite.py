@@ -1,0 +1,329 @@
+"""The LibCST half of blocking-to-threadpool: find each planned call again, decide where an
+``await`` may go, and write ``await run_in_threadpool(...)`` there.
+
+A planned call is found by its function (qualified name and ordinal) and its place relative
+to the first statement of the body: the codemods that run before this one (parameters,
+``async``, imports and aliases above) move lines around the body, never inside it.
+
+The unit offloaded is the call, or the whole method chain it starts
+(``db.query(User).filter(...).first()``: the I/O happens at the end of the chain); a blocking
+call in the arguments of another gets its own ``await`` inside the outer one's arguments. A
+plain call becomes ``run_in_threadpool(callee, *args, **kwargs)``; a chain, or a call with a
+keyword named ``func`` (run_in_threadpool's own parameter), ``run_in_threadpool(lambda: ...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+
+from fastapi_fix.codemods.blocking_to_threadpool.facts import RUN_IN_THREADPOOL
+from fastapi_fix.codemods.blocking_to_threadpool.plan import FilePlan, FunctionPlan, PlannedSite
+
+COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+# Where ``await f()`` must be parenthesised: it would bind the attribute, item or call.
+_NEEDS_PARENS = ((cst.Attribute, "value"), (cst.Subscript, "value"), (cst.Call, "func"))
+
+
+@dataclass(frozen=True)
+class Located:
+    """A planned call found in the tree, with what to do about it."""
+
+    site: PlannedSite
+    call: cst.Call  # the blocking call itself
+    unit: cst.Call  # what is offloaded: the call, or the chain it starts
+    line: int
+    end_line: int
+    column: int  # characters, 0-based
+    function: str
+    lambda_form: bool = False
+    refusal: str | None = None
+
+
+class _Locator(cst.BatchableCSTVisitor):
+    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
+
+    def __init__(self, plan: FilePlan, lines: Sequence[str]) -> None:
+        super().__init__()
+        self.plan = plan
+        self.lines = lines
+        self.scopes: list[tuple[str, bool]] = []  # (name, is a function)
+        self.seen: dict[str, int] = {}
+        # The function being searched: its plan, sites by key, body line; None elsewhere.
+        self.stack: list[
+            tuple[FunctionPlan, dict[tuple[int, int, str], PlannedSite], int] | None
+        ] = []
+        self.found: list[Located] = []
+
+    def _qualname(self, name: str) -> str:
+        parts: list[str] = []
+        for scope, is_function in self.scopes:
+            parts.append(scope)
+            if is_function:
+                parts.append("<locals>")
+        return ".".join([*parts, name])
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.scopes.append((node.name.value, False))
+        self.stack.append(None)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.scopes.pop()
+        self.stack.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        qualname = self._qualname(node.name.value)
+        ordinal = self.seen.get(qualname, 0)
+        self.seen[qualname] = ordinal + 1
+        self.scopes.append((node.name.value, True))
+        planned = self.plan.functions.get((qualname, ordinal))
+        if planned is None or node.asynchronous is None:
+            self.stack.append(None)
+            return
+        body = node.body
+        first = body.body[0] if isinstance(body, cst.IndentedBlock) else body
+        body_line = self.get_metadata(PositionProvider, first).start.line
+        sites = {(s.relative_line, s.col, s.name): s for s in planned.sites}
+        self.stack.append((planned, sites, body_line))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.scopes.pop()
+        self.stack.pop()
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.stack.append(None)  # its calls are not the function's (nor ever planned)
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self.stack.pop()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        current = self.stack[-1] if self.stack else None
+        if current is None:
+            return
+        planned, sites, body_line = current
+        position = self.get_metadata(PositionProvider, node)
+        line = position.start.line
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        column = len(text[: position.start.column].encode("utf-8"))
+        site = sites.get((line - body_line, column, _last_name(node.func)))
+        if site is None:
+            return
+        unit, lambda_form = self._unit(node)
+        unit_range = self.get_metadata(PositionProvider, unit)
+        refusal = site.refusal or self._syntax_refusal(node, unit, lambda_form)
+        self.found.append(
+            Located(
+                site,
+                node,
+                unit,
+                line,
+                unit_range.end.line,
+                position.start.column,
+                planned.name,
+                lambda_form,
+                refusal,
+            )
+        )
+
+    def _parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        try:
+            parent = self.get_metadata(ParentNodeProvider, node)
+        except KeyError:
+            return None
+        return parent if isinstance(parent, cst.CSTNode) else None
+
+    def _unit(self, call: cst.Call) -> tuple[cst.Call, bool]:
+        """The call, or the method chain it starts: ``db.query(X).filter(...).first()``."""
+        unit = call
+        chained = False
+        while True:
+            attribute = self._parent(unit)
+            outer = self._parent(attribute) if attribute is not None else None
+            if (
+                isinstance(attribute, cst.Attribute)
+                and attribute.value is unit
+                and isinstance(outer, cst.Call)
+                and outer.func is attribute
+            ):
+                unit, chained = outer, True
+                continue
+            break
+        clash = any(arg.keyword is not None and arg.keyword.value == "func" for arg in unit.args)
+        return unit, chained or clash
+
+    def _syntax_refusal(
+        self, call: cst.Call, unit: cst.BaseExpression, lambda_form: bool
+    ) -> str | None:
+        node: cst.CSTNode | None = unit
+        while node is not None and not isinstance(node, cst.FunctionDef):
+            parent = self._parent(node)
+            if isinstance(parent, COMPREHENSIONS):
+                return (
+                    "it is inside a comprehension: an `await` there makes it an async "
+                    "comprehension (a generator expression then fails at run time); move the "
+                    "loop into a sync function and offload that"
+                )
+            if isinstance(parent, cst.WithItem) and parent.item is node:
+                return (
+                    "it opens a `with` block: offloading the call alone leaves the block's "
+                    "reads, writes and exit on the event loop; move the whole block into a sync "
+                    "function and offload that"
+                )
+            if isinstance(parent, cst.Lambda):
+                return "it is inside a lambda, where `await` cannot go"
+            node = parent
+        if lambda_form and _has_scope_sensitive(unit):
+            return (
+                "the chain contains `await`, `yield`, `:=` or `super()`, which cannot move "
+                "into the `lambda` it would be offloaded in"
+            )
+        return None
+
+
+def _last_name(func: cst.BaseExpression) -> str:
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return ""
+
+
+class _ScopeSensitive(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_Await(self, node: cst.Await) -> None:
+        self.found = True
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        self.found = True
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self.found = True
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.found |= node.value == "super"
+
+
+def _has_scope_sensitive(node: cst.CSTNode) -> bool:
+    visitor = _ScopeSensitive()
+    node.visit(visitor)
+    return visitor.found
+
+
+def locate(module: cst.Module, plan: FilePlan) -> tuple[list[Located], list[Located]]:
+    """The planned calls found in the module: each unit to offload or report once (a call
+    inside a chain offloaded as a whole goes with it), and every call found."""
+    lines = module.code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    locator = _Locator(plan, lines)
+    MetadataWrapper(module, unsafe_skip_copy=True).visit_batched([locator])
+    return _merge(locator.found), locator.found
+
+
+def _merge(found: list[Located]) -> list[Located]:
+    by_unit: dict[int, Located] = {}
+    for located in found:
+        first = by_unit.setdefault(id(located.unit), located)
+        if first is not located:  # ``open(p).read()``: two blocking calls, one chain
+            by_unit[id(located.unit)] = replace(
+                first,
+                lambda_form=first.lambda_form or located.lambda_form,
+                refusal=first.refusal or located.refusal,
+            )
+    kept = list(by_unit.values())
+    lambdas = [located for located in kept if located.lambda_form and located.refusal is None]
+    return [
+        located
+        for located in kept
+        if not any(other is not located and _inside(located.unit, other.unit) for other in lambdas)
+    ]
+
+
+def _inside(node: cst.CSTNode, container: cst.CSTNode) -> bool:
+    class _Finder(cst.CSTVisitor):
+        found = False
+
+        def on_visit(self, visited: cst.CSTNode) -> bool:
+            if visited is node:
+                self.found = True
+            return not self.found
+
+    finder = _Finder()
+    container.visit(finder)
+    return finder.found
+
+
+class Offload(cst.CSTTransformer):
+    """Replaces each unit with ``await run_in_threadpool(...)``."""
+
+    def __init__(
+        self, units: Mapping[int, Located], parents: Mapping[int, tuple[type, str]]
+    ) -> None:
+        super().__init__()
+        self.units = units
+        self.parents = parents
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        located = self.units.get(id(original_node))
+        if located is None:
+            return updated_node
+        return offloaded(updated_node, located.lambda_form, id(original_node) in self.parents)
+
+
+def offloaded(unit: cst.Call, lambda_form: bool, needs_parens: bool) -> cst.Await:
+    lpar, rpar = list(unit.lpar), list(unit.rpar)
+    bare = unit.with_changes(lpar=[], rpar=[])
+    if lambda_form:
+        call = cst.Call(
+            func=cst.Name(RUN_IN_THREADPOOL),
+            args=[cst.Arg(cst.Lambda(params=cst.Parameters(), body=bare))],
+        )
+    else:
+        call = _callable_form(bare)
+    if needs_parens and not lpar:
+        lpar, rpar = [cst.LeftParen()], [cst.RightParen()]
+    return cst.Await(expression=call, lpar=lpar, rpar=rpar)
+
+
+def _callable_form(call: cst.Call) -> cst.Call:
+    """``f(a, b=1)`` → ``run_in_threadpool(f, a, b=1)``, keeping the call's layout: in a call
+    written one argument per line, the callee gets a line of its own."""
+    opening = call.whitespace_before_args
+    after_callee: cst.BaseParenthesizableWhitespace = cst.SimpleWhitespace(" ")
+    if isinstance(opening, cst.ParenthesizedWhitespace):  # the same indent, no comment twice
+        after_callee = cst.ParenthesizedWhitespace(
+            indent=opening.indent, last_line=opening.last_line
+        )
+    callee = cst.Arg(call.func)
+    args = [callee.with_changes(comma=cst.Comma(whitespace_after=after_callee)), *call.args]
+    if not call.args:
+        args = [callee]
+    return cst.Call(
+        func=cst.Name(RUN_IN_THREADPOOL),
+        args=args,
+        whitespace_before_args=opening,
+    )
+
+
+def parenthesised_positions(
+    module: cst.Module, units: Sequence[Located]
+) -> dict[int, tuple[type, str]]:
+    """The units whose ``await`` needs parentheses: the value of an attribute or item, or
+    the callee of a call."""
+    wanted = {id(located.unit) for located in units}
+    found: dict[int, tuple[type, str]] = {}
+
+    class _Parents(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            for kind, field_name in _NEEDS_PARENS:
+                if isinstance(node, kind):
+                    child = getattr(node, field_name)
+                    if id(child) in wanted:
+                        found[id(child)] = (kind, field_name)
+            return True
+
+    module.visit(_Parents())
+    return found
