@@ -21,7 +21,6 @@ from fastapi_fix.engine.codemod import FileContext, SourceFile
 from fastapi_fix.engine.results import Status
 from fastapi_fix.engine.runner import Runner
 from fastapi_fix.project.fastapi import cst_param_function
-from fastapi_fix.project.metadata import too_old_fastapi
 from tests.example_apps import EXAMPLE_APPS, assert_example_tests_pass, copy_example, dump_openapi
 from tests.helpers import check_noop, check_transformed, run_project
 
@@ -2310,32 +2309,27 @@ def test_a_project_on_fastapi_older_than_0_95_is_left_alone(
     assert result.exit_code == 0
     assert (
         "main.py:7:11: depends-to-annotated: `q` left as is: the project admits a FastAPI older than 0.95, "
-        "which ignores Annotated (pyproject.toml: fastapi ^0.79.1)" in result.stderr
+        "which ignores Annotated (pyproject.toml:2: fastapi ^0.79.1)" in result.stderr
     )
     assert "= Query(None)" in (tmp_path / "main.py").read_text()
 
 
-@pytest.mark.parametrize(
-    ("spec", "too_old"),
-    [
-        (">=0.79,<1", True),
-        ("==0.94.*", True),
-        ("~=0.90", True),
-        ("^0.79.1", True),
-        ("0.88.0", True),
-        (">=0.95.1", False),
-        (">=0.110", False),
-        ("^0.100", False),
-        ("<0.90", False),
-        ("", False),
-    ],
-)
-def test_declared_fastapi_minimum(tmp_path: Path, spec: str, too_old: bool) -> None:
+def test_a_fastapi_plugin_dependency_is_not_fastapi(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #11 a: ``fastapi-sso==0.19.0`` beside ``fastapi==0.116.1`` read as an old FastAPI."""
     (tmp_path / "pyproject.toml").write_text(
-        f'[project]\nname = "x"\ndependencies = ["fastapi{spec}", "httpx"]\n'
+        '[project]\nname = "x"\ndependencies = ["fastapi==0.116.1", "fastapi-sso==0.19.0"]\n'
     )
-    (tmp_path / "main.py").write_text("")
-    assert (too_old_fastapi([tmp_path / "main.py"]) is not None) == too_old
+    (tmp_path / "main.py").write_text(
+        "from fastapi import FastAPI, Query\n\napp = FastAPI()\n\n\n"
+        "@app.get('/')\ndef index(q: str = Query(None)):\n    return q\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["--select", CODEMOD, "."], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "older than 0.95" not in result.stderr
+    assert "def index(q: Annotated[str, Query()] = None):" in (tmp_path / "main.py").read_text()
 
 
 # -- end to end, through the command line, on copies of the example apps ------------------

@@ -100,7 +100,8 @@ class DependsToAnnotated(Codemod):
             self.settings.target_version,
             aliases=self.option("aliases"),
             too_old_fastapi=too_old_fastapi(
-                [*(file.path for file in facts), *(f.path for f in unparsed)]
+                [*(file.path for file in facts), *(f.path for f in unparsed)],
+                self.settings.target_version,
             ),
             fixed=fixed,
         )
