@@ -1792,7 +1792,11 @@ def test_alias_falls_back_to_inline_when_its_type_would_need_a_cycle() -> None:
                 return user
             """,
     }
-    assert check_project(before, after) == []
+    assert check_project(before, after) == [
+        "app/routes.py:10: no alias for `Depends(get_current_user)`, used 2 times: its type "
+        "`User` cannot be named in app/deps.py: importing `app.models.User` there would make "
+        "an import cycle"
+    ]
 
 
 def test_module_attribute_use_and_security_scopes() -> None:
@@ -2463,3 +2467,194 @@ def test_a_name_used_only_in_pep_695_type_parameters_keeps_its_import():
     assert "from sqlalchemy.orm import Session\n" in new
     assert "def first[T: Session](db: SessionDep) -> T: ..." in new
     assert "from fastapi import FastAPI\n" in new
+
+
+# -- FastAPI imports a rewrite leaves unused (issue #11 i) -----------------------------------
+
+DB_CONTEXT = {
+    "app/__init__.py": "",
+    "app/db.py": """\
+        from collections.abc import Iterator
+
+        from sqlalchemy.orm import Session
+
+
+        def get_db() -> Iterator[Session]:
+            yield Session()
+        """,
+}
+
+
+def test_depends_left_unused_in_a_package_is_removed() -> None:
+    """Every use became an alias: ``Depends`` goes, the comment above the import stays."""
+    check_transformed(
+        CODEMOD,
+        """\
+        # the web layer
+        from fastapi import APIRouter, Depends
+        from sqlalchemy.orm import Session
+
+        from app.db import get_db
+
+        router = APIRouter()
+
+
+        @router.get("/a")
+        def a(db: Session = Depends(get_db)):
+            return db
+
+
+        @router.get("/b")
+        def b(db: Session = Depends(get_db)):
+            return db
+        """,
+        """\
+        # the web layer
+        from fastapi import APIRouter
+        from sqlalchemy.orm import Session
+
+        from app.db import SessionDep, get_db
+
+        router = APIRouter()
+
+
+        @router.get("/a")
+        def a(db: SessionDep):
+            return db
+
+
+        @router.get("/b")
+        def b(db: SessionDep):
+            return db
+        """,
+        path="app/routes/__init__.py",
+        context=DB_CONTEXT,
+    )
+
+
+def test_a_fastapi_import_statement_left_empty_goes_whole() -> None:
+    check_transformed(
+        CODEMOD,
+        """\
+        \"\"\"Routes.\"\"\"
+
+        # FastAPI
+        from fastapi import Depends as D
+        from sqlalchemy.orm import Session
+
+        from app.db import get_db
+
+
+        def a(db: Session = D(get_db)):
+            return db
+
+
+        def b(db: Session = D(get_db)):
+            return db
+        """,
+        """\
+        \"\"\"Routes.\"\"\"
+
+        # FastAPI
+        from sqlalchemy.orm import Session
+
+        from app.db import SessionDep, get_db
+
+
+        def a(db: SessionDep):
+            return db
+
+
+        def b(db: SessionDep):
+            return db
+        """,
+        path="app/routes/__init__.py",
+        context=DB_CONTEXT,
+    )
+
+
+KEPT_IMPORTS = [
+    pytest.param(
+        """\
+        from fastapi import Depends
+
+        __all__ = ["Depends", "a", "b"]
+        """,
+        id="listed-in-all",
+    ),
+    pytest.param(
+        """\
+        from fastapi import Depends
+
+
+        def c(db=Depends(lambda: 1)):
+            return db
+        """,
+        id="still-used-by-another-parameter",
+    ),
+    pytest.param(
+        """\
+        from fastapi import Query  # unused before the rewrite: not its business
+        from fastapi import Depends
+
+
+        def c(db=Depends(lambda: 1)):
+            return db
+        """,
+        id="unused-before",
+    ),
+]
+
+
+@pytest.mark.parametrize("kept", KEPT_IMPORTS)
+def test_fastapi_imports_still_used_or_exported_stay(kept: str) -> None:
+    before = textwrap.dedent(kept) + textwrap.dedent(
+        """\
+        from sqlalchemy.orm import Session
+
+        from app.db import get_db
+
+
+        def a(db: Session = Depends(get_db)):
+            return db
+
+
+        def b(db: Session = Depends(get_db)):
+            return db
+        """
+    )
+    result = run_project(
+        CODEMOD,
+        {
+            **{k: textwrap.dedent(v).encode() for k, v in DB_CONTEXT.items()},
+            "app/routes/__init__.py": before.encode(),
+        },
+    )["app/routes/__init__.py"]
+    assert result.new is not None
+    assert b"def a(db: SessionDep):" in result.new
+    assert before.splitlines()[0].encode() in result.new  # the first fastapi import, whole
+
+
+def test_a_fastapi_import_another_module_takes_from_here_stays() -> None:
+    files = {
+        **DB_CONTEXT,
+        "app/routes/__init__.py": """\
+            from fastapi import Depends
+            from sqlalchemy.orm import Session
+
+            from app.db import get_db
+
+
+            def a(db: Session = Depends(get_db)):
+                return db
+
+
+            def b(db: Session = Depends(get_db)):
+                return db
+            """,
+        "app/other.py": "from app.routes import Depends\n",
+    }
+    results = run_project(CODEMOD, {k: textwrap.dedent(v).encode() for k, v in files.items()})
+    new = results["app/routes/__init__.py"].new
+    assert new is not None
+    assert b"from fastapi import Depends\n" in new

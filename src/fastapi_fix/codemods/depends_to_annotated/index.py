@@ -41,6 +41,7 @@ from fastapi_fix.engine.pipeline import words_of
 from fastapi_fix.project.fastapi import (
     DEPENDENCY_FUNCTIONS,
     FASTAPI_PARAM_MODULES,
+    param_function,
     walk,
 )
 
@@ -96,6 +97,9 @@ class FilePlan:
     left: tuple[tuple[int, int, str], ...] = ()
     # Local name of each removable import → how often the module uses it (FileFacts.name_uses).
     name_uses: Mapping[str, int] = field(default_factory=dict)
+    # FastAPI's parameter functions imported at the top (module, name, asname), no other
+    # module importing them from here: dropped when the rewritten module no longer uses them.
+    fastapi_imports: tuple[tuple[str, str, str | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -588,6 +592,14 @@ def _camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^0-9A-Za-z]+", name) if part)
 
 
+def _without_dep(name: str) -> str:
+    """``ControlPlaneDep`` → ``ControlPlane``, so that the alias is not ``ControlPlaneDepDep``."""
+    for suffix in ("Dependency", "Dep"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def _scope_words(group: _AliasGroup) -> str:
     """``Security(get_user, scopes=["items:read"])`` names its alias ``...ItemsReadDep``."""
     return "".join(_camel(scope) for scope in group.scopes)
@@ -630,6 +642,10 @@ class Planner:
         self.fixed = fixed
         # (module, function key, param) → the file whose rewrite defines the alias it imports
         self.alias_providers: dict[tuple[str, str, str], Path] = {}
+        # (dependency, function, extras) → uses of a project dependency no module read defines
+        self.unresolved: dict[tuple[str, str, str], list[_Use]] = {}
+        # module → (line, column, message) of dependencies used twice or more left without alias
+        self.unmade: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
 
     def plan(self) -> Index:
         for module, facts in sorted(self.project.modules.items()):
@@ -690,11 +706,42 @@ class Planner:
         if found is not None:
             module, name, definition = found
             if definition.kind == "function":
-                return definition.returns
+                return definition.returns or self._class_type(definition.constructs)
             if definition.kind == "class":
                 return TypeExpr(name, ((name, f"{module}.{name}"),))
             return self._call_type(definition.instance_of)
         return self._call_type(fastapi_default.dependency_call)
+
+    def _class_type(self, qualified: str | None) -> TypeExpr | None:
+        """``UserManager`` when ``qualified`` is a class of the project: what an unannotated
+        dependency that only ever returns (or yields) ``UserManager(...)`` gives."""
+        found = self.project.definition(qualified)
+        if found is None or found[2].kind != "class":
+            return None
+        module, name, _ = found
+        return TypeExpr(name, ((name, f"{module}.{name}"),))
+
+    def _dependency_definition(self, qualified: str | None) -> tuple[str, str, Definition] | None:
+        """Where a dependency is defined: a top-level def or class, or a method of a module-level
+        instance (``user_service.get_current_user``: the instance's definition, where an alias
+        can follow it)."""
+        found = self.project.definition(qualified)
+        if found is not None or qualified is None:
+            return found
+        resolved = self.project.resolve(qualified)
+        if resolved is None:
+            return None
+        module, name = resolved
+        head, _, attribute = name.partition(".")
+        instance = self.project.modules[module].definitions.get(head)
+        if (
+            instance is None
+            or instance.kind != "instance"
+            or instance.ambiguous
+            or not attribute.isidentifier()
+        ):
+            return None
+        return module, name, instance
 
     def _call_type(self, cls: str | None) -> TypeExpr | None:
         """What calling an instance of ``cls`` returns (its ``__call__``'s annotation)."""
@@ -702,6 +749,8 @@ class Planner:
         return found[2].returns if found and found[2].kind == "class" else None
 
     def _alias_groups(self) -> list[_AliasGroup]:
+        """Uses an alias could share, by (dependency, function, type, extras); the uses of
+        project dependencies whose definition no module read holds go to `unresolved`."""
         groups: dict[tuple[str, str, str, str, str], _AliasGroup] = {}
         for module, facts in sorted(self.project.modules.items()):
             for function in facts.functions:
@@ -717,8 +766,9 @@ class Planner:
                         or not fd.extras
                     ):
                         continue
-                    dependency = self.project.definition(fd.dependency)
+                    dependency = self._dependency_definition(fd.dependency)
                     if dependency is None:
+                        self._unresolved(module, function, param, fd)
                         continue
                     type_expr = (
                         fd.annotation if fd.annotated else (self._dependency_type(fd) or ANY_TYPE)
@@ -731,6 +781,18 @@ class Planner:
                     )
                     group.uses.append(_Use(module, function, param, type_expr))
         return [groups[key] for key in sorted(groups)]
+
+    def _unresolved(
+        self, module: str, function: FunctionFacts, param: ParamFacts, fd: FastapiDefault
+    ) -> None:
+        """A use of a dependency of the project that no module the run read defines (its
+        folder read under another module name, say): counted, to say why it has no alias."""
+        qualified = fd.dependency
+        if qualified is None or qualified.partition(".")[0] not in self.project.first_party:
+            return  # a library's dependency, or a call: no module of ours could hold the alias
+        assert fd.extras is not None
+        key = (qualified, fd.function, fd.extras[0])
+        self.unresolved.setdefault(key, []).append(_Use(module, function, param, ANY_TYPE))
 
     def _existing_aliases(self) -> dict[tuple[str, str, str, str, str], tuple[str, str, int]]:
         found: dict[tuple[str, str, str, str, str], tuple[str, str, int]] = {}
@@ -754,14 +816,39 @@ class Planner:
                 self._reuse(existing[key], group.uses)
             else:
                 ready = self._alias_ready(group)
-                if ready is not None:
+                if isinstance(ready, str):
+                    self._no_alias(group.uses, group.function, name, ready)
+                else:
                     fresh.append((group, *ready))
+        for (qualified, function, _), uses in sorted(self.unresolved.items()):
+            self._no_alias(uses, function, qualified.rpartition(".")[2], self._unfound(qualified))
         # Two aliases of one type (two ways to get a User): name both after their dependency.
         types: defaultdict[str, int] = defaultdict(int)
         for group, _, _ in fresh:
             types[group.type.key] += 1
         for group, uses, rendered in fresh:
-            self._define(group, uses, rendered, prefer_dependency_name=types[group.type.key] > 1)
+            why = self._define(group, uses, rendered, types[group.type.key] > 1)
+            if why is not None:
+                self._no_alias(group.uses, group.function, group.dependency[1], why)
+
+    def _unfound(self, qualified: str) -> str:
+        module = self.project.module_of(qualified)
+        if module is None:
+            return f"`{qualified}` is in no module this run read"
+        return f"`{module}` defines no `{qualified[len(module) + 1 :]}` this run can follow"
+
+    def _no_alias(self, uses: Sequence[_Use], function: str, dependency: str, why: str) -> None:
+        """One finding for a dependency used twice or more that gets no alias, at its first use."""
+        if len(uses) < 2:
+            return
+        first = min(uses, key=lambda use: (use.module, use.param.line, use.param.column))
+        self.unmade[first.module].append(
+            (
+                first.param.line,
+                first.param.column,
+                f"no alias for `{function}({dependency})`, used {len(uses)} times: {why}",
+            )
+        )
 
     def _reuse(self, alias: tuple[str, str, int], uses: list[_Use]) -> None:
         alias_module, alias_name, line = alias
@@ -779,19 +866,44 @@ class Planner:
 
     def _alias_ready(
         self, group: _AliasGroup
-    ) -> tuple[list[_Use], tuple[str, tuple[Import, ...]]] | None:
-        """The uses that could share a new alias, and its type as its module writes it.
-
-        None when the dependency's file will not be written: the uses then stay inline."""
+    ) -> tuple[list[_Use], tuple[str, tuple[Import, ...]]] | str:
+        """The uses that could share a new alias, and its type as its module writes it; else
+        why there is none (the dependency's file will not be written: the uses stay inline)."""
         module, _, definition = group.dependency
+        where = self.files[module].display_path
         if not self._writable(module):
-            return None
+            return f"{where}, which defines it, is not written by this run"
         after = definition.end_line + 1
         rendered = self.names.render(module, group.type, after)
         if rendered is None:
-            return None
+            return f"its type `{group.type.code}` cannot be named in {where}: " + (
+                self._unnameable(module, group.type, after)
+            )
         eligible = [use for use in group.uses if self._may_use(use, module, definition)]
-        return (eligible, rendered) if len(eligible) >= 2 else None
+        if len(eligible) >= 2:
+            return eligible, rendered
+        left_out = [use for use in group.uses if use not in eligible]
+        if not left_out:
+            return "used once"
+        place = f"{self.files[left_out[0].module].display_path}:{left_out[0].param.line}"
+        return (
+            f"only {len(eligible)} of them could import it from {where}; the others are "
+            f"before its definition, in files not written, or would make an import cycle "
+            f"(e.g. {place})"
+        )
+
+    def _unnameable(self, module: str, type_expr: TypeExpr, before: int) -> str:
+        """Why `_Names.render` cannot write ``type_expr`` in ``module``: the first name that
+        fails, taken there or only importable through an import cycle."""
+        for _, qualified in type_expr.roots:
+            if self.names.existing(module, qualified, before) is not None:
+                continue
+            container, _, name = qualified.rpartition(".")
+            if self.names.taken(module, name):
+                return f"the name `{name}` is taken there"
+            if container and not self.project.can_import(module, container, qualified):
+                return f"importing `{qualified}` there would make an import cycle"
+        return "it names something that module cannot import"
 
     def _may_use(self, use: _Use, module: str, definition: Definition) -> bool:
         if not self._writable(use.module):
@@ -808,7 +920,7 @@ class Planner:
         key = group.type.key
         if name is None or key.startswith(("builtins.", "typing.")):
             return None
-        return f"{name}{_scope_words(group)}Dep"
+        return f"{_without_dep(name) or name}{_scope_words(group)}Dep"
 
     def _define(
         self,
@@ -816,13 +928,17 @@ class Planner:
         uses: list[_Use],
         rendered: tuple[str, tuple[Import, ...]],
         prefer_dependency_name: bool,
-    ) -> None:
+    ) -> str | None:
+        """Plan the alias next to its dependency; why not, when `Depends` or `Annotated`
+        cannot be named there."""
         module, dependency, definition = group.dependency
         after = definition.end_line + 1
         depends = self._fastapi_ref(module, group.function, after)
         annotated = self.annotated.get(module) or self.names.annotated(module, self.modern)
         if depends is None or annotated is None:
-            return
+            missing = group.function if depends is None else "Annotated"
+            where = self.files[module].display_path
+            return f"`{missing}` cannot be named in {where} (the name is taken there)"
         self.annotated[module] = annotated
         modules = {module} | {use.module for use in uses}
         name = self._alias_name(group, modules, prefer_dependency_name)
@@ -842,9 +958,12 @@ class Planner:
         extras = f", {group.extras[1]}" if group.extras[1] else ""
         code = f"{name} = {annotated[0]}[{rendered[0]}, {depends[0]}({dependency}{extras})]"
         imports = (*annotated[1], *rendered[1], *depends[1])
+        # A method of an instance (`user_service.get_user`) follows the instance's definition.
+        anchor = dependency.partition(".")[0]
         self.definitions[module].append(
-            AliasDefinition(name, dependency, definition.end_line, code, imports)
+            AliasDefinition(name, anchor, definition.end_line, code, imports)
         )
+        return None
 
     def _fastapi_ref(
         self, module: str, function: str, before: int
@@ -858,7 +977,8 @@ class Planner:
     def _alias_name(
         self, group: _AliasGroup, modules: set[str], prefer_dependency_name: bool
     ) -> str:
-        by_dependency = f"{_camel(group.dependency[1]) or 'Dependency'}{_scope_words(group)}Dep"
+        own_name = group.dependency[1].rpartition(".")[2]
+        by_dependency = f"{_without_dep(_camel(own_name)) or 'Dependency'}{_scope_words(group)}Dep"
         by_type = self._type_name(group)
         bases = (
             [by_dependency] if prefer_dependency_name or not by_type else [by_type, by_dependency]
@@ -877,6 +997,7 @@ class Planner:
         annotated = self.annotated.get(module)
         functions = {}
         removable = tuple(self._removable(module, facts))
+        fastapi_imports = tuple(self._fastapi_imports(module, facts))
         for function in facts.functions:
             star_at, refusal = self.verdicts[module, function.key]
             params = tuple(
@@ -892,18 +1013,22 @@ class Planner:
             annotated_imports=annotated[1] if annotated else (),
             removable=removable,
             first_party=self.project.first_party,
-            left=tuple(
-                (
-                    line,
-                    column,
-                    f"`{name}` left as is: a lambda cannot annotate its parameters; make it a def",
-                )
-                for line, column, name in facts.lambdas
+            left=(
+                *(
+                    (
+                        line,
+                        column,
+                        f"`{name}` left as is: a lambda cannot annotate its parameters; make it a def",
+                    )
+                    for line, column, name in facts.lambdas
+                ),
+                *self.unmade.get(module, ()),
             ),
             name_uses={
                 local: facts.name_uses.get(local, 1 << 30)
-                for local in (asname or name for _, name, asname in removable)
+                for local in (asname or name for _, name, asname in removable + fastapi_imports)
             },
+            fastapi_imports=fastapi_imports,
         )
 
     def _param_plan(
@@ -950,6 +1075,22 @@ class Planner:
                 alias_provider=self.alias_providers.get(key),
             )
         return plan
+
+    def _fastapi_imports(
+        self, module: str, facts: FileFacts
+    ) -> Iterator[tuple[str, str, str | None]]:
+        """Top-level imports of `Depends` and `Security` that no module imports from here: an
+        alias can leave them unused (`Query` and the others stay inside the Annotated)."""
+        for local, binding in sorted(facts.bindings.items()):
+            if (
+                binding.kind == "from"
+                and binding.source
+                and binding.qualified
+                and param_function(binding.qualified) in DEPENDENCY_FUNCTIONS
+                and (module, local) not in self.project.reexported
+            ):
+                source_module, name = binding.source
+                yield source_module, name, (local if local != name else None)
 
     def _removable(self, module: str, facts: FileFacts) -> Iterator[tuple[str, str, str | None]]:
         """Imports a rewrite to aliases may leave unused: the dependency, its type, Depends itself."""
