@@ -2259,7 +2259,6 @@ def test_pep_695_alias_is_reused() -> None:
         "app/routes.py": """\
             from fastapi import APIRouter
 
-            from app import db
             from app.deps import DbSession
 
             router = APIRouter()
@@ -2658,3 +2657,301 @@ def test_a_fastapi_import_another_module_takes_from_here_stays() -> None:
     new = results["app/routes/__init__.py"].new
     assert new is not None
     assert b"from fastapi import Depends\n" in new
+
+
+# -- aliases on the shapes of large projects (issue #11 h) -----------------------------------
+
+
+def test_an_alias_name_never_doubles_its_suffix() -> None:
+    before = {
+        "app/__init__.py": "",
+        "app/deps.py": """\
+            def control_plane_dep():
+                return None
+            """,
+        "app/routes.py": """\
+            from fastapi import Depends
+
+            from app.deps import control_plane_dep
+
+
+            def a(plane=Depends(control_plane_dep)):
+                return plane
+
+
+            def b(plane=Depends(control_plane_dep)):
+                return plane
+            """,
+    }
+    after = {
+        "app/deps.py": """\
+            from typing import Annotated, Any
+
+            from fastapi import Depends
+
+
+            def control_plane_dep():
+                return None
+
+
+            ControlPlaneDep = Annotated[Any, Depends(control_plane_dep)]
+            """,
+        "app/routes.py": """\
+            from app.deps import ControlPlaneDep
+
+
+            def a(plane: ControlPlaneDep):
+                return plane
+
+
+            def b(plane: ControlPlaneDep):
+                return plane
+            """,
+    }
+    assert check_project(before, after) == []
+
+
+def test_a_method_of_a_module_level_instance_gets_its_alias_after_the_instance() -> None:
+    """hng's shape: `Depends(user_service.get_current_user)`, used everywhere."""
+    before = {
+        "app/__init__.py": "",
+        "app/models.py": "class User:\n    pass\n",
+        "app/services.py": """\
+            from app.models import User
+
+
+            class UserService:
+                def get_current_user(self) -> User:
+                    return User()
+
+
+            user_service = UserService()
+            """,
+        "app/routes.py": """\
+            from fastapi import Depends
+
+            from app.models import User
+            from app.services import user_service
+
+
+            def a(user: User = Depends(user_service.get_current_user)):
+                return user
+
+
+            def b(user: User = Depends(user_service.get_current_user)):
+                return user
+            """,
+    }
+    after = {
+        "app/services.py": """\
+            from typing import Annotated
+
+            from fastapi import Depends
+
+            from app.models import User
+
+
+            class UserService:
+                def get_current_user(self) -> User:
+                    return User()
+
+
+            user_service = UserService()
+            UserDep = Annotated[User, Depends(user_service.get_current_user)]
+            """,
+        "app/routes.py": """\
+            from app.services import UserDep
+
+
+            def a(user: UserDep):
+                return user
+
+
+            def b(user: UserDep):
+                return user
+            """,
+    }
+    assert check_project(before, after) == []
+
+
+def test_an_unannotated_dependency_that_yields_a_class_gives_that_type() -> None:
+    before = {
+        "app/__init__.py": "",
+        "app/users.py": """\
+            class UserManager:
+                def __init__(self, db):
+                    self.db = db
+
+
+            async def get_user_manager(db=None):
+                yield UserManager(db)
+            """,
+        "app/routes.py": """\
+            from fastapi import Depends
+
+            from app.users import get_user_manager
+
+
+            async def a(manager=Depends(get_user_manager)):
+                return manager
+
+
+            async def b(manager=Depends(get_user_manager)):
+                return manager
+            """,
+    }
+    after = {
+        "app/users.py": """\
+            from typing import Annotated
+
+            from fastapi import Depends
+
+
+            class UserManager:
+                def __init__(self, db):
+                    self.db = db
+
+
+            async def get_user_manager(db=None):
+                yield UserManager(db)
+
+
+            UserManagerDep = Annotated[UserManager, Depends(get_user_manager)]
+            """,
+        "app/routes.py": """\
+            from app.users import UserManagerDep
+
+
+            async def a(manager: UserManagerDep):
+                return manager
+
+
+            async def b(manager: UserManagerDep):
+                return manager
+            """,
+    }
+    assert check_project(before, after) == []
+
+
+YIELDED = """\
+    from fastapi import Depends
+    from sqlalchemy.orm import Session
+
+
+    def get_db() -> {returns}:
+        yield Session()
+
+
+    def a(db{param}):
+        return db
+    """
+
+
+@pytest.mark.parametrize(
+    ("imports", "returns"),
+    [
+        pytest.param(
+            "from typing import Annotated, Generator",
+            "Generator[Session, None, None]",
+            id="generator",
+        ),
+        pytest.param(
+            "from collections.abc import AsyncIterator\nfrom typing import Annotated",
+            "AsyncIterator[Session]",
+            id="async-iterator",
+        ),
+    ],
+)
+def test_an_unannotated_parameter_takes_the_yielded_type(imports: str, returns: str) -> None:
+    before_imports = imports.replace(
+        "from typing import Annotated, ", "from typing import "
+    ).replace("\nfrom typing import Annotated", "")
+    check_transformed(
+        CODEMOD,
+        before_imports
+        + "\n\n"
+        + textwrap.dedent(YIELDED).format(returns=returns, param="=Depends(get_db)"),
+        imports
+        + "\n\n"
+        + textwrap.dedent(YIELDED).format(
+            returns=returns, param=": Annotated[Session, Depends(get_db)]"
+        ),
+    )
+
+
+def test_a_dependency_used_once_or_from_a_library_is_not_reported() -> None:
+    source = """\
+        from fastapi import Depends
+        from otherlib import get_token
+
+        from app.deps import get_db
+
+
+        def a(token: str = Depends(get_token), db: object = Depends(get_db)):
+            return token
+
+
+        def b(token: str = Depends(get_token)):
+            return token
+        """
+    after = """\
+        from typing import Annotated
+
+        from fastapi import Depends
+        from otherlib import get_token
+
+        from app.deps import get_db
+
+
+        def a(token: Annotated[str, Depends(get_token)], db: Annotated[object, Depends(get_db)]):
+            return token
+
+
+        def b(token: Annotated[str, Depends(get_token)]):
+            return token
+        """
+    assert check_transformed(CODEMOD, source, after) == []
+
+
+def test_a_dependency_no_module_read_defines_is_reported_once_not_aliased() -> None:
+    """The large projects' shape: the module defining it was read under another name (or not
+    at all), so no alias can be made; one finding says so, at the first use."""
+    before = {
+        "app/__init__.py": "",
+        "app/routes.py": """\
+            from fastapi import Depends
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            from app.common.session import get_async_session
+
+
+            def a(db: AsyncSession = Depends(get_async_session)):
+                return db
+
+
+            def b(db: AsyncSession = Depends(get_async_session)):
+                return db
+            """,
+    }
+    after = {
+        "app/routes.py": """\
+            from typing import Annotated
+
+            from fastapi import Depends
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            from app.common.session import get_async_session
+
+
+            def a(db: Annotated[AsyncSession, Depends(get_async_session)]):
+                return db
+
+
+            def b(db: Annotated[AsyncSession, Depends(get_async_session)]):
+                return db
+            """,
+    }
+    assert check_project(before, after) == [
+        "app/routes.py:7: no alias for `Depends(get_async_session)`, used 2 times: "
+        "`app.common.session.get_async_session` is defined in no module this run read"
+    ]

@@ -592,6 +592,12 @@ def _camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^0-9A-Za-z]+", name) if part)
 
 
+def _prefixes(dotted: str | None) -> list[str]:
+    """``a.b.c`` → ``a``, ``a.b``, ``a.b.c``: the names an import of it may bind."""
+    parts = (dotted or "").split(".")
+    return [".".join(parts[:end]) for end in range(1, len(parts) + 1)] if dotted else []
+
+
 def _without_dep(name: str) -> str:
     """``ControlPlaneDep`` → ``ControlPlane``, so that the alias is not ``ControlPlaneDepDep``."""
     for suffix in ("Dependency", "Dep"):
@@ -833,9 +839,9 @@ class Planner:
 
     def _unfound(self, qualified: str) -> str:
         module = self.project.module_of(qualified)
-        if module is None:
-            return f"`{qualified}` is in no module this run read"
-        return f"`{module}` defines no `{qualified[len(module) + 1 :]}` this run can follow"
+        rest = qualified[len(module) + 1 :] if module else ""
+        read = f" (`{module}` was read: no `{rest}` there)" if module and "." not in rest else ""
+        return f"`{qualified}` is defined in no module this run read{read}"
 
     def _no_alias(self, uses: Sequence[_Use], function: str, dependency: str, why: str) -> None:
         """One finding for a dependency used twice or more that gets no alias, at its first use."""
@@ -1101,7 +1107,7 @@ class Planner:
             for param in function.params:
                 fd = param.fastapi
                 if fd and (module, function.key, param.name) in self.alias_uses:
-                    wanted.add(fd.dependency)
+                    wanted.update(_prefixes(fd.dependency))  # `deps`, `user_service` too
                     wanted.update(f"{home}.{fd.function}" for home in FASTAPI_PARAM_MODULES)
                     wanted.update(
                         qualified for _, qualified in (fd.annotation.roots if fd.annotation else ())
