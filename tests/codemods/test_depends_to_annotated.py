@@ -2335,6 +2335,25 @@ def test_a_fastapi_plugin_dependency_is_not_fastapi(
     assert "def index(q: Annotated[str, Query()] = None):" in (tmp_path / "main.py").read_text()
 
 
+def test_only_the_project_admitting_an_old_fastapi_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = (
+        "from fastapi import FastAPI, Query\n\napp = FastAPI()\n\n\n"
+        "@app.get('/')\ndef index(q: str = Query(None)):\n    return q\n"
+    )
+    for name, pin in (("old", "0.90.0"), ("new", "0.116.1")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "requirements.txt").write_text(f"fastapi=={pin}\n")
+        (tmp_path / name / "main.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["--select", CODEMOD, "."], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "which ignores Annotated (old/requirements.txt:1: " in result.stderr
+    assert (tmp_path / "old" / "main.py").read_text() == source
+    assert "Annotated[str, Query()] = None" in (tmp_path / "new" / "main.py").read_text()
+
+
 # -- end to end, through the command line, on copies of the example apps ------------------
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fastapi_fix.project.metadata import too_old_fastapi
+from fastapi_fix.project.metadata import too_old_by_file, too_old_fastapi
 
 
 def declared(
@@ -192,3 +192,14 @@ def test_the_nearest_project_folder_decides(tmp_path: Path) -> None:
 def test_no_fastapi_declared_means_current(tmp_path: Path) -> None:
     assert declared(tmp_path, {**pep621("httpx"), "requirements.txt": "starlette==0.20\n"}) is None
     assert declared(tmp_path / "none", {}) is None
+
+
+def test_each_file_is_judged_by_its_own_project(tmp_path: Path) -> None:
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    (tmp_path / "old" / "requirements.txt").write_text("fastapi==0.90.0\n")
+    (tmp_path / "new" / "requirements.txt").write_text("fastapi==0.116.1\n")
+    files = [tmp_path / "old" / "main.py", tmp_path / "new" / "main.py"]
+    for path in files:
+        path.write_text("")
+    assert too_old_by_file(files) == {files[0]: "old/requirements.txt:1: fastapi==0.90.0"}

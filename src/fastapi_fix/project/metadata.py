@@ -55,11 +55,17 @@ class Declaration:
     text: str  # as the finding shows it: ``fastapi ^0.79.1``
     admits: VersionRange
 
-    def where(self, folder: Path) -> str:
-        try:
-            name = self.file.relative_to(folder.resolve()).as_posix()
-        except ValueError:
-            name = self.file.as_posix()
+    def where(self, common: Path | None, project: Path) -> str:
+        """The file (relative to ``common``, else to its ``project`` folder) and line."""
+        name = self.file.as_posix()
+        for folder in (common, project):
+            if folder is None:
+                continue
+            try:
+                name = self.file.relative_to(folder.resolve()).as_posix()
+                break
+            except ValueError:
+                continue
         return f"{name}:{self.line}" if self.line else name
 
     @property
@@ -74,19 +80,39 @@ class Declaration:
 def too_old_fastapi(paths: Iterable[Path], python: tuple[int, int] | None = None) -> str | None:
     """Where the project admits a FastAPI without Annotated support, e.g.
     ``pyproject.toml:7: fastapi ^0.79.1``; None when it admits only newer ones (or says nothing)."""
+    return next(iter(too_old_by_file(paths, python).values()), None)
+
+
+def too_old_by_file(
+    paths: Iterable[Path], python: tuple[int, int] | None = None
+) -> dict[Path, str]:
+    """Each file whose project (`_project_folder`) admits a FastAPI without Annotated
+    support → where it says so, relative to the folder holding all ``paths`` if it can be."""
+    paths = list(paths)
     folders: dict[Path, Path | None] = {}
-    projects = dict.fromkeys(
-        project
-        for path in paths
-        for project in [_project_folder(path.parent, folders)]
-        if project is not None
-    )
+    projects = {path: _project_folder(path.parent, folders) for path in paths}
+    common = _common_folder(paths)
     environment = _environment(python)
-    for project in projects:
-        for declaration in declarations(project, environment):
-            if declaration.too_old:
-                return f"{declaration.where(project)}: {declaration.text}"
-    return None
+    verdicts: dict[Path, str | None] = {}
+    for project in dict.fromkeys(p for p in projects.values() if p is not None):
+        found = next((d for d in declarations(project, environment) if d.too_old), None)
+        verdicts[project] = (
+            None if found is None else f"{found.where(common, project)}: {found.text}"
+        )
+    return {
+        path: verdict
+        for path, project in projects.items()
+        if project is not None
+        for verdict in [verdicts[project]]
+        if verdict is not None
+    }
+
+
+def _common_folder(paths: list[Path]) -> Path | None:
+    try:
+        return Path(os.path.commonpath([path.parent for path in paths])) if paths else None
+    except ValueError:  # relative and absolute paths mixed
+        return None
 
 
 def _project_folder(folder: Path, known: dict[Path, Path | None]) -> Path | None:

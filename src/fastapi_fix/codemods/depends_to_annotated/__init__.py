@@ -52,7 +52,7 @@ from fastapi_fix.engine.codemod import (
     Wanted,
 )
 from fastapi_fix.project.fastapi import cst_param_function
-from fastapi_fix.project.metadata import too_old_fastapi
+from fastapi_fix.project.metadata import too_old_by_file
 
 
 class DependsToAnnotated(Codemod):
@@ -104,7 +104,7 @@ class DependsToAnnotated(Codemod):
             unparsed,
             self.settings.target_version,
             aliases=self.option("aliases"),
-            too_old_fastapi=too_old_fastapi(
+            too_old_fastapi=too_old_by_file(
                 [*(file.path for file in facts), *(f.path for f in unparsed)],
                 self.settings.target_version,
             ),

@@ -630,11 +630,12 @@ class Planner:
         unparsed: Sequence[SourceFile],
         target_version: tuple[int, int] | None,
         aliases: bool,
-        too_old_fastapi: str | None = None,
+        too_old_fastapi: Mapping[Path, str] | None = None,
         fixed: FixedPoints = NO_FIXED_POINTS,
     ) -> None:
-        # Set when the project admits a FastAPI that ignores Annotated: then nothing changes.
-        self.too_old_fastapi = too_old_fastapi
+        # The files whose project admits a FastAPI that ignores Annotated (→ where it says so):
+        # nothing in them changes.
+        self.too_old_fastapi = too_old_fastapi or {}
         self.project = Project(facts, unparsed)
         self.names = _Names(self.project)
         self.modern = target_version is None or target_version >= (3, 9)
@@ -675,10 +676,11 @@ class Planner:
         converting = converting_params(function)
         if not converting:
             return None, None
-        if self.too_old_fastapi:
+        too_old = self.too_old_fastapi.get(self.files[module].path)
+        if too_old:
             return (
                 None,
-                f"the project admits a FastAPI older than 0.95, which ignores Annotated ({self.too_old_fastapi})",
+                f"the project admits a FastAPI older than 0.95, which ignores Annotated ({too_old})",
             )
         star_at = star_position(function)
         if star_at is not None and any(p.kind == "vararg" for p in function.params):
