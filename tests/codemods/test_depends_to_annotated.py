@@ -2974,3 +2974,53 @@ def test_a_dependency_no_module_read_defines_is_reported_once_not_aliased() -> N
         "app/routes.py:7: no alias for `Depends(get_async_session)`, used 2 times: "
         "`app.common.session.get_async_session` is defined in no module this run read"
     ]
+
+
+def test_an_attribute_set_on_an_instance_later_gets_no_alias_after_the_instance() -> None:
+    """The alias would run right after `checker = Checker()`, before `checker.check` exists."""
+    before = {
+        "app/__init__.py": "",
+        "app/security.py": """\
+            class Checker:
+                pass
+
+
+            checker = Checker()
+            checker.check = lambda: True
+            """,
+        "app/routes.py": """\
+            from fastapi import Depends
+
+            from app.security import checker
+
+
+            def a(ok: bool = Depends(checker.check)):
+                return ok
+
+
+            def b(ok: bool = Depends(checker.check)):
+                return ok
+            """,
+    }
+    after = {
+        "app/routes.py": """\
+            from typing import Annotated
+
+            from fastapi import Depends
+
+            from app.security import checker
+
+
+            def a(ok: Annotated[bool, Depends(checker.check)]):
+                return ok
+
+
+            def b(ok: Annotated[bool, Depends(checker.check)]):
+                return ok
+            """,
+    }
+    assert check_project(before, after) == [
+        "app/routes.py:6: no alias for `Depends(checker.check)`, used 2 times: `check` is not a "
+        "method "
+        "the class of `checker` (in app/security.py) is known to define"
+    ]

@@ -110,6 +110,8 @@ class Definition:
     # An unannotated function: what every ``return``/``yield`` of it calls (``UserManager``
     # for ``yield UserManager(db)``); the index keeps it if that is a class.
     constructs: str | None = None
+    # A class: the methods its body defines (`Depends(service.method)` may share an alias).
+    methods: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -600,8 +602,11 @@ def _definition(stmt: ast.stmt, names: _Names) -> tuple[str, Definition] | None:
             ),
             None,
         )
+        methods = frozenset(
+            s.name for s in stmt.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+        )
         return stmt.name, Definition(
-            "class", stmt.lineno, end, _return_type(call, names) if call else None
+            "class", stmt.lineno, end, _return_type(call, names) if call else None, methods=methods
         )
     if (
         isinstance(stmt, ast.Assign)

@@ -731,8 +731,8 @@ class Planner:
 
     def _dependency_definition(self, qualified: str | None) -> tuple[str, str, Definition] | None:
         """Where a dependency is defined: a top-level def or class, or a method of a module-level
-        instance (``user_service.get_current_user``: the instance's definition, where an alias
-        can follow it)."""
+        instance of a project class whose body defines it (``user_service.get_current_user``:
+        the instance's definition, which an alias can follow: the method is there by then)."""
         found = self.project.definition(qualified)
         if found is not None or qualified is None:
             return found
@@ -742,12 +742,10 @@ class Planner:
         module, name = resolved
         head, _, attribute = name.partition(".")
         instance = self.project.modules[module].definitions.get(head)
-        if (
-            instance is None
-            or instance.kind != "instance"
-            or instance.ambiguous
-            or not attribute.isidentifier()
-        ):
+        if instance is None or instance.kind != "instance" or instance.ambiguous:
+            return None
+        cls = self.project.definition(instance.instance_of)
+        if cls is None or cls[2].kind != "class" or attribute not in cls[2].methods:
             return None
         return module, name, instance
 
@@ -829,7 +827,9 @@ class Planner:
                 else:
                     fresh.append((group, *ready))
         for (qualified, function, _), uses in sorted(self.unresolved.items()):
-            self._no_alias(uses, function, qualified.rpartition(".")[2], self._unfound(qualified))
+            resolved = self.project.resolve(qualified)
+            shown = resolved[1] if resolved else qualified.rpartition(".")[2]
+            self._no_alias(uses, function, shown, self._unfound(qualified))
         # Two aliases of one type (two ways to get a User): name both after their dependency.
         types: defaultdict[str, int] = defaultdict(int)
         for group, _, _ in fresh:
@@ -840,6 +840,13 @@ class Planner:
                 self._no_alias(group.uses, group.function, group.dependency[1], why)
 
     def _unfound(self, qualified: str) -> str:
+        resolved = self.project.resolve(qualified)
+        if resolved is not None and "." in resolved[1]:
+            owner, _, attribute = resolved[1].rpartition(".")
+            return (
+                f"`{attribute}` is not a method the class of `{owner}` (in "
+                f"{self.files[resolved[0]].display_path}) is known to define"
+            )
         module = self.project.module_of(qualified)
         rest = qualified[len(module) + 1 :] if module else ""
         read = f" (`{module}` was read: no `{rest}` there)" if module and "." not in rest else ""
