@@ -3024,3 +3024,48 @@ def test_an_attribute_set_on_an_instance_later_gets_no_alias_after_the_instance(
         "method "
         "the class of `checker` (in app/security.py) is known to define"
     ]
+
+
+def test_a_dependency_whose_module_was_read_under_another_name_is_reported() -> None:
+    """The run named the module `src.app.deps`, the code imports `app.deps`: say so."""
+    source = """\
+        from fastapi import Depends
+
+        from app.deps import get_db
+
+
+        def a(db: object = Depends(get_db)):
+            return db
+
+
+        def b(db: object = Depends(get_db)):
+            return db
+        """
+    after = """\
+        from typing import Annotated
+
+        from fastapi import Depends
+
+        from app.deps import get_db
+
+
+        def a(db: Annotated[object, Depends(get_db)]):
+            return db
+
+
+        def b(db: Annotated[object, Depends(get_db)]):
+            return db
+        """
+    findings = check_transformed(
+        CODEMOD,
+        source,
+        after,
+        path="src/app/routes.py",
+        context={
+            "src/app/deps.py": "from fastapi import Request\n\n\ndef get_db(r: Request):\n    return 1\n"
+        },
+    )
+    assert messages(findings) == [
+        "6: no alias for `Depends(get_db)`, used 2 times: `app.deps.get_db` is defined in no "
+        "module this run read (src/app/deps.py was read as `src.app.deps`)"
+    ]

@@ -653,6 +653,7 @@ class Planner:
         self.unresolved: dict[tuple[str, str, str], list[_Use]] = {}
         # module → (line, column, message) of dependencies used twice or more left without alias
         self.unmade: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+        self._by_suffix: dict[str, str] | None = None  # see `_read_as`
 
     def plan(self) -> Index:
         for module, facts in sorted(self.project.modules.items()):
@@ -794,7 +795,10 @@ class Planner:
         """A use of a dependency of the project that no module the run read defines (its
         folder read under another module name, say): counted, to say why it has no alias."""
         qualified = fd.dependency
-        if qualified is None or qualified.partition(".")[0] not in self.project.first_party:
+        if qualified is None or (
+            qualified.partition(".")[0] not in self.project.first_party
+            and self._read_as(qualified) is None
+        ):
             return  # a library's dependency, or a call: no module of ours could hold the alias
         assert fd.extras is not None
         key = (qualified, fd.function, fd.extras[0])
@@ -850,7 +854,30 @@ class Planner:
         module = self.project.module_of(qualified)
         rest = qualified[len(module) + 1 :] if module else ""
         read = f" (`{module}` was read: no `{rest}` there)" if module and "." not in rest else ""
+        other = self._read_as(qualified) if not read else None
+        if other is not None:
+            read = f" ({self.files[other].display_path} was read as `{other}`)"
         return f"`{qualified}` is defined in no module this run read{read}"
+
+    def _read_as(self, qualified: str) -> str | None:
+        """The project module the module of ``qualified`` probably is, read under another
+        name: ``common.session`` for ``src.common.session.get_db``, ``hng.api.db`` for
+        ``api.db.get_db`` (the run named its modules from another import root)."""
+        if self._by_suffix is None:
+            self._by_suffix = {}
+            for key in sorted(self.project.modules, key=len):
+                parts = key.split(".")
+                for start in range(1, len(parts)):
+                    self._by_suffix.setdefault(".".join(parts[start:]), key)
+        parts = qualified.split(".")[:-1]
+        for end in range(len(parts), 0, -1):
+            for start in range(end):
+                candidate = ".".join(parts[start:end])
+                if start and candidate in self.project.modules:
+                    return candidate  # `src.common.session` read as `common.session`
+                if not start and candidate in self._by_suffix:
+                    return self._by_suffix[candidate]  # `api.db` read as `hng.api.db`
+        return None
 
     def _no_alias(self, uses: Sequence[_Use], function: str, dependency: str, why: str) -> None:
         """One finding for a dependency used twice or more that gets no alias, at its first use."""
