@@ -3069,3 +3069,62 @@ def test_a_dependency_whose_module_was_read_under_another_name_is_reported() -> 
         "6: no alias for `Depends(get_db)`, used 2 times: `app.deps.get_db` is defined in no "
         "module this run read (src/app/deps.py was read as `src.app.deps`)"
     ]
+
+
+def test_a_type_imported_through_a_reexport_is_one_type() -> None:
+    """deps.py names `User` from the package, the routes from its module: one alias, in deps."""
+    before = {
+        "app/__init__.py": "",
+        "app/models/__init__.py": "from app.models.user import User\n",
+        "app/models/user.py": "class User:\n    pass\n",
+        "app/deps.py": """\
+            from app.models import User
+
+
+            def get_current_user() -> User:
+                return User()
+            """,
+        "app/routes.py": """\
+            from fastapi import Depends
+
+            from app.deps import get_current_user
+            from app.models import User as U
+            from app.models.user import User
+
+
+            def a(user: User = Depends(get_current_user)):
+                return user
+
+
+            def b(user: U = Depends(get_current_user)):
+                return user
+            """,
+    }
+    after = {
+        "app/deps.py": """\
+            from typing import Annotated
+
+            from fastapi import Depends
+
+            from app.models import User
+
+
+            def get_current_user() -> User:
+                return User()
+
+
+            UserDep = Annotated[User, Depends(get_current_user)]
+            """,
+        "app/routes.py": """\
+            from app.deps import UserDep
+
+
+            def a(user: UserDep):
+                return user
+
+
+            def b(user: UserDep):
+                return user
+            """,
+    }
+    assert check_project(before, after) == []

@@ -461,10 +461,19 @@ class _Names:
         self.project = project
         # module → local name → qualified name, for names this run adds to the module
         self.added: dict[str, dict[str, str]] = defaultdict(dict)
+        self._definitions: dict[str, tuple[str, str] | None] = {}  # see `defined_at`
 
     def taken(self, module: str, name: str) -> bool:
         facts = self.project.modules[module]
         return name in facts.identifiers or name in facts.bindings or name in self.added[module]
+
+    def defined_at(self, qualified: str | None) -> tuple[str, str] | None:
+        """Where a project name is defined (`Project.resolve`), remembered."""
+        if qualified is None:
+            return None
+        if qualified not in self._definitions:
+            self._definitions[qualified] = self.project.resolve(qualified)
+        return self._definitions[qualified]
 
     def existing(self, module: str, qualified: str, before: int) -> str | None:
         """How ``module`` already names ``qualified`` at line ``before`` (``deps.get_db`` counts)."""
@@ -474,6 +483,12 @@ class _Names:
         ]
         for local, binding in usable:
             if binding.qualified == qualified:
+                return local
+        defined = self.defined_at(qualified)
+        for local, binding in usable:
+            # The same definition imported from a module re-exporting it: `from app.models
+            # import User` names `app.models.user.User`.
+            if defined and binding.kind == "from" and self.defined_at(binding.qualified) == defined:
                 return local
         container = qualified.rpartition(".")[0]
         for local, binding in usable:
@@ -620,6 +635,7 @@ class _AliasGroup:
     type: TypeExpr
     extras: tuple[str, str]
     scopes: tuple[str, ...]
+    type_key: str  # `Planner._canonical_key`
     uses: list[_Use] = field(default_factory=list)
 
 
@@ -782,12 +798,25 @@ class Planner:
                     )
                     if type_expr is None:
                         continue
-                    key = (dependency[0], dependency[1], fd.function, type_expr.key, fd.extras[0])
+                    type_key = self._canonical_key(type_expr)
+                    key = (dependency[0], dependency[1], fd.function, type_key, fd.extras[0])
                     group = groups.setdefault(
-                        key, _AliasGroup(dependency, fd.function, type_expr, fd.extras, fd.scopes)
+                        key,
+                        _AliasGroup(
+                            dependency, fd.function, type_expr, fd.extras, fd.scopes, type_key
+                        ),
                     )
                     group.uses.append(_Use(module, function, param, type_expr))
         return [groups[key] for key in sorted(groups)]
+
+    def _canonical_key(self, type_expr: TypeExpr) -> str:
+        """The type's key with each project name as where it is defined: ``User`` imported
+        from ``app.models`` or from ``app.models.user`` is one type."""
+        roots = tuple(
+            (name, ".".join(self.names.defined_at(qualified) or (qualified,)))
+            for name, qualified in type_expr.roots
+        )
+        return TypeExpr(type_expr.code, roots).key
 
     def _unresolved(
         self, module: str, function: FunctionFacts, param: ParamFacts, fd: FastapiDefault
@@ -837,9 +866,9 @@ class Planner:
         # Two aliases of one type (two ways to get a User): name both after their dependency.
         types: defaultdict[str, int] = defaultdict(int)
         for group, _, _ in fresh:
-            types[group.type.key] += 1
+            types[group.type_key] += 1
         for group, uses, rendered in fresh:
-            why = self._define(group, uses, rendered, types[group.type.key] > 1)
+            why = self._define(group, uses, rendered, types[group.type_key] > 1)
             if why is not None:
                 self._no_alias(group.uses, group.function, group.dependency[1], why)
 
