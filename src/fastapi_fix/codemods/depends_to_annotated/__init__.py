@@ -62,7 +62,8 @@ class DependsToAnnotated(Codemod):
         "Unlike ruff's always-unsafe FAST002, no parameter moves: only the default leaves the call; "
         "a bare `*` is added only where a required parameter would follow a defaulted one (and dropped "
         "only where it served nothing else); a function called positionally, or without an argument "
-        "that becomes required, is left and reported; comments are kept; FastAPI < 0.95 is left alone."
+        "that becomes required, is left and reported; comments are kept; a project whose lock file "
+        "(else its requirements) admits FastAPI < 0.95 is left alone."
     )
     example = (
         "def read_items(q: str | None = Query(None, max_length=50), db: Session = Depends(get_db)): ...\n"
