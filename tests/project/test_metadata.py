@@ -203,3 +203,21 @@ def test_each_file_is_judged_by_its_own_project(tmp_path: Path) -> None:
     for path in files:
         path.write_text("")
     assert too_old_by_file(files) == {files[0]: "old/requirements.txt:1: fastapi==0.90.0"}
+
+
+def test_the_search_stops_at_the_repository_root(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("fastapi==0.90.0\n")  # outside the repository
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    main = tmp_path / "repo" / "main.py"
+    main.write_text("")
+    assert too_old_fastapi([main]) is None
+
+
+def test_relative_paths_look_above_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\ndependencies = ["fastapi==0.90.0"]\n')
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "main.py").write_text("")
+    monkeypatch.chdir(tmp_path / "app")
+    assert too_old_fastapi([Path("main.py")]) == "pyproject.toml:2: fastapi==0.90.0"

@@ -90,7 +90,7 @@ def too_old_by_file(
     support → where it says so, relative to the folder holding all ``paths`` if it can be."""
     paths = list(paths)
     folders: dict[Path, Path | None] = {}
-    projects = {path: _project_folder(path.parent, folders) for path in paths}
+    projects = {path: _project_folder(path.parent.resolve(), folders) for path in paths}
     common = _common_folder(paths)
     environment = _environment(python)
     verdicts: dict[Path, str | None] = {}
@@ -116,7 +116,8 @@ def _common_folder(paths: list[Path]) -> Path | None:
 
 
 def _project_folder(folder: Path, known: dict[Path, Path | None]) -> Path | None:
-    """The nearest folder at or above ``folder`` holding project metadata (memoised)."""
+    """The nearest folder at or above ``folder`` holding project metadata, not above the
+    repository's root (memoised)."""
     walked = []
     found: Path | None = None
     for directory in (folder, *folder.parents):
@@ -124,20 +125,22 @@ def _project_folder(folder: Path, known: dict[Path, Path | None]) -> Path | None
             found = known[directory]
             break
         walked.append(directory)
-        if _holds_metadata(directory):
+        names = _names_in(directory)
+        if any(name in METADATA_FILES or _is_requirements_file(name) for name in names):
             found = directory
+            break
+        if ".git" in names:
             break
     for directory in walked:
         known[directory] = found
     return found
 
 
-def _holds_metadata(folder: Path) -> bool:
+def _names_in(folder: Path) -> list[str]:
     try:
-        names = os.listdir(folder)
+        return os.listdir(folder)
     except OSError:
-        return False
-    return any(name in METADATA_FILES or _is_requirements_file(name) for name in names)
+        return []
 
 
 def _is_requirements_file(name: str) -> bool:
