@@ -69,7 +69,7 @@ def more_to_gather(facts: Mapping[SourceFile, FileFacts]) -> Wanted:
     return _Rules(facts).wanted()
 
 
-def dotted_prefixes(dotted: str) -> Iterable[str]:
+def _prefixes(dotted: str) -> Iterable[str]:
     """``a.b.c`` → ``a``, ``a.b``, ``a.b.c``."""
     parts = dotted.split(".")
     return (".".join(parts[:end]) for end in range(1, len(parts) + 1))
@@ -124,7 +124,7 @@ class _Rules:
     # -- resolving names the way `Project.resolve` does, asking for each module on the way --
 
     def _ask(self, dotted: str) -> None:
-        self.wanted_modules.update(dotted_prefixes(dotted))
+        self.wanted_modules.update(_prefixes(dotted))
 
     def _resolve(self, qualified: str) -> tuple[str, str] | None:
         """`Project.resolve` on the facts so far. The index picks the longest prefix that is a
@@ -258,7 +258,7 @@ class _Rules:
                 )
                 if not file_facts.is_package:
                     if fastapi_default.dependency:
-                        wanted.update(dotted_prefixes(fastapi_default.dependency))
+                        wanted.update(_prefixes(fastapi_default.dependency))
                     wanted.update(_roots(fastapi_default.annotation))
         self._imported_from(
             file_facts.module,
@@ -282,14 +282,14 @@ class _Rules:
                 self._ask(name)
                 starts.extend(
                     prefix
-                    for prefix in dotted_prefixes(name)
+                    for prefix in _prefixes(name)
                     if prefix in self.modules and prefix != importer.module and prefix not in direct
                 )
         seen = set(starts)
         while starts:
             for imported in self.modules[starts.pop()].runtime_imports:
                 self._ask(imported)
-                for prefix in dotted_prefixes(imported):
+                for prefix in _prefixes(imported):
                     if prefix in self.modules and prefix not in seen:
                         seen.add(prefix)
                         starts.append(prefix)
@@ -297,9 +297,7 @@ class _Rules:
     @staticmethod
     def _direct(importer: FileFacts) -> set[str]:
         """The modules ``importer`` imports when it runs (with their packages): `Project._edges`."""
-        return {
-            prefix for imported in importer.runtime_imports for prefix in dotted_prefixes(imported)
-        }
+        return {prefix for imported in importer.runtime_imports for prefix in _prefixes(imported)}
 
     def _imports(self) -> Iterator[tuple[FileFacts, set[str]]]:
         """Each module the index may write names into (importing them if need be), with those
