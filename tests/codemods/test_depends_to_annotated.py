@@ -3128,3 +3128,59 @@ def test_a_type_imported_through_a_reexport_is_one_type() -> None:
             """,
     }
     assert check_project(before, after) == []
+
+
+def test_a_library_type_reexported_by_its_package_is_named_with_the_import_there() -> None:
+    """boilerplate's shape: db.py imports `sqlalchemy.ext.asyncio.session.AsyncSession`, the
+    routes `sqlalchemy.ext.asyncio.AsyncSession`: one class, so the alias uses db.py's import."""
+    before = {
+        "app/__init__.py": "",
+        "app/db.py": """\
+            from sqlalchemy.ext.asyncio.session import AsyncSession
+
+
+            async def get_db() -> AsyncSession:
+                return AsyncSession()
+            """,
+        "app/routes.py": """\
+            from fastapi import Depends
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            from app.db import get_db
+
+
+            async def a(db: AsyncSession = Depends(get_db)):
+                return db
+
+
+            async def b(db: AsyncSession = Depends(get_db)):
+                return db
+            """,
+    }
+    after = {
+        "app/db.py": """\
+            from typing import Annotated
+
+            from fastapi import Depends
+            from sqlalchemy.ext.asyncio.session import AsyncSession
+
+
+            async def get_db() -> AsyncSession:
+                return AsyncSession()
+
+
+            AsyncSessionDep = Annotated[AsyncSession, Depends(get_db)]
+            """,
+        "app/routes.py": """\
+            from app.db import AsyncSessionDep
+
+
+            async def a(db: AsyncSessionDep):
+                return db
+
+
+            async def b(db: AsyncSessionDep):
+                return db
+            """,
+    }
+    assert check_project(before, after) == []

@@ -490,6 +490,10 @@ class _Names:
             # import User` names `app.models.user.User`.
             if defined and binding.kind == "from" and self.defined_at(binding.qualified) == defined:
                 return local
+            # A library's package exporting a name of its own submodule is a re-export:
+            # `sqlalchemy.orm.Session` is `sqlalchemy.orm.session.Session`.
+            if not defined and binding.kind == "from" and _one_export(binding.qualified, qualified):
+                return local
         container = qualified.rpartition(".")[0]
         for local, binding in usable:
             assert binding.qualified is not None
@@ -605,6 +609,19 @@ def _camel(name: str) -> str:
     """``get_current_user`` → ``CurrentUser``; ``items:read`` → ``ItemsRead``."""
     name = re.sub(r"^_*get_", "", name)
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^0-9A-Za-z]+", name) if part)
+
+
+def _one_export(first: str | None, second: str) -> bool:
+    """``sqlalchemy.orm.Session`` and ``sqlalchemy.orm.session.Session``: the same last name,
+    one from a package that holds the other's module (a library re-exporting its own name)."""
+    if first is None:
+        return False
+    (one, _, name), (other, _, own) = first.rpartition("."), second.rpartition(".")
+    return (
+        bool(one and other)
+        and name == own
+        and (one.startswith(other + ".") or other.startswith(one + "."))
+    )
 
 
 def _prefixes(dotted: str | None) -> list[str]:
