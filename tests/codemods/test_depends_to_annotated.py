@@ -3184,3 +3184,65 @@ def test_a_library_type_reexported_by_its_package_is_named_with_the_import_there
             """,
     }
     assert check_project(before, after) == []
+
+
+def test_a_class_reexported_by_its_package_is_named_by_its_own_module() -> None:
+    """surfsense's shape: the routes import `AutomationService` from the package, whose
+    module defines it next to its dependency."""
+    before = {
+        "app/__init__.py": "",
+        "app/services/__init__.py": (
+            "from app.services.automation import AutomationService, get_service\n"
+        ),
+        "app/services/automation.py": """\
+            class AutomationService:
+                pass
+
+
+            def get_service() -> AutomationService:
+                return AutomationService()
+            """,
+        "app/routes.py": """\
+            from fastapi import Depends
+
+            from app.services import AutomationService, get_service
+
+
+            def a(service: AutomationService = Depends(get_service)):
+                return service
+
+
+            def b(service: AutomationService = Depends(get_service)):
+                return service
+            """,
+    }
+    after = {
+        "app/services/automation.py": """\
+            from typing import Annotated
+
+            from fastapi import Depends
+
+
+            class AutomationService:
+                pass
+
+
+            def get_service() -> AutomationService:
+                return AutomationService()
+
+
+            AutomationServiceDep = Annotated[AutomationService, Depends(get_service)]
+            """,
+        "app/routes.py": """\
+            from app.services.automation import AutomationServiceDep
+
+
+            def a(service: AutomationServiceDep):
+                return service
+
+
+            def b(service: AutomationServiceDep):
+                return service
+            """,
+    }
+    assert check_project(before, after) == []

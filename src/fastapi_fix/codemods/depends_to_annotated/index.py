@@ -486,9 +486,13 @@ class _Names:
                 return local
         defined = self.defined_at(qualified)
         for local, binding in usable:
-            # The same definition imported from a module re-exporting it: `from app.models
-            # import User` names `app.models.user.User`.
-            if defined and binding.kind == "from" and self.defined_at(binding.qualified) == defined:
+            # The same definition, here or imported from a module re-exporting it: `class
+            # User` or `from app.models import User` names `app.models.User` (re-exported).
+            if (
+                defined
+                and binding.kind != "import"
+                and self.defined_at(binding.qualified) == defined
+            ):
                 return local
             # A library's package exporting a name of its own submodule is a re-export:
             # `sqlalchemy.orm.Session` is `sqlalchemy.orm.session.Session`.
