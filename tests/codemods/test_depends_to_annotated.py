@@ -21,7 +21,6 @@ from fastapi_fix.engine.codemod import FileContext, SourceFile
 from fastapi_fix.engine.results import Status
 from fastapi_fix.engine.runner import Runner
 from fastapi_fix.project.fastapi import cst_param_function
-from fastapi_fix.project.metadata import too_old_fastapi
 from tests.example_apps import EXAMPLE_APPS, assert_example_tests_pass, copy_example, dump_openapi
 from tests.helpers import (
     PROJECT,
@@ -1799,7 +1798,11 @@ def test_alias_falls_back_to_inline_when_its_type_would_need_a_cycle() -> None:
                 return user
             """,
     }
-    assert check_project(before, after) == []
+    assert check_project(before, after) == [
+        "app/routes.py:10: no alias for `Depends(get_current_user)`, used 2 times: its type "
+        "`User` cannot be named in app/deps.py: importing `app.models.User` there would make "
+        "an import cycle"
+    ]
 
 
 def test_module_attribute_use_and_security_scopes() -> None:
@@ -2262,7 +2265,6 @@ def test_pep_695_alias_is_reused() -> None:
         "app/routes.py": """\
             from fastapi import APIRouter
 
-            from app import db
             from app.deps import DbSession
 
             router = APIRouter()
@@ -2316,32 +2318,46 @@ def test_a_project_on_fastapi_older_than_0_95_is_left_alone(
     assert result.exit_code == 0
     assert (
         "main.py:7:11: depends-to-annotated: `q` left as is: the project admits a FastAPI older than 0.95, "
-        "which ignores Annotated (pyproject.toml: fastapi ^0.79.1)" in result.stderr
+        "which ignores Annotated (pyproject.toml:2: fastapi ^0.79.1)" in result.stderr
     )
     assert "= Query(None)" in (tmp_path / "main.py").read_text()
 
 
-@pytest.mark.parametrize(
-    ("spec", "too_old"),
-    [
-        (">=0.79,<1", True),
-        ("==0.94.*", True),
-        ("~=0.90", True),
-        ("^0.79.1", True),
-        ("0.88.0", True),
-        (">=0.95.1", False),
-        (">=0.110", False),
-        ("^0.100", False),
-        ("<0.90", False),
-        ("", False),
-    ],
-)
-def test_declared_fastapi_minimum(tmp_path: Path, spec: str, too_old: bool) -> None:
+def test_a_fastapi_plugin_dependency_is_not_fastapi(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #11 a: ``fastapi-sso==0.19.0`` beside ``fastapi==0.116.1`` read as an old FastAPI."""
     (tmp_path / "pyproject.toml").write_text(
-        f'[project]\nname = "x"\ndependencies = ["fastapi{spec}", "httpx"]\n'
+        '[project]\nname = "x"\ndependencies = ["fastapi==0.116.1", "fastapi-sso==0.19.0"]\n'
     )
-    (tmp_path / "main.py").write_text("")
-    assert (too_old_fastapi([tmp_path / "main.py"]) is not None) == too_old
+    (tmp_path / "main.py").write_text(
+        "from fastapi import FastAPI, Query\n\napp = FastAPI()\n\n\n"
+        "@app.get('/')\ndef index(q: str = Query(None)):\n    return q\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["--select", CODEMOD, "."], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "older than 0.95" not in result.stderr
+    assert "def index(q: Annotated[str, Query()] = None):" in (tmp_path / "main.py").read_text()
+
+
+def test_only_the_project_admitting_an_old_fastapi_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = (
+        "from fastapi import FastAPI, Query\n\napp = FastAPI()\n\n\n"
+        "@app.get('/')\ndef index(q: str = Query(None)):\n    return q\n"
+    )
+    for name, pin in (("old", "0.90.0"), ("new", "0.116.1")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "requirements.txt").write_text(f"fastapi=={pin}\n")
+        (tmp_path / name / "main.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["--select", CODEMOD, "."], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "which ignores Annotated (old/requirements.txt:1: " in result.stderr
+    assert (tmp_path / "old" / "main.py").read_text() == source
+    assert "Annotated[str, Query()] = None" in (tmp_path / "new" / "main.py").read_text()
 
 
 # -- end to end, through the command line, on copies of the example apps ------------------
@@ -2476,3 +2492,764 @@ def test_a_name_used_only_in_pep_695_type_parameters_keeps_its_import():
     assert "from sqlalchemy.orm import Session\n" in new
     assert "def first[T: Session](db: SessionDep) -> T: ..." in new
     assert "from fastapi import FastAPI\n" in new
+
+
+# -- FastAPI imports a rewrite leaves unused (issue #11 i) -----------------------------------
+
+DB_CONTEXT = {
+    "app/__init__.py": "",
+    "app/db.py": """\
+        from collections.abc import Iterator
+
+        from sqlalchemy.orm import Session
+
+
+        def get_db() -> Iterator[Session]:
+            yield Session()
+        """,
+}
+
+
+def test_depends_left_unused_in_a_package_is_removed() -> None:
+    """Every use became an alias: ``Depends`` goes, the comment above the import stays."""
+    check_transformed(
+        CODEMOD,
+        """\
+        # the web layer
+        from fastapi import APIRouter, Depends
+        from sqlalchemy.orm import Session
+
+        from app.db import get_db
+
+        router = APIRouter()
+
+
+        @router.get("/a")
+        def a(db: Session = Depends(get_db)):
+            return db
+
+
+        @router.get("/b")
+        def b(db: Session = Depends(get_db)):
+            return db
+        """,
+        """\
+        # the web layer
+        from fastapi import APIRouter
+        from sqlalchemy.orm import Session
+
+        from app.db import SessionDep, get_db
+
+        router = APIRouter()
+
+
+        @router.get("/a")
+        def a(db: SessionDep):
+            return db
+
+
+        @router.get("/b")
+        def b(db: SessionDep):
+            return db
+        """,
+        path="app/routes/__init__.py",
+        context=DB_CONTEXT,
+    )
+
+
+def test_a_fastapi_import_statement_left_empty_goes_whole() -> None:
+    check_transformed(
+        CODEMOD,
+        """\
+        \"\"\"Routes.\"\"\"
+
+        # FastAPI
+        from fastapi import Depends as D
+        from sqlalchemy.orm import Session
+
+        from app.db import get_db
+
+
+        def a(db: Session = D(get_db)):
+            return db
+
+
+        def b(db: Session = D(get_db)):
+            return db
+        """,
+        """\
+        \"\"\"Routes.\"\"\"
+
+        # FastAPI
+        from sqlalchemy.orm import Session
+
+        from app.db import SessionDep, get_db
+
+
+        def a(db: SessionDep):
+            return db
+
+
+        def b(db: SessionDep):
+            return db
+        """,
+        path="app/routes/__init__.py",
+        context=DB_CONTEXT,
+    )
+
+
+KEPT_IMPORTS = [
+    pytest.param(
+        """\
+        from fastapi import Depends
+
+        __all__ = ["Depends", "a", "b"]
+        """,
+        id="listed-in-all",
+    ),
+    pytest.param(
+        """\
+        from fastapi import Depends
+
+
+        def c(db=Depends(lambda: 1)):
+            return db
+        """,
+        id="still-used-by-another-parameter",
+    ),
+    pytest.param(
+        """\
+        from fastapi import Query  # unused before the rewrite: not its business
+        from fastapi import Depends
+
+
+        def c(db=Depends(lambda: 1)):
+            return db
+        """,
+        id="unused-before",
+    ),
+]
+
+
+@pytest.mark.parametrize("kept", KEPT_IMPORTS)
+def test_fastapi_imports_still_used_or_exported_stay(kept: str) -> None:
+    before = textwrap.dedent(kept) + textwrap.dedent(
+        """\
+        from sqlalchemy.orm import Session
+
+        from app.db import get_db
+
+
+        def a(db: Session = Depends(get_db)):
+            return db
+
+
+        def b(db: Session = Depends(get_db)):
+            return db
+        """
+    )
+    result = run_project(
+        CODEMOD,
+        {
+            **{k: textwrap.dedent(v).encode() for k, v in DB_CONTEXT.items()},
+            "app/routes/__init__.py": before.encode(),
+        },
+    )["app/routes/__init__.py"]
+    assert result.new is not None
+    assert b"def a(db: SessionDep):" in result.new
+    assert before.splitlines()[0].encode() in result.new  # the first fastapi import, whole
+
+
+def test_a_fastapi_import_another_module_takes_from_here_stays() -> None:
+    files = {
+        **DB_CONTEXT,
+        "app/routes/__init__.py": """\
+            from fastapi import Depends
+            from sqlalchemy.orm import Session
+
+            from app.db import get_db
+
+
+            def a(db: Session = Depends(get_db)):
+                return db
+
+
+            def b(db: Session = Depends(get_db)):
+                return db
+            """,
+        "app/other.py": "from app.routes import Depends\n",
+    }
+    results = run_project(CODEMOD, {k: textwrap.dedent(v).encode() for k, v in files.items()})
+    new = results["app/routes/__init__.py"].new
+    assert new is not None
+    assert b"from fastapi import Depends\n" in new
+
+
+# -- aliases on the shapes of large projects (issue #11 h) -----------------------------------
+
+
+def test_an_alias_name_never_doubles_its_suffix() -> None:
+    before = {
+        "app/__init__.py": "",
+        "app/deps.py": """\
+            def control_plane_dep():
+                return None
+            """,
+        "app/routes.py": """\
+            from fastapi import Depends
+
+            from app.deps import control_plane_dep
+
+
+            def a(plane=Depends(control_plane_dep)):
+                return plane
+
+
+            def b(plane=Depends(control_plane_dep)):
+                return plane
+            """,
+    }
+    after = {
+        "app/deps.py": """\
+            from typing import Annotated, Any
+
+            from fastapi import Depends
+
+
+            def control_plane_dep():
+                return None
+
+
+            ControlPlaneDep = Annotated[Any, Depends(control_plane_dep)]
+            """,
+        "app/routes.py": """\
+            from app.deps import ControlPlaneDep
+
+
+            def a(plane: ControlPlaneDep):
+                return plane
+
+
+            def b(plane: ControlPlaneDep):
+                return plane
+            """,
+    }
+    assert check_project(before, after) == []
+
+
+def test_a_method_of_a_module_level_instance_gets_its_alias_after_the_instance() -> None:
+    """hng's shape: `Depends(user_service.get_current_user)`, used everywhere."""
+    before = {
+        "app/__init__.py": "",
+        "app/models.py": "class User:\n    pass\n",
+        "app/services.py": """\
+            from app.models import User
+
+
+            class UserService:
+                def get_current_user(self) -> User:
+                    return User()
+
+
+            user_service = UserService()
+            """,
+        "app/routes.py": """\
+            from fastapi import Depends
+
+            from app.models import User
+            from app.services import user_service
+
+
+            def a(user: User = Depends(user_service.get_current_user)):
+                return user
+
+
+            def b(user: User = Depends(user_service.get_current_user)):
+                return user
+            """,
+    }
+    after = {
+        "app/services.py": """\
+            from typing import Annotated
+
+            from fastapi import Depends
+
+            from app.models import User
+
+
+            class UserService:
+                def get_current_user(self) -> User:
+                    return User()
+
+
+            user_service = UserService()
+            UserDep = Annotated[User, Depends(user_service.get_current_user)]
+            """,
+        "app/routes.py": """\
+            from app.services import UserDep
+
+
+            def a(user: UserDep):
+                return user
+
+
+            def b(user: UserDep):
+                return user
+            """,
+    }
+    assert check_project(before, after) == []
+
+
+def test_an_unannotated_dependency_that_yields_a_class_gives_that_type() -> None:
+    before = {
+        "app/__init__.py": "",
+        "app/users.py": """\
+            class UserManager:
+                def __init__(self, db):
+                    self.db = db
+
+
+            async def get_user_manager(db=None):
+                yield UserManager(db)
+            """,
+        "app/routes.py": """\
+            from fastapi import Depends
+
+            from app.users import get_user_manager
+
+
+            async def a(manager=Depends(get_user_manager)):
+                return manager
+
+
+            async def b(manager=Depends(get_user_manager)):
+                return manager
+            """,
+    }
+    after = {
+        "app/users.py": """\
+            from typing import Annotated
+
+            from fastapi import Depends
+
+
+            class UserManager:
+                def __init__(self, db):
+                    self.db = db
+
+
+            async def get_user_manager(db=None):
+                yield UserManager(db)
+
+
+            UserManagerDep = Annotated[UserManager, Depends(get_user_manager)]
+            """,
+        "app/routes.py": """\
+            from app.users import UserManagerDep
+
+
+            async def a(manager: UserManagerDep):
+                return manager
+
+
+            async def b(manager: UserManagerDep):
+                return manager
+            """,
+    }
+    assert check_project(before, after) == []
+
+
+YIELDED = """\
+    from fastapi import Depends
+    from sqlalchemy.orm import Session
+
+
+    def get_db() -> {returns}:
+        yield Session()
+
+
+    def a(db{param}):
+        return db
+    """
+
+
+@pytest.mark.parametrize(
+    ("imports", "returns"),
+    [
+        pytest.param(
+            "from typing import Annotated, Generator",
+            "Generator[Session, None, None]",
+            id="generator",
+        ),
+        pytest.param(
+            "from collections.abc import AsyncIterator\nfrom typing import Annotated",
+            "AsyncIterator[Session]",
+            id="async-iterator",
+        ),
+    ],
+)
+def test_an_unannotated_parameter_takes_the_yielded_type(imports: str, returns: str) -> None:
+    before_imports = imports.replace(
+        "from typing import Annotated, ", "from typing import "
+    ).replace("\nfrom typing import Annotated", "")
+    check_transformed(
+        CODEMOD,
+        before_imports
+        + "\n\n"
+        + textwrap.dedent(YIELDED).format(returns=returns, param="=Depends(get_db)"),
+        imports
+        + "\n\n"
+        + textwrap.dedent(YIELDED).format(
+            returns=returns, param=": Annotated[Session, Depends(get_db)]"
+        ),
+    )
+
+
+def test_a_dependency_used_once_or_from_a_library_is_not_reported() -> None:
+    source = """\
+        from fastapi import Depends
+        from otherlib import get_token
+
+        from app.deps import get_db
+
+
+        def a(token: str = Depends(get_token), db: object = Depends(get_db)):
+            return token
+
+
+        def b(token: str = Depends(get_token)):
+            return token
+        """
+    after = """\
+        from typing import Annotated
+
+        from fastapi import Depends
+        from otherlib import get_token
+
+        from app.deps import get_db
+
+
+        def a(token: Annotated[str, Depends(get_token)], db: Annotated[object, Depends(get_db)]):
+            return token
+
+
+        def b(token: Annotated[str, Depends(get_token)]):
+            return token
+        """
+    assert check_transformed(CODEMOD, source, after) == []
+
+
+def test_a_dependency_no_module_read_defines_is_reported_once_not_aliased() -> None:
+    """The large projects' shape: the module defining it was read under another name (or not
+    at all), so no alias can be made; one finding says so, at the first use."""
+    before = {
+        "app/__init__.py": "",
+        "app/routes.py": """\
+            from fastapi import Depends
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            from app.common.session import get_async_session
+
+
+            def a(db: AsyncSession = Depends(get_async_session)):
+                return db
+
+
+            def b(db: AsyncSession = Depends(get_async_session)):
+                return db
+            """,
+    }
+    after = {
+        "app/routes.py": """\
+            from typing import Annotated
+
+            from fastapi import Depends
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            from app.common.session import get_async_session
+
+
+            def a(db: Annotated[AsyncSession, Depends(get_async_session)]):
+                return db
+
+
+            def b(db: Annotated[AsyncSession, Depends(get_async_session)]):
+                return db
+            """,
+    }
+    assert check_project(before, after) == [
+        "app/routes.py:7: no alias for `Depends(get_async_session)`, used 2 times: "
+        "`app.common.session.get_async_session` is defined in no module this run read"
+    ]
+
+
+def test_an_attribute_set_on_an_instance_later_gets_no_alias_after_the_instance() -> None:
+    """The alias would run right after `checker = Checker()`, before `checker.check` exists."""
+    before = {
+        "app/__init__.py": "",
+        "app/security.py": """\
+            class Checker:
+                pass
+
+
+            checker = Checker()
+            checker.check = lambda: True
+            """,
+        "app/routes.py": """\
+            from fastapi import Depends
+
+            from app.security import checker
+
+
+            def a(ok: bool = Depends(checker.check)):
+                return ok
+
+
+            def b(ok: bool = Depends(checker.check)):
+                return ok
+            """,
+    }
+    after = {
+        "app/routes.py": """\
+            from typing import Annotated
+
+            from fastapi import Depends
+
+            from app.security import checker
+
+
+            def a(ok: Annotated[bool, Depends(checker.check)]):
+                return ok
+
+
+            def b(ok: Annotated[bool, Depends(checker.check)]):
+                return ok
+            """,
+    }
+    assert check_project(before, after) == [
+        "app/routes.py:6: no alias for `Depends(checker.check)`, used 2 times: `check` is not a "
+        "method "
+        "the class of `checker` (in app/security.py) is known to define"
+    ]
+
+
+def test_a_dependency_whose_module_was_read_under_another_name_is_reported() -> None:
+    """The run named the module `src.app.deps`, the code imports `app.deps`: say so."""
+    source = """\
+        from fastapi import Depends
+
+        from app.deps import get_db
+
+
+        def a(db: object = Depends(get_db)):
+            return db
+
+
+        def b(db: object = Depends(get_db)):
+            return db
+        """
+    after = """\
+        from typing import Annotated
+
+        from fastapi import Depends
+
+        from app.deps import get_db
+
+
+        def a(db: Annotated[object, Depends(get_db)]):
+            return db
+
+
+        def b(db: Annotated[object, Depends(get_db)]):
+            return db
+        """
+    findings = check_transformed(
+        CODEMOD,
+        source,
+        after,
+        path="src/app/routes.py",
+        context={
+            "src/app/deps.py": "from fastapi import Request\n\n\ndef get_db(r: Request):\n    return 1\n"
+        },
+    )
+    assert messages(findings) == [
+        "6: no alias for `Depends(get_db)`, used 2 times: `app.deps.get_db` is defined in no "
+        "module this run read (src/app/deps.py was read as `src.app.deps`)"
+    ]
+
+
+def test_a_type_imported_through_a_reexport_is_one_type() -> None:
+    """deps.py names `User` from the package, the routes from its module: one alias, in deps."""
+    before = {
+        "app/__init__.py": "",
+        "app/models/__init__.py": "from app.models.user import User\n",
+        "app/models/user.py": "class User:\n    pass\n",
+        "app/deps.py": """\
+            from app.models import User
+
+
+            def get_current_user() -> User:
+                return User()
+            """,
+        "app/routes.py": """\
+            from fastapi import Depends
+
+            from app.deps import get_current_user
+            from app.models import User as U
+            from app.models.user import User
+
+
+            def a(user: User = Depends(get_current_user)):
+                return user
+
+
+            def b(user: U = Depends(get_current_user)):
+                return user
+            """,
+    }
+    after = {
+        "app/deps.py": """\
+            from typing import Annotated
+
+            from fastapi import Depends
+
+            from app.models import User
+
+
+            def get_current_user() -> User:
+                return User()
+
+
+            UserDep = Annotated[User, Depends(get_current_user)]
+            """,
+        "app/routes.py": """\
+            from app.deps import UserDep
+
+
+            def a(user: UserDep):
+                return user
+
+
+            def b(user: UserDep):
+                return user
+            """,
+    }
+    assert check_project(before, after) == []
+
+
+def test_a_library_type_reexported_by_its_package_is_named_with_the_import_there() -> None:
+    """boilerplate's shape: db.py imports `sqlalchemy.ext.asyncio.session.AsyncSession`, the
+    routes `sqlalchemy.ext.asyncio.AsyncSession`: one class, so the alias uses db.py's import."""
+    before = {
+        "app/__init__.py": "",
+        "app/db.py": """\
+            from sqlalchemy.ext.asyncio.session import AsyncSession
+
+
+            async def get_db() -> AsyncSession:
+                return AsyncSession()
+            """,
+        "app/routes.py": """\
+            from fastapi import Depends
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            from app.db import get_db
+
+
+            async def a(db: AsyncSession = Depends(get_db)):
+                return db
+
+
+            async def b(db: AsyncSession = Depends(get_db)):
+                return db
+            """,
+    }
+    after = {
+        "app/db.py": """\
+            from typing import Annotated
+
+            from fastapi import Depends
+            from sqlalchemy.ext.asyncio.session import AsyncSession
+
+
+            async def get_db() -> AsyncSession:
+                return AsyncSession()
+
+
+            AsyncSessionDep = Annotated[AsyncSession, Depends(get_db)]
+            """,
+        "app/routes.py": """\
+            from app.db import AsyncSessionDep
+
+
+            async def a(db: AsyncSessionDep):
+                return db
+
+
+            async def b(db: AsyncSessionDep):
+                return db
+            """,
+    }
+    assert check_project(before, after) == []
+
+
+def test_a_class_reexported_by_its_package_is_named_by_its_own_module() -> None:
+    """surfsense's shape: the routes import `AutomationService` from the package, whose
+    module defines it next to its dependency."""
+    before = {
+        "app/__init__.py": "",
+        "app/services/__init__.py": (
+            "from app.services.automation import AutomationService, get_service\n"
+        ),
+        "app/services/automation.py": """\
+            class AutomationService:
+                pass
+
+
+            def get_service() -> AutomationService:
+                return AutomationService()
+            """,
+        "app/routes.py": """\
+            from fastapi import Depends
+
+            from app.services import AutomationService, get_service
+
+
+            def a(service: AutomationService = Depends(get_service)):
+                return service
+
+
+            def b(service: AutomationService = Depends(get_service)):
+                return service
+            """,
+    }
+    after = {
+        "app/services/automation.py": """\
+            from typing import Annotated
+
+            from fastapi import Depends
+
+
+            class AutomationService:
+                pass
+
+
+            def get_service() -> AutomationService:
+                return AutomationService()
+
+
+            AutomationServiceDep = Annotated[AutomationService, Depends(get_service)]
+            """,
+        "app/routes.py": """\
+            from app.services.automation import AutomationServiceDep
+
+
+            def a(service: AutomationServiceDep):
+                return service
+
+
+            def b(service: AutomationServiceDep):
+                return service
+            """,
+    }
+    assert check_project(before, after) == []

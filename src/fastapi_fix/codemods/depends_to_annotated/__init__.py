@@ -23,7 +23,12 @@ from pathlib import Path
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider
 
-from fastapi_fix.codemods.depends_to_annotated.facts import FileFacts, gather_facts, name_uses
+from fastapi_fix.codemods.depends_to_annotated.facts import (
+    FileFacts,
+    gather_facts,
+    name_uses,
+    uses_in,
+)
 from fastapi_fix.codemods.depends_to_annotated.gather import more_to_gather
 from fastapi_fix.codemods.depends_to_annotated.imports import (
     add_imports,
@@ -47,7 +52,7 @@ from fastapi_fix.engine.codemod import (
     Wanted,
 )
 from fastapi_fix.project.fastapi import cst_param_function
-from fastapi_fix.project.metadata import too_old_fastapi
+from fastapi_fix.project.metadata import too_old_by_file
 
 
 class DependsToAnnotated(Codemod):
@@ -57,7 +62,8 @@ class DependsToAnnotated(Codemod):
         "Unlike ruff's always-unsafe FAST002, no parameter moves: only the default leaves the call; "
         "a bare `*` is added only where a required parameter would follow a defaulted one (and dropped "
         "only where it served nothing else); a function called positionally, or without an argument "
-        "that becomes required, is left and reported; comments are kept; FastAPI < 0.95 is left alone."
+        "that becomes required, is left and reported; comments are kept; a project whose lock file "
+        "(else its requirements) admits FastAPI < 0.95 is left alone."
     )
     example = (
         "def read_items(q: str | None = Query(None, max_length=50), db: Session = Depends(get_db)): ...\n"
@@ -99,8 +105,9 @@ class DependsToAnnotated(Codemod):
             unparsed,
             self.settings.target_version,
             aliases=self.option("aliases"),
-            too_old_fastapi=too_old_fastapi(
-                [*(file.path for file in facts), *(f.path for f in unparsed)]
+            too_old_fastapi=too_old_by_file(
+                [*(file.path for file in facts), *(f.path for f in unparsed)],
+                self.settings.target_version,
             ),
             fixed=fixed,
         )
@@ -118,7 +125,8 @@ class DependsToAnnotated(Codemod):
         return _rewrite(ctx, module, plan)
 
 
-def _rewrite(ctx: FileContext, module: cst.Module, plan: FilePlan) -> cst.Module:
+def _rewrite(ctx: FileContext, original: cst.Module, plan: FilePlan) -> cst.Module:
+    module = original
     for line, column, message in plan.left:
         ctx.report(line, column, message)
     rewriter = SignatureRewriter(ctx, plan, module)
@@ -138,7 +146,27 @@ def _rewrite(ctx: FileContext, module: cst.Module, plan: FilePlan) -> cst.Module
         module = remove_imports(
             module, ctx.file, [i for i in plan.removable if (i[2] or i[1]) in unused]
         )
+    if module is not original:
+        module = remove_imports(module, ctx.file, _fastapi_left_unused(plan, module))
     return module
+
+
+def _fastapi_left_unused(plan: FilePlan, module: cst.Module) -> list[tuple[str, str, str | None]]:
+    """Imports of FastAPI's parameter functions the module used before its rewrite and no
+    longer uses (``Depends`` once every use is an alias); one that was unused before stays."""
+    used_before = {
+        imported
+        for imported in plan.fastapi_imports
+        if plan.name_uses.get(imported[2] or imported[1], 0) > 0
+    }
+    if not used_before:
+        return []
+    try:
+        tree = ast.parse(module.code)
+    except SyntaxError:  # syntax newer than the running Python (`def f[T]`): keep them
+        return []
+    left = uses_in(tree, {asname or name for _, name, asname in used_before})
+    return [i for i in sorted(used_before) if left[i[2] or i[1]] == 0]
 
 
 def _left_unused(

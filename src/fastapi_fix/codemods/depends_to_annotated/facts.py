@@ -107,6 +107,11 @@ class Definition:
     returns: TypeExpr | None
     instance_of: str | None = None
     ambiguous: bool = False
+    # An unannotated function: what every ``return``/``yield`` of it calls (``UserManager``
+    # for ``yield UserManager(db)``); the index keeps it if that is a class.
+    constructs: str | None = None
+    # A class: the methods its body defines (`Depends(service.method)` may share an alias).
+    methods: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -518,6 +523,11 @@ def _last_name(expr: ast.expr) -> str | None:
     )
 
 
+def uses_in(tree: ast.Module, names: set[str]) -> Counter[str]:
+    """How often each of ``names`` occurs in a module, counted as `FileFacts.name_uses` is."""
+    return _identifiers(tree, names)[1]
+
+
 def name_uses(annotation: ast.expr | None, rest: Iterable[ast.AST] = ()) -> Counter[str]:
     """How often each name occurs: as a name anywhere, as a word of a string in ``annotation``
     only (never more than `_identifiers` counts for the same nodes)."""
@@ -578,7 +588,11 @@ def _definitions(tree: ast.Module, names: _Names) -> dict[str, Definition]:
 def _definition(stmt: ast.stmt, names: _Names) -> tuple[str, Definition] | None:
     end = stmt.end_lineno or stmt.lineno
     if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return stmt.name, Definition("function", stmt.lineno, end, _return_type(stmt, names))
+        returns = _return_type(stmt, names)
+        constructs = (
+            _constructed(stmt, names) if stmt.returns is None and not stmt.decorator_list else None
+        )
+        return stmt.name, Definition("function", stmt.lineno, end, returns, constructs=constructs)
     if isinstance(stmt, ast.ClassDef):
         call = next(
             (
@@ -588,8 +602,11 @@ def _definition(stmt: ast.stmt, names: _Names) -> tuple[str, Definition] | None:
             ),
             None,
         )
+        methods = frozenset(
+            s.name for s in stmt.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+        )
         return stmt.name, Definition(
-            "class", stmt.lineno, end, _return_type(call, names) if call else None
+            "class", stmt.lineno, end, _return_type(call, names) if call else None, methods=methods
         )
     if (
         isinstance(stmt, ast.Assign)
@@ -618,6 +635,26 @@ def _return_type(func: ast.FunctionDef | ast.AsyncFunctionDef, names: _Names) ->
     if returns is None or (isinstance(returns, ast.Constant) and returns.value is None):
         return None
     return names.type_expr(returns)
+
+
+def _constructed(func: ast.FunctionDef | ast.AsyncFunctionDef, names: _Names) -> str | None:
+    """The one callee every ``return`` and ``yield`` of ``func`` hands back the result of
+    (``return User(...)``, ``yield UserManager(db)``), its own nested scopes aside."""
+    callees: set[str | None] = set()
+    todo: list[ast.AST] = list(func.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.YieldFrom):
+            return None
+        if isinstance(node, (ast.Return, ast.Yield)):
+            value = node.value
+            if not isinstance(value, ast.Call):
+                return None
+            callees.add(names.qualified(value.func))
+        todo.extend(child_nodes(node))
+    return callees.pop() if len(callees) == 1 else None
 
 
 def _callee(expr: ast.expr) -> ast.expr:

@@ -242,20 +242,23 @@ class _Rules:
             self.within.add((scope, group))
 
     def _removable_importers(self, file_facts: FileFacts) -> None:
-        """`Planner._removable`: an import that a rewrite to aliases leaves unused stays when
-        another module imports that name from this one, `from <module> import name`, which
-        holds both words (a package keeps its imports anyway)."""
-        if file_facts.is_package:
-            return
-        wanted = set()
+        """`Planner._removable`: an import that a rewrite leaves unused stays when another
+        module imports that name from this one, `from <module> import name`, which holds both
+        words. `Depends` and `Security` are asked about in every module (an alias replaces
+        them; `Query` and the others stay inside the Annotated); the dependency and its type
+        not in a package, which keeps those anyway."""
+        wanted: set[str | None] = set()
         for function in file_facts.functions:
             for param in function.params:
                 fastapi_default = param.fastapi
-                if fastapi_default is not None and fastapi_default.function in DEPENDENCY_FUNCTIONS:
-                    wanted.add(fastapi_default.dependency)
-                    wanted.update(
-                        f"{home}.{fastapi_default.function}" for home in FASTAPI_PARAM_MODULES
-                    )
+                if fastapi_default is None or fastapi_default.function not in DEPENDENCY_FUNCTIONS:
+                    continue
+                wanted.update(
+                    f"{home}.{fastapi_default.function}" for home in FASTAPI_PARAM_MODULES
+                )
+                if not file_facts.is_package:
+                    if fastapi_default.dependency:
+                        wanted.update(_prefixes(fastapi_default.dependency))
                     wanted.update(_roots(fastapi_default.annotation))
         self._imported_from(
             file_facts.module,

@@ -48,11 +48,14 @@ def remove_imports(
         return (_from_module(node, file), alias.evaluated_name, alias.evaluated_alias) in wanted
 
     body: list[BodyStatement] = []
-    carried: Sequence[cst.EmptyLine] = ()
+    carried: Sequence[cst.EmptyLine] | None = None  # the lines heading a removed statement
     for stmt in module.body:
-        if carried:
-            stmt = stmt.with_changes(leading_lines=_merge_leading(carried, stmt.leading_lines))
-            carried = ()
+        if carried is not None:
+            own = stmt.leading_lines
+            if not body:  # now the module's first statement: no blank lines above it
+                own = _from_first_comment(own)
+            stmt = stmt.with_changes(leading_lines=_merge_leading(carried, own))
+            carried = None
         kept = _without_aliases(stmt, removable)
         if kept is None:
             carried = stmt.leading_lines
@@ -94,6 +97,11 @@ def _without_aliases(
     if len(smalls) < len(stmt.body):
         smalls[-1] = smalls[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
     return stmt.with_changes(body=smalls)
+
+
+def _from_first_comment(lines: Sequence[cst.EmptyLine]) -> Sequence[cst.EmptyLine]:
+    start = next((i for i, line in enumerate(lines) if line.comment is not None), len(lines))
+    return lines[start:]
 
 
 def _merge_leading(

@@ -41,6 +41,7 @@ from fastapi_fix.engine.pipeline import words_of
 from fastapi_fix.project.fastapi import (
     DEPENDENCY_FUNCTIONS,
     FASTAPI_PARAM_MODULES,
+    param_function,
     walk,
 )
 
@@ -96,6 +97,9 @@ class FilePlan:
     left: tuple[tuple[int, int, str], ...] = ()
     # Local name of each removable import → how often the module uses it (FileFacts.name_uses).
     name_uses: Mapping[str, int] = field(default_factory=dict)
+    # FastAPI's parameter functions imported at the top (module, name, asname), no other
+    # module importing them from here: dropped when the rewritten module no longer uses them.
+    fastapi_imports: tuple[tuple[str, str, str | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -451,10 +455,19 @@ class _Names:
         self.project = project
         # module → local name → qualified name, for names this run adds to the module
         self.added: dict[str, dict[str, str]] = defaultdict(dict)
+        self._definitions: dict[str, tuple[str, str] | None] = {}  # see `defined_at`
 
     def taken(self, module: str, name: str) -> bool:
         facts = self.project.modules[module]
         return name in facts.identifiers or name in facts.bindings or name in self.added[module]
+
+    def defined_at(self, qualified: str | None) -> tuple[str, str] | None:
+        """Where a project name is defined (`Project.resolve`), remembered."""
+        if qualified is None:
+            return None
+        if qualified not in self._definitions:
+            self._definitions[qualified] = self.project.resolve(qualified)
+        return self._definitions[qualified]
 
     def existing(self, module: str, qualified: str, before: int) -> str | None:
         """How ``module`` already names ``qualified`` at line ``before`` (``deps.get_db`` counts)."""
@@ -464,6 +477,20 @@ class _Names:
         ]
         for local, binding in usable:
             if binding.qualified == qualified:
+                return local
+        defined = self.defined_at(qualified)
+        for local, binding in usable:
+            # The same definition, here or imported from a module re-exporting it: `class
+            # User` or `from app.models import User` names `app.models.User` (re-exported).
+            if (
+                defined
+                and binding.kind != "import"
+                and self.defined_at(binding.qualified) == defined
+            ):
+                return local
+            # A library's package exporting a name of its own submodule is a re-export:
+            # `sqlalchemy.orm.Session` is `sqlalchemy.orm.session.Session`.
+            if not defined and binding.kind == "from" and _one_export(binding.qualified, qualified):
                 return local
         container = qualified.rpartition(".")[0]
         for local, binding in usable:
@@ -582,6 +609,33 @@ def _camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^0-9A-Za-z]+", name) if part)
 
 
+def _one_export(first: str | None, second: str) -> bool:
+    """``sqlalchemy.orm.Session`` and ``sqlalchemy.orm.session.Session``: the same last name,
+    one from a package that holds the other's module (a library re-exporting its own name)."""
+    if first is None:
+        return False
+    (one, _, name), (other, _, own) = first.rpartition("."), second.rpartition(".")
+    return (
+        bool(one and other)
+        and name == own
+        and (one.startswith(other + ".") or other.startswith(one + "."))
+    )
+
+
+def _prefixes(dotted: str | None) -> list[str]:
+    """``a.b.c`` → ``a``, ``a.b``, ``a.b.c``: the names an import of it may bind."""
+    parts = (dotted or "").split(".")
+    return [".".join(parts[:end]) for end in range(1, len(parts) + 1)] if dotted else []
+
+
+def _without_dep(name: str) -> str:
+    """``ControlPlaneDep`` → ``ControlPlane``, so that the alias is not ``ControlPlaneDepDep``."""
+    for suffix in ("Dependency", "Dep"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def _scope_words(group: _AliasGroup) -> str:
     """``Security(get_user, scopes=["items:read"])`` names its alias ``...ItemsReadDep``."""
     return "".join(_camel(scope) for scope in group.scopes)
@@ -596,6 +650,7 @@ class _AliasGroup:
     type: TypeExpr
     extras: tuple[str, str]
     scopes: tuple[str, ...]
+    type_key: str  # `Planner._canonical_key`
     uses: list[_Use] = field(default_factory=list)
 
 
@@ -606,11 +661,12 @@ class Planner:
         unparsed: Sequence[SourceFile],
         target_version: tuple[int, int] | None,
         aliases: bool,
-        too_old_fastapi: str | None = None,
+        too_old_fastapi: Mapping[Path, str] | None = None,
         fixed: FixedPoints = NO_FIXED_POINTS,
     ) -> None:
-        # Set when the project admits a FastAPI that ignores Annotated: then nothing changes.
-        self.too_old_fastapi = too_old_fastapi
+        # The files whose project admits a FastAPI that ignores Annotated (→ where it says so):
+        # nothing in them changes.
+        self.too_old_fastapi = too_old_fastapi or {}
         self.project = Project(facts, unparsed)
         self.names = _Names(self.project)
         self.modern = target_version is None or target_version >= (3, 9)
@@ -624,6 +680,11 @@ class Planner:
         self.fixed = fixed
         # (module, function key, param) → the file whose rewrite defines the alias it imports
         self.alias_providers: dict[tuple[str, str, str], Path] = {}
+        # (dependency, function, extras) → uses of a project dependency no module read defines
+        self.unresolved: dict[tuple[str, str, str], list[_Use]] = {}
+        # module → (line, column, message) of dependencies used twice or more left without alias
+        self.unmade: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+        self._by_suffix: dict[str, str] | None = None  # see `_read_as`
 
     def plan(self) -> Index:
         for module, facts in sorted(self.project.modules.items()):
@@ -647,10 +708,11 @@ class Planner:
         converting = converting_params(function)
         if not converting:
             return None, None
-        if self.too_old_fastapi:
+        too_old = self.too_old_fastapi.get(self.files[module].path)
+        if too_old:
             return (
                 None,
-                f"the project admits a FastAPI older than 0.95, which ignores Annotated ({self.too_old_fastapi})",
+                f"the project admits a FastAPI older than 0.95, which ignores Annotated ({too_old})",
             )
         star_at = star_position(function)
         if star_at is not None and any(p.kind == "vararg" for p in function.params):
@@ -684,11 +746,40 @@ class Planner:
         if found is not None:
             module, name, definition = found
             if definition.kind == "function":
-                return definition.returns
+                return definition.returns or self._class_type(definition.constructs)
             if definition.kind == "class":
                 return TypeExpr(name, ((name, f"{module}.{name}"),))
             return self._call_type(definition.instance_of)
         return self._call_type(fastapi_default.dependency_call)
+
+    def _class_type(self, qualified: str | None) -> TypeExpr | None:
+        """``UserManager`` when ``qualified`` is a class of the project: what an unannotated
+        dependency that only ever returns (or yields) ``UserManager(...)`` gives."""
+        found = self.project.definition(qualified)
+        if found is None or found[2].kind != "class":
+            return None
+        module, name, _ = found
+        return TypeExpr(name, ((name, f"{module}.{name}"),))
+
+    def _dependency_definition(self, qualified: str | None) -> tuple[str, str, Definition] | None:
+        """Where a dependency is defined: a top-level def or class, or a method of a module-level
+        instance of a project class whose body defines it (``user_service.get_current_user``:
+        the instance's definition, which an alias can follow: the method is there by then)."""
+        found = self.project.definition(qualified)
+        if found is not None or qualified is None:
+            return found
+        resolved = self.project.resolve(qualified)
+        if resolved is None:
+            return None
+        module, name = resolved
+        head, _, attribute = name.partition(".")
+        instance = self.project.modules[module].definitions.get(head)
+        if instance is None or instance.kind != "instance" or instance.ambiguous:
+            return None
+        cls = self.project.definition(instance.instance_of)
+        if cls is None or cls[2].kind != "class" or attribute not in cls[2].methods:
+            return None
+        return module, name, instance
 
     def _call_type(self, cls: str | None) -> TypeExpr | None:
         """What calling an instance of ``cls`` returns (its ``__call__``'s annotation)."""
@@ -696,6 +787,8 @@ class Planner:
         return found[2].returns if found and found[2].kind == "class" else None
 
     def _alias_groups(self) -> list[_AliasGroup]:
+        """Uses an alias could share, by (dependency, function, type, extras); the uses of
+        project dependencies whose definition no module read holds go to `unresolved`."""
         groups: dict[tuple[str, str, str, str, str], _AliasGroup] = {}
         for module, facts in sorted(self.project.modules.items()):
             for function in facts.functions:
@@ -711,20 +804,49 @@ class Planner:
                         or not fd.extras
                     ):
                         continue
-                    dependency = self.project.definition(fd.dependency)
+                    dependency = self._dependency_definition(fd.dependency)
                     if dependency is None:
+                        self._unresolved(module, function, param, fd)
                         continue
                     type_expr = (
                         fd.annotation if fd.annotated else (self._dependency_type(fd) or ANY_TYPE)
                     )
                     if type_expr is None:
                         continue
-                    key = (dependency[0], dependency[1], fd.function, type_expr.key, fd.extras[0])
+                    type_key = self._canonical_key(type_expr)
+                    key = (dependency[0], dependency[1], fd.function, type_key, fd.extras[0])
                     group = groups.setdefault(
-                        key, _AliasGroup(dependency, fd.function, type_expr, fd.extras, fd.scopes)
+                        key,
+                        _AliasGroup(
+                            dependency, fd.function, type_expr, fd.extras, fd.scopes, type_key
+                        ),
                     )
                     group.uses.append(_Use(module, function, param, type_expr))
         return [groups[key] for key in sorted(groups)]
+
+    def _canonical_key(self, type_expr: TypeExpr) -> str:
+        """The type's key with each project name as where it is defined: ``User`` imported
+        from ``app.models`` or from ``app.models.user`` is one type."""
+        roots = tuple(
+            (name, ".".join(self.names.defined_at(qualified) or (qualified,)))
+            for name, qualified in type_expr.roots
+        )
+        return TypeExpr(type_expr.code, roots).key
+
+    def _unresolved(
+        self, module: str, function: FunctionFacts, param: ParamFacts, fd: FastapiDefault
+    ) -> None:
+        """A use of a dependency of the project that no module the run read defines (its
+        folder read under another module name, say): counted, to say why it has no alias."""
+        qualified = fd.dependency
+        if qualified is None or (
+            qualified.partition(".")[0] not in self.project.first_party
+            and self._read_as(qualified) is None
+        ):
+            return  # a library's dependency, or a call: no module of ours could hold the alias
+        assert fd.extras is not None
+        key = (qualified, fd.function, fd.extras[0])
+        self.unresolved.setdefault(key, []).append(_Use(module, function, param, ANY_TYPE))
 
     def _existing_aliases(self) -> dict[tuple[str, str, str, str, str], tuple[str, str, int]]:
         found: dict[tuple[str, str, str, str, str], tuple[str, str, int]] = {}
@@ -748,14 +870,71 @@ class Planner:
                 self._reuse(existing[key], group.uses)
             else:
                 ready = self._alias_ready(group)
-                if ready is not None:
+                if isinstance(ready, str):
+                    self._no_alias(group.uses, group.function, name, ready)
+                else:
                     fresh.append((group, *ready))
+        for (qualified, function, _), uses in sorted(self.unresolved.items()):
+            resolved = self.project.resolve(qualified)
+            shown = resolved[1] if resolved else qualified.rpartition(".")[2]
+            self._no_alias(uses, function, shown, self._unfound(qualified))
         # Two aliases of one type (two ways to get a User): name both after their dependency.
         types: defaultdict[str, int] = defaultdict(int)
         for group, _, _ in fresh:
-            types[group.type.key] += 1
+            types[group.type_key] += 1
         for group, uses, rendered in fresh:
-            self._define(group, uses, rendered, prefer_dependency_name=types[group.type.key] > 1)
+            why = self._define(group, uses, rendered, types[group.type_key] > 1)
+            if why is not None:
+                self._no_alias(group.uses, group.function, group.dependency[1], why)
+
+    def _unfound(self, qualified: str) -> str:
+        resolved = self.project.resolve(qualified)
+        if resolved is not None and "." in resolved[1]:
+            owner, _, attribute = resolved[1].rpartition(".")
+            return (
+                f"`{attribute}` is not a method the class of `{owner}` (in "
+                f"{self.files[resolved[0]].display_path}) is known to define"
+            )
+        module = self.project.module_of(qualified)
+        rest = qualified[len(module) + 1 :] if module else ""
+        read = f" (`{module}` was read: no `{rest}` there)" if module and "." not in rest else ""
+        other = self._read_as(qualified) if not read else None
+        if other is not None:
+            read = f" ({self.files[other].display_path} was read as `{other}`)"
+        return f"`{qualified}` is defined in no module this run read{read}"
+
+    def _read_as(self, qualified: str) -> str | None:
+        """The project module the module of ``qualified`` probably is, read under another
+        name: ``common.session`` for ``src.common.session.get_db``, ``hng.api.db`` for
+        ``api.db.get_db`` (the run named its modules from another import root)."""
+        if self._by_suffix is None:
+            self._by_suffix = {}
+            for key in sorted(self.project.modules, key=len):
+                parts = key.split(".")
+                for start in range(1, len(parts)):
+                    self._by_suffix.setdefault(".".join(parts[start:]), key)
+        parts = qualified.split(".")[:-1]
+        for end in range(len(parts), 0, -1):
+            for start in range(end):
+                candidate = ".".join(parts[start:end])
+                if start and candidate in self.project.modules:
+                    return candidate  # `src.common.session` read as `common.session`
+                if not start and candidate in self._by_suffix:
+                    return self._by_suffix[candidate]  # `api.db` read as `hng.api.db`
+        return None
+
+    def _no_alias(self, uses: Sequence[_Use], function: str, dependency: str, why: str) -> None:
+        """One finding for a dependency used twice or more that gets no alias, at its first use."""
+        if len(uses) < 2:
+            return
+        first = min(uses, key=lambda use: (use.module, use.param.line, use.param.column))
+        self.unmade[first.module].append(
+            (
+                first.param.line,
+                first.param.column,
+                f"no alias for `{function}({dependency})`, used {len(uses)} times: {why}",
+            )
+        )
 
     def _reuse(self, alias: tuple[str, str, int], uses: list[_Use]) -> None:
         alias_module, alias_name, line = alias
@@ -773,19 +952,44 @@ class Planner:
 
     def _alias_ready(
         self, group: _AliasGroup
-    ) -> tuple[list[_Use], tuple[str, tuple[Import, ...]]] | None:
-        """The uses that could share a new alias, and its type as its module writes it.
-
-        None when the dependency's file will not be written: the uses then stay inline."""
+    ) -> tuple[list[_Use], tuple[str, tuple[Import, ...]]] | str:
+        """The uses that could share a new alias, and its type as its module writes it; else
+        why there is none (the dependency's file will not be written: the uses stay inline)."""
         module, _, definition = group.dependency
+        where = self.files[module].display_path
         if not self._writable(module):
-            return None
+            return f"{where}, which defines it, is not written by this run"
         after = definition.end_line + 1
         rendered = self.names.render(module, group.type, after)
         if rendered is None:
-            return None
+            return f"its type `{group.type.code}` cannot be named in {where}: " + (
+                self._unnameable(module, group.type, after)
+            )
         eligible = [use for use in group.uses if self._may_use(use, module, definition)]
-        return (eligible, rendered) if len(eligible) >= 2 else None
+        if len(eligible) >= 2:
+            return eligible, rendered
+        left_out = [use for use in group.uses if use not in eligible]
+        if not left_out:
+            return "used once"
+        place = f"{self.files[left_out[0].module].display_path}:{left_out[0].param.line}"
+        return (
+            f"only {len(eligible)} of them could import it from {where}; the others are "
+            f"before its definition, in files not written, or would make an import cycle "
+            f"(e.g. {place})"
+        )
+
+    def _unnameable(self, module: str, type_expr: TypeExpr, before: int) -> str:
+        """Why `_Names.render` cannot write ``type_expr`` in ``module``: the first name that
+        fails, taken there or only importable through an import cycle."""
+        for _, qualified in type_expr.roots:
+            if self.names.existing(module, qualified, before) is not None:
+                continue
+            container, _, name = qualified.rpartition(".")
+            if self.names.taken(module, name):
+                return f"the name `{name}` is taken there"
+            if container and not self.project.can_import(module, container, qualified):
+                return f"importing `{qualified}` there would make an import cycle"
+        return "it names something that module cannot import"
 
     def _may_use(self, use: _Use, module: str, definition: Definition) -> bool:
         if not self._writable(use.module):
@@ -802,7 +1006,7 @@ class Planner:
         key = group.type.key
         if name is None or key.startswith(("builtins.", "typing.")):
             return None
-        return f"{name}{_scope_words(group)}Dep"
+        return f"{_without_dep(name) or name}{_scope_words(group)}Dep"
 
     def _define(
         self,
@@ -810,13 +1014,17 @@ class Planner:
         uses: list[_Use],
         rendered: tuple[str, tuple[Import, ...]],
         prefer_dependency_name: bool,
-    ) -> None:
+    ) -> str | None:
+        """Plan the alias next to its dependency; why not, when `Depends` or `Annotated`
+        cannot be named there."""
         module, dependency, definition = group.dependency
         after = definition.end_line + 1
         depends = self._fastapi_ref(module, group.function, after)
         annotated = self.annotated.get(module) or self.names.annotated(module, self.modern)
         if depends is None or annotated is None:
-            return
+            missing = group.function if depends is None else "Annotated"
+            where = self.files[module].display_path
+            return f"`{missing}` cannot be named in {where} (the name is taken there)"
         self.annotated[module] = annotated
         modules = {module} | {use.module for use in uses}
         name = self._alias_name(group, modules, prefer_dependency_name)
@@ -836,9 +1044,12 @@ class Planner:
         extras = f", {group.extras[1]}" if group.extras[1] else ""
         code = f"{name} = {annotated[0]}[{rendered[0]}, {depends[0]}({dependency}{extras})]"
         imports = (*annotated[1], *rendered[1], *depends[1])
+        # A method of an instance (`user_service.get_user`) follows the instance's definition.
+        anchor = dependency.partition(".")[0]
         self.definitions[module].append(
-            AliasDefinition(name, dependency, definition.end_line, code, imports)
+            AliasDefinition(name, anchor, definition.end_line, code, imports)
         )
+        return None
 
     def _fastapi_ref(
         self, module: str, function: str, before: int
@@ -852,7 +1063,8 @@ class Planner:
     def _alias_name(
         self, group: _AliasGroup, modules: set[str], prefer_dependency_name: bool
     ) -> str:
-        by_dependency = f"{_camel(group.dependency[1]) or 'Dependency'}{_scope_words(group)}Dep"
+        own_name = group.dependency[1].rpartition(".")[2]
+        by_dependency = f"{_without_dep(_camel(own_name)) or 'Dependency'}{_scope_words(group)}Dep"
         by_type = self._type_name(group)
         bases = (
             [by_dependency] if prefer_dependency_name or not by_type else [by_type, by_dependency]
@@ -871,6 +1083,7 @@ class Planner:
         annotated = self.annotated.get(module)
         functions = {}
         removable = tuple(self._removable(module, facts))
+        fastapi_imports = tuple(self._fastapi_imports(module, facts))
         for function in facts.functions:
             star_at, refusal = self.verdicts[module, function.key]
             params = tuple(
@@ -886,18 +1099,22 @@ class Planner:
             annotated_imports=annotated[1] if annotated else (),
             removable=removable,
             first_party=self.project.first_party,
-            left=tuple(
-                (
-                    line,
-                    column,
-                    f"`{name}` left as is: a lambda cannot annotate its parameters; make it a def",
-                )
-                for line, column, name in facts.lambdas
+            left=(
+                *(
+                    (
+                        line,
+                        column,
+                        f"`{name}` left as is: a lambda cannot annotate its parameters; make it a def",
+                    )
+                    for line, column, name in facts.lambdas
+                ),
+                *self.unmade.get(module, ()),
             ),
             name_uses={
                 local: facts.name_uses.get(local, 1 << 30)
-                for local in (asname or name for _, name, asname in removable)
+                for local in (asname or name for _, name, asname in removable + fastapi_imports)
             },
+            fastapi_imports=fastapi_imports,
         )
 
     def _param_plan(
@@ -945,6 +1162,22 @@ class Planner:
             )
         return plan
 
+    def _fastapi_imports(
+        self, module: str, facts: FileFacts
+    ) -> Iterator[tuple[str, str, str | None]]:
+        """Top-level imports of `Depends` and `Security` that no module imports from here: an
+        alias can leave them unused (`Query` and the others stay inside the Annotated)."""
+        for local, binding in sorted(facts.bindings.items()):
+            if (
+                binding.kind == "from"
+                and binding.source
+                and binding.qualified
+                and param_function(binding.qualified) in DEPENDENCY_FUNCTIONS
+                and (module, local) not in self.project.reexported
+            ):
+                source_module, name = binding.source
+                yield source_module, name, (local if local != name else None)
+
     def _removable(self, module: str, facts: FileFacts) -> Iterator[tuple[str, str, str | None]]:
         """Imports a rewrite to aliases may leave unused: the dependency, its type, Depends itself."""
         if facts.is_package:
@@ -954,7 +1187,7 @@ class Planner:
             for param in function.params:
                 fd = param.fastapi
                 if fd and (module, function.key, param.name) in self.alias_uses:
-                    wanted.add(fd.dependency)
+                    wanted.update(_prefixes(fd.dependency))  # `deps`, `user_service` too
                     wanted.update(f"{home}.{fd.function}" for home in FASTAPI_PARAM_MODULES)
                     wanted.update(
                         qualified for _, qualified in (fd.annotation.roots if fd.annotation else ())
