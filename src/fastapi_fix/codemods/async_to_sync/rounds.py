@@ -41,9 +41,10 @@ from fastapi_fix.codemods.async_to_sync.facts import (
     ModuleFacts,
     Sym,
 )
-from fastapi_fix.codemods.async_to_sync.index import CALLED_BY_FASTAPI, Classified, Project, Value
+from fastapi_fix.codemods.async_to_sync.index import CALLED_BY_FASTAPI, Classified, Project
 from fastapi_fix.engine.codemod import SourceFile, Wanted
 from fastapi_fix.project.blocking import Catalogue
+from fastapi_fix.project.resolver import Value
 
 # Any of these in a file may make an async function one FastAPI calls: Depends and routers
 # come from ``fastapi``; the rest register a function whatever its module imports.

@@ -1,0 +1,191 @@
+"""The project's resolver: what a name of one module stands for, across the project."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+import pytest
+
+from fastapi_fix.project.resolver import Resolver, Value
+from fastapi_fix.project.symbols import FunctionFacts, gather_symbols
+from tests.helpers import in_memory_file
+
+
+def resolver(files: dict[str, str]) -> Resolver[FunctionFacts]:
+    facts = {}
+    for path, source in files.items():
+        file = in_memory_file(path)
+        facts[file] = gather_symbols(file, ast.parse(textwrap.dedent(source)))
+    return Resolver(facts)
+
+
+def value_of(files: dict[str, str], dotted: str) -> Value | None:
+    return resolver(files).resolve(("ref", dotted))
+
+
+MODELS = {
+    "app/__init__.py": "",
+    "app/models/__init__.py": "from .user import *\nfrom .item import *\n",
+    "app/models/user.py": """\
+        __all__ = ["User"]
+        __all__ += ["Admin"]
+
+        class User: ...
+        class Admin(User): ...
+        class Other: ...
+        """,
+    "app/models/item.py": """\
+        class Item: ...
+        class _Draft: ...
+        """,
+}
+
+
+@pytest.mark.parametrize(
+    ("dotted", "expected"),
+    [
+        pytest.param("app.models.User", ("class", "app.models.user.User"), id="listed"),
+        pytest.param("app.models.Admin", ("class", "app.models.user.Admin"), id="added-to-all"),
+        pytest.param("app.models.Other", None, id="not-in-all"),
+        pytest.param("app.models.Item", ("class", "app.models.item.Item"), id="public-no-all"),
+        pytest.param("app.models._Draft", None, id="private-no-all"),
+    ],
+)
+def test_star_imports_take_the_literal_all_else_public_names(
+    dotted: str, expected: Value | None
+) -> None:
+    assert value_of(MODELS, dotted) == expected
+
+
+def test_a_computed_all_takes_every_public_name() -> None:
+    files = {
+        "app/__init__.py": "from app.names import *\n",
+        "app/names.py": "__all__ = [n for n in dir() if n]\n\ndef helper(): ...\n",
+    }
+    assert value_of(files, "app.helper") == ("func", "app.names.helper")
+
+
+def test_a_module_level_instance_reaches_its_class_methods() -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/models/__init__.py": "",
+        "app/models/users.py": """\
+            class UsersTable:
+                def get_user_by_id(self, id): ...
+
+            Users = UsersTable()
+            """,
+        "app/routers.py": """\
+            from app.models.users import Users
+
+            handler = Users.get_user_by_id
+            """,
+    }
+    assert value_of(files, "app.routers.handler") == (
+        "func",
+        "app.models.users.UsersTable.get_user_by_id",
+    )
+
+
+def test_class_members_follow_the_c3_order() -> None:
+    # D(B, E) with B(A): Python looks in D, B, A, E; breadth first would find E.m before A.m.
+    files = {
+        "app/__init__.py": "",
+        "app/classes.py": """\
+            class A:
+                def m(self): ...
+
+            class B(A): ...
+
+            class E:
+                def m(self): ...
+
+            class D(B, E): ...
+
+            found = D().m
+            """,
+    }
+    assert value_of(files, "app.classes.found") == ("func", "app.classes.A.m")
+
+
+def test_a_library_base_comes_after_the_project_bases_before_it() -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/client.py": """\
+            import httpx
+
+            class Mixin:
+                def get(self): ...
+
+            class Client(Mixin, httpx.Client): ...
+
+            mine = Client().get
+            theirs = Client().post
+            """,
+    }
+    assert value_of(files, "app.client.mine") == ("func", "app.client.Mixin.get")
+    assert value_of(files, "app.client.theirs") == ("extbound", "httpx.Client", "post")
+
+
+def test_cycles_resolve_to_unknown() -> None:
+    files = {
+        "a.py": "from b import *\nx = x.y\n",
+        "b.py": "from a import *\n",
+    }
+    project = resolver(files)
+    assert project.resolve(("ref", "a.missing")) is None
+    assert project.resolve(("ref", "a.x")) is None
+
+
+def test_call_results_and_dependency_providers() -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": """\
+            from sqlalchemy.orm import sessionmaker
+
+            SessionLocal = sessionmaker()
+
+            def get_db():
+                db = SessionLocal()
+                try:
+                    yield db
+                finally:
+                    db.close()
+
+            class Repo:
+                def __init__(self, db): ...
+
+            def make_repo() -> Repo:
+                return Repo(SessionLocal())
+            """,
+    }
+    project = resolver(files)
+    assert project.provided(project.resolve(("ref", "app.db.get_db"))) == (
+        "extinst",
+        "sqlalchemy.orm.Session",
+    )
+    assert project.call_result(project.resolve(("ref", "app.db.make_repo"))) == (
+        "inst",
+        "app.db.Repo",
+    )
+
+
+def test_a_project_base_after_a_library_base_still_defines_a_member() -> None:
+    # C3 puts abc.ABC before BaseService; ABC defines no __init__, BaseService does.
+    files = {
+        "app/__init__.py": "",
+        "app/services.py": """\
+            from abc import ABC
+
+            class BaseService:
+                def __init__(self): ...
+
+            class Sender(ABC): ...
+
+            class DefaultSender(Sender, BaseService): ...
+
+            found = DefaultSender.__init__
+            """,
+    }
+    assert value_of(files, "app.services.found") == ("func", "app.services.BaseService.__init__")
