@@ -171,6 +171,127 @@ def test_call_results_and_dependency_providers() -> None:
     )
 
 
+ENTERED = """\
+    import contextlib
+    from contextlib import AbstractContextManager, closing, nullcontext
+    from typing import Self
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+    from sqlalchemy.orm import Session, sessionmaker
+
+    engine = create_engine("sqlite://")
+    SessionLocal = sessionmaker(bind=engine)
+    AsyncSessionLocal = async_sessionmaker()
+
+
+    class Plain:
+        pass
+
+
+    class Managed(AbstractContextManager):
+        pass
+
+
+    class Annotated:
+        def __enter__(self) -> Self: ...
+
+
+    class Returning:
+        def __enter__(self):
+            return self
+
+
+    def entered_session():
+        with SessionLocal() as db:
+            return db
+
+
+    def entered_transaction(db: Session):
+        with db.begin() as tx:
+            return tx
+
+
+    def entered_begin():
+        with SessionLocal.begin() as db:
+            return db
+
+
+    def entered_connection():
+        with engine.connect() as connection:
+            return connection
+
+
+    def entered_file():
+        with open("x") as handle:
+            return handle
+
+
+    async def entered_async_session():
+        async with AsyncSessionLocal() as session:
+            return session
+
+
+    def entered_nullcontext(db: Session):
+        with nullcontext(db) as same:
+            return same
+
+
+    def entered_closing():
+        with closing(SessionLocal()) as same:
+            return same
+
+
+    def entered_plain():
+        with Plain() as what:
+            return what
+
+
+    def entered_managed():
+        with Managed() as what:
+            return what
+
+
+    def entered_annotated():
+        with Annotated() as what:
+            return what
+
+
+    def entered_returning():
+        with Returning() as what:
+            return what
+
+
+    def entered_unknown_library():
+        with contextlib.ExitStack() as stack:
+            return stack
+    """
+
+
+@pytest.mark.parametrize(
+    ("function", "expected"),
+    [
+        ("entered_session", ("extinst", "sqlalchemy.orm.Session")),
+        ("entered_transaction", ("extinst", "sqlalchemy.orm.SessionTransaction")),
+        ("entered_begin", ("extinst", "sqlalchemy.orm.Session")),
+        ("entered_connection", ("extinst", "sqlalchemy.engine.Connection")),
+        ("entered_file", ("extinst", "io.IOBase")),
+        ("entered_async_session", ("extinst", "sqlalchemy.ext.asyncio.AsyncSession")),
+        ("entered_nullcontext", ("extinst", "sqlalchemy.orm.Session")),
+        ("entered_closing", ("extinst", "sqlalchemy.orm.Session")),
+        ("entered_plain", None),
+        ("entered_managed", ("inst", "app.db.Managed")),
+        ("entered_annotated", ("inst", "app.db.Annotated")),
+        ("entered_returning", ("inst", "app.db.Returning")),
+        ("entered_unknown_library", None),
+    ],
+)
+def test_what_a_with_statement_binds(function: str, expected: Value | None) -> None:
+    project = resolver({"app/__init__.py": "", "app/db.py": ENTERED})
+    returned = project.function_facts[f"app.db.{function}"].returned
+    assert project.resolve(returned[0]) == expected
+
+
 def test_a_project_base_after_a_library_base_still_defines_a_member() -> None:
     # C3 puts abc.ABC before BaseService; ABC defines no __init__, BaseService does.
     files = {

@@ -31,15 +31,30 @@ from fastapi_fix.project.blocking import (
     PATH,
     STICKY_TYPES,
     canonical_type,
+    entered_type,
 )
-from fastapi_fix.project.symbols import CallSite, ClassFacts, F, ModuleFacts, Sym
+from fastapi_fix.project.symbols import (
+    CONTEXT_MANAGER_DECORATORS,
+    CallSite,
+    ClassFacts,
+    F,
+    ModuleFacts,
+    Sym,
+)
 
 # The values of the module docstring, told apart by their first item (as Sym is).
-Named = tuple[Literal["module", "func", "class", "inst", "ext", "extinst"], str]
+# ``("manager", id)``: ``contextmanager(g)``, a function making context managers of a generator.
+Named = tuple[Literal["module", "func", "class", "inst", "ext", "extinst", "manager"], str]
 Bound = tuple[Literal["extbound"], str, str]  # (kind, library type, attribute name)
 Alias = tuple[Literal["alias"], "Value"]
 Value = Named | Bound | Alias
 PROPERTIES = frozenset({"builtins.property", "functools.cached_property"})
+_MANAGER_DECORATORS: frozenset[Value | None] = frozenset(
+    ("ext", name) for name in CONTEXT_MANAGER_DECORATORS
+)
+_SELF_TYPES: frozenset[Value] = frozenset(
+    ("extinst", f"{module}.Self") for module in ("typing", "typing_extensions")
+)
 
 
 class Resolver(Generic[F]):
@@ -128,7 +143,16 @@ class Resolver(Generic[F]):
             return ("alias", declared) if declared else None
         if symbol[0] == "param":
             return self._passed_to(symbol[1], symbol[2], symbol[3])
-        return None
+        if symbol[0] == "enter":
+            return self.enter(symbol[1], symbol[2])
+        if symbol[0] == "managed":
+            generator = self.resolve(symbol[1])
+            return ("manager", generator[1]) if generator and generator[0] == "func" else None
+        if symbol[0] == "yieldsfrom":  # ``yield from H()`` yields what H yields
+            inner = symbol[1]
+            delegate = self.resolve(inner[1]) if inner[0] == "call" else None
+            return self.yielded(delegate[1]) if delegate and delegate[0] == "func" else None
+        return None  # ``entersas``: what ``closing(x)`` is, as a value, is not known
 
     def _passed_to(self, function_id: str, position: int | None, name: str) -> Value | None:
         """What the project's calls of a function pass to its unannotated parameter."""
@@ -376,11 +400,72 @@ class Resolver(Generic[F]):
         candidates = [function.yields_annotation, *function.yielded]
         return next((found for found in map(self.resolve, candidates) if found), None)
 
-    def function_of(self, value: Value | None) -> str | None:
-        """The project function a value calls: itself, or a callable instance's ``__call__``."""
+    # -- context managers ----------------------------------------------------------------
+
+    def enter(self, manager: Sym | None, is_async: bool) -> Value | None:
+        """What ``with manager as x`` (``async with`` when ``is_async``) binds to ``x``:
+        what a generator context manager yields, what a project class's ``__enter__``
+        (``__aenter__``) returns, what the catalogue says a library type enters as; else
+        unknown (not the manager itself: ``session.begin()`` enters as a transaction)."""
+        if manager is None:
+            return None
+        if manager[0] == "entersas":  # ``closing(x)``, ``nullcontext(x)``
+            return self.resolve(manager[1])
+        if manager[0] == "call":
+            generator = self.generator_manager(self.resolve(manager[1]))
+            if generator is not None:
+                return self.yielded(generator)
+        return self.entered(self.resolve(manager), is_async)
+
+    def generator_manager(self, value: Value | None) -> str | None:
+        """The generator behind a context-manager function: ``contextmanager(get_session)``,
+        or a function under ``@contextmanager`` / ``@asynccontextmanager``."""
         if value is None:
             return None
-        if value[0] == "func":
+        if value[0] == "manager":
+            return value[1]
+        if value[0] == "func" and any(
+            self.resolve(decorator.target) in _MANAGER_DECORATORS
+            for decorator in self.function_facts[value[1]].decorators
+        ):
+            return value[1]
+        return None
+
+    def entered(self, manager: Value | None, is_async: bool) -> Value | None:
+        """What ``with`` binds for a manager that is a value (an instance)."""
+        if manager is None:
+            return None
+        if manager[0] == "extinst":
+            entered = entered_type(manager[1])
+            return ("extinst", entered) if entered else None
+        if manager[0] != "inst":
+            return None
+        method = self._class_member(manager[1], "__aenter__" if is_async else "__enter__", True)
+        if method is not None and method[0] == "func":
+            return self._entered_by(method[1], manager)
+        if method is not None and method[0] == "extbound":  # inherited from a library class
+            return manager if entered_type(method[1]) == method[1] else None
+        return None
+
+    def _entered_by(self, enter_id: str, manager: Named) -> Value | None:
+        """What a project ``__enter__`` returns: its annotation (``Self`` or the class: the
+        manager itself), else its returned value (``return self``: the manager itself)."""
+        function = self.function_facts[enter_id]
+        for candidate in [function.returns, *function.returned]:
+            value = self.resolve(candidate)
+            if value is None:
+                continue
+            if value in _SELF_TYPES or (value[0] == "inst" and value[1] in self._mro(manager[1])):
+                return manager  # ``self``, or an annotation naming a class it is an instance of
+            return value
+        return None
+
+    def function_of(self, value: Value | None) -> str | None:
+        """The project function a value calls: itself, a callable instance's ``__call__``, or
+        the generator a ``contextmanager(generator)`` runs."""
+        if value is None:
+            return None
+        if value[0] in ("func", "manager"):
             return value[1]
         if value[0] == "inst":
             return self.function_of(self._class_member(value[1], "__call__", instance=True))

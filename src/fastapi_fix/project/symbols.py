@@ -52,12 +52,28 @@ from fastapi_fix.project.fastapi import (
 Ref = tuple[Literal["ref"], str]
 Near = tuple[Literal["near"], str, str]  # (kind, importing module, dotted name)
 Key = tuple[Literal["funckey", "classkey"], str]  # (kind, function or class id)
-Of = tuple[Literal["inst", "call", "item", "div", "dep"], "Sym"]
+Of = tuple[
+    Literal["inst", "call", "item", "div", "dep", "managed", "entersas", "yieldsfrom"], "Sym"
+]
+Enter = tuple[Literal["enter"], "Sym", bool]  # (kind, the context manager, ``async with``)
 Attr = tuple[Literal["attr"], "Sym", str]
 # ``either``: the first if it resolves, else the second; ``annotated``: (type, dependency).
 Either = tuple[Literal["either", "annotated"], Optional["Sym"], Optional["Sym"]]
 Param = tuple[Literal["param"], str, int | None, str]  # (kind, function id, position, name)
-Sym = Ref | Near | Key | Of | Attr | Either | Param
+Sym = Ref | Near | Key | Of | Attr | Either | Param | Enter
+
+# ``contextmanager(get_session)``: a generator made a context manager (``("managed", g)``).
+CONTEXT_MANAGER_DECORATORS = frozenset(
+    {"contextlib.contextmanager", "contextlib.asynccontextmanager"}
+)
+# ``with closing(x) as y``: ``y`` is ``x`` (``("entersas", x)``).
+ENTERS_AS_ARGUMENT = frozenset({"contextlib.nullcontext", "contextlib.closing"})
+_WRAPPED_KEYWORD = {  # the keyword of the argument each wraps
+    "contextlib.contextmanager": "func",
+    "contextlib.asynccontextmanager": "func",
+    "contextlib.closing": "thing",
+    "contextlib.nullcontext": "enter_result",
+}
 
 ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 OPTIONAL = frozenset({"typing.Optional", "typing.Union", "typing_extensions.Optional"})
@@ -346,6 +362,16 @@ class SymbolWalker(Generic[F]):
             return ("attr", base, expr.attr)
         if isinstance(expr, ast.Call):
             callee = self.sym(expr.func, scope)
+            wrapper = ref_name(callee)
+            if wrapper in _WRAPPED_KEYWORD:
+                wrapped = call_argument(expr, 0, _WRAPPED_KEYWORD[wrapper])
+                wrapped_symbol = self.sym(wrapped, scope) if wrapped is not None else None
+                if wrapped_symbol is None:
+                    return None
+                kind: Literal["managed", "entersas"] = (
+                    "managed" if wrapper in CONTEXT_MANAGER_DECORATORS else "entersas"
+                )
+                return (kind, wrapped_symbol)
             return ("call", callee) if callee else None
         if isinstance(expr, ast.Subscript):
             if ref_name(self.sym(expr.value, scope)) in ANNOTATED:
@@ -551,8 +577,10 @@ class SymbolWalker(Generic[F]):
                 self.awaited_calls.add(id(node.value))
         elif isinstance(node, (ast.Yield, ast.YieldFrom)):
             owner.generator = True
-            if isinstance(node, ast.Yield) and node.value is not None:
+            if node.value is not None:
                 yielded = self.sym(node.value, scope)
+                if yielded and isinstance(node, ast.YieldFrom):
+                    yielded = ("yieldsfrom", yielded)
                 if yielded:
                     owner.yielded.append(yielded)
         elif isinstance(node, ast.Return) and node.value is not None:
@@ -744,7 +772,9 @@ class SymbolWalker(Generic[F]):
                     if item.optional_vars is not None:
                         for name in target_names(item.optional_vars):
                             single = isinstance(item.optional_vars, ast.Name)
-                            scope.bind(name, self.sym(item.context_expr, scope) if single else None)
+                            manager = self.sym(item.context_expr, scope) if single else None
+                            is_async = isinstance(node, ast.AsyncWith)
+                            scope.bind(name, ("enter", manager, is_async) if manager else None)
             elif isinstance(node, (ast.For, ast.AsyncFor)):
                 for name in target_names(node.target):
                     scope.bind(name, None)

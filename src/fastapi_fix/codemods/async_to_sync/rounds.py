@@ -363,6 +363,6 @@ class _Users:
             return [("param", symbol[1])]
         if symbol[0] in ("either", "annotated"):
             return [*self.leaves(symbol[1]), *self.leaves(symbol[2])]
-        if symbol[0] in ("inst", "dep") or (symbol[0] == "call" and self.through_calls):
+        if symbol[0] in ("inst", "dep", "managed") or (symbol[0] == "call" and self.through_calls):
             return self.leaves(symbol[1])
         return []  # a library's item or path (``item``, ``div``); a call's result is an instance
