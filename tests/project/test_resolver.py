@@ -310,3 +310,25 @@ def test_a_project_base_after_a_library_base_still_defines_a_member() -> None:
             """,
     }
     assert value_of(files, "app.services.found") == ("func", "app.services.BaseService.__init__")
+
+
+def test_super_reaches_the_next_class_in_the_order() -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/classes.py": """\
+            class A:
+                def m(self): ...
+
+            class B(A):
+                def m(self):
+                    return super().m
+
+            class C(B):
+                def m(self):
+                    return super(B, self).m
+            """,
+    }
+    project = resolver(files)
+    for method, expected in [("B.m", "app.classes.A.m"), ("C.m", "app.classes.A.m")]:
+        returned = project.function_facts[f"app.classes.{method}"].returned
+        assert project.resolve(returned[0]) == ("func", expected)

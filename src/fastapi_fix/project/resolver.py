@@ -44,7 +44,8 @@ from fastapi_fix.project.symbols import (
 
 # The values of the module docstring, told apart by their first item (as Sym is).
 # ``("manager", id)``: ``contextmanager(g)``, a function making context managers of a generator.
-Named = tuple[Literal["module", "func", "class", "inst", "ext", "extinst", "manager"], str]
+# ``("super", id)``: ``super()`` in a method of class ``id``.
+Named = tuple[Literal["module", "func", "class", "inst", "ext", "extinst", "manager", "super"], str]
 Bound = tuple[Literal["extbound"], str, str]  # (kind, library type, attribute name)
 Alias = tuple[Literal["alias"], "Value"]
 Value = Named | Bound | Alias
@@ -145,6 +146,9 @@ class Resolver(Generic[F]):
             return self._passed_to(symbol[1], symbol[2], symbol[3])
         if symbol[0] == "enter":
             return self.enter(symbol[1], symbol[2])
+        if symbol[0] == "super":
+            owner = self.resolve(symbol[1])
+            return ("super", owner[1]) if owner and owner[0] == "class" else None
         if symbol[0] == "managed":
             generator = self.resolve(symbol[1])
             return ("manager", generator[1]) if generator and generator[0] == "func" else None
@@ -252,19 +256,24 @@ class Resolver(Generic[F]):
             return ("ext", f"{value[1]}.{name}")
         if value[0] in ("class", "inst"):
             return self._class_member(value[1], name, instance=value[0] == "inst")
+        if value[0] == "super":  # the classes after this one in its order
+            return self._class_member(value[1], name, instance=True, after=True)
         if value[0] == "extinst":
             return ("extbound", value[1], name)
         if value[0] == "extbound":
             return self.member(self._attribute_type(value[1], value[2]), name)
         return None
 
-    def _class_member(self, class_id: str, name: str, instance: bool) -> Value | None:
+    def _class_member(
+        self, class_id: str, name: str, instance: bool, after: bool = False
+    ) -> Value | None:
         """``name`` on a project class (``instance``: on one of its instances). What library
         bases define is not known, so a project class later in the order still wins over
         one (``class Sender(ABCSender, BaseService)``: ``abc.ABC`` comes before
         ``BaseService`` but defines no ``__init__``); the first library base is the fallback."""
         library: Value | None = None
-        for current in self._mro(class_id):
+        order = list(self._mro(class_id))
+        for current in order[1:] if after else order:
             if isinstance(current, str):
                 class_facts = self.classes[current]
                 if name in class_facts.methods:
@@ -278,6 +287,15 @@ class Resolver(Generic[F]):
                 base = canonical_type(current[1])
                 library = ("extbound", base, name) if instance else ("ext", f"{base}.{name}")
         return library
+
+    def follows(self, first: str, then: str) -> bool:
+        """Whether some project class's order puts class ``then`` after class ``first``
+        (so ``super()`` in ``first`` may reach ``then``: cooperative multiple inheritance)."""
+        for class_id in self.classes:
+            order = self._linearization(class_id)
+            if first in order and then in order[order.index(first) + 1 :]:
+                return True
+        return False
 
     def _mro(self, class_id: str) -> Iterator[str | Value]:
         """The method resolution order from ``class_id`` up: project classes (ids) by C3, as

@@ -53,7 +53,8 @@ Ref = tuple[Literal["ref"], str]
 Near = tuple[Literal["near"], str, str]  # (kind, importing module, dotted name)
 Key = tuple[Literal["funckey", "classkey"], str]  # (kind, function or class id)
 Of = tuple[
-    Literal["inst", "call", "item", "div", "dep", "managed", "entersas", "yieldsfrom"], "Sym"
+    Literal["inst", "call", "item", "div", "dep", "managed", "entersas", "yieldsfrom", "super"],
+    "Sym",
 ]
 Enter = tuple[Literal["enter"], "Sym", bool]  # (kind, the context manager, ``async with``)
 Attr = tuple[Literal["attr"], "Sym", str]
@@ -259,6 +260,7 @@ class Scope:
         self.parent = parent
         self.prefix = prefix  # qualname prefix of what is defined here ("f.<locals>.")
         self.types: dict[str, Sym | None] = {}
+        self.method_of: str | None = None  # in a method's body: its class id (``super()``)
 
     def bind(self, name: str, symbol: Sym | None) -> None:
         existing = self.types.get(name)
@@ -363,6 +365,11 @@ class SymbolWalker(Generic[F]):
         if isinstance(expr, ast.Call):
             callee = self.sym(expr.func, scope)
             wrapper = ref_name(callee)
+            if wrapper == "builtins.super":  # ``super()`` in a method, ``super(C, self)``
+                if expr.args:
+                    owner = self.sym(expr.args[0], scope)
+                    return ("super", owner) if owner else None
+                return ("super", ("classkey", scope.method_of)) if scope.method_of else None
             if wrapper in _WRAPPED_KEYWORD:
                 wrapped = call_argument(expr, 0, _WRAPPED_KEYWORD[wrapper])
                 wrapped_symbol = self.sym(wrapped, scope) if wrapped is not None else None
@@ -678,6 +685,7 @@ class SymbolWalker(Generic[F]):
         elif not _is_property_accessor(node):  # ``@users.setter`` keeps the getter as ``users``
             class_facts.methods[node.name] = facts.id
         inner = Scope(self, scope, f"{facts.qualname}.<locals>.")
+        inner.method_of = class_facts.id if class_facts is not None else None
         self._bind_parameters(node, scope, inner, class_facts, facts)
         self._bind_locals(node.body, inner)
         self._visit_body(node.body, inner, facts)
