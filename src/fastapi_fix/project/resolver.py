@@ -8,12 +8,16 @@ Resolved values are tuples too:
 - ``("ext", dotted)``: a name outside the project (a function, class or module of a library);
 - ``("extinst", type)``: an instance of a library type (``sqlalchemy.orm.Session``);
 - ``("extbound", type, name)``: attribute ``name`` of such an instance (usually a method);
-- ``("alias", value)``: an ``Annotated[...]`` alias, standing for the type it declares.
+- ``("alias", value)``: an ``Annotated[...]`` alias, standing for the type it declares;
+- ``("manager", id)``: ``contextmanager(generator)``, which makes context managers of the
+  generator function ``id``;
+- ``("super", class_id)``: ``super()`` in a method of that class.
 
 None is "unknown". Names follow re-exports and star imports (a literal ``__all__`` says
 what a star takes, else every public name), module-level instances reach their class's
 methods (``Users = UsersTable()``; ``Users.get_user_by_id``), class members follow the C3
-method resolution order of project classes, and calls give what the callee returns. Every
+method resolution order of project classes, calls give what the callee returns, and ``with``
+targets what their context manager enters as (`Resolver.enter`). Every
 lookup is memoised, and a cycle (``x = x.y``, ``from a import *`` in both ``a`` and ``b``)
 resolves to unknown instead of looping.
 """
@@ -43,8 +47,6 @@ from fastapi_fix.project.symbols import (
 )
 
 # The values of the module docstring, told apart by their first item (as Sym is).
-# ``("manager", id)``: ``contextmanager(g)``, a function making context managers of a generator.
-# ``("super", id)``: ``super()`` in a method of class ``id``.
 Named = tuple[Literal["module", "func", "class", "inst", "ext", "extinst", "manager", "super"], str]
 Bound = tuple[Literal["extbound"], str, str]  # (kind, library type, attribute name)
 Alias = tuple[Literal["alias"], "Value"]
@@ -67,8 +69,9 @@ class Resolver(Generic[F]):
         self.all_modules: Sequence[ModuleFacts[F]] = list(facts.values())
         self.function_facts: dict[str, F] = {}
         self.classes: dict[str, ClassFacts] = {}
-        # The engine names every file apart; should two share a name anyway, their
-        # functions share ids: the first file's facts are the ones resolved.
+        # The engine names every file apart; should two share a name anyway, names resolve
+        # in the first file and their functions share ids: each codemod decides what to do
+        # with such files (async-to-sync leaves their functions alone).
         self.shared_names: set[str] = set()
         for module in facts.values():
             if module.module in modules:
