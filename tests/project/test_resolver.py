@@ -332,3 +332,24 @@ def test_super_reaches_the_next_class_in_the_order() -> None:
     for method, expected in [("B.m", "app.classes.A.m"), ("C.m", "app.classes.A.m")]:
         returned = project.function_facts[f"app.classes.{method}"].returned
         assert project.resolve(returned[0]) == ("func", expected)
+
+
+def test_an_outline_keeps_names_classes_and_signatures_but_not_bodies() -> None:
+    source = textwrap.dedent("""\
+        from app.db import Base
+
+        class Users(Base):
+            def get(self, id: int) -> "Users":
+                return lookup(id)
+
+        Users_ = Users()
+        """)
+    file = in_memory_file("app/users.py")
+    full = gather_symbols(file, ast.parse(source))
+    outline = gather_symbols(file, ast.parse(source), outline=True)
+    assert outline.symbols == full.symbols
+    assert outline.classes == full.classes
+    get = {f.qualname: f for f in outline.functions}["Users.get"]
+    assert get.returns == {f.qualname: f for f in full.functions}["Users.get"].returns
+    assert get.calls == [] and get.returned == []
+    assert {f.qualname: f for f in full.functions}["Users.get"].calls

@@ -285,7 +285,9 @@ class SymbolWalker(Generic[F]):
 
     facts: ModuleFacts[F]
 
-    def __init__(self, file: SourceFile, tree: ast.Module) -> None:
+    def __init__(self, file: SourceFile, tree: ast.Module, outline: bool = False) -> None:
+        # An outline leaves function bodies out: names, classes and signatures only.
+        self.outline = outline
         self.file = file
         self.tree = tree
         self.module = file.module_name
@@ -687,10 +689,11 @@ class SymbolWalker(Generic[F]):
         inner = Scope(self, scope, f"{facts.qualname}.<locals>.")
         inner.method_of = class_facts.id if class_facts is not None else None
         self._bind_parameters(node, scope, inner, class_facts, facts)
-        self._bind_locals(node.body, inner)
-        self._visit_body(node.body, inner, facts)
-        if class_facts is not None:
-            self._collect_self_attributes(node, inner, class_facts)
+        if not self.outline:
+            self._bind_locals(node.body, inner)
+            self._visit_body(node.body, inner, facts)
+            if class_facts is not None:
+                self._collect_self_attributes(node, inner, class_facts)
         self.facts.functions.append(facts)
 
     def _function_started(
@@ -1022,5 +1025,9 @@ class ModuleWalker(SymbolWalker[FunctionFacts]):
         return FunctionFacts(id, key, qualname, ordinal, name, line, col, is_async, class_id)
 
 
-def gather_symbols(file: SourceFile, tree: ast.Module) -> ModuleFacts[FunctionFacts]:
-    return ModuleWalker(file, tree).run()
+def gather_symbols(
+    file: SourceFile, tree: ast.Module, outline: bool = False
+) -> ModuleFacts[FunctionFacts]:
+    """The module's facts; with ``outline``, without what function bodies do (their calls,
+    returns, yields, locals): a third of the cost, for files read only for their names."""
+    return ModuleWalker(file, tree, outline).run()

@@ -710,5 +710,6 @@ def gather_module(file: SourceFile, tree: ast.Module, protecting: frozenset[str]
         gatherer.imported(),
         tuple(gatherer.registrations),
         gatherer.uses,
-        symbols.gather_symbols(file, tree),
+        # Call sites (what a registration passes) only where tasks are registered.
+        symbols.gather_symbols(file, tree, outline=not gatherer.registrations),
     )

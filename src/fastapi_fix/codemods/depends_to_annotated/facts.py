@@ -249,7 +249,8 @@ def gather_facts(file: SourceFile, tree: ast.Module) -> FileFacts:
         calls=tuple(_calls(file, tree, names)),
         lambdas=tuple(_lambda_params(tree, names)) if fastapi else (),
         name_uses={name: uses[name] for name in imported},
-        symbols=symbols.gather_symbols(file, tree),
+        # Function bodies only where `super()` is called (`Project._super_elsewhere`).
+        symbols=symbols.gather_symbols(file, tree, outline="super" not in identifiers),
     )
 
 
