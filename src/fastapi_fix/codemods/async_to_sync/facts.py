@@ -105,6 +105,57 @@ ROUTE_DECORATOR_KINDS = {
     **dict.fromkeys(HTTP_METHODS | {"api_route"}, "route"),
     "websocket": "websocket",
 }
+# Methods that change a dict, list, set or deque in place (``cache.update(...)``).
+MUTATING_METHODS = frozenset(
+    {
+        "append",
+        "appendleft",
+        "extend",
+        "extendleft",
+        "insert",
+        "update",
+        "pop",
+        "popitem",
+        "popleft",
+        "setdefault",
+        "clear",
+        "add",
+        "remove",
+        "discard",
+        "sort",
+        "reverse",
+        "rotate",
+        "__setitem__",
+        "__delitem__",
+        "difference_update",
+        "intersection_update",
+        "symmetric_difference_update",
+    }
+)
+# Calls that make a mutable container, by what a module-level name is bound to: its kind.
+MUTABLE_CONSTRUCTORS = {
+    "builtins.dict": "dict",
+    "builtins.list": "list",
+    "builtins.set": "set",
+    "builtins.bytearray": "bytearray",
+    "collections.defaultdict": "dict",
+    "collections.OrderedDict": "dict",
+    "collections.Counter": "dict",
+    "collections.ChainMap": "dict",
+    "collections.deque": "deque",
+}
+_MUTABLE_LITERALS = {
+    ast.Dict: "dict",
+    ast.DictComp: "dict",
+    ast.List: "list",
+    ast.ListComp: "list",
+    ast.Set: "set",
+    ast.SetComp: "set",
+}
+# ``app.state`` of these is shared by every request (``request.app.state`` reaches it too).
+APP_TYPES = frozenset(
+    {"fastapi.FastAPI", "fastapi.applications.FastAPI", "starlette.applications.Starlette"}
+)
 _BUILTINS = frozenset(dir(builtins))
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))  # Python 3.10+; 3.9 follows all
 _LIBRARY_ROOTS = _STDLIB | {"builtins"}  # names under these are never project functions
@@ -254,6 +305,11 @@ class FunctionFacts:
     # ``self.x = ...``: shared when ``self`` is (a callable dependency instance); in a helper,
     # usually a fresh object (``__init__``), so not followed.
     self_writes: list[tuple[int, int, str]] = field(default_factory=list)
+    # ``cache.update(...)`` on a global name: (line, col, call as written, the name's symbol);
+    # shared state when the name is bound at module level to a dict, list or set (the index
+    # resolves it: the name may be imported). None for the application's state
+    # (``request.app.state.seen.add(...)``), always shared. Also followed into helpers.
+    mutations: list[tuple[int, int, str, Sym | None]] = field(default_factory=list)
     return_annotation: ReturnAnnotation | None = None
     returns: Sym | None = None  # return annotation
     yields_annotation: Sym | None = None  # T of ``-> Iterator[T]``
@@ -278,6 +334,8 @@ class ModuleFacts:
     functions: list[FunctionFacts] = field(default_factory=list)
     classes: list[ClassFacts] = field(default_factory=list)
     uses: list[Use] = field(default_factory=list)
+    # Module-level names bound to a mutable container (``cache = {}``) -> its kind ("dict").
+    mutable_globals: dict[str, str] = field(default_factory=dict)
 
 
 def gather_module(file: SourceFile, tree: ast.Module) -> ModuleFacts:
@@ -299,6 +357,12 @@ def _dotted(node: ast.AST) -> str | None:
         return None
     parts.append(node.id)
     return ".".join(reversed(parts))
+
+
+def ref_name(symbol: Sym | None) -> str | None:
+    """The dotted name a symbol writes, imports followed (``crud.get_user`` after
+    ``from app import crud``: ``app.crud.get_user``); None for a value built on something else."""
+    return _ref_name(symbol)
 
 
 def _ref_name(symbol: Sym | None) -> str | None:
@@ -530,9 +594,28 @@ class _Gatherer:
         )
         for name in self.imports.names:
             self.facts.symbols.setdefault(name, self._import_symbol(name))
+        self._record_mutable_globals(scope)
         self._visit_body(self.tree.body, scope, owner, module_level=True)
         self.facts.functions.append(owner)
         return self.facts
+
+    def _record_mutable_globals(self, scope: _Scope) -> None:
+        """``cache = {}``, ``seen: set[str] = set()``, ``jobs = defaultdict(list)`` at module level:
+        containers every request shares, changed in place by ``cache.update(...)``."""
+        for statement in _own_statements(self.tree.body):
+            if isinstance(statement, ast.Assign):
+                targets, value = statement.targets, statement.value
+            elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+                targets, value = [statement.target], statement.value
+            else:
+                continue
+            kind = _MUTABLE_LITERALS.get(type(value))
+            if kind is None and isinstance(value, ast.Call):
+                kind = MUTABLE_CONSTRUCTORS.get(_ref_name(self.sym(value.func, scope)) or "")
+            if kind is not None:
+                for target in targets:
+                    if isinstance(target, ast.Name):
+                        self.facts.mutable_globals[target.id] = kind
 
     def _new_function(
         self,
@@ -747,13 +830,47 @@ class _Gatherer:
         if not isinstance(root, ast.Name):
             return
         write = (target.lineno, target.col_offset, _text(target))
-        if root is target:
+        if self._below_app_state(target, scope):
+            owner.shared_writes.append(write)
+        elif root is target:
             if root.id in self.declared_shared.get(owner.id, ()):
                 owner.shared_writes.append(write)
         elif root.id == self.self_names.get(owner.id):
             owner.self_writes.append(write)
         elif self._is_shared_object(root.id, scope):
             owner.shared_writes.append(write)
+
+    def _below_app_state(self, target: ast.expr, scope: _Scope) -> bool:
+        """``request.app.state.config.x``, ``websocket.app.state.cache[k]``, ``app.state.x`` of
+        an ``app: FastAPI`` parameter: the application's state, which every request shares
+        (``request.state`` is the request's own)."""
+        node = target
+        while isinstance(node, (ast.Attribute, ast.Subscript)):
+            if isinstance(node, ast.Attribute) and node.attr == "state":
+                owner = node.value
+                if isinstance(owner, ast.Attribute) and owner.attr == "app":
+                    return True
+                if isinstance(owner, ast.Name):
+                    symbol = scope.lookup(owner.id)
+                    if symbol is not None and symbol[0] == "inst":
+                        return _ref_name(symbol[1]) in APP_TYPES
+            node = node.value
+        return False
+
+    def _record_mutation(self, call: ast.Call, scope: _Scope, owner: FunctionFacts) -> None:
+        """``cache.update(...)``, ``request.app.state.seen.add(...)``: a method that changes a
+        container in place, called on a global name or on the application's state."""
+        method = call.func
+        if not isinstance(method, ast.Attribute) or method.attr not in MUTATING_METHODS:
+            return
+        text = f"{_text(method)}(...)"
+        if self._below_app_state(method.value, scope):
+            owner.mutations.append((call.lineno, call.col_offset, text, None))
+        elif isinstance(method.value, ast.Name):
+            symbol = scope.lookup(method.value.id)  # a local bound to a global is that global
+            name = _ref_name(symbol)
+            if symbol is not None and name and not name.startswith("builtins."):
+                owner.mutations.append((call.lineno, call.col_offset, text, symbol))
 
     def _is_shared_object(self, name: str, scope: _Scope) -> bool:
         """A module-level or enclosing function's object, or a local that is another name for one."""
@@ -792,6 +909,8 @@ class _Gatherer:
                 keywords=tuple((k.arg, self.sym(k.value, scope)) for k in call.keywords if k.arg),
             )
         )
+        if owner.qualname != "<module>":
+            self._record_mutation(call, scope, owner)
         for argument in [*call.args, *(k.value for k in call.keywords)]:
             if isinstance(argument, ast.Starred):
                 argument = argument.value
