@@ -522,6 +522,29 @@ NOOP = [
         {"context": {"app/registry.py": REGISTRY}},
         id="changes-imported-module-level-containers-in-place-directly-and-in-a-helper",
     ),
+    pytest.param(
+        """\
+        import requests
+        from fastapi import FastAPI
+
+        from app import registry
+
+        app = FastAPI()
+
+
+        @app.post("/debug")
+        async def debug():
+            registry.settings.update(debug=True)
+            return requests.get("https://example.com").json()
+        """,
+        [
+            "12:12: `requests.get(...)` blocks (requests.get) in async `debug`; not made `def` "
+            "because it changes in place `registry.settings.update(...)` (line 11: module-level "
+            "dict `settings`), state every request shares"
+        ],
+        {"context": {"app/registry.py": REGISTRY}},
+        id="changes-a-container-of-an-imported-module-in-place",
+    ),
 ]
 
 

@@ -866,8 +866,9 @@ class _Gatherer:
         text = f"{_text(method)}(...)"
         if self._below_app_state(method.value, scope):
             owner.mutations.append((call.lineno, call.col_offset, text, None))
-        elif isinstance(method.value, ast.Name):
-            symbol = scope.lookup(method.value.id)  # a local bound to a global is that global
+        elif isinstance(method.value, (ast.Name, ast.Attribute)):
+            # ``cache``, ``registry.jobs``; a local bound to a global is that global
+            symbol = self.sym(method.value, scope)
             name = _ref_name(symbol)
             if symbol is not None and name and not name.startswith("builtins."):
                 owner.mutations.append((call.lineno, call.col_offset, text, symbol))
