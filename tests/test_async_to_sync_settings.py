@@ -103,6 +103,24 @@ def test_blocking_calls_setting_names_project_methods(project):
     assert _run() == {"read_user"}
 
 
+def test_blocking_calls_spell_a_class_as_its_imports_do(tmp_path, monkeypatch):
+    """``pkg/models/`` has no ``__init__.py``: whatever name the engine gives
+    ``pkg/models/users.py``, the name the code imports it by matches."""
+    for path, code in {
+        "pkg/__init__.py": "",
+        "pkg/models/users.py": STORE,
+        "pkg/main.py": (
+            "from fastapi import FastAPI\n\nfrom pkg.models.users import Users\n\n"
+            "app = FastAPI()\n\n\n@app.get('/users/{key}')\nasync def read_user(key: str):\n"
+            "    return Users.get(key)\n"
+        ),
+    }.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(code)
+    monkeypatch.chdir(tmp_path)
+    assert _run("--blocking-calls", "pkg.models.users.UsersTable.*") == {"read_user"}
+
+
 def test_safe_decorators_option(project):
     assert _run("--safe-decorators", "pkg.audit.audited") == {"report"}
 

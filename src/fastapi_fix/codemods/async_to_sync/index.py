@@ -619,7 +619,7 @@ class Project:
         (``pkg.models.UsersTable.get`` for a ``get`` that ``UsersTable`` inherits)."""
         if not self.catalogue.extra or callee in self.witness:
             return
-        names = [ref_name(site.callee), self._receiver_class_name(site)]
+        names = [ref_name(site.callee), *self._receiver_class_names(site)]
         match = next(
             (found for name in names if name and (found := self.catalogue.configured(name))),
             None,
@@ -629,19 +629,31 @@ class Project:
             declared = CallSite(function.line, function.col, function.key, None)
             self.witness[callee] = Direct(declared, match)
 
-    def _receiver_class_name(self, site: CallSite) -> str | None:
-        """``<class>.<method>`` for a call of a method on a project instance or class."""
-        callee = site.callee
-        receiver: Sym | None = None
-        if callee is not None and callee[0] == "attr":
-            receiver = callee[1]
-        elif callee is not None and callee[0] == "ref" and "." in callee[1]:
-            receiver = ("ref", callee[1].rpartition(".")[0])
-        elif callee is not None and callee[0] == "near" and "." in callee[2]:
-            receiver = ("near", callee[1], callee[2].rpartition(".")[0])
+    def _receiver_class_names(self, site: CallSite) -> list[str]:
+        """``<class>.<method>`` for a call of a method on a project instance or class: the
+        class's qualified name, and the same with its module as the call's imports spell it
+        (``pkg.models.users.UsersTable.get`` for ``Users.get`` imported from
+        ``pkg.models.users``, whatever name the engine gives that file)."""
+        receiver = _parent(site.callee)
         value = self.resolve(receiver)
-        if value is not None and value[0] in ("inst", "class"):
-            return f"{value[1]}.{site.name}"
+        if value is None or value[0] not in ("inst", "class"):
+            return []
+        class_id = value[1]
+        names = [f"{class_id}.{site.name}"]
+        home = self._module_of(class_id)
+        spelled = _parent(receiver)
+        written = ref_name(spelled)
+        if home and written and written != home and self.resolve(spelled) == ("module", home):
+            names.append(f"{written}{class_id[len(home) :]}.{site.name}")
+        return names
+
+    def _module_of(self, class_id: str) -> str | None:
+        """The module a project class is defined in (the longest module prefix of its id)."""
+        parts = class_id.split(".")
+        for end in range(len(parts) - 1, 0, -1):
+            module = ".".join(parts[:end])
+            if module in self.modules:
+                return module
         return None
 
     def shared_mutations(self, function: FunctionFacts) -> list[tuple[int, int, str, str]]:
@@ -652,12 +664,8 @@ class Project:
             if symbol is None:
                 found.append((line, col, text, "the application's state"))
                 continue
-            name = ref_name(symbol) or ""
-            module, _, attribute = name.rpartition(".")
-            if symbol[0] == "near":
-                owner = self.resolve(("near", symbol[1], module)) if module else None
-            else:
-                owner = self.resolve(("ref", module)) if module else None
+            attribute = (ref_name(symbol) or "").rpartition(".")[2]
+            owner = self.resolve(_parent(symbol))
             if owner is not None and owner[0] == "module":
                 kind = self.modules[owner[1]].mutable_globals.get(attribute)
                 if kind is not None:
@@ -1149,6 +1157,19 @@ class Project:
                 return " → ".join([*names, leaf])
             current = witness.callee
         return " → ".join([*(self.functions[s].function.key for s in steps), "…"])
+
+
+def _parent(symbol: Sym | None) -> Sym | None:
+    """What an attribute is read from: ``app.store`` of ``app.store.Users``; None at the top."""
+    if symbol is None:
+        return None
+    if symbol[0] == "attr":
+        return symbol[1]
+    if symbol[0] == "ref" and "." in symbol[1]:
+        return ("ref", symbol[1].rpartition(".")[0])
+    if symbol[0] == "near" and "." in symbol[2]:
+        return ("near", symbol[1], symbol[2].rpartition(".")[0])
+    return None
 
 
 def _unfollowed(site: CallSite) -> str:
