@@ -262,13 +262,16 @@ def _callees(project: Project, candidates: Iterable[str]) -> set[str]:
 
 def _resolve_decorators(project: Project, convertible: set[str]) -> None:
     """Where the decorators of the functions that may become ``def`` come from (a limiter
-    made in another module), and those of every sync function: a decorator already on a
-    sync route accepts a ``def`` (``Project._accepts_sync``)."""
+    made in another module), and those of every sync function decorated like a route: a
+    decorator already on a sync route accepts a ``def`` (``Project._accepts_sync``)."""
     if not any(project.functions[c].function.decorators for c in convertible):
         return
     for located in project.functions.values():
-        if located.function.id in convertible or not located.function.is_async:
-            for decorator in located.function.decorators:
+        function = located.function
+        if function.id in convertible or (
+            not function.is_async and any(_ROUTE_WORD.search(d.text) for d in function.decorators)
+        ):
+            for decorator in function.decorators:
                 project.resolve(decorator.target)
 
 
