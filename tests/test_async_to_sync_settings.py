@@ -121,6 +121,24 @@ def test_blocking_calls_spell_a_class_as_its_imports_do(tmp_path, monkeypatch):
     assert _run("--blocking-calls", "pkg.models.users.UsersTable.*") == {"read_user"}
 
 
+def test_safe_decorators_spell_a_decorator_as_its_imports_do(tmp_path, monkeypatch):
+    """``pkg/auth/`` has no ``__init__.py``: whatever name the engine gives
+    ``pkg/auth/checks.py``, the name the code imports the decorator by matches."""
+    for path, code in {
+        "pkg/__init__.py": "",
+        "pkg/auth/checks.py": "def audited(function):\n    return function\n",
+        "pkg/main.py": (
+            "import time\n\nfrom fastapi import FastAPI\n\nfrom pkg.auth.checks import audited\n\n"
+            "app = FastAPI()\n\n\n@app.get('/report')\n@audited\nasync def report():\n"
+            "    time.sleep(1)\n"
+        ),
+    }.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(code)
+    monkeypatch.chdir(tmp_path)
+    assert _run("--safe-decorators", "pkg.auth.checks.audited") == {"report"}
+
+
 def test_safe_decorators_option(project):
     assert _run("--safe-decorators", "pkg.audit.audited") == {"report"}
 

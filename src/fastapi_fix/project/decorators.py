@@ -28,8 +28,9 @@ SAFE_DECORATORS: tuple[str, ...] = (
     # ``def``, and only a ``def``.
     "slowapi.Limiter.exempt",
 )
-# Not listed: fastapi-cache's ``cache`` runs a sync function in the threadpool since
-# fastapi-cache2 0.2, but 0.1 awaits whatever it wraps; which one a project has is unknown.
+# Not listed: fastapi-cache's ``cache``. Its current source (fastapi_cache/decorator.py) runs
+# a sync function with ``run_in_threadpool``, but it is typed for coroutine functions only
+# (``Callable[P, Awaitable[R]]``) and the release a project pins is not checked here.
 
 
 class SafeDecorators:

@@ -782,7 +782,7 @@ class Project:
                 continue
             if value and value[0] == "ext" and value[1] in ASYNC_CONTEXT_MANAGERS:
                 reasons.append("it is an @asynccontextmanager")
-            elif not self._accepts_sync(value):
+            elif not self._accepts_sync(decorator.target, value):
                 reasons.append(
                     f"its decorator `@{decorator.text}` may need a coroutine function (if it "
                     "accepts a `def`, list it in `safe-decorators`)"
@@ -800,12 +800,17 @@ class Project:
                 )
         return reasons
 
-    def _accepts_sync(self, decorator: Value | None) -> bool:
+    def _accepts_sync(self, target: Sym | None, value: Value | None) -> bool:
         """Whether a decorator is known to accept a sync function: listed (``safe-decorators``
-        and the built-in catalogue) or already decorating a sync route of the project."""
-        name = self.decorator_name(decorator)
-        return name is not None and (
-            self.safe_decorators.accepts_sync(name) or name in self.proven_decorators
+        and the built-in catalogue) by its qualified name or by the name it is written with,
+        imports followed; or already decorating a sync route of the project."""
+        name = self.decorator_name(value)
+        if name is not None and name in self.proven_decorators:
+            return True
+        return any(
+            self.safe_decorators.accepts_sync(candidate)
+            for candidate in (name, ref_name(target))
+            if candidate
         )
 
     def decorator_name(self, value: Value | None) -> str | None:
