@@ -2153,7 +2153,8 @@ NOOP = [
         """,
         [
             "12:5: `time.sleep(...)` blocks (time.sleep) in async `cached`; not made `def` because its decorator "
-            "`@cache(expire=60)` may need a coroutine function: use"
+            "`@cache(expire=60)` may need a coroutine function (if it accepts a `def`, list it in "
+            "`safe-decorators`): use"
         ],
         {},
         id="unknown-decorator",

@@ -64,6 +64,11 @@ def _matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
     return lambda qualified: pattern.match(qualified) is not None
 
 
+def matches_any(patterns: Sequence[str], qualified: str) -> bool:
+    """Whether ``qualified`` matches one of the ``fnmatchcase`` patterns."""
+    return _matcher(tuple(patterns))(qualified)
+
+
 def _each(prefix: str, names: str) -> tuple[str, ...]:
     return tuple(f"{prefix}.{name}" for name in names.split())
 
@@ -327,6 +332,7 @@ TYPE_ALIASES: dict[str, str] = {
     "fastapi.routing.APIRouter": "fastapi.APIRouter",
     "starlette.datastructures.UploadFile": "fastapi.UploadFile",
     "fastapi.datastructures.UploadFile": "fastapi.UploadFile",
+    "slowapi.extension.Limiter": "slowapi.Limiter",
 }
 
 # What a call returns, when it is not simply an instance of the callee's name.

@@ -15,9 +15,12 @@ dependencies (``Depends``/``Security``) and background tasks (``BackgroundTasks.
 It converts a function only when its own body has no ``await``/``async for``/``async with``/
 async comprehension; neither it nor a project function it calls uses what needs the running
 loop (asyncio, anyio, contextvars) or writes state every request shares (a module-level
-object's attribute or item, a ``global``; without an ``await`` the function runs on the loop
-without a break, in the threadpool requests interleave); it is not a websocket or lifespan
-handler nor an ``@asynccontextmanager``; its only decorators are route decorators; and
+object's attribute or item, a ``global``, ``app.state``, a module-level dict, list or set
+changed in place; without an ``await`` the function runs on the loop without a break, in the
+threadpool requests interleave); it is not a websocket or lifespan handler nor an
+``@asynccontextmanager``; its only decorators are route decorators and decorators known to
+accept a sync function (``project.decorators``, ``safe-decorators``, or already on a sync
+route of the project); and
 nothing in the project calls, awaits, schedules or otherwise uses it as a value (stored in a
 dict, passed to a function: whoever gets it may await it). The rewrite removes the ``async``
 keyword and nothing else; an async generator dependency becomes a sync generator dependency,
@@ -70,6 +73,7 @@ from fastapi_fix.engine.codemod import (
     check_patterns,
 )
 from fastapi_fix.project.blocking import Catalogue
+from fastapi_fix.project.decorators import SafeDecorators
 
 
 class AsyncToSync(Codemod):
@@ -91,9 +95,16 @@ class AsyncToSync(Codemod):
         Option(
             "blocking-calls",
             [],
-            "More blocking calls: fnmatch patterns on qualified names "
-            "(mylib.client.fetch, mylib.Client.*).",
+            "More blocking calls: fnmatch patterns on qualified names of library or project "
+            "functions and methods (mylib.client.fetch, mylib.Client.*, app.crud.get_user).",
             check=lambda patterns: check_patterns("blocking-calls", patterns),
+        ),
+        Option(
+            "safe-decorators",
+            [],
+            "More decorators that accept a sync function, so a route under them may become "
+            "def: fnmatch patterns on qualified names (mylib.Limiter.limit, app.auth.*).",
+            check=lambda patterns: check_patterns("safe-decorators", patterns),
         ),
         Option(
             "report-non-blocking",
@@ -134,6 +145,7 @@ class AsyncToSync(Codemod):
             catalogue,
             self.option("report-non-blocking"),
             self.option("convert-metadata-only"),
+            SafeDecorators(self.option("safe-decorators")),
         ).plan()
 
     def targets(self, index: AsyncIndex) -> set[Path]:

@@ -83,6 +83,57 @@ ROUTE_DECORATOR_KINDS = {
     **dict.fromkeys(HTTP_METHODS | {"api_route"}, "route"),
     "websocket": "websocket",
 }
+# Methods that change a dict, list, set or deque in place (``cache.update(...)``).
+MUTATING_METHODS = frozenset(
+    {
+        "append",
+        "appendleft",
+        "extend",
+        "extendleft",
+        "insert",
+        "update",
+        "pop",
+        "popitem",
+        "popleft",
+        "setdefault",
+        "clear",
+        "add",
+        "remove",
+        "discard",
+        "sort",
+        "reverse",
+        "rotate",
+        "__setitem__",
+        "__delitem__",
+        "difference_update",
+        "intersection_update",
+        "symmetric_difference_update",
+    }
+)
+# Calls that make a mutable container, by what a module-level name is bound to: its kind.
+MUTABLE_CONSTRUCTORS = {
+    "builtins.dict": "dict",
+    "builtins.list": "list",
+    "builtins.set": "set",
+    "builtins.bytearray": "bytearray",
+    "collections.defaultdict": "dict",
+    "collections.OrderedDict": "dict",
+    "collections.Counter": "dict",
+    "collections.ChainMap": "dict",
+    "collections.deque": "deque",
+}
+_MUTABLE_LITERALS = {
+    ast.Dict: "dict",
+    ast.DictComp: "dict",
+    ast.List: "list",
+    ast.ListComp: "list",
+    ast.Set: "set",
+    ast.SetComp: "set",
+}
+# ``app.state`` of these is shared by every request (``request.app.state`` reaches it too).
+APP_TYPES = frozenset(
+    {"fastapi.FastAPI", "fastapi.applications.FastAPI", "starlette.applications.Starlette"}
+)
 _LIBRARY_ROOTS = _STDLIB | {"builtins"}  # names under these are never project functions
 
 
@@ -133,12 +184,19 @@ class FunctionFacts(symbols.FunctionFacts):
     # ``self.x = ...``: shared when ``self`` is (a callable dependency instance); in a helper,
     # usually a fresh object (``__init__``), so not followed.
     self_writes: list[tuple[int, int, str]] = field(default_factory=list)
+    # ``cache.update(...)`` on a global name: (line, col, call as written, the name's symbol);
+    # shared state when the name is bound at module level to a dict, list or set (the index
+    # resolves it: the name may be imported). None for the application's state
+    # (``request.app.state.seen.add(...)``), always shared. Also followed into helpers.
+    mutations: list[tuple[int, int, str, Sym | None]] = field(default_factory=list)
     return_annotation: ReturnAnnotation | None = None
 
 
 @dataclass
 class ModuleFacts(symbols.ModuleFacts[FunctionFacts]):
     uses: list[Use] = field(default_factory=list)
+    # Module-level names bound to a mutable container (``cache = {}``) -> its kind ("dict").
+    mutable_globals: dict[str, str] = field(default_factory=dict)
 
 
 def gather_module(file: SourceFile, tree: ast.Module) -> ModuleFacts:
@@ -159,6 +217,34 @@ class _Gatherer(SymbolWalker[FunctionFacts]):
         self.values_seen: set[Sym] = set()
         self.declared_shared: dict[str, set[str]] = {}  # function id -> its global/nonlocal names
 
+    def run(self) -> ModuleFacts:
+        super().run()
+        self._record_mutable_globals(Scope(self, None, ""))
+        return self.facts
+
+    def _record_mutable_globals(self, scope: Scope) -> None:
+        """``cache = {}``, ``seen: set[str] = set()``, ``jobs = defaultdict(list)`` at module level:
+        containers every request shares, changed in place by ``cache.update(...)``."""
+        for statement in _own_statements(self.tree.body):
+            if isinstance(statement, ast.Assign):
+                targets, value = statement.targets, statement.value
+            elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+                targets, value = [statement.target], statement.value
+            else:
+                continue
+            kind = _MUTABLE_LITERALS.get(type(value))
+            if kind is None and isinstance(value, ast.Call):
+                kind = MUTABLE_CONSTRUCTORS.get(_ref_name(self.sym(value.func, scope)) or "")
+            if kind is not None:
+                for target in targets:
+                    if isinstance(target, ast.Name):
+                        self.facts.mutable_globals[target.id] = kind
+
+    def _visit_call(self, call: ast.Call, scope: Scope, owner: FunctionFacts) -> None:
+        super()._visit_call(call, scope, owner)
+        if owner.qualname != "<module>":
+            self._record_mutation(call, scope, owner)
+
     def _new_module_facts(self) -> ModuleFacts:
         return ModuleFacts(self.module, self.file.display_path)
 
@@ -175,10 +261,6 @@ class _Gatherer(SymbolWalker[FunctionFacts]):
         class_id: str | None = None,
     ) -> FunctionFacts:
         return FunctionFacts(id, key, qualname, ordinal, name, line, col, is_async, class_id)
-
-    def run(self) -> ModuleFacts:
-        super().run()
-        return self.facts
 
     def _function_started(
         self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope, facts: FunctionFacts
@@ -327,13 +409,48 @@ class _Gatherer(SymbolWalker[FunctionFacts]):
         if not isinstance(root, ast.Name):
             return
         write = (target.lineno, target.col_offset, _text(target))
-        if root is target:
+        if self._below_app_state(target, scope):
+            owner.shared_writes.append(write)
+        elif root is target:
             if root.id in self.declared_shared.get(owner.id, ()):
                 owner.shared_writes.append(write)
         elif root.id == self.self_names.get(owner.id):
             owner.self_writes.append(write)
         elif self._is_shared_object(root.id, scope):
             owner.shared_writes.append(write)
+
+    def _below_app_state(self, target: ast.expr, scope: Scope) -> bool:
+        """``request.app.state.config.x``, ``websocket.app.state.cache[k]``, ``app.state.x`` of
+        an ``app: FastAPI`` parameter: the application's state, which every request shares
+        (``request.state`` is the request's own)."""
+        node = target
+        while isinstance(node, (ast.Attribute, ast.Subscript)):
+            if isinstance(node, ast.Attribute) and node.attr == "state":
+                owner = node.value
+                if isinstance(owner, ast.Attribute) and owner.attr == "app":
+                    return True
+                if isinstance(owner, ast.Name):
+                    symbol = scope.lookup(owner.id)
+                    if symbol is not None and symbol[0] == "inst":
+                        return _ref_name(symbol[1]) in APP_TYPES
+            node = node.value
+        return False
+
+    def _record_mutation(self, call: ast.Call, scope: Scope, owner: FunctionFacts) -> None:
+        """``cache.update(...)``, ``request.app.state.seen.add(...)``: a method that changes a
+        container in place, called on a global name or on the application's state."""
+        method = call.func
+        if not isinstance(method, ast.Attribute) or method.attr not in MUTATING_METHODS:
+            return
+        text = f"{_text(method)}(...)"
+        if self._below_app_state(method.value, scope):
+            owner.mutations.append((call.lineno, call.col_offset, text, None))
+        elif isinstance(method.value, (ast.Name, ast.Attribute)):
+            # ``cache``, ``registry.jobs``; a local bound to a global is that global
+            symbol = self.sym(method.value, scope)
+            name = _ref_name(symbol)
+            if symbol is not None and name and not name.startswith("builtins."):
+                owner.mutations.append((call.lineno, call.col_offset, text, symbol))
 
     def _is_shared_object(self, name: str, scope: Scope) -> bool:
         """A module-level or enclosing function's object, or a local that is another name for one."""

@@ -32,12 +32,14 @@ from fastapi_fix.project.blocking import (
     is_filesystem_metadata,
     needs_event_loop,
 )
+from fastapi_fix.project.decorators import SafeDecorators
 from fastapi_fix.project.fastapi import (
     BACKGROUND_TASK_CLASSES,
     BACKGROUND_TASKS_CLASSES,
     HTTP_METHODS,
 )
 from fastapi_fix.project.resolver import Resolver, Value
+from fastapi_fix.project.symbols import Sym, ref_name
 
 # What a call is: a `Match` (blocks), a project function id, ("loop", name) or None.
 NeedsLoop = tuple[Literal["loop"], str]
@@ -189,9 +191,14 @@ class Project(Resolver[FunctionFacts]):
         catalogue: Catalogue,
         report_non_blocking: bool = False,
         convert_metadata_only: bool = True,
+        safe_decorators: SafeDecorators | None = None,
     ) -> None:
         super().__init__(facts)
         self.catalogue = catalogue
+        self.safe_decorators = safe_decorators or SafeDecorators()
+        # Decorators seen on a sync route of the project (qualified name -> that route): they
+        # accept a sync function. Filled by plan().
+        self.proven_decorators: dict[str, _Located] = {}
         self.report_non_blocking = report_non_blocking
         self.convert_metadata_only = convert_metadata_only
         self.modules: dict[str, ModuleFacts] = {}
@@ -220,6 +227,15 @@ class Project(Resolver[FunctionFacts]):
     def classify(self, site: CallSite) -> Classified:
         """A `Match` (blocks), a function id (calls the project), ``("loop", name)``, or None."""
         value = self.resolve(site.callee)
+        classified = self._classify_value(value)
+        if classified is None and self.catalogue.extra:
+            # ``get_db()`` where ``get_db = contextmanager(get_session)``: nothing to follow,
+            # but the user may have named it (``blocking-calls``) as the call writes it.
+            written = ref_name(site.callee)
+            return self.catalogue.configured(written) if written else None
+        return classified
+
+    def _classify_value(self, value: Value | None) -> Classified:
         if value is None:
             return None
         if value[0] == "ext":
@@ -250,8 +266,12 @@ class Project(Resolver[FunctionFacts]):
             if function.loop_uses:
                 line, _, name = function.loop_uses[0]
                 self.loop_witness[function_id] = Leaf(line, name)
-            if function.shared_writes:
-                line, _, text = function.shared_writes[0]
+            shared = [
+                *function.shared_writes,
+                *((line, col, text) for line, col, text, _ in self.shared_mutations(function)),
+            ]
+            if shared:
+                line, _, text = min(shared)
                 self.shared_witness[function_id] = Leaf(line, text)
             for site in function.calls:
                 result = self.classify(site)
@@ -261,6 +281,7 @@ class Project(Resolver[FunctionFacts]):
                 elif isinstance(result, tuple):
                     self.loop_witness.setdefault(function_id, Leaf(site.line, result[1]))
                 elif isinstance(result, str):
+                    self._declare_if_configured(site, result)
                     self.callers[result].append((located.module.display_path, site, function_id))
                     if self._runs_body(result, site.awaited):
                         loop_reverse[result].append((function_id, site))
@@ -274,6 +295,67 @@ class Project(Resolver[FunctionFacts]):
         _propagate(self.witness, reverse)
         _propagate(self.loop_witness, loop_reverse)
         _propagate(self.shared_witness, loop_reverse)
+
+    def _declare_if_configured(self, site: CallSite, callee: str) -> None:
+        """A project function the user's ``blocking-calls`` name is a blocking leaf. Its own
+        qualified name (the one findings print) is checked in ``analyse``; here, the names a
+        call reaches it by: as the call writes it, imports followed
+        (``open_webui.models.users.Users.get_user``), and as a method of the receiver's class
+        (``pkg.models.UsersTable.get`` for a ``get`` that ``UsersTable`` inherits)."""
+        if not self.catalogue.extra or callee in self.witness:
+            return
+        names = [ref_name(site.callee), *self._receiver_class_names(site)]
+        match = next(
+            (found for name in names if name and (found := self.catalogue.configured(name))),
+            None,
+        )
+        if match is not None:
+            function = self.functions[callee].function
+            declared = CallSite(function.line, function.col, function.key, None)
+            self.witness[callee] = Direct(declared, match)
+
+    def _receiver_class_names(self, site: CallSite) -> list[str]:
+        """``<class>.<method>`` for a call of a method on a project instance or class: the
+        class's qualified name, and the same with its module as the call's imports spell it
+        (``pkg.models.users.UsersTable.get`` for ``Users.get`` imported from
+        ``pkg.models.users``, whatever name the engine gives that file)."""
+        receiver = _parent(site.callee)
+        value = self.resolve(receiver)
+        if value is None or value[0] not in ("inst", "class"):
+            return []
+        class_id = value[1]
+        names = [f"{class_id}.{site.name}"]
+        home = self._module_of(class_id)
+        spelled = _parent(receiver)
+        written = ref_name(spelled)
+        if home and written and written != home and self.resolve(spelled) == ("module", home):
+            names.append(f"{written}{class_id[len(home) :]}.{site.name}")
+        return names
+
+    def _module_of(self, class_id: str) -> str | None:
+        """The module a project class is defined in (the longest module prefix of its id)."""
+        parts = class_id.split(".")
+        for end in range(len(parts) - 1, 0, -1):
+            module = ".".join(parts[:end])
+            if module in self.modules:
+                return module
+        return None
+
+    def shared_mutations(self, function: FunctionFacts) -> list[tuple[int, int, str, str]]:
+        """The function's in-place changes of module-level containers (``cache.update(...)``):
+        (line, col, call as written, what it changes: "module-level dict `cache`")."""
+        found = []
+        for line, col, text, symbol in function.mutations:
+            if symbol is None:
+                found.append((line, col, text, "the application's state"))
+                continue
+            attribute = (ref_name(symbol) or "").rpartition(".")[2]
+            owner = self.resolve(_parent(symbol))
+            if owner is not None and owner[0] == "module":
+                kind = self.modules[owner[1]].mutable_globals.get(attribute)
+                if kind is not None:
+                    found.append((line, col, text, f"module-level {kind} `{attribute}`"))
+        return found
 
     def _runs_body(self, callee: str, awaited: bool) -> bool:
         """Whether a call runs the callee's body: a sync function called, a coroutine awaited."""
@@ -385,8 +467,11 @@ class Project(Resolver[FunctionFacts]):
                 continue
             if value and value[0] == "ext" and value[1] in ASYNC_CONTEXT_MANAGERS:
                 reasons.append("it is an @asynccontextmanager")
-            else:
-                reasons.append(f"its decorator `@{decorator.text}` may need a coroutine function")
+            elif not self._accepts_sync(decorator.target, value):
+                reasons.append(
+                    f"its decorator `@{decorator.text}` may need a coroutine function (if it "
+                    "accepts a `def`, list it in `safe-decorators`)"
+                )
         reasons.extend(self._loop_reasons(function_id))
         reasons.extend(self._shared_state_reasons(function_id))
         reasons.extend(self._callers_reasons(function_id))
@@ -399,6 +484,60 @@ class Project(Resolver[FunctionFacts]):
                     "(it may be awaited there)"
                 )
         return reasons
+
+    def _accepts_sync(self, target: Sym | None, value: Value | None) -> bool:
+        """Whether a decorator is known to accept a sync function: listed (``safe-decorators``
+        and the built-in catalogue) by its qualified name or by the name it is written with,
+        imports followed; or already decorating a sync route of the project."""
+        name = self.decorator_name(value)
+        if name is not None and name in self.proven_decorators:
+            return True
+        return any(
+            self.safe_decorators.accepts_sync(candidate)
+            for candidate in (name, ref_name(target))
+            if candidate
+        )
+
+    def decorator_name(self, value: Value | None) -> str | None:
+        """A decorator's qualified name: ``slowapi.Limiter.limit`` for ``@limiter.limit(...)``
+        with ``limiter = Limiter(...)``, ``app.auth.requires_admin`` for a project function."""
+        if value is None:
+            return None
+        if value[0] == "ext":
+            return canonical_type(value[1])
+        if value[0] == "extbound":
+            return f"{value[1]}.{value[2]}"
+        if value[0] == "func":
+            return self.functions[value[1]].function.key
+        return None
+
+    def _prove_decorators(self, roles: Mapping[str, set[str]]) -> None:
+        """Every decorator of a sync route accepts a sync function: the project runs it so."""
+        for function_id, function_roles in roles.items():
+            located = self.functions[function_id]
+            if located.function.is_async or "route" not in function_roles:
+                continue
+            for decorator in located.function.decorators:
+                value = self.resolve(decorator.target)
+                name = None if self.route_kind(value) else self.decorator_name(value)
+                if name is not None:
+                    self.proven_decorators.setdefault(name, located)
+
+    def _proof_note(self, function: FunctionFacts) -> str:
+        """Which sync route shows that the function's decorators accept a ``def`` (those the
+        catalogue does not list)."""
+        notes = []
+        for decorator in function.decorators:
+            name = self.decorator_name(self.resolve(decorator.target))
+            if name is None or self.safe_decorators.accepts_sync(name):
+                continue
+            route = self.proven_decorators.get(name)
+            if route is not None:
+                notes.append(
+                    f"`@{decorator.text}` accepts a `def`: it decorates sync route "
+                    f"`{route.function.name}` at {route.module.display_path}:{route.function.line}"
+                )
+        return "; ".join(notes)
 
     def _loop_reasons(self, function_id: str) -> list[str]:
         """What in the function needs the event loop: in its own body, or in a project
@@ -438,6 +577,12 @@ class Project(Resolver[FunctionFacts]):
         if own:
             listed = ", ".join(f"`{text}` (line {line})" for line, _, text in own[:_MAX_LISTED])
             reasons.append(f"it assigns {listed}, {why}")
+        changed = self.shared_mutations(function)
+        if changed:
+            listed = ", ".join(
+                f"`{text}` (line {line}: {what})" for line, _, text, what in changed[:_MAX_LISTED]
+            )
+            reasons.append(f"it changes in place {listed}, {why}")
         for callee, site in self._helpers_reaching(function_id, self.shared_witness):
             reasons.append(
                 f"it calls `{site.text}(...)` (line {site.line}), which assigns {why}: "
@@ -505,7 +650,9 @@ class Project(Resolver[FunctionFacts]):
     def plan(self) -> AsyncIndex:
         self.analyse()
         index = AsyncIndex()
-        for function_id, roles in self.roles().items():
+        all_roles = self.roles()
+        self._prove_decorators(all_roles)
+        for function_id, roles in all_roles.items():
             located = self.functions[function_id]
             function = located.function
             if not function.is_async or not roles & CALLED_BY_FASTAPI:
@@ -542,6 +689,9 @@ class Project(Resolver[FunctionFacts]):
                 description += f" ({METADATA_ONLY_LABEL})"
             if annotation is not None:
                 description += f"; its return annotation becomes a sync `{annotation.sync_name}`"
+            proof = self._proof_note(function)
+            if proof:
+                description += f" ({proof})"
             self._plan_for(index, located).conversions[(function.qualname, function.ordinal)] = (
                 Conversion(function.line, description, annotation)
             )
@@ -550,7 +700,10 @@ class Project(Resolver[FunctionFacts]):
     def metadata_only(self, function_id: str, seen: frozenset[str] = frozenset()) -> bool:
         """Whether every call that makes this function block is, in the end, a file-system
         metadata call (``os.path.exists``, ``Path.mkdir``, ...), followed through the project."""
-        for call in self.blocking_calls(function_id):
+        calls = self.blocking_calls(function_id)
+        if not calls:
+            return False  # blocking because the user says so (``blocking-calls``)
+        for call in calls:
             if isinstance(call, Direct):
                 if not is_filesystem_metadata(call.match):
                     return False
@@ -574,9 +727,7 @@ class Project(Resolver[FunctionFacts]):
                 f"`{function.name}` stays async: no blocking call found (FastAPI runs an "
                 "await-less `async def` on the event loop, which is right when nothing blocks)",
             )
-        listed = ", ".join(
-            f"`{site.text}(...)` (line {site.line})" for site in unknown[:_MAX_LISTED]
-        )
+        listed = ", ".join(_unfollowed(site) for site in unknown[:_MAX_LISTED])
         more = f" and {len(unknown) - _MAX_LISTED} more" if len(unknown) > _MAX_LISTED else ""
         message = (
             f"`{function.name}` stays async: no blocking call found, but these calls could not be "
@@ -696,6 +847,28 @@ class Project(Resolver[FunctionFacts]):
                 return " → ".join([*names, leaf])
             current = witness.callee
         return " → ".join([*(self.functions[s].function.key for s in steps), "…"])
+
+
+def _parent(symbol: Sym | None) -> Sym | None:
+    """What an attribute is read from: ``app.store`` of ``app.store.Users``; None at the top."""
+    if symbol is None:
+        return None
+    if symbol[0] == "attr":
+        return symbol[1]
+    if symbol[0] == "ref" and "." in symbol[1]:
+        return ("ref", symbol[1].rpartition(".")[0])
+    if symbol[0] == "near" and "." in symbol[2]:
+        return ("near", symbol[1], symbol[2].rpartition(".")[0])
+    return None
+
+
+def _unfollowed(site: CallSite) -> str:
+    """A call not followed, with the qualified name ``blocking-calls`` matches when it has one
+    other than the text: ``get_db(...)`` (app.db.get_db, line 9)."""
+    written = ref_name(site.callee)
+    if written and written != site.text:
+        return f"`{site.text}(...)` ({written}, line {site.line})"
+    return f"`{site.text}(...)` (line {site.line})"
 
 
 def _propagate(

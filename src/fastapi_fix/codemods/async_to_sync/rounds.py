@@ -99,6 +99,7 @@ def wanted_after(facts: Mapping[SourceFile, ModuleFacts], catalogue: Catalogue) 
     }
     if convertible:
         _follow_users(project, convertible)
+        _resolve_decorators(project, convertible)
     return Wanted(frozenset(project.wanted_names), frozenset(project.wanted_modules))
 
 
@@ -258,6 +259,21 @@ def _callees(project: Project, candidates: Iterable[str]) -> set[str]:
                 closure.add(callee)
                 pending.append(callee)
     return closure
+
+
+def _resolve_decorators(project: Project, convertible: set[str]) -> None:
+    """Where the decorators of the functions that may become ``def`` come from (a limiter
+    made in another module), and those of every sync function decorated like a route: a
+    decorator already on a sync route accepts a ``def`` (``Project._accepts_sync``)."""
+    if not any(project.functions[c].function.decorators for c in convertible):
+        return
+    for located in project.functions.values():
+        function = located.function
+        if function.id in convertible or (
+            not function.is_async and any(_ROUTE_WORD.search(d.text) for d in function.decorators)
+        ):
+            for decorator in function.decorators:
+                project.resolve(decorator.target)
 
 
 def _follow_users(project: _RecordingProject, convertible: set[str]) -> None:
