@@ -117,7 +117,7 @@ def _show_and_apply(
     if change.errors:
         for error in change.errors:
             renderer.error(error)
-        return EXIT_FAILED, False
+        return (EXIT_USAGE if change.refused else EXIT_FAILED), False
     if dry_run or check:
         _summary(renderer, change, applied=False)
         return (EXIT_PENDING if change.files else EXIT_OK), False
@@ -136,6 +136,7 @@ def _show_and_apply(
             allow_dirty=bool(_option(codemod, "allow-dirty")),
             ignore_dirty=[plan_file] if plan_file else [],
             step_hook=staging,
+            verify=lambda: codemod.verify_applied(change),
         )
         renderer.phase("write", staged[0], staged[0])
     except ApplyError as exc:

@@ -163,7 +163,11 @@ class Planner:
         self.project = project
         self.classifier = classifier
         self.package = project.package or new_package
-        self.package_dir = project.package_dir if project.package else new_package
+        self.package_dir = (
+            project.package_dir
+            if project.package
+            else "/".join(filter(None, [project.run_folder, new_package]))
+        )
         self.units: list[Unit] = []
         self.unit_of: dict[tuple[str, int], Unit] = {}  # (module, statement index) -> unit
         self.edges: dict[int, set[int]] = defaultdict(set)  # unit -> units it needs
@@ -652,7 +656,9 @@ class Planner:
         ]
         layers = [c.layer for c in consumers if c.layer is not None]
         if not layers:
-            return module.rel_path if self.project.package else self._path(module.rel_path)
+            if self.project.package:
+                return module.rel_path
+            return self._path(module.rel_path.removeprefix(f"{self.project.run_folder}/"))
         folder = "core" if min(layers) <= Layer.SECURITY else "services"
         return self._path(f"{folder}/{_stem(module)}.py")
 

@@ -44,8 +44,9 @@ def realize(
     if plan.is_empty:
         return change
     world, targets, errors = _build_world(project, plan, classifier, change.findings)
-    if errors:
+    if errors:  # the plan is ambiguous or impossible as it stands: the user edits it
         change.errors.extend(errors)
+        change.refused = True
         return change
     references = References(world)
     strings = PythonStrings(references)
@@ -64,6 +65,7 @@ def realize(
     _rewrite_other_files(project, world, composer, contents, change)
     change.findings.extend(composer.findings)
     change.errors.extend(composer.errors)
+    change.refused = bool(composer.errors)  # a name meaning two things: edit the plan
     _files(project, world, targets, contents, change)
     _text_files(project, world, references, change)
     _reports(project, world, change)
@@ -687,6 +689,7 @@ def _check(project: ProjectIndex, world: World, change: ProjectChange) -> None:
         ]
         if new_edges:
             cycle = " -> ".join([*component, component[0]])
+            change.refused = True
             change.errors.append(
                 f"the move would create an import cycle: {cycle}; edit the plan "
                 f"(new edge {new_edges[0][0]} -> {new_edges[0][1]})"
@@ -730,6 +733,7 @@ def _check_layers(
             high = _layer_of(world, target)
             if low is None or high is None or high <= low or (source, target) in old_edges:
                 continue
+            change.refused = True
             change.errors.append(
                 f"the move would make {source} ({low.label}) import {target} ({high.label}), "
                 "a higher layer; edit the plan"

@@ -1,0 +1,223 @@
+"""The run folder: a flat app whose modules import each other by bare name is planned for
+the folder it runs from, refused when no one folder runs it; what apply leaves in git."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fastapi_fix.cli import main
+from fastapi_fix.engine.project_change import ApplyError, apply_change
+from tests.codemods.layered_layout.helpers import commit_all, git, plan, write_project
+
+# The FastAPI tutorial's sql_app, written as people start it: `cd sql_app && uvicorn
+# main:app`, so its modules import each other by bare name (it has an __init__.py too).
+SQL_APP = {
+    "sql_app/__init__.py": "",
+    "sql_app/database.py": """\
+        from sqlalchemy import create_engine
+        from sqlalchemy.orm import declarative_base, sessionmaker
+
+        engine = create_engine("sqlite:///./app.db", connect_args={"check_same_thread": False})
+        SessionLocal = sessionmaker(bind=engine)
+        Base = declarative_base()
+    """,
+    "sql_app/models.py": """\
+        from sqlalchemy import Column, Integer, String
+
+        from database import Base
+
+
+        class Item(Base):
+            __tablename__ = "items"
+            id = Column(Integer, primary_key=True)
+            title = Column(String)
+    """,
+    "sql_app/schemas.py": """\
+        from pydantic import BaseModel
+
+
+        class ItemOut(BaseModel):
+            id: int
+            title: str
+    """,
+    "sql_app/crud.py": """\
+        import models
+
+
+        def list_items(db):
+            return db.query(models.Item).all()
+    """,
+    "sql_app/main.py": """\
+        from fastapi import Depends, FastAPI
+
+        import crud
+        import models
+        import schemas
+        from database import SessionLocal, engine
+
+        models.Base.metadata.create_all(bind=engine)
+
+        app = FastAPI()
+
+
+        def get_db():
+            db = SessionLocal()
+            try:
+                yield db
+            finally:
+                db.close()
+
+
+        @app.get("/items", response_model=list[schemas.ItemOut])
+        def list_items(db=Depends(get_db)):
+            return crud.list_items(db)
+    """,
+    "sql_app/test_main.py": """\
+        from fastapi.testclient import TestClient
+
+        from main import app
+
+
+        def test_items():
+            assert TestClient(app).get("/items").json() == []
+    """,
+    "Procfile": "web: cd sql_app && uvicorn main:app\n",
+}
+
+
+def imports_from(folder: Path, module: str) -> subprocess.CompletedProcess[str]:
+    """Import ``module`` in a fresh interpreter started in ``folder`` (as uvicorn would)."""
+    return subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_bare_name_imports_are_laid_out_for_the_folder_the_app_runs_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_project(tmp_path, SQL_APP)
+    commit_all(root)
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(main, ["--select", "layered-layout", "."])
+    assert result.exit_code == 0, result.output
+    run_folder = root / "sql_app"
+    assert (run_folder / "app/main.py").is_file()
+    assert (run_folder / "app/services/item_service.py").is_file()
+    assert (root / "Procfile").read_text() == "web: cd sql_app && uvicorn app.main:app\n"
+    assert "from app.main import app" in (run_folder / "test_main.py").read_text()
+    for module in ("app.main", "app.services.item_service", "app.api.v1.routes"):
+        assert imports_from(run_folder, module).returncode == 0, imports_from(run_folder, module)
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_main.py"],
+        cwd=run_folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+
+
+def test_a_flat_app_in_a_plain_folder_gets_its_package_in_that_folder(tmp_path: Path) -> None:
+    files = {
+        k.replace("sql_app/", "backend/"): v
+        for k, v in SQL_APP.items()
+        if k not in ("sql_app/__init__.py", "Procfile")
+    }
+    root = write_project(tmp_path, files)
+    change = plan(root)
+    assert change.errors == []
+    new_paths = {f.new_path for f in change.files}
+    assert "backend/app/main.py" in new_paths
+    assert not any(p and p.startswith("app/") for p in new_paths)
+
+
+def test_imports_needing_two_run_folders_are_refused_with_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # main.py imports `crud` by bare name (run from sql_app/), crud.py imports
+    # `sql_app.models` (run from the root): no one folder runs both.
+    files = {
+        **SQL_APP,
+        "sql_app/crud.py": "from sql_app import models\n\n\ndef list_items(db):\n    return []\n",
+    }
+    root = write_project(tmp_path, files)
+    commit_all(root)
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(main, ["--select", "layered-layout", "."])
+    assert result.exit_code == 2, result.output
+    assert "the app's imports resolve from several folders" in result.stderr
+    assert "sql_app/crud.py:1" in result.stderr
+    assert git(root, "status", "--porcelain") == ""
+
+
+def test_a_plan_giving_a_name_two_meanings_exits_2_and_says_what_to_edit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_project(
+        tmp_path,
+        {
+            "main.py": """\
+                from fastapi import FastAPI
+
+                import models
+                import schemas
+
+                app = FastAPI()
+
+
+                @app.get("/a", response_model=schemas.A)
+                def a():
+                    return {"when": "x"}
+
+
+                @app.get("/b", response_model=models.B)
+                def b():
+                    return {"when": "2020-01-01"}
+            """,
+            "schemas.py": "from pydantic import BaseModel\n\nDate = str\n\n\nclass A(BaseModel):\n    when: Date\n",
+            "models.py": "from datetime import date as Date\n\nfrom pydantic import BaseModel\n\n\nclass B(BaseModel):\n    when: Date\n",
+        },
+    )
+    commit_all(root)
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(main, ["--select", "layered-layout", "."])
+    assert result.exit_code == 2, result.output
+    assert "the name Date would mean two things" in result.stderr
+    assert "[module.symbols]" in result.stderr
+    assert git(root, "status", "--porcelain") == ""
+
+
+def test_apply_stages_everything_it_moved_created_or_rewrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_project(tmp_path, SQL_APP)
+    commit_all(root)
+    monkeypatch.chdir(root)
+    assert CliRunner().invoke(main, ["--select", "layered-layout", "."]).exit_code == 0
+    status = git(root, "status", "--porcelain").splitlines()
+    assert status
+    assert all(line[0] in "RAMD" and line[1] == " " for line in status), status
+    assert "R  sql_app/crud.py -> sql_app/app/services/item_service.py" in status
+    assert "A  sql_app/app/api/v1/routes.py" in status
+    assert "M  Procfile" in status
+
+
+def test_imports_broken_once_applied_roll_everything_back(tmp_path: Path) -> None:
+    root = write_project(tmp_path, SQL_APP)
+    commit_all(root)
+    change = plan(root)
+    before = git(root, "ls-files", "-s")
+    with pytest.raises(ApplyError, match="broke imports; every change was rolled back"):
+        apply_change(change, verify=lambda: ["sql_app/app/main.py:3:1: no module named 'crud'"])
+    assert git(root, "status", "--porcelain") == ""
+    assert git(root, "ls-files", "-s") == before
+    assert not (root / "sql_app/app").exists()
