@@ -47,10 +47,11 @@ SQL_APP = {
     """,
     "sql_app/crud.py": """\
         import models
+        import schemas
 
 
         def list_items(db):
-            return db.query(models.Item).all()
+            return [schemas.ItemOut(id=i.id, title=i.title) for i in db.query(models.Item)]
     """,
     "sql_app/main.py": """\
         from fastapi import Depends, FastAPI

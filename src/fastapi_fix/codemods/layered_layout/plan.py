@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import keyword
 import re
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Mapping
@@ -261,16 +262,43 @@ class Planner:
         for unit in self.units:
             unit.layer = unit.verdict.layer
             unit.soft = unit.layer is None or unit.layer is Layer.SCHEMAS
-        for _ in range(2 * len(self.units) + 2):
-            changed = self._sink_helpers()
-            changed |= self._resolve_upward_edges()
-            changed |= self._instances_follow_classes()
-            if not changed:
+        for _ in range(2):  # again once shared route helpers went down to services
+            for _ in range(2 * len(self.units) + 2):
+                changed = self._sink_helpers()
+                changed |= self._resolve_upward_edges()
+                changed |= self._instances_follow_classes()
+                if not changed:
+                    break
+            if not self._shared_route_helpers_to_services():
                 break
         main = self.project.main_module.name
         for unit in self.units:
             if unit.layer is None:
                 unit.layer = Layer.MAIN if unit.module == main else None
+
+    def _shared_route_helpers_to_services(self) -> bool:
+        """A function of the app's module that several routes call is business logic, not
+        part of one route: it goes to services (a single-file app; other modules move whole)."""
+        changed = False
+        main = self.project.main_module.name
+        for unit in self.units:
+            module = self.project.modules[unit.module]
+            if (
+                unit.module != main
+                or unit.verdict.layer is not None
+                or unit.pinned
+                or unit.layer is not Layer.ROUTES
+                or any(module.statements[i].kind is not Kind.DEF for i in unit.statements)
+            ):
+                continue
+            routes = [
+                c for c in self.consumers[unit.id] if self.units[c].verdict.layer is Layer.ROUTES
+            ]
+            if len(routes) >= 2:
+                unit.layer, unit.soft = Layer.SERVICES, False
+                unit.note = f"shared by {len(routes)} routes"
+                changed = True
+        return changed
 
     def _sink_helpers(self) -> bool:
         """A helper or constant goes to the lowest layer among the units using it."""
@@ -712,8 +740,28 @@ class Planner:
         }
         if len(owners) == 1:
             return owners.pop()
+        domains = self._route_domains(unit, set())
+        if len(domains) == 1:
+            return f"{domains.pop()}_service"
         stem = _stem(module)
         return "common_service" if stem in GENERIC_STEMS else f"{stem}_service"
+
+    def _route_domains(self, unit: Unit, seen: set[int]) -> set[str]:
+        """The domains (``item`` for ``/api/v1/items/{id}``) of the routes using ``unit``,
+        directly or through other services."""
+        seen.add(unit.id)
+        domains: set[str] = set()
+        for consumer_id in self.consumers[unit.id] - seen:
+            consumer = self.units[consumer_id]
+            if consumer.verdict.layer is Layer.ROUTES:
+                module = self.project.modules[consumer.module]
+                for index in consumer.statements:
+                    domain = route_domain(module.statements[index].node)
+                    if domain:
+                        domains.add(domain)
+            elif consumer.layer is Layer.SERVICES:
+                domains |= self._route_domains(consumer, seen)
+        return domains
 
     def _services_module_name(self, module: ModuleInfo) -> str:
         entities = {
@@ -904,6 +952,36 @@ def join_reasons(reasons: list[str], most: int = 3) -> str:
         elif reason[len("uses ") :] == used[0]:
             clauses.append("uses " + ", ".join(used[:most]) + (", ..." if len(used) > most else ""))
     return "; ".join(clauses[:most]) + ("; ..." if len(clauses) > most else "")
+
+
+def route_domain(node: cst.CSTNode) -> str | None:
+    """``item`` for a route decorated ``@app.get("/api/v1/items/{item_id}")``: the first
+    path segment that is not ``api``, a version or a parameter, in the singular."""
+    if not isinstance(node, cst.FunctionDef):
+        return None
+    for decorator in node.decorators:
+        call = decorator.decorator
+        if not (isinstance(call, cst.Call) and call.args):
+            continue
+        path = call.args[0].value
+        if not isinstance(path, cst.SimpleString):
+            continue
+        value = path.evaluated_value
+        segments = [
+            segment
+            for segment in (value.split("/") if isinstance(value, str) else [])
+            if segment
+            and segment != "api"
+            and not segment.startswith("{")
+            and not (segment[0] == "v" and segment[1:].isdigit())
+        ]
+        if not segments:
+            continue
+        domain = snake_case(segments[0].replace("-", "_"))
+        if domain.endswith("s") and not domain.endswith("ss") and len(domain) > 3:
+            domain = domain[:-1]
+        return domain if domain.isidentifier() and not keyword.iskeyword(domain) else None
+    return None
 
 
 def _uses_in_body(statement: Statement, name: str) -> bool:
