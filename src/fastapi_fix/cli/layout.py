@@ -160,7 +160,9 @@ def json_document(
     """The ``--format json`` report: one entry per file changed (``new_path`` for moves)
     or reported, plus a ``layout`` section with the plan rows, notes and errors."""
     results: dict[str, FileResult] = {}
-    if change is not None:
+    # A refused plan changes no file: its files and rows would say otherwise.
+    refused = change is not None and bool(change.errors)
+    if change is not None and not refused:
         root = change.root
         for file in change.files:
             path = file.old_path or file.path
@@ -170,10 +172,14 @@ def json_document(
                 Status.CHANGED,
                 "removed" if file.kind == "delete" else "",
                 written=written,
+                # The preview's patch (renames included), as --dry-run prints it.
+                patch=change_patch(file) if mode != "apply" else None,
             )
             if file.kind == "move":
                 result.new_path = root / file.path
             results[path] = result
+    if change is not None:
+        root = change.root
         for finding in change.findings:
             result = results.setdefault(
                 finding.path, FileResult(root / finding.path, finding.path, Status.UNCHANGED)
@@ -190,7 +196,7 @@ def json_document(
                     "to": r.target or None,
                     "reason": r.reason,
                 }
-                for r in change.rows
+                for r in change.rows  # a refused plan's rows: what was refused
             ],
             "notes": change.notes,
             "errors": change.errors,

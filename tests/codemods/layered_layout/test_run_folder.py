@@ -91,6 +91,31 @@ SQL_APP = {
 }
 
 
+# Two modules merged into api/v1/schemas.py, each with its own `Date`.
+TWO_MEANINGS = {
+    "main.py": """\
+            from fastapi import FastAPI
+
+            import models
+            import schemas
+
+            app = FastAPI()
+
+
+            @app.get("/a", response_model=schemas.A)
+            def a():
+                return {"when": "x"}
+
+
+            @app.get("/b", response_model=models.B)
+            def b():
+                return {"when": "2020-01-01"}
+        """,
+    "schemas.py": "from pydantic import BaseModel\n\nDate = str\n\n\nclass A(BaseModel):\n    when: Date\n",
+    "models.py": "from datetime import date as Date\n\nfrom pydantic import BaseModel\n\n\nclass B(BaseModel):\n    when: Date\n",
+}
+
+
 def imports_from(folder: Path, module: str) -> subprocess.CompletedProcess[str]:
     """Import ``module`` in a fresh interpreter started in ``folder`` (as uvicorn would)."""
     return subprocess.run(
@@ -163,31 +188,7 @@ def test_imports_needing_two_run_folders_are_refused_with_exit_2(
 def test_a_plan_giving_a_name_two_meanings_exits_2_and_says_what_to_edit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = write_project(
-        tmp_path,
-        {
-            "main.py": """\
-                from fastapi import FastAPI
-
-                import models
-                import schemas
-
-                app = FastAPI()
-
-
-                @app.get("/a", response_model=schemas.A)
-                def a():
-                    return {"when": "x"}
-
-
-                @app.get("/b", response_model=models.B)
-                def b():
-                    return {"when": "2020-01-01"}
-            """,
-            "schemas.py": "from pydantic import BaseModel\n\nDate = str\n\n\nclass A(BaseModel):\n    when: Date\n",
-            "models.py": "from datetime import date as Date\n\nfrom pydantic import BaseModel\n\n\nclass B(BaseModel):\n    when: Date\n",
-        },
-    )
+    root = write_project(tmp_path, TWO_MEANINGS)
     commit_all(root)
     monkeypatch.chdir(root)
     result = CliRunner().invoke(main, ["--select", "layered-layout", "."])
@@ -222,3 +223,31 @@ def test_imports_broken_once_applied_roll_everything_back(tmp_path: Path) -> Non
     assert git(root, "status", "--porcelain") == ""
     assert git(root, "ls-files", "-s") == before
     assert not (root / "sql_app/app").exists()
+
+
+def test_json_fills_each_diff_under_dry_run_and_lists_no_file_of_a_refused_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    root = write_project(tmp_path / "ok", SQL_APP)
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(
+        main, ["--select", "layered-layout", "--dry-run", "--format", "json", "."]
+    )
+    assert result.exit_code == 1, result.output
+    files = {entry["path"]: entry for entry in json.loads(result.stdout)["files"]}
+    crud = files["sql_app/crud.py"]
+    assert crud["status"] == "changed"
+    assert "rename to sql_app/app/services/item_service.py" in crud["diff"]
+    assert all(entry["diff"] for entry in files.values() if entry["status"] == "changed")
+
+    root = write_project(tmp_path / "refused", TWO_MEANINGS)
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(
+        main, ["--select", "layered-layout", "--dry-run", "--format", "json", "."]
+    )
+    assert result.exit_code == 2, result.output
+    doc = json.loads(result.stdout)
+    assert [entry for entry in doc["files"] if entry["status"] == "changed"] == []
+    assert doc["layout"]["errors"]
