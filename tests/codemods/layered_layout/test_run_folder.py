@@ -88,6 +88,7 @@ SQL_APP = {
             assert TestClient(app).get("/items").json() == []
     """,
     "Procfile": "web: cd sql_app && uvicorn main:app\n",
+    "README.md": "Run it:\n\n    cd sql_app && uvicorn main:app --reload\n",
 }
 
 
@@ -139,6 +140,7 @@ def test_bare_name_imports_are_laid_out_for_the_folder_the_app_runs_from(
     assert (run_folder / "app/main.py").is_file()
     assert (run_folder / "app/services/item_service.py").is_file()
     assert (root / "Procfile").read_text() == "web: cd sql_app && uvicorn app.main:app\n"
+    assert "    cd sql_app && uvicorn app.main:app --reload\n" in (root / "README.md").read_text()
     assert "from app.main import app" in (run_folder / "test_main.py").read_text()
     for module in ("app.main", "app.services.item_service", "app.api.v1.routes"):
         assert imports_from(run_folder, module).returncode == 0, imports_from(run_folder, module)

@@ -166,7 +166,8 @@ def load_project(root: Path, files: Sequence[SourceFile]) -> ProjectIndex:
         raise ProjectError(
             "FastAPI() applications in several packages "
             f"({', '.join(sorted(p or '(top-level modules)' for p in packages))}): "
-            "run layered-layout on one of them at a time"
+            "run layered-layout on one of them at a time",
+            usage=True,
         )
     package = packages.pop()
     by_name = {f.module_name: f for f in readable}
@@ -177,7 +178,11 @@ def load_project(root: Path, files: Sequence[SourceFile]) -> ProjectIndex:
             if f.module_name == package or f.module_name.startswith(package + ".")
         ]
         init = by_name.get(package)
-        package_dir = Path(rel_paths[init]).parent.as_posix() if init else ""
+        package_dir = (
+            Path(rel_paths[init]).parent.as_posix()
+            if init
+            else "/".join(filter(None, [run_folder, package]))  # a namespace package
+        )
     else:
         members = _root_members(readable, by_name, trees, rel_paths, app_modules)
         package_dir = run_folder
@@ -222,14 +227,16 @@ def _run_folder(
         depth = len(app.module_name.split(".")) - (0 if app.is_package else 1)
         default = "/".join(rel.split("/")[: -1 - depth]) if "/" in rel else ""
         try:
-            folders.add(find_run_folder(sources, by_path, [rel], default))
+            others = [rel_paths[f] for f in app_files if f is not app]
+            folders.add(find_run_folder(sources, by_path, [rel], default, others))
         except RunFolderError as exc:
             raise ProjectError(str(exc), usage=True) from None
     if len(folders) > 1:
         shown = ", ".join(f or "the project root" for f in sorted(folders))
         raise ProjectError(
             f"FastAPI() applications run from several folders ({shown}): run layered-layout "
-            "on one of them at a time (that folder as PATH)"
+            "on one of them at a time (that folder as PATH)",
+            usage=True,
         )
     return folders.pop() if folders else ""
 

@@ -33,6 +33,7 @@ def find_run_folder(
     trees: Mapping[str, ast.Module | None],
     app_paths: Sequence[str],
     default: str,
+    other_apps: Sequence[str] = (),
 ) -> str:
     """The folder (relative to the project root, ``""`` for the root) the app runs from.
 
@@ -40,13 +41,17 @@ def find_run_folder(
     creating the FastAPI app; ``default``: the folder above the app's top package.
     Each absolute import of a first-party module votes for the nearest folder, at or above
     the importing file, that holds the module it names; votes count only for folders that
-    hold the app (a test folder importing its own helpers says nothing of the app).
+    hold the app (a test folder importing its own helpers says nothing of the app), and
+    only from files outside the folders of ``other_apps`` (files creating other apps of the
+    project: each runs from its own folder).
     """
+    own = {PurePosixPath(path).parent.as_posix() for path in app_paths}
+    others = {PurePosixPath(path).parent.as_posix() for path in other_apps} - own
     candidates = {folder for path in app_paths for folder in _folders_above(path)}
     names_in = _importable_names(sources)
     votes: dict[str, list[str]] = defaultdict(list)
     for path, tree in sorted(trees.items()):
-        if tree is None:
+        if tree is None or any(_inside(path, folder) is not None for folder in others - {"."}):
             continue
         for line, first in _absolute_imports(tree):
             folder = next((f for f in _folders_above(path) if first in names_in.get(f, ())), None)
