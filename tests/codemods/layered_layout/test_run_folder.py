@@ -253,3 +253,53 @@ def test_json_fills_each_diff_under_dry_run_and_lists_no_file_of_a_refused_plan(
     doc = json.loads(result.stdout)
     assert [entry for entry in doc["files"] if entry["status"] == "changed"] == []
     assert doc["layout"]["errors"]
+
+
+def test_apps_running_from_different_folders_are_refused_with_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two services, each started from its own folder, each importing its siblings by bare
+    # name: one run folder cannot serve both.
+    app = "from fastapi import FastAPI\n\nfrom {0} import router\n\napp = FastAPI()\napp.include_router(router)\n"
+    router = "from fastapi import APIRouter\n\nrouter = APIRouter()\n"
+    root = write_project(
+        tmp_path,
+        {
+            "services/users/main.py": app.format("user_routes"),
+            "services/users/user_routes.py": router,
+            "services/orders/main.py": app.format("order_routes"),
+            "services/orders/order_routes.py": router,
+        },
+    )
+    commit_all(root)
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(main, ["--select", "layered-layout", "."])
+    assert result.exit_code == 2, result.output
+    assert (
+        "FastAPI() applications run from several folders (services/orders, services/users)"
+        in " ".join(result.stderr.split())
+    )
+    # Each service, given as the PATH, is laid out in its own folder.
+    result = CliRunner().invoke(main, ["--select", "layered-layout", "services/users"])
+    assert result.exit_code == 0, result.output
+    assert (root / "services/users/app/api/v1/routes.py").is_file()
+    assert (root / "services/orders/order_routes.py").is_file()
+
+
+def test_a_namespace_app_package_imported_from_the_root_stays_in_its_folder(
+    tmp_path: Path,
+) -> None:
+    # app/ has no __init__.py, its modules import `app.x` (run from the root).
+    root = write_project(
+        tmp_path,
+        {
+            "app/main.py": "from fastapi import FastAPI\n\nfrom app.routes import router\n\napp = FastAPI()\napp.include_router(router)\n",
+            "app/routes.py": "from fastapi import APIRouter\n\nfrom app import crud\n\nrouter = APIRouter()\n\n\n@router.get('/')\ndef root():\n    return crud.hello()\n",
+            "app/crud.py": "def hello():\n    return {'msg': 'hi'}\n",
+        },
+    )
+    change = plan(root)
+    assert change.errors == []
+    new_paths = {f.new_path for f in change.files if f.new_path}
+    assert "app/api/v1/routes.py" in new_paths
+    assert all(path.startswith("app/") for path in new_paths), new_paths
