@@ -501,3 +501,35 @@ def test_a_plan_importing_upwards_is_refused(tmp_path):
         "the move would make app.core.config (config) import app.models.user (models), a higher layer; "
         "edit the plan" in errors
     )
+
+
+def test_an_organised_project_is_told_from_its_module_names_before_any_analysis(
+    tmp_path, monkeypatch
+):
+    """Telling a domain or layered project takes its module names only: none of its modules
+    is analysed (the expensive part: minutes on a project of thousands of files)."""
+    from fastapi_fix.codemods.layered_layout import project_index
+
+    analysed: list[str] = []
+    real_analyse = project_index.analyse
+
+    def counting(file, rel, data, tree):
+        analysed.append(rel)
+        return real_analyse(file, rel, data, tree)
+
+    monkeypatch.setattr(project_index, "analyse", counting)
+    files = {
+        "shop/__init__.py": "",
+        "shop/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+        **{
+            f"shop/{domain}/{module}.py": "x = 1\n"
+            for domain in ("orders", "users")
+            for module in ("__init__", "router", "schemas", "service")
+        },
+    }
+    change, _files = layout(tmp_path, files)
+    assert change.files == []
+    assert any("organised by domain" in note for note in change.notes)
+    assert analysed == []
+    plan(tmp_path, **{"layout-force": True})
+    assert "shop/orders/service.py" in analysed

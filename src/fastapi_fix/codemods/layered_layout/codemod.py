@@ -69,14 +69,21 @@ class LayeredLayout(ProjectCodemod):
         # Imported here: the registry imports every codemod, and the layout machinery
         # itself uses the shared matchers of the codemods package.
         from fastapi_fix.codemods.layered_layout import plan_file
-        from fastapi_fix.codemods.layered_layout.plan import propose
+        from fastapi_fix.codemods.layered_layout.plan import needs_analysis, propose
         from fastapi_fix.codemods.layered_layout.project_index import ProjectError, load_project
         from fastapi_fix.codemods.layered_layout.realize import realize
 
         if self.option("write-plan"):  # refused before any work: it may not overwrite a file
             plan_file.check_plan_target(Path(self.option("write-plan")))
         try:
-            project = load_project(root, files)
+            project = load_project(
+                root,
+                files,
+                # A plan file says what to do: every module it names is needed.
+                None
+                if self.option("plan")
+                else lambda index: needs_analysis(index, self.option("layout-force")),
+            )
         except ProjectError as exc:
             change = ProjectChange(root)
             # A refusal (a file that does not parse, ...) fails the run; "nothing here" does not.

@@ -129,13 +129,13 @@ class Unit:
 def organisation(project: ProjectIndex) -> tuple[str, str]:
     """("single-file" | "flat" | "layered" | "domain", detail)."""
     package = project.package
-    members = project.members
+    members = project.member_names
     if not package and len(members) == 1:
-        return "single-file", members[0].rel_path
+        return "single-file", members[0][2]
     subpackages: dict[str, set[str]] = defaultdict(set)
-    for module in members:
-        parts = module.name.split(".")
-        if len(parts) >= 3 or (len(parts) == 2 and module.is_package):
+    for name, is_package, _rel_path in members:
+        parts = name.split(".")
+        if len(parts) >= 3 or (len(parts) == 2 and is_package):
             subpackages[parts[1]].add(parts[2] if len(parts) >= 3 else "__init__")
     layers = sorted(name for name in subpackages if name in LAYER_DIRECTORIES)
     domains = sorted(
@@ -1000,6 +1000,12 @@ def _uses_in_body(statement: Statement, name: str) -> bool:
         if part is not None:
             part.visit(Finder())
     return found
+
+
+def needs_analysis(project: ProjectIndex, force: bool) -> bool:
+    """Whether the members must be analysed to plan: not when the project is already
+    layered or organised by domain (told from their names alone), unless forced."""
+    return force or organisation(project)[0] not in ("domain", "layered")
 
 
 def propose(

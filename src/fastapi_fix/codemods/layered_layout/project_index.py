@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +60,8 @@ class ProjectIndex:
     app_modules: list[str]  # modules creating FastAPI()
     # The folder the app runs from (on sys.path), relative to the root: see `run_folder`.
     run_folder: str = ""
+    # (module name, is a package, rel path) of each member: enough to tell the organisation.
+    member_names: list[tuple[str, bool, str]] = field(default_factory=list)
     modules: dict[str, ModuleInfo] = field(default_factory=dict)  # the members, analysed
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
@@ -111,8 +113,14 @@ class ProjectIndex:
         return qualified
 
 
-def load_project(root: Path, files: Sequence[SourceFile]) -> ProjectIndex:
-    """Read every file, find the app and its package, and analyse the package's modules."""
+def load_project(
+    root: Path,
+    files: Sequence[SourceFile],
+    analysed: Callable[[ProjectIndex], bool] | None = None,
+) -> ProjectIndex:
+    """Read every file, find the app and its package, and analyse the package's modules
+    (unless ``analysed`` says, from the members' names, that they need not be: the
+    analysis is the expensive part, and an organised project needs none)."""
     root = Path(os.path.abspath(root))
     sources: dict[str, bytes] = {}
     rel_paths: dict[SourceFile, str] = {}
@@ -196,8 +204,11 @@ def load_project(root: Path, files: Sequence[SourceFile]) -> ProjectIndex:
         package_dir,
         app_modules,
         run_folder=run_folder,
+        member_names=[(f.module_name, f.is_package, rel_paths[f]) for f in members],
         skipped=skipped,
     )
+    if analysed is not None and not analysed(index):
+        return index
     for file in sorted(members, key=lambda f: rel_paths[f]):
         rel = rel_paths[file]
         try:
