@@ -25,7 +25,7 @@ import libcst as cst
 
 from fastapi_fix.codemods.layered_layout.classify import Classifier, Layer, Verdict, assigned_value
 from fastapi_fix.codemods.layered_layout.index import Kind, ModuleInfo, Statement, has_main_guard
-from fastapi_fix.codemods.layered_layout.project_index import ProjectIndex
+from fastapi_fix.codemods.layered_layout.project_index import TEST_FOLDERS, ProjectIndex
 
 # Folders of the target layout, relative to the package: a pure module already in its
 # layer's folder stays where it is (so a second run plans nothing).
@@ -130,6 +130,10 @@ def organisation(project: ProjectIndex) -> tuple[str, str]:
     """("single-file" | "flat" | "layered" | "domain", detail)."""
     package = project.package
     members = project.member_names
+    if not package:
+        layered = _layered_root_package(project)
+        if layered is not None:
+            return "layered", layered
     if not package and len(members) == 1:
         return "single-file", members[0][2]
     subpackages: dict[str, set[str]] = defaultdict(set)
@@ -152,6 +156,24 @@ def organisation(project: ProjectIndex) -> tuple[str, str]:
     if len(layers) >= 3 or {"api", "core"} <= set(layers):
         return "layered", ", ".join(f"{name}/" for name in layers)
     return "flat", package or "."
+
+
+def _layered_root_package(project: ProjectIndex) -> str | None:
+    """A root-level app's package beside it that already holds the layers (``api/core``,
+    ``api/v1/models``, ``api/v1/services``, ...): ``"api/ (core/, models/, ...)"``."""
+    prefix = f"{project.run_folder}/" if project.run_folder else ""
+    folders: dict[str, set[str]] = defaultdict(set)
+    for rel in project.sources:
+        if not rel.startswith(prefix):
+            continue
+        parts = rel[len(prefix) :].split("/")
+        if len(parts) >= 3 and parts[0] not in TEST_FOLDERS:
+            folders[parts[0]].update(parts[1:-1][:3])
+    for top, below in sorted(folders.items()):
+        layers = sorted(below & LAYER_DIRECTORIES)
+        if len(layers) >= 3:
+            return f"{top}/ ({', '.join(f'{name}/' for name in layers)})"
+    return None
 
 
 # -- the planner -----------------------------------------------------------------------

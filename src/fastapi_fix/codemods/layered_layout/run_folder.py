@@ -40,14 +40,22 @@ def find_run_folder(
     ``sources``: every Python file by its project-relative path; ``app_paths``: the files
     creating the FastAPI app; ``default``: the folder above the app's top package.
     Each absolute import of a first-party module votes for the nearest folder, at or above
-    the importing file, that holds the module it names; votes count only for folders that
-    hold the app (a test folder importing its own helpers says nothing of the app), and
+    the importing file, that holds the module it names; votes count only for the app's own
+    folder (``import crud`` beside it) or for a folder whose module named holds the app
+    (``from sql_app import crud`` from the root; a ``tests`` package beside ``src/`` says
+    nothing of where the app runs), and
     only from files outside the folders of ``other_apps`` (files creating other apps of the
     project: each runs from its own folder).
     """
     own = {PurePosixPath(path).parent.as_posix() for path in app_paths}
     others = {PurePosixPath(path).parent.as_posix() for path in other_apps} - own
-    candidates = {folder for path in app_paths for folder in _folders_above(path)}
+    # (folder, first name) pairs that say where the app runs from.
+    app_names = {
+        (folder, PurePosixPath(path).relative_to(folder or ".").parts[0])
+        for path in app_paths
+        for folder in _folders_above(path)[1:]
+    }
+    app_folders = {_folders_above(path)[0] for path in app_paths}
     names_in = _importable_names(sources)
     votes: dict[str, list[str]] = defaultdict(list)
     for path, tree in sorted(trees.items()):
@@ -55,7 +63,7 @@ def find_run_folder(
             continue
         for line, first in _absolute_imports(tree):
             folder = next((f for f in _folders_above(path) if first in names_in.get(f, ())), None)
-            if folder is not None and folder in candidates:
+            if folder is not None and (folder in app_folders or (folder, first) in app_names):
                 votes[folder].append(f"{path}:{line} ({first})")
     if not votes:
         return default
