@@ -303,3 +303,44 @@ def test_a_namespace_app_package_imported_from_the_root_stays_in_its_folder(
     new_paths = {f.new_path for f in change.files if f.new_path}
     assert "app/api/v1/routes.py" in new_paths
     assert all(path.startswith("app/") for path in new_paths), new_paths
+
+
+def test_a_tests_package_beside_src_says_nothing_of_where_the_app_runs(tmp_path: Path) -> None:
+    # tests/ imports its own helpers as `tests.helpers` (from the root), the app runs from
+    # src/: the tests' own imports do not make a second run folder.
+    root = write_project(
+        tmp_path,
+        {
+            "src/shop/__init__.py": "",
+            "src/shop/main.py": "from fastapi import FastAPI\n\nfrom shop import crud\n\napp = FastAPI()\n\n\n@app.get('/')\ndef root():\n    return crud.hello()\n",
+            "src/shop/crud.py": "def hello():\n    return {'msg': 'hi'}\n",
+            "tests/__init__.py": "",
+            "tests/helpers.py": "from shop.main import app\n",
+            "tests/test_main.py": "from tests.helpers import app\n\n\ndef test_app():\n    assert app\n",
+        },
+    )
+    change = plan(root)
+    assert change.errors == []
+    assert "src/shop/api/v1/routes.py" in {f.new_path for f in change.files}
+
+
+def test_a_root_app_beside_a_package_holding_the_layers_is_already_layered(
+    tmp_path: Path,
+) -> None:
+    root = write_project(
+        tmp_path,
+        {
+            "main.py": "from fastapi import FastAPI\n\nfrom api.v1.routes.items import router\n\napp = FastAPI()\napp.include_router(router)\n",
+            "api/core/config.py": "DEBUG = False\n",
+            "api/v1/models/item.py": "ITEM = 1\n",
+            "api/v1/schemas/item.py": "ITEM = 1\n",
+            "api/v1/services/item.py": "ITEM = 1\n",
+            "api/v1/routes/items.py": "from fastapi import APIRouter\n\nrouter = APIRouter()\n",
+        },
+    )
+    change = plan(root)
+    assert change.files == []
+    assert change.notes == [
+        "already layered (api/ (core/, models/, schemas/, services/)): nothing to do "
+        "(--layout-force plans anyway)"
+    ]
