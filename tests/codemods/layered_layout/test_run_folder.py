@@ -344,3 +344,58 @@ def test_a_root_app_beside_a_package_holding_the_layers_is_already_layered(
         "already layered (api/ (core/, models/, schemas/, services/)): nothing to do "
         "(--layout-force plans anyway)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("files", "app", "expected"),
+    [
+        pytest.param(
+            {"sql_app/main.py": "import crud\n", "sql_app/crud.py": ""},
+            "sql_app/main.py",
+            "sql_app",
+            id="bare-name-sibling",
+        ),
+        pytest.param(
+            {"sql_app/main.py": "from sql_app import crud\n", "sql_app/crud.py": ""},
+            "sql_app/main.py",
+            "",
+            id="package-from-the-root",
+        ),
+        pytest.param(
+            # `utils` is beside the app and at the root: it resolves from either folder.
+            {
+                "backend/main.py": "from apps.images import main\n",
+                "backend/utils/__init__.py": "",
+                "backend/apps/images/main.py": "from utils import x\nfrom apps.images import y\n",
+                "backend/apps/images/utils/__init__.py": "",
+            },
+            "backend/apps/images/main.py",
+            "backend",
+            id="held-by-two-folders-is-no-evidence",
+        ),
+        pytest.param(
+            {
+                "src/shop/main.py": "from shop import crud\n",
+                "tests/test_a.py": "from tests import helpers\n",
+                "tests/helpers.py": "",
+            },
+            "src/shop/main.py",
+            "src",
+            id="tests-beside-src",
+        ),
+        pytest.param(
+            {"main.py": "import json\n", "json.py": ""},
+            "main.py",
+            "the default",
+            id="stdlib-names-are-not-evidence",
+        ),
+    ],
+)
+def test_find_run_folder(files: dict[str, str], app: str, expected: str) -> None:
+    import ast
+
+    from fastapi_fix.codemods.layered_layout.run_folder import find_run_folder
+
+    sources = {path: text.encode() for path, text in files.items()}
+    trees = {path: ast.parse(text) for path, text in files.items()}
+    assert find_run_folder(sources, trees, [app], "the default") == expected

@@ -39,8 +39,8 @@ def find_run_folder(
 
     ``sources``: every Python file by its project-relative path; ``app_paths``: the files
     creating the FastAPI app; ``default``: the folder above the app's top package.
-    Each absolute import of a first-party module votes for the nearest folder, at or above
-    the importing file, that holds the module it names; votes count only for the app's own
+    Each absolute import of a first-party module votes for the one folder, at or above the
+    importing file, that holds the module it names (none when several do); votes count only for the app's own
     folder (``import crud`` beside it) or for a folder whose module named holds the app
     (``from sql_app import crud`` from the root; a ``tests`` package beside ``src/`` says
     nothing of where the app runs), and
@@ -48,7 +48,12 @@ def find_run_folder(
     project: each runs from its own folder).
     """
     own = {PurePosixPath(path).parent.as_posix() for path in app_paths}
-    others = {PurePosixPath(path).parent.as_posix() for path in other_apps} - own
+    # Another app's folder, unless it holds this app too (a main app mounting sub-apps).
+    others = {
+        folder
+        for folder in (PurePosixPath(path).parent.as_posix() for path in other_apps)
+        if folder != "." and not any(_inside(mine, folder) is not None for mine in own)
+    }
     # (folder, first name) pairs that say where the app runs from.
     app_names = {
         (folder, PurePosixPath(path).relative_to(folder or ".").parts[0])
@@ -59,10 +64,13 @@ def find_run_folder(
     names_in = _importable_names(sources)
     votes: dict[str, list[str]] = defaultdict(list)
     for path, tree in sorted(trees.items()):
-        if tree is None or any(_inside(path, folder) is not None for folder in others - {"."}):
+        if tree is None or any(_inside(path, folder) is not None for folder in others):
             continue
         for line, first in _absolute_imports(tree):
-            folder = next((f for f in _folders_above(path) if first in names_in.get(f, ())), None)
+            holding = [f for f in _folders_above(path) if first in names_in.get(f, ())]
+            # Held by several folders above it (`utils` beside the file and at the root):
+            # it resolves from either, so it says nothing of which one runs the app.
+            folder = holding[0] if len(holding) == 1 else None
             if folder is not None and (folder in app_folders or (folder, first) in app_names):
                 votes[folder].append(f"{path}:{line} ({first})")
     if not votes:
