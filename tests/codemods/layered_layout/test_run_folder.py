@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -160,12 +161,20 @@ def test_a_flat_app_in_a_plain_folder_gets_its_package_in_that_folder(tmp_path: 
         for k, v in SQL_APP.items()
         if k not in ("sql_app/__init__.py", "Procfile")
     }
+    files["backend/text.py"] = "def shout(text):\n    return text.upper()\n"
+    files["backend/main.py"] = (
+        textwrap.dedent(files["backend/main.py"])
+        + "\n\nimport text\n\n\n@app.get('/shout')\ndef shout():\n    return text.shout('hi')\n"
+    )
     root = write_project(tmp_path, files)
     change = plan(root)
     assert change.errors == []
     new_paths = {f.new_path for f in change.files}
     assert "backend/app/main.py" in new_paths
     assert not any(p and p.startswith("app/") for p in new_paths)
+    helper = next(row for row in change.rows if row.source == "backend/text.py")
+    assert helper.target == "backend/app/services/text.py"
+    assert helper.reason == "helpers only; its lowest user is routes, hence services/"
 
 
 def test_imports_needing_two_run_folders_are_refused_with_exit_2(

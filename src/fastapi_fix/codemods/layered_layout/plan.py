@@ -658,7 +658,7 @@ class Planner:
         users = sorted(layer for layer in consumers if layer is not None)
         if not users:
             return "helpers only, used by no layer"
-        inside = self._inside_package(home) or home
+        inside = home.removeprefix(f"{self.package_dir}/") if self.package_dir else home
         folder = inside.split("/")[0] + "/" if "/" in inside else inside
         return f"helpers only; its lowest user is {users[0].label}, hence {folder}"
 
