@@ -117,7 +117,7 @@ def _show_and_apply(
     if change.errors:
         for error in change.errors:
             renderer.error(error)
-        return EXIT_FAILED, False
+        return (EXIT_USAGE if change.refused else EXIT_FAILED), False
     if dry_run or check:
         _summary(renderer, change, applied=False)
         return (EXIT_PENDING if change.files else EXIT_OK), False
@@ -136,6 +136,7 @@ def _show_and_apply(
             allow_dirty=bool(_option(codemod, "allow-dirty")),
             ignore_dirty=[plan_file] if plan_file else [],
             step_hook=staging,
+            verify=lambda: codemod.verify_applied(change),
         )
         renderer.phase("write", staged[0], staged[0])
     except ApplyError as exc:
@@ -159,7 +160,9 @@ def json_document(
     """The ``--format json`` report: one entry per file changed (``new_path`` for moves)
     or reported, plus a ``layout`` section with the plan rows, notes and errors."""
     results: dict[str, FileResult] = {}
-    if change is not None:
+    # A refused plan changes no file: its files and rows would say otherwise.
+    refused = change is not None and bool(change.errors)
+    if change is not None and not refused:
         root = change.root
         for file in change.files:
             path = file.old_path or file.path
@@ -169,10 +172,14 @@ def json_document(
                 Status.CHANGED,
                 "removed" if file.kind == "delete" else "",
                 written=written,
+                # The preview's patch (renames included), as --dry-run prints it.
+                patch=change_patch(file) if mode != "apply" else None,
             )
             if file.kind == "move":
                 result.new_path = root / file.path
             results[path] = result
+    if change is not None:
+        root = change.root
         for finding in change.findings:
             result = results.setdefault(
                 finding.path, FileResult(root / finding.path, finding.path, Status.UNCHANGED)
@@ -189,7 +196,7 @@ def json_document(
                     "to": r.target or None,
                     "reason": r.reason,
                 }
-                for r in change.rows
+                for r in change.rows  # a refused plan's rows: what was refused
             ],
             "notes": change.notes,
             "errors": change.errors,

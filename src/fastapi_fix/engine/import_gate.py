@@ -66,6 +66,8 @@ class _State:
     files: dict[Path, str]  # path → module name (as discovery names it)
     read: Callable[[Path], bytes | None]
     root: Path | None  # folders below it may be namespace packages
+    # The one folder on sys.path, when known: modules are named from it only.
+    import_root: Path | None = None
     modules: dict[str, Path] = field(default_factory=dict)
     packages: set[str] = field(default_factory=set)  # every dotted prefix of a module name
     first_party: set[str] = field(default_factory=set)  # the first names of its modules
@@ -76,7 +78,7 @@ class _State:
         for path in self.files:
             # Through folders without `__init__.py` too: namespace packages, importable
             # when the folder above them is on the path. The discovered name comes first.
-            for name in _namespace_names(path, self.root):
+            for name in _namespace_names(path, self.root, self.import_root):
                 self.modules.setdefault(name, path)
         for name in self.modules:
             parts = name.split(".")
@@ -91,6 +93,7 @@ class _State:
         """The same modules, their contents read through ``read`` (definitions read anew)."""
         state = _State.__new__(_State)
         state.files, state.read, state.root = self.files, read, self.root
+        state.import_root = self.import_root
         state.modules, state.packages, state.first_party = (
             self.modules,
             self.packages,
@@ -123,7 +126,10 @@ class ImportGate:
     ``files``: every Python file of the project as it is on disk (`SourceFile`, with the
     module name discovery gave it). ``root``: the project's root; the folders below it
     without ``__init__.py`` are taken for namespace packages. ``read``: a file's bytes
-    (default: from disk; None when it cannot be read).
+    (default: from disk; None when it cannot be read). ``import_root``: the one folder the
+    project runs from (on ``sys.path``), when known: an import resolves from it or not at
+    all (``import crud`` does not find ``sql_app/crud.py`` run from the project's root); the
+    files' module names must be given from it.
     """
 
     def __init__(
@@ -131,6 +137,7 @@ class ImportGate:
         files: Sequence[SourceFile],
         root: Path | None = None,
         read: Callable[[Path], bytes | None] | None = None,
+        import_root: Path | None = None,
     ) -> None:
         self._read_disk = read or _read
         self._cache: dict[Path, bytes | None] = {}
@@ -138,7 +145,10 @@ class ImportGate:
         self._words: dict[bytes, set[Path]] | None = None  # word → files holding it
         self.files = {file.path: file for file in files}
         self.root = root
-        self.before = _State({file.path: file.module_name for file in files}, self._read, root)
+        self.import_root = import_root
+        self.before = _State(
+            {file.path: file.module_name for file in files}, self._read, root, import_root
+        )
         self.first_party = self.before.first_party
 
     def _read(self, path: Path) -> bytes | None:
@@ -202,14 +212,14 @@ class ImportGate:
             if kept is not None and path not in origin:
                 names[path] = kept.module_name  # as discovery named it (distinct names kept)
             else:
-                names[path] = _module_name(path, paths, gone)
+                names[path] = _module_name(path, paths, gone, self.import_root)
 
         def read(path: Path) -> bytes | None:
             if path in changed:
                 return changed[path]
             return self._read(origin.get(path, path))
 
-        return _State(names, read, self.root)
+        return _State(names, read, self.root, self.import_root)
 
     def _dependents(
         self,
@@ -322,9 +332,14 @@ def _prefixes(module: str) -> Iterator[str]:
     return (".".join(parts[:end]) for end in range(1, len(parts) + 1))
 
 
-def _module_name(path: Path, paths: Collection[Path], gone: Collection[Path]) -> str:
+def _module_name(
+    path: Path, paths: Collection[Path], gone: Collection[Path], import_root: Path | None = None
+) -> str:
     """The dotted name of a file after the change: its folders count while they hold an
-    ``__init__.py`` (after the change), as `discover.module_name` does on disk."""
+    ``__init__.py`` (after the change), as `discover.module_name` does on disk; below
+    ``import_root``, its path from there."""
+    if import_root is not None and import_root in path.parents:
+        return ".".join(_from_folder(path, import_root))
     parts = [] if path.name == "__init__.py" else [path.stem]
     folder = path.parent
     while folder.parent != folder:
@@ -336,16 +351,30 @@ def _module_name(path: Path, paths: Collection[Path], gone: Collection[Path]) ->
     return ".".join(reversed(parts))
 
 
-def _namespace_names(path: Path, root: Path | None) -> Iterator[str]:
-    """The dotted names of ``path`` from each folder between it and ``root``."""
+def _namespace_names(
+    path: Path, root: Path | None, import_root: Path | None = None
+) -> Iterator[str]:
+    """The dotted names of ``path`` from each folder between it and ``root`` (from
+    ``import_root`` only, when it is known)."""
+    if import_root is not None:
+        if import_root in path.parents:
+            parts = _from_folder(path, import_root)
+            if parts and all(part.isidentifier() for part in parts):
+                yield ".".join(parts)
+        return
     if root is None or root not in path.parents:
         return
-    parts = list(path.relative_to(root).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
+    parts = _from_folder(path, root)
     for start in range(len(parts)):
         if all(part.isidentifier() for part in parts[start:]):
             yield ".".join(parts[start:])
+
+
+def _from_folder(path: Path, folder: Path) -> list[str]:
+    parts = list(path.relative_to(folder).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return parts
 
 
 def _read(path: Path) -> bytes | None:

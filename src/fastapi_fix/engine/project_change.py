@@ -74,6 +74,9 @@ class ProjectChange:
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # blocking: the change must not be applied
     notes: list[str] = field(default_factory=list)  # "already layered: nothing to do", ...
+    # The errors refuse the plan itself (ambiguous, or no one folder runs it): the user edits
+    # the plan or the project (exit 2); no file failed.
+    refused: bool = False
     plan_text: str | None = None  # the editable plan, for writing to a file
 
     @property
@@ -93,6 +96,11 @@ class ProjectCodemod(Codemod):
 
     def transform(self, ctx: FileContext, module: cst.Module, index: Any) -> cst.Module:
         return module
+
+    def verify_applied(self, change: ProjectChange) -> list[str]:
+        """Problems with ``change`` once it is on disk (before the run ends): each rolls
+        the whole change back."""
+        return []
 
 
 # -- showing a change --------------------------------------------------------------------
@@ -192,6 +200,7 @@ def apply_change(
     ignore_dirty: Sequence[Path] = (),
     step_hook: Callable[[str], None] | None = None,
     gate: Gate | None = None,
+    verify: Callable[[], list[str]] | None = None,
 ) -> Applied:
     """Apply ``change`` under ``change.root``, all or nothing, as one `Transaction` (a crash
     half-way is rolled back by the next run); moves of tracked files are staged in git's
@@ -200,7 +209,8 @@ def apply_change(
     Refuses when the change has errors, when a file changed since it was planned, when a
     file would be overwritten, when ``gate`` finds problems in the new contents, or (unless
     ``allow_dirty``) when the git tree is dirty. ``step_hook`` is called before each file is
-    staged (tests use it to inject failures).
+    staged (tests use it to inject failures). ``verify`` runs once the change is in place
+    (files and index): the problems it returns roll every step back.
     """
     root = Path(os.path.abspath(change.root))
     if change.errors:
@@ -233,7 +243,18 @@ def apply_change(
                         "the change would break imports; nothing was changed:\n  "
                         + "\n  ".join(problems)
                     )
-            transaction.commit(*((index.apply, index.restore) if index else ()))
+
+            def in_place() -> None:
+                if index is not None:
+                    index.apply()
+                problems = verify() if verify is not None else []
+                if problems:
+                    raise ApplyError(
+                        "once applied, the change broke imports; every change was rolled back:\n  "
+                        + "\n  ".join(problems)
+                    )
+
+            transaction.commit(in_place, index.restore if index is not None else None)
         except (OSError, SkipFile) as exc:
             raise ApplyError(f"applying failed ({exc}); every change was rolled back") from exc
     for file in change.files:
@@ -279,19 +300,15 @@ def _stage(
 
 
 class _IndexMoves:
-    """What ``git mv`` does to the index, for the moves of tracked files: the old entry goes,
-    the new path gets the same blob. `apply` and `restore` are each one git command (git
-    replaces its index atomically), and `restore` is right whether `apply` ran or not."""
+    """Git's index after the change: every path the change moved, created, rewrote or removed
+    is staged, as ``git mv`` + ``git add`` leave it (a move shows as a rename in ``git
+    status``). `apply` and `restore` are each one git command (git replaces its index
+    atomically), and `restore` is right whether `apply` ran or not."""
 
     def __init__(self, root: Path, files: Sequence[FileChange]) -> None:
         self.root = root
-        self.moves = [
-            (f.old_path, f.new_path)
-            for f in files
-            if f.kind == "move" and f.old_path is not None and f.new_path is not None
-        ]
-        paths = sorted({p for move in self.moves for p in move})
-        self.before = self._entries(paths)
+        self.paths = sorted({p for f in files for p in (f.old_path, f.new_path) if p is not None})
+        self.before = self._entries(self.paths)
 
     def _entries(self, paths: Sequence[str]) -> dict[str, str]:
         """Path -> ``mode sha stage`` of its index entry, for the tracked ones."""
@@ -305,33 +322,37 @@ class _IndexMoves:
         return entries
 
     def apply(self) -> None:
-        lines = [f"0 {'0' * 40}\t{old}" for old, _ in self.moves if old in self.before]
-        lines += [f"{self.before[old]}\t{new}" for old, new in self.moves if old in self.before]
-        self._update(lines)
-
-    def restore(self) -> None:
-        paths = {p for move in self.moves for p in move}
-        self._update(
-            [
-                f"{self.before[path]}\t{path}" if path in self.before else f"0 {'0' * 40}\t{path}"
-                for path in sorted(paths)
-            ]
+        """Stage each path as it is on disk now (a path no longer there: its entry goes)."""
+        self._run(
+            ["update-index", "--add", "--remove", "-z", "--stdin"],
+            "".join(f"{path}\0" for path in self.paths),
         )
 
-    def _update(self, lines: Sequence[str]) -> None:
-        if not lines:
+    def restore(self) -> None:
+        self._run(
+            ["update-index", "--index-info"],
+            "".join(
+                f"{self.before[path]}\t{path}\n"
+                if path in self.before
+                else f"0 {'0' * 40}\t{path}\n"
+                for path in self.paths
+            ),
+        )
+
+    def _run(self, args: Sequence[str], stdin: str) -> None:
+        if not self.paths:
             return
         completed = subprocess.run(
-            ["git", "update-index", "--index-info"],
+            ["git", *args],
             cwd=self.root,
-            input="".join(f"{line}\n" for line in lines),
+            input=stdin,
             capture_output=True,
             text=True,
             env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
             check=False,
         )
         if completed.returncode != 0:
-            raise OSError(f"git update-index: {completed.stderr.strip()}")
+            raise OSError(f"git {args[0]}: {completed.stderr.strip()}")
 
 
 def _remove_emptied_folders(root: Path, applied: Applied) -> None:

@@ -49,14 +49,14 @@ def test_the_gate_lists_the_importer_a_plan_fails_to_rewrite(
     change = plan(root)
     assert change.errors == []
     files = discover([root]).files
-    assert broken_imports(change, files) == []
+    assert broken_imports(change, files, root) == []
     # The same plan, had it forgotten to rewrite the router's imports:
     router = next(f for f in change.files if f.old_path == "shop/routers/items.py")
     forgetful = dataclasses.replace(
         change,
         files=[dataclasses.replace(f, new=f.old) if f is router else f for f in change.files],
     )
-    assert broken_imports(forgetful, files) == [
+    assert broken_imports(forgetful, files, root) == [
         "the planned change would leave imports that no longer resolve; nothing was changed:\n"
         "  shop/api/v1/routes.py:3:1: cannot import name 'auth' from 'shop.api' (shop/api/__init__.py)\n"
         "  shop/api/v1/routes.py:3:1: cannot import name 'crud' from 'shop.api' (shop/api/__init__.py)\n"

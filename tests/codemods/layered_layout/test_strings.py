@@ -89,7 +89,7 @@ def test_entrypoints_in_deployment_files(tmp_path):
             "pyproject.toml": '[tool.fastapi]\nentrypoint = "main:app"\n\n[tool.setuptools]\npy-modules = ["main"]\n',
             "Makefile": "run:\n\tuvicorn main:app --reload\nscript:\n\tpython main.py\n",
             ".github/workflows/ci.yml": "jobs:\n  smoke:\n    steps:\n      - run: gunicorn -k uvicorn.workers.UvicornWorker main:app\n",
-            "README.md": "Run `uvicorn main:app`.\n",
+            "README.md": "Run `uvicorn main:app`.\n\nThe app object is `main:app`.\n",
             "docker-compose.yml": "services:\n  api:\n    command: uvicorn main:app --reload  # not domain:app\n",
             "alembic.ini": "[alembic]\nscript_location = migrations\n",
         },
@@ -107,7 +107,8 @@ def test_entrypoints_in_deployment_files(tmp_path):
     assert files["pyproject.toml"].startswith('[tool.fastapi]\nentrypoint = "app.main:app"\n')
     assert files["Makefile"] == "run:\n\tuvicorn app.main:app --reload\nscript:\n\tpython main.py\n"
     assert "UvicornWorker app.main:app" in files[".github/workflows/ci.yml"]
-    assert files["README.md"] == "Run `uvicorn main:app`.\n"
+    # A README's server command is rewritten (people copy it); other mentions are reported.
+    assert files["README.md"] == "Run `uvicorn app.main:app`.\n\nThe app object is `main:app`.\n"
     reported = messages(change)
     assert "Dockerfile:2: mentions main.py (now app/main.py); update it by hand" in reported
     assert "Makefile:4: mentions main.py (now app/main.py); update it by hand" in reported
@@ -115,7 +116,8 @@ def test_entrypoints_in_deployment_files(tmp_path):
         "pyproject.toml:5: lists the module main, now inside a package; update it by hand"
         in reported
     )
-    assert "README.md:1: mentions main:app, now app.main:app" in reported
+    assert "README.md:3: mentions main:app, now app.main:app" in reported
+    assert not any(m.startswith("README.md:1:") for m in reported)
 
 
 def test_entrypoint_string_in_python_and_the_script_report(tmp_path):

@@ -19,6 +19,7 @@ import libcst as cst
 
 from fastapi_fix.codemods.layered_layout.index import Kind, ModuleInfo, Statement
 from fastapi_fix.codemods.layered_layout.project_index import FASTAPI_CLASSES, ProjectIndex
+from fastapi_fix.project.blocking import Catalogue
 from fastapi_fix.project.fastapi import DEPENDENCY_FUNCTIONS, ROUTE_DECORATORS, param_function
 
 
@@ -126,6 +127,26 @@ SECURITY_LIBRARIES = (
 # Used for security, but also for plenty else (random codes, checksums): a function using
 # them is a security helper only when it does not work on the database, or says so in its name.
 GENERIC_CRYPTO_LIBRARIES = ("hashlib", "secrets")
+# Libraries whose calls do I/O, async ones included (the blocking catalogue lists the
+# blocking calls: `open`, `requests.get`, `subprocess.run`, ...).
+IO_LIBRARIES = (
+    "aioboto3",
+    "aiofiles",
+    "aiohttp",
+    "aiosmtplib",
+    "boto3",
+    "fastapi_mail",
+    "httpx",
+    "motor",
+    "pymongo",
+    "redis",
+    "requests",
+    "smtplib",
+    "subprocess",
+    "urllib3",
+)
+# Blocking calls that are no I/O: waiting, or asking the user.
+NOT_IO_FAMILIES = frozenset({"time.sleep", "input"})
 SESSION_CLASSES = frozenset(
     {
         "sqlalchemy.orm.Session",
@@ -168,12 +189,14 @@ class Facts:
     db_objects: set[str] = field(default_factory=set)
     tables: set[str] = field(default_factory=set)
     security_objects: set[str] = field(default_factory=set)  # CryptContext(...) and the like
+    background_tasks: set[str] = field(default_factory=set)  # functions given to add_task()
 
 
 class Classifier:
     def __init__(self, project: ProjectIndex) -> None:
         self.project = project
         self.facts = Facts()
+        self.catalogue = Catalogue()
         self._collect()
 
     # -- resolution ------------------------------------------------------------------
@@ -204,6 +227,11 @@ class Classifier:
                 target = self._dependency_target(module, call, annotation)
                 if target:
                     self.facts.depends_targets.add(target)
+            for call in _calls(module.tree):
+                task = _background_task(call)
+                resolved = self.resolve(module, task) if task is not None else None
+                if resolved:
+                    self.facts.background_tasks.add(resolved)
 
     def _collect_assignment(self, module: ModuleInfo, statement: Statement) -> None:
         called = self._called(module, statement)
@@ -358,7 +386,40 @@ class Classifier:
             return Verdict(Layer.CONFIG, "returns the settings")
         if qualified in self.facts.depends_targets:
             return Verdict(Layer.DEPENDENCIES, "used in Depends()")
-        return self._by_uses(module, statement)
+        verdict = self._by_uses(module, statement)
+        if verdict.layer is not None:
+            return verdict
+        # Business work of a single-file app: weak, since a module of its own already goes
+        # to services/ as a whole (see the planner), and one such function is no reason to
+        # split a module.
+        if qualified in self.facts.background_tasks:
+            return Verdict(Layer.SERVICES, "background task", weak=True)
+        io = self._io_call(module, statement)
+        if io is not None:
+            return Verdict(Layer.SERVICES, f"does I/O ({io})", weak=True)
+        return verdict
+
+    def _io_call(self, module: ModuleInfo, statement: Statement) -> str | None:
+        """The first call of ``statement`` that does I/O: a blocking call of the catalogue
+        (``open``, ``requests.get``, ...) or a call into an I/O library."""
+        node = statement.node
+        assert isinstance(node, cst.FunctionDef)
+        for call in _calls(node.body):
+            called = self.resolve(module, call.func, statement)
+            if (
+                called is None
+                and isinstance(call.func, cst.Name)
+                and not module.defines(call.func.value)
+            ):
+                called = f"builtins.{call.func.value}"
+            if called is None:
+                continue
+            match = self.catalogue.function(called)
+            if (match is not None and match.family not in NOT_IO_FAMILIES) or _is_library(
+                called, IO_LIBRARIES
+            ):
+                return called
+        return None
 
     def _classify_assignment(self, module: ModuleInfo, statement: Statement) -> Verdict:
         qualified = f"{module.name}.{statement.key}"
@@ -505,6 +566,16 @@ def _is_abstract(node: cst.ClassDef) -> bool:
             ):
                 return True
     return False
+
+
+def _background_task(call: cst.Call) -> cst.BaseExpression | None:
+    """``f`` in ``background_tasks.add_task(f, ...)`` (also ``add_task(func=f)``)."""
+    if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == "add_task"):
+        return None
+    for argument in call.args:
+        if argument.keyword is None or argument.keyword.value == "func":
+            return argument.value
+    return None
 
 
 def _calls(node: cst.CSTNode) -> Iterator[cst.Call]:

@@ -16,12 +16,17 @@ in the project. It never runs unless selected by name.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from fastapi_fix.codemods.layered_layout.run_folder import named_from
 from fastapi_fix.engine.codemod import Option, SourceFile, check_identifier
 from fastapi_fix.engine.import_gate import ImportGate
 from fastapi_fix.engine.project_change import ProjectChange, ProjectCodemod, fingerprint
+
+if TYPE_CHECKING:
+    from fastapi_fix.codemods.layered_layout.project_index import ProjectIndex
 
 
 class LayeredLayout(ProjectCodemod):
@@ -56,22 +61,34 @@ class LayeredLayout(ProjectCodemod):
         ),
     )
 
+    # The project's files as planned (named from the run folder) and that folder: the
+    # import gate after applying checks the same imports as after planning.
+    _gate: tuple[list[SourceFile], Path] | None = None
+
     def plan_project(self, root: Path, files: Sequence[SourceFile]) -> ProjectChange:
         # Imported here: the registry imports every codemod, and the layout machinery
         # itself uses the shared matchers of the codemods package.
         from fastapi_fix.codemods.layered_layout import plan_file
-        from fastapi_fix.codemods.layered_layout.plan import propose
+        from fastapi_fix.codemods.layered_layout.plan import needs_analysis, propose
         from fastapi_fix.codemods.layered_layout.project_index import ProjectError, load_project
         from fastapi_fix.codemods.layered_layout.realize import realize
 
         if self.option("write-plan"):  # refused before any work: it may not overwrite a file
             plan_file.check_plan_target(Path(self.option("write-plan")))
         try:
-            project = load_project(root, files)
+            project = load_project(
+                root,
+                files,
+                # A plan file says what to do: every module it names is needed.
+                None
+                if self.option("plan")
+                else lambda index: needs_analysis(index, self.option("layout-force")),
+            )
         except ProjectError as exc:
             change = ProjectChange(root)
             # A refusal (a file that does not parse, ...) fails the run; "nothing here" does not.
             (change.errors if exc.refused else change.notes).append(str(exc))
+            change.refused = exc.usage
             return change
         plan_path = self.option("plan")
         digest = fingerprint(project.root, list(project.sources))
@@ -92,16 +109,55 @@ class LayeredLayout(ProjectCodemod):
             classifier = planner.classifier
         change = realize(project, plan, classifier)
         change.plan_text = plan_file.dumps(plan)
-        change.errors.extend(broken_imports(change, files))
+        self._gate = (gate_files(project, files), project.root / project.run_folder)
+        change.errors.extend(broken_imports(change, *self._gate))
         return change
 
+    def verify_applied(self, change: ProjectChange) -> list[str]:
+        """The same import gate on the files as they are on disk once the change is applied."""
+        if self._gate is None:
+            return []
+        return unresolved_imports(change, *self._gate, read=_read_disk)
 
-def broken_imports(change: ProjectChange, files: Sequence[SourceFile]) -> list[str]:
-    """The static import gate on the planned change (moved files by their new paths): a
-    plan that leaves a project import unresolved is refused, its imports listed."""
+
+def gate_files(project: ProjectIndex, files: Sequence[SourceFile]) -> list[SourceFile]:
+    """Every file of the project (those the layout skips too: they import as well), named
+    from the folder the app runs from."""
+    inside = [f for f in files if project.root in f.path.parents]
+    rel_paths = {f: f.path.relative_to(project.root).as_posix() for f in inside}
+    return named_from(inside, rel_paths, project.run_folder)
+
+
+def broken_imports(
+    change: ProjectChange, files: Sequence[SourceFile], run_folder: Path
+) -> list[str]:
+    """The static import gate on the planned change (moved files by their new paths), from
+    the folder the app runs from: a plan that leaves a project import unresolved is
+    refused, its imports listed."""
+    problems = unresolved_imports(change, files, run_folder)
+    if not problems:
+        return []
+    return [
+        "the planned change would leave imports that no longer resolve; nothing was changed:\n  "
+        + "\n  ".join(problems)
+    ]
+
+
+def unresolved_imports(
+    change: ProjectChange,
+    files: Sequence[SourceFile],
+    run_folder: Path,
+    read: Callable[[Path], bytes | None] | None = None,
+) -> list[str]:
+    """``path:line:col: ...`` for each project import the change leaves unresolved from
+    ``run_folder``; ``read``: the new contents from disk (after applying) instead of the plan."""
     root = change.root
-    problems = ImportGate(files, root).check(
-        {root / f.new_path: f.new for f in change.files if f.new_path and f.new is not None},
+    return ImportGate(files, root, import_root=run_folder).check(
+        {
+            root / f.new_path: (read(root / f.new_path) if read else None) or f.new or b""
+            for f in change.files
+            if f.new_path and f.new is not None
+        },
         {
             root / f.old_path: root / f.new_path
             for f in change.files
@@ -109,9 +165,10 @@ def broken_imports(change: ProjectChange, files: Sequence[SourceFile]) -> list[s
         },
         [root / f.old_path for f in change.files if f.kind == "delete" and f.old_path],
     )
-    if not problems:
-        return []
-    return [
-        "the planned change would leave imports that no longer resolve; nothing was changed:\n  "
-        + "\n  ".join(problems)
-    ]
+
+
+def _read_disk(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None

@@ -37,6 +37,13 @@ from fastapi_fix.engine.results import Finding
 
 CODEMOD = "layered-layout"
 
+# What a person edits when two definitions or imports would share a name in one module.
+EDIT_CLASH = (
+    "rename one of them in the code, or write the plan (--write-plan FILE), give the "
+    "definitions that use one of them another target under [module.symbols], and apply it "
+    "with --plan FILE"
+)
+
 
 @dataclass
 class TargetFile:
@@ -157,7 +164,7 @@ class Composer:
                     if first != module.rel_path:
                         self.errors.append(
                             f"{target.path}: the name {name} is defined by both {first} and "
-                            f"{module.rel_path}; edit the plan"
+                            f"{module.rel_path}; {EDIT_CLASH}"
                         )
 
     # -- the base module ----------------------------------------------------------------
@@ -452,7 +459,7 @@ class Composer:
                     continue
                 self.errors.append(
                     f"{target.path}: the name {local} would mean two things "
-                    f"({_describe(existing)} and {_describe(spec)}); edit the plan"
+                    f"({_describe(existing)} and {_describe(spec)}); {EDIT_CLASH}"
                 )
                 continue
             previous = seen.get(local)
@@ -464,7 +471,7 @@ class Composer:
                     continue
                 self.errors.append(
                     f"{target.path}: the name {local} would mean two things "
-                    f"({_describe(previous)} and {_describe(spec)}); edit the plan"
+                    f"({_describe(previous)} and {_describe(spec)}); {EDIT_CLASH}"
                 )
                 continue
             seen[local] = spec

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import keyword
 import re
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Mapping
@@ -24,7 +25,7 @@ import libcst as cst
 
 from fastapi_fix.codemods.layered_layout.classify import Classifier, Layer, Verdict, assigned_value
 from fastapi_fix.codemods.layered_layout.index import Kind, ModuleInfo, Statement, has_main_guard
-from fastapi_fix.codemods.layered_layout.project_index import ProjectIndex
+from fastapi_fix.codemods.layered_layout.project_index import TEST_FOLDERS, ProjectIndex
 
 # Folders of the target layout, relative to the package: a pure module already in its
 # layer's folder stays where it is (so a second run plans nothing).
@@ -128,13 +129,17 @@ class Unit:
 def organisation(project: ProjectIndex) -> tuple[str, str]:
     """("single-file" | "flat" | "layered" | "domain", detail)."""
     package = project.package
-    members = project.members
+    members = project.member_names
+    if not package:
+        layered = _layered_root_package(project)
+        if layered is not None:
+            return "layered", layered
     if not package and len(members) == 1:
-        return "single-file", members[0].rel_path
+        return "single-file", members[0][2]
     subpackages: dict[str, set[str]] = defaultdict(set)
-    for module in members:
-        parts = module.name.split(".")
-        if len(parts) >= 3 or (len(parts) == 2 and module.is_package):
+    for name, is_package, _rel_path in members:
+        parts = name.split(".")
+        if len(parts) >= 3 or (len(parts) == 2 and is_package):
             subpackages[parts[1]].add(parts[2] if len(parts) >= 3 else "__init__")
     layers = sorted(name for name in subpackages if name in LAYER_DIRECTORIES)
     domains = sorted(
@@ -153,6 +158,24 @@ def organisation(project: ProjectIndex) -> tuple[str, str]:
     return "flat", package or "."
 
 
+def _layered_root_package(project: ProjectIndex) -> str | None:
+    """A root-level app's package beside it that already holds the layers (``api/core``,
+    ``api/v1/models``, ``api/v1/services``, ...): ``"api/ (core/, models/, ...)"``."""
+    prefix = f"{project.run_folder}/" if project.run_folder else ""
+    folders: dict[str, set[str]] = defaultdict(set)
+    for rel in project.sources:
+        if not rel.startswith(prefix):
+            continue
+        parts = rel[len(prefix) :].split("/")
+        if len(parts) >= 3 and parts[0] not in TEST_FOLDERS:
+            folders[parts[0]].update(parts[1:-1][:3])
+    for top, below in sorted(folders.items()):
+        layers = sorted(below & LAYER_DIRECTORIES)
+        if len(layers) >= 3:
+            return f"{top}/ ({', '.join(f'{name}/' for name in layers)})"
+    return None
+
+
 # -- the planner -----------------------------------------------------------------------
 
 
@@ -163,7 +186,11 @@ class Planner:
         self.project = project
         self.classifier = classifier
         self.package = project.package or new_package
-        self.package_dir = project.package_dir if project.package else new_package
+        self.package_dir = (
+            project.package_dir
+            if project.package
+            else "/".join(filter(None, [project.run_folder, new_package]))
+        )
         self.units: list[Unit] = []
         self.unit_of: dict[tuple[str, int], Unit] = {}  # (module, statement index) -> unit
         self.edges: dict[int, set[int]] = defaultdict(set)  # unit -> units it needs
@@ -257,16 +284,43 @@ class Planner:
         for unit in self.units:
             unit.layer = unit.verdict.layer
             unit.soft = unit.layer is None or unit.layer is Layer.SCHEMAS
-        for _ in range(2 * len(self.units) + 2):
-            changed = self._sink_helpers()
-            changed |= self._resolve_upward_edges()
-            changed |= self._instances_follow_classes()
-            if not changed:
+        for _ in range(2):  # again once shared route helpers went down to services
+            for _ in range(2 * len(self.units) + 2):
+                changed = self._sink_helpers()
+                changed |= self._resolve_upward_edges()
+                changed |= self._instances_follow_classes()
+                if not changed:
+                    break
+            if not self._shared_route_helpers_to_services():
                 break
         main = self.project.main_module.name
         for unit in self.units:
             if unit.layer is None:
                 unit.layer = Layer.MAIN if unit.module == main else None
+
+    def _shared_route_helpers_to_services(self) -> bool:
+        """A function of the app's module that several routes call is business logic, not
+        part of one route: it goes to services (a single-file app; other modules move whole)."""
+        changed = False
+        main = self.project.main_module.name
+        for unit in self.units:
+            module = self.project.modules[unit.module]
+            if (
+                unit.module != main
+                or unit.verdict.layer is not None
+                or unit.pinned
+                or unit.layer is not Layer.ROUTES
+                or any(module.statements[i].kind is not Kind.DEF for i in unit.statements)
+            ):
+                continue
+            routes = [
+                c for c in self.consumers[unit.id] if self.units[c].verdict.layer is Layer.ROUTES
+            ]
+            if len(routes) >= 2:
+                unit.layer, unit.soft = Layer.SERVICES, False
+                unit.note = f"shared by {len(routes)} routes"
+                changed = True
+        return changed
 
     def _sink_helpers(self) -> bool:
         """A helper or constant goes to the lowest layer among the units using it."""
@@ -604,7 +658,7 @@ class Planner:
         users = sorted(layer for layer in consumers if layer is not None)
         if not users:
             return "helpers only, used by no layer"
-        inside = self._inside_package(home) or home
+        inside = home.removeprefix(f"{self.package_dir}/") if self.package_dir else home
         folder = inside.split("/")[0] + "/" if "/" in inside else inside
         return f"helpers only; its lowest user is {users[0].label}, hence {folder}"
 
@@ -652,7 +706,9 @@ class Planner:
         ]
         layers = [c.layer for c in consumers if c.layer is not None]
         if not layers:
-            return module.rel_path if self.project.package else self._path(module.rel_path)
+            if self.project.package:
+                return module.rel_path
+            return self._path(module.rel_path.removeprefix(f"{self.project.run_folder}/"))
         folder = "core" if min(layers) <= Layer.SECURITY else "services"
         return self._path(f"{folder}/{_stem(module)}.py")
 
@@ -706,8 +762,28 @@ class Planner:
         }
         if len(owners) == 1:
             return owners.pop()
+        domains = self._route_domains(unit, set())
+        if len(domains) == 1:
+            return f"{domains.pop()}_service"
         stem = _stem(module)
         return "common_service" if stem in GENERIC_STEMS else f"{stem}_service"
+
+    def _route_domains(self, unit: Unit, seen: set[int]) -> set[str]:
+        """The domains (``item`` for ``/api/v1/items/{id}``) of the routes using ``unit``,
+        directly or through other services."""
+        seen.add(unit.id)
+        domains: set[str] = set()
+        for consumer_id in self.consumers[unit.id] - seen:
+            consumer = self.units[consumer_id]
+            if consumer.verdict.layer is Layer.ROUTES:
+                module = self.project.modules[consumer.module]
+                for index in consumer.statements:
+                    domain = route_domain(module.statements[index].node)
+                    if domain:
+                        domains.add(domain)
+            elif consumer.layer is Layer.SERVICES:
+                domains |= self._route_domains(consumer, seen)
+        return domains
 
     def _services_module_name(self, module: ModuleInfo) -> str:
         entities = {
@@ -900,6 +976,36 @@ def join_reasons(reasons: list[str], most: int = 3) -> str:
     return "; ".join(clauses[:most]) + ("; ..." if len(clauses) > most else "")
 
 
+def route_domain(node: cst.CSTNode) -> str | None:
+    """``item`` for a route decorated ``@app.get("/api/v1/items/{item_id}")``: the first
+    path segment that is not ``api``, a version or a parameter, in the singular."""
+    if not isinstance(node, cst.FunctionDef):
+        return None
+    for decorator in node.decorators:
+        call = decorator.decorator
+        if not (isinstance(call, cst.Call) and call.args):
+            continue
+        path = call.args[0].value
+        if not isinstance(path, cst.SimpleString):
+            continue
+        value = path.evaluated_value
+        segments = [
+            segment
+            for segment in (value.split("/") if isinstance(value, str) else [])
+            if segment
+            and segment != "api"
+            and not segment.startswith("{")
+            and not (segment[0] == "v" and segment[1:].isdigit())
+        ]
+        if not segments:
+            continue
+        domain = snake_case(segments[0].replace("-", "_"))
+        if domain.endswith("s") and not domain.endswith("ss") and len(domain) > 3:
+            domain = domain[:-1]
+        return domain if domain.isidentifier() and not keyword.iskeyword(domain) else None
+    return None
+
+
 def _uses_in_body(statement: Statement, name: str) -> bool:
     """Whether a decorated function uses ``name`` outside its decorators."""
     node = statement.node
@@ -916,6 +1022,12 @@ def _uses_in_body(statement: Statement, name: str) -> bool:
         if part is not None:
             part.visit(Finder())
     return found
+
+
+def needs_analysis(project: ProjectIndex, force: bool) -> bool:
+    """Whether the members must be analysed to plan: not when the project is already
+    layered or organised by domain (told from their names alone), unless forced."""
+    return force or organisation(project)[0] not in ("domain", "layered")
 
 
 def propose(

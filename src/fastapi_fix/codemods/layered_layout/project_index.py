@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
 
 from fastapi_fix.codemods.layered_layout.index import ModuleInfo, analyse
+from fastapi_fix.codemods.layered_layout.run_folder import (
+    RunFolderError,
+    find_run_folder,
+    named_from,
+)
 from fastapi_fix.engine.codemod import SourceFile
 from fastapi_fix.engine.deep import too_deep
 from fastapi_fix.engine.files import SkipFile, read_snapshot
@@ -27,9 +32,10 @@ TEST_FOLDERS = frozenset({"tests", "test", "testing"})
 class ProjectError(Exception):
     """The project cannot be planned (nothing to move, or a file that does not parse)."""
 
-    def __init__(self, message: str, refused: bool = True) -> None:
+    def __init__(self, message: str, refused: bool = True, usage: bool = False) -> None:
         super().__init__(message)
         self.refused = refused  # False: there is simply nothing to lay out
+        self.usage = usage  # the project needs editing first (exit 2), no file failed
 
 
 def is_test_file(rel_path: str) -> bool:
@@ -52,6 +58,10 @@ class ProjectIndex:
     package: str  # the app's top package; "" for modules at the root
     package_dir: str  # its folder relative to the root ("bookshop", "src/bookshop", "")
     app_modules: list[str]  # modules creating FastAPI()
+    # The folder the app runs from (on sys.path), relative to the root: see `run_folder`.
+    run_folder: str = ""
+    # (module name, is a package, rel path) of each member: enough to tell the organisation.
+    member_names: list[tuple[str, bool, str]] = field(default_factory=list)
     modules: dict[str, ModuleInfo] = field(default_factory=dict)  # the members, analysed
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
@@ -103,8 +113,14 @@ class ProjectIndex:
         return qualified
 
 
-def load_project(root: Path, files: Sequence[SourceFile]) -> ProjectIndex:
-    """Read every file, find the app and its package, and analyse the package's modules."""
+def load_project(
+    root: Path,
+    files: Sequence[SourceFile],
+    analysed: Callable[[ProjectIndex], bool] | None = None,
+) -> ProjectIndex:
+    """Read every file, find the app and its package, and analyse the package's modules
+    (unless ``analysed`` says, from the members' names, that they need not be: the
+    analysis is the expensive part, and an organised project needs none)."""
     root = Path(os.path.abspath(root))
     sources: dict[str, bytes] = {}
     rel_paths: dict[SourceFile, str] = {}
@@ -127,11 +143,20 @@ def load_project(root: Path, files: Sequence[SourceFile]) -> ProjectIndex:
         rel_paths[file] = rel
         readable.append(file)
     trees = {file: _parse_ast(sources[rel_paths[file]]) for file in readable}
-    app_modules = [
-        f.module_name
-        for f in readable
-        if (parsed := trees[f]) is not None and _creates_app(f, parsed)
+    app_files = [
+        f for f in readable if (parsed := trees[f]) is not None and _creates_app(f, parsed)
     ]
+    run_folder = _run_folder(app_files, rel_paths, sources, trees)
+    renamed = named_from(readable, rel_paths, run_folder)
+    app_paths = {f.path for f in app_files}
+    if any(f.path in app_paths and f not in app_files for f in renamed):
+        # The app does not run from where discovery names it: name every file from there.
+        old_by_path = {f.path: f for f in readable}
+        rel_paths = {f: rel_paths[old_by_path[f.path]] for f in renamed}
+        trees = {f: trees[old_by_path[f.path]] for f in renamed}
+        readable = renamed
+        app_files = [f for f in readable if f.path in app_paths]
+    app_modules = [f.module_name for f in app_files]
     if not app_modules:
         broken = sorted(
             rel_paths[f]
@@ -147,8 +172,10 @@ def load_project(root: Path, files: Sequence[SourceFile]) -> ProjectIndex:
     }
     if len(packages) > 1:
         raise ProjectError(
-            f"FastAPI() applications in several packages ({', '.join(sorted(packages))}): "
-            "run layered-layout on one of them at a time"
+            "FastAPI() applications in several packages "
+            f"({', '.join(sorted(p or '(top-level modules)' for p in packages))}): "
+            "run layered-layout on one of them at a time",
+            usage=True,
         )
     package = packages.pop()
     by_name = {f.module_name: f for f in readable}
@@ -158,15 +185,30 @@ def load_project(root: Path, files: Sequence[SourceFile]) -> ProjectIndex:
             for f in readable
             if f.module_name == package or f.module_name.startswith(package + ".")
         ]
-        app_file = by_name[next(name for name in app_modules if name.startswith(package))]
-        package_dir = _package_folder(rel_paths[app_file], app_file, package)
+        init = by_name.get(package)
+        package_dir = (
+            Path(rel_paths[init]).parent.as_posix()
+            if init
+            else "/".join(filter(None, [run_folder, package]))  # a namespace package
+        )
     else:
         members = _root_members(readable, by_name, trees, rel_paths, app_modules)
-        package_dir = ""
+        package_dir = run_folder
     members = [f for f in members if not is_test_file(rel_paths[f])]
     index = ProjectIndex(
-        root, list(readable), sources, rel_paths, package, package_dir, app_modules, skipped=skipped
+        root,
+        list(readable),
+        sources,
+        rel_paths,
+        package,
+        package_dir,
+        app_modules,
+        run_folder=run_folder,
+        member_names=[(f.module_name, f.is_package, rel_paths[f]) for f in members],
+        skipped=skipped,
     )
+    if analysed is not None and not analysed(index):
+        return index
     for file in sorted(members, key=lambda f: rel_paths[f]):
         rel = rel_paths[file]
         try:
@@ -182,13 +224,32 @@ def load_project(root: Path, files: Sequence[SourceFile]) -> ProjectIndex:
     return index
 
 
-def _package_folder(rel: str, file: SourceFile, package: str) -> str:
-    """The folder of ``package`` (a namespace package too), from one of its modules' path."""
-    folder = Path(rel).parent
-    inside = len(file.module_name.split(".")) - len(package.split("."))
-    for _ in range(inside - (0 if file.is_package else 1)):
-        folder = folder.parent
-    return folder.as_posix() if folder != Path(".") else ""
+def _run_folder(
+    app_files: Sequence[SourceFile],
+    rel_paths: dict[SourceFile, str],
+    sources: dict[str, bytes],
+    trees: dict[SourceFile, ast.Module | None],
+) -> str:
+    """The one folder every app of the project runs from (`find_run_folder`)."""
+    by_path = {rel_paths[f]: tree for f, tree in trees.items()}
+    folders = set()
+    for app in app_files:
+        rel = rel_paths[app]
+        depth = len(app.module_name.split(".")) - (0 if app.is_package else 1)
+        default = "/".join(rel.split("/")[: -1 - depth]) if "/" in rel else ""
+        try:
+            others = [rel_paths[f] for f in app_files if f is not app]
+            folders.add(find_run_folder(sources, by_path, [rel], default, others))
+        except RunFolderError as exc:
+            raise ProjectError(str(exc), usage=True) from None
+    if len(folders) > 1:
+        shown = ", ".join(f or "the project root" for f in sorted(folders))
+        raise ProjectError(
+            f"FastAPI() applications run from several folders ({shown}): run layered-layout "
+            "on one of them at a time (that folder as PATH)",
+            usage=True,
+        )
+    return folders.pop() if folders else ""
 
 
 def _is_init(files: Iterable[SourceFile], name: str) -> bool:

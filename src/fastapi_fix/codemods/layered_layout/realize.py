@@ -44,8 +44,9 @@ def realize(
     if plan.is_empty:
         return change
     world, targets, errors = _build_world(project, plan, classifier, change.findings)
-    if errors:
+    if errors:  # the plan is ambiguous or impossible as it stands: the user edits it
         change.errors.extend(errors)
+        change.refused = True
         return change
     references = References(world)
     strings = PythonStrings(references)
@@ -64,6 +65,7 @@ def realize(
     _rewrite_other_files(project, world, composer, contents, change)
     change.findings.extend(composer.findings)
     change.errors.extend(composer.errors)
+    change.refused = bool(composer.errors)  # a name meaning two things: edit the plan
     _files(project, world, targets, contents, change)
     _text_files(project, world, references, change)
     _reports(project, world, change)
@@ -71,6 +73,7 @@ def realize(
     _schema_name_clashes(project, world, classifier, change)
     change.findings.extend(references.findings)
     _check(project, world, change)
+    change.findings.extend(against_the_layers(world, change))
     change.rows.extend(_rows(project, plan, targets, change))
     return change
 
@@ -687,6 +690,7 @@ def _check(project: ProjectIndex, world: World, change: ProjectChange) -> None:
         ]
         if new_edges:
             cycle = " -> ".join([*component, component[0]])
+            change.refused = True
             change.errors.append(
                 f"the move would create an import cycle: {cycle}; edit the plan "
                 f"(new edge {new_edges[0][0]} -> {new_edges[0][1]})"
@@ -719,6 +723,91 @@ def _layer_of(world: World, module: str) -> Layer | None:
     return None
 
 
+def against_the_layers(world: World, change: ProjectChange) -> list[Finding]:
+    """Imports the move leaves running against the layers: a service, model or core module
+    importing from the API package (``services/item_service.py`` using ``api.v1.schemas``).
+    Reported with the names that cause them, not refused: it runs, but the layers no longer
+    depend one way."""
+    findings = []
+    for file in change.files:
+        if not (file.new_path and file.new_path.endswith(".py") and file.new is not None):
+            continue
+        module = world.module_for_path(file.new_path)
+        layer = _layer_of(world, module)
+        if layer is None or layer > Layer.SERVICES or layer is Layer.SCHEMAS:
+            continue
+        tree = _parse(file.new)
+        if tree is None:
+            continue
+        package = module if file.new_path.endswith("__init__.py") else module.rpartition(".")[0]
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            imported = _from_module(node, package)
+            if imported is None:
+                continue
+            if _layer_of(world, imported) in API_LAYERS:
+                names = ", ".join(alias.name for alias in node.names)
+            else:  # `from app.api.v1 import schemas`: the module itself
+                modules = [
+                    alias
+                    for alias in node.names
+                    if _layer_of(world, f"{imported}.{alias.name}") in API_LAYERS
+                ]
+                if not modules:
+                    continue
+                names = ", ".join(
+                    f"{alias.asname or alias.name}.{used}"
+                    for alias in modules
+                    for used in _attributes_used(tree, alias.asname or alias.name)
+                ) or ", ".join(alias.name for alias in modules)
+            findings.append(
+                Finding(
+                    file.new_path,
+                    node.lineno,
+                    node.col_offset + 1,
+                    CODEMOD,
+                    f"the {layer.label} layer would import {names} from {imported}, the API "
+                    f"layer above it: move {names} down (into a schemas module beside the "
+                    "models, or core/), or have the routes pass plain values instead",
+                )
+            )
+    return findings
+
+
+def _attributes_used(tree: ast.Module, name: str) -> list[str]:
+    """``ItemIn`` for each ``schemas.ItemIn`` in ``tree`` (``name`` = ``schemas``), sorted."""
+    return sorted(
+        {
+            node.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == name
+        }
+    )
+
+
+API_LAYERS = frozenset({Layer.SCHEMAS, Layer.DEPENDENCIES, Layer.ROUTES})
+
+
+def _from_module(node: ast.ImportFrom, package: str) -> str | None:
+    if node.level == 0:
+        return node.module
+    parts = package.split(".") if package else []
+    if node.level - 1 > len(parts):
+        return None
+    base = parts[: len(parts) - (node.level - 1)]
+    return ".".join([*base, *([node.module] if node.module else [])])
+
+
+def _parse(data: bytes) -> ast.Module | None:
+    try:
+        return ast.parse(data)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 def _check_layers(
     world: World, graph: dict[str, set[str]], old_edges: set[tuple[str, str]], change: ProjectChange
 ) -> None:
@@ -730,6 +819,7 @@ def _check_layers(
             high = _layer_of(world, target)
             if low is None or high is None or high <= low or (source, target) in old_edges:
                 continue
+            change.refused = True
             change.errors.append(
                 f"the move would make {source} ({low.label}) import {target} ({high.label}), "
                 "a higher layer; edit the plan"

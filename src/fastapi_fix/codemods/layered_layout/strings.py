@@ -240,6 +240,16 @@ def _matches(rel_path: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
 
 
+# Servers whose command line names the app as ``module:attribute``: in a README such a line
+# is the command people copy, so its entrypoint is rewritten, not just reported.
+SERVER_COMMANDS = ("uvicorn", "gunicorn", "hypercorn", "granian", "fastapi run", "fastapi dev")
+
+
+def _is_server_command(text: str, offset: int) -> bool:
+    line = _line_at(text, offset)
+    return any(command in line for command in SERVER_COMMANDS)
+
+
 def project_text_files(root: Path) -> Iterator[tuple[str, str]]:
     """(relative path, "config" | "docs") for the non-Python files worth looking at."""
     for directory, dirnames, filenames in os.walk(root):
@@ -295,7 +305,9 @@ def rewrite_text_file(
             continue
         if new is None or new == match.group(0):
             continue
-        if kind == "docs":
+        if kind == "docs" and not (
+            attribute is not None and _is_server_command(text, match.start())
+        ):
             findings.append(
                 _finding(rel_path, text, match.start(), f"mentions {match.group(0)}, now {new}")
             )
