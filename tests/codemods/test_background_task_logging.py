@@ -1766,3 +1766,97 @@ def test_more_to_gather_looks_no_further_for_library_tasks():
             tasks.add_task(shutil.rmtree, "/tmp/x")
         """
     assert _more_to_gather({"app/main.py": source}) == Wanted(modules=frozenset({"shutil"}))
+
+
+# -- names followed by the project's resolver ----------------------------------------------
+
+USERS_TABLE = """\
+class UsersTable:
+    def cleanup(self, user_id):
+        purge(user_id)
+
+
+Users = UsersTable()
+"""
+
+
+@pytest.mark.parametrize(
+    ("route", "expected"),
+    [
+        pytest.param(
+            "from app.models import Users\n",
+            "the task `app.models.Users.cleanup` is the method "
+            "`app.models.UsersTable.cleanup` (app/models.py:2)",
+            id="imported-instance",
+        ),
+        pytest.param(
+            "from app.models import UsersTable\n\nUsers = UsersTable()\n",
+            "the task `app.main.Users.cleanup` is the method `app.models.UsersTable.cleanup` "
+            "(app/models.py:2)",
+            id="instance-of-this-module",
+        ),
+    ],
+)
+def test_a_bound_method_of_a_module_level_instance_is_followed_to_the_method(route, expected):
+    source = (
+        "from fastapi import BackgroundTasks\n"
+        f"{route}\n\n"
+        "def route(tasks: BackgroundTasks):\n"
+        "    tasks.add_task(Users.cleanup, 1)\n"
+    )
+    findings = check_noop(CODEMOD, source, context={"app/models.py": USERS_TABLE})
+    assert [f.message.partition(", which")[0] for f in findings] == [expected]
+
+
+def test_an_unknown_module_level_object_is_still_a_method_to_rewrite_by_hand():
+    source = (
+        "from fastapi import BackgroundTasks\n"
+        "from mailer import Client\n\n"
+        "client = Client()\n\n\n"
+        "def route(tasks: BackgroundTasks):\n"
+        "    tasks.add_task(client.send)\n"
+    )
+    findings = check_noop(CODEMOD, source)
+    assert [f.message.partition(",")[0] for f in findings] == ["the task `client.send` is a method"]
+
+
+STAR_ROUTE = """\
+from fastapi import BackgroundTasks
+
+from app.jobs import send_email
+
+
+def route(tasks: BackgroundTasks):
+    tasks.add_task(send_email, "ada@example.com")
+"""
+SEND_EMAIL = "def send_email(to):\n    mailer.send(to)\n"
+
+
+def test_a_task_reexported_through_a_star_import_listed_in_all_is_wrapped():
+    context = {
+        "app/main.py": STAR_ROUTE,
+        "app/jobs/__init__.py": "from app.jobs.mail import *\n",
+    }
+    before = '__all__ = ["send_email"]\n\n\n' + SEND_EMAIL
+    after = (
+        "import logging\n\n"
+        "logger = logging.getLogger(__name__)\n\n"
+        '__all__ = ["send_email"]\n\n\n'
+        "def send_email(to):\n"
+        "    try:\n"
+        "        mailer.send(to)\n"
+        "    except Exception:\n"
+        '        logger.exception("Background task %s failed", "app.jobs.mail.send_email")\n'
+    )
+    check_transformed(CODEMOD, before, after, path="app/jobs/mail.py", context=context)
+
+
+def test_a_star_import_takes_only_what_all_lists():
+    context = {
+        "app/jobs/__init__.py": "from app.jobs.mail import *\n",
+        "app/jobs/mail.py": '__all__ = ["other"]\n\n\n' + SEND_EMAIL + "\n\ndef other(): ...\n",
+    }
+    findings = check_noop(CODEMOD, STAR_ROUTE, context=context)
+    assert [f.message.partition(":")[0] for f in findings] == [
+        "the task `app.jobs.send_email` is not a module-level function of the project"
+    ]

@@ -2303,6 +2303,77 @@ def test_class_dependency_called_positionally_is_refused() -> None:
     ]
 
 
+PAGINATION = """\
+    from fastapi import Depends, FastAPI, Query
+
+    app = FastAPI()
+
+
+    def get_token():
+        return "t"
+
+
+    class Pagination:
+        def __init__(self, page: int = Query(1), token: str = Depends(get_token)):
+            self.page = page
+    """
+
+
+def test_super_init_of_an_unrelated_class_is_not_a_caller_of_a_class_dependency() -> None:
+    # Issue item g: `super().__init__(...)` in a class that does not inherit from Pagination
+    # calls its own base's __init__, never Pagination's.
+    before = {
+        "app/__init__.py": "",
+        "app/main.py": PAGINATION,
+        "app/other.py": """\
+            class Base:
+                def __init__(self, a, b):
+                    self.a = a
+
+
+            class Unrelated(Base):
+                def __init__(self, a, b):
+                    super().__init__(a, b)
+            """,
+    }
+    after = {
+        "app/main.py": PAGINATION.replace(
+            "from fastapi import Depends, FastAPI, Query",
+            "from typing import Annotated\n\n    from fastapi import Depends, FastAPI, Query",
+        ).replace(
+            "page: int = Query(1), token: str = Depends(get_token)",
+            "*, page: Annotated[int, Query()] = 1, token: Annotated[str, Depends(get_token)]",
+        ),
+    }
+    assert check_project(before, after) == []
+
+
+@pytest.mark.parametrize(
+    "subclass",
+    [
+        pytest.param("class Paged(Pagination):", id="subclass"),
+        pytest.param("class Both(Unrelated, Pagination):", id="cooperative-multiple-inheritance"),
+    ],
+)
+def test_super_init_that_may_reach_a_class_dependency_still_counts(subclass: str) -> None:
+    other = f"""\
+        from app.main import Pagination
+
+
+        class Unrelated:
+            def __init__(self, a, b):
+                super().__init__(a, b)
+
+
+        {subclass}
+            def __init__(self, a, b):
+                super().__init__(a, b)
+        """
+    before = {"app/__init__.py": "", "app/main.py": PAGINATION, "app/other.py": other}
+    findings = check_project(before, {})
+    assert findings and all("is called positionally at app/other.py" in f for f in findings)
+
+
 def test_a_project_on_fastapi_older_than_0_95_is_left_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

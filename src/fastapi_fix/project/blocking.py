@@ -29,6 +29,16 @@ MONGO_CLIENT, MONGO_DATABASE, MONGO_COLLECTION = (
 )
 BOTO_CLIENT, BOTO_RESOURCE = "botocore.client.BaseClient", "boto3.resources.base.ServiceResource"
 SQL_ENGINE, SQL_CONNECTION = "sqlalchemy.engine.Engine", "sqlalchemy.engine.Connection"
+ASYNC_SESSION = "sqlalchemy.ext.asyncio.AsyncSession"
+ASYNC_ENGINE, ASYNC_CONNECTION = (
+    "sqlalchemy.ext.asyncio.AsyncEngine",
+    "sqlalchemy.ext.asyncio.AsyncConnection",
+)
+# ``session.begin()``: a transaction, whose ``with`` binds the transaction, not a Session.
+SESSION_TRANSACTION = "sqlalchemy.orm.SessionTransaction"
+# ``SessionLocal.begin()`` on a sessionmaker: a manager whose ``with`` binds a new Session.
+SESSION_BEGIN = "sqlalchemy.orm.sessionmaker.begin()"
+ASYNC_SESSION_BEGIN = "sqlalchemy.ext.asyncio.async_sessionmaker.begin()"
 
 
 @dataclass(frozen=True)
@@ -359,6 +369,47 @@ CALL_RESULTS: dict[str, str] = {
     "sqlalchemy.orm.scoped_session": "sqlalchemy.orm.scoped_session",
     "sqlalchemy.orm.sessionmaker()": SESSION,
     "sqlalchemy.orm.scoped_session()": SESSION,
+    "sqlalchemy.ext.asyncio.async_sessionmaker": "sqlalchemy.ext.asyncio.async_sessionmaker",
+    "sqlalchemy.ext.asyncio.async_sessionmaker()": ASYNC_SESSION,
+    "sqlalchemy.ext.asyncio.create_async_engine": ASYNC_ENGINE,
+    f"{ASYNC_ENGINE}.connect": ASYNC_CONNECTION,
+    f"{ASYNC_ENGINE}.begin": ASYNC_CONNECTION,
+    f"{SESSION}.begin": SESSION_TRANSACTION,
+    f"{SESSION}.begin_nested": SESSION_TRANSACTION,
+    "sqlalchemy.orm.sessionmaker.begin": SESSION_BEGIN,
+    "sqlalchemy.ext.asyncio.async_sessionmaker.begin": ASYNC_SESSION_BEGIN,
+}
+
+# What ``with x as y`` binds to ``y`` when ``x`` is of a library type (the type itself for
+# most: ``Session.__enter__`` returns the session); `entered_type` adds every other type the
+# catalogue lists methods of. A type neither lists binds something unknown, not itself.
+ENTER_RESULTS: dict[str, str] = {
+    **{
+        name: name
+        for name in (
+            SESSION,
+            ASYNC_SESSION,
+            SQL_CONNECTION,
+            ASYNC_CONNECTION,
+            SESSION_TRANSACTION,
+            "requests.Session",
+            "httpx.Client",
+            "httpx.AsyncClient",
+            FILE,
+            "sqlite3.Connection",
+            "psycopg.Connection",
+            "psycopg2.extensions.connection",
+            "psycopg2.extensions.cursor",
+            "pymysql.connections.Connection",
+            "socket.socket",
+            "subprocess.Popen",
+            "smtplib.SMTP",
+            "contextlib.AbstractContextManager",
+            "contextlib.AbstractAsyncContextManager",
+        )
+    },
+    SESSION_BEGIN: SESSION,
+    ASYNC_SESSION_BEGIN: ASYNC_SESSION,
 }
 
 # Attributes with a known type; "*" keeps the type of the object (mongo client["db"]["c"]).
@@ -422,6 +473,13 @@ def canonical_type(name: str) -> str:
     return TYPE_ALIASES.get(name, name)
 
 
+def entered_type(type_name: str) -> str | None:
+    """What ``with`` binds for a manager of type ``type_name`` (see `ENTER_RESULTS`)."""
+    if type_name in ENTER_RESULTS:
+        return ENTER_RESULTS[type_name]
+    return type_name if type_name in _METHOD_TYPES else None
+
+
 def needs_event_loop(qualified: str) -> bool:
     return qualified.partition(".")[0] in LOOP_MODULES and not _matcher(HARMLESS_LOOP_NAMES)(
         qualified
@@ -477,3 +535,9 @@ class Catalogue:
                 Match("blocking-calls setting", THREADPOOL_ADVICE, qualified) if matched else None
             )
         return self._configured[qualified]
+
+
+# The types whose methods some family lists (``urllib3.PoolManager`` of ``urllib3.PoolManager.*``).
+_METHOD_TYPES = frozenset(
+    pattern.rpartition(".")[0] for family in FAMILIES for pattern in family.methods
+)

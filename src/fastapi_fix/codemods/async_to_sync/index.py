@@ -1,15 +1,7 @@
-"""The project-wide half of async-to-sync (main process): resolve the symbols every module
-wrote down, build the call graph, find what blocks, and decide each async route and
-dependency: convert it, or report why not.
-
-Resolved values are tuples too:
-
-- ``("module", name)``, ``("func", id)``, ``("class", id)``, ``("inst", class_id)``: the
-  project's own modules, functions, classes and instances of them;
-- ``("ext", dotted)``: a name outside the project (a function, class or module of a library);
-- ``("extinst", type)``: an instance of a library type (``sqlalchemy.orm.Session``);
-- ``("extbound", type, name)``: attribute ``name`` of such an instance (usually a method);
-- ``("alias", value)``: an ``Annotated[...]`` alias, standing for the type it declares.
+"""The project-wide half of async-to-sync (main process): on the symbols the project's
+`Resolver` resolves (``fastapi_fix.project.resolver``, whose values it reads), build the
+call graph, find what blocks, and decide each async route and dependency: convert it, or
+report why not.
 """
 
 from __future__ import annotations
@@ -17,7 +9,7 @@ from __future__ import annotations
 import io
 import tokenize
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -25,20 +17,14 @@ from typing import Literal, TypeVar
 from fastapi_fix.codemods.async_to_sync.facts import (
     SYNC_ITERATORS,
     CallSite,
-    ClassFacts,
     FunctionFacts,
     ModuleFacts,
-    Sym,
     Use,
 )
 from fastapi_fix.engine.codemod import SourceFile
 from fastapi_fix.engine.results import first_clause
 from fastapi_fix.project.blocking import (
-    ATTRIBUTE_TYPES,
-    CALL_RESULTS,
     MEMOIZERS,
-    PATH,
-    STICKY_TYPES,
     THREADPOOL_ADVICE,
     Catalogue,
     Match,
@@ -51,19 +37,14 @@ from fastapi_fix.project.fastapi import (
     BACKGROUND_TASKS_CLASSES,
     HTTP_METHODS,
 )
+from fastapi_fix.project.resolver import Resolver, Value
 
-# The values of the module docstring, told apart by their first item (as Sym is).
-Named = tuple[Literal["module", "func", "class", "inst", "ext", "extinst"], str]
-Bound = tuple[Literal["extbound"], str, str]  # (kind, library type, attribute name)
-Alias = tuple[Literal["alias"], "Value"]
-Value = Named | Bound | Alias
 # What a call is: a `Match` (blocks), a project function id, ("loop", name) or None.
 NeedsLoop = tuple[Literal["loop"], str]
 Classified = Match | str | NeedsLoop | None
 ROUTER_TYPES = frozenset({"fastapi.FastAPI", "fastapi.APIRouter"})
 ROUTE_METHODS = HTTP_METHODS | {"api_route"}
 ASYNC_CONTEXT_MANAGERS = frozenset({"contextlib.asynccontextmanager"})
-PROPERTIES = frozenset({"builtins.property", "functools.cached_property"})
 # Where AsyncGenerator & co. may come from, and where their sync counterparts are imported from.
 ITERATOR_MODULES = {
     "typing": "typing",
@@ -197,8 +178,9 @@ class _Located:
     file: SourceFile
 
 
-class Project:
-    """Every module's facts, with the resolution and the decisions on top."""
+class Project(Resolver[FunctionFacts]):
+    """Every module's facts, resolved by the project's `Resolver`, with async-to-sync's
+    decisions on top."""
 
     def __init__(
         self,
@@ -208,43 +190,20 @@ class Project:
         report_non_blocking: bool = False,
         convert_metadata_only: bool = True,
     ) -> None:
+        super().__init__(facts)
         self.catalogue = catalogue
         self.report_non_blocking = report_non_blocking
         self.convert_metadata_only = convert_metadata_only
         self.modules: dict[str, ModuleFacts] = {}
-        self.all_modules = list(facts.values())
+        self.all_modules: list[ModuleFacts] = list(facts.values())
         self.files: dict[str, SourceFile] = {}
         self.functions: dict[str, _Located] = {}
-        self.classes: dict[str, ClassFacts] = {}
-        # The engine names every file apart; should two share a name anyway, their
-        # functions share ids, so neither file's functions are converted.
-        self.shared_names: set[str] = set()
         for file, module in facts.items():
-            if module.module in self.modules:
-                self.shared_names.add(module.module)
             self.modules.setdefault(module.module, module)
             self.files[module.display_path] = file
             for function in module.functions:
                 self.functions[function.id] = _Located(function, module, file)
-            for class_facts in module.classes:
-                self.classes[class_facts.id] = class_facts
-        self.path_modules = _path_module_names(facts, self.modules)
-        # For ``import database`` in a folder that is not a package: that folder's files.
-        folders = {module.module: file.path.parent for file, module in facts.items()}
-        package_folders = {file.path.parent for file in facts if file.is_package}
-        self.script_folders = {
-            name: folder for name, folder in folders.items() if folder not in package_folders
-        }
-        self.module_at = (
-            {
-                (file.path.parent if file.is_package else file.path.with_suffix("")): module.module
-                for file, module in facts.items()
-            }
-            if self.script_folders
-            else {}
-        )
         self.unparsed_names = {f.display_path: _identifiers(f) for f in unparsed}
-        self._memo: dict[Sym, Value | None] = {}
         self._memoized: dict[str, bool] = {}
         # Filled by analyse() and roles():
         self.sites: dict[str, list[tuple[CallSite, Classified]]] = {}
@@ -255,276 +214,6 @@ class Project:
         self.callers: dict[str, list[tuple[str, CallSite, str]]] = defaultdict(list)
         # function id -> where it is named but not called, nor registered with FastAPI
         self.value_uses: dict[str, list[tuple[str, Use]]] = defaultdict(list)
-        self._by_name: dict[str, list[CallSite]] | None = None
-        self._active: set[Sym] = set()
-
-    # -- resolution --------------------------------------------------------------------
-
-    def resolve(self, symbol: Sym | None) -> Value | None:
-        if symbol is None:
-            return None
-        if symbol in self._memo:
-            return self._memo[symbol]
-        if symbol in self._active:
-            return None  # a cycle (x = x.y): unknown
-        self._active.add(symbol)
-        try:
-            value = self._resolve(symbol)
-        finally:
-            self._active.discard(symbol)
-        self._memo[symbol] = value
-        return value
-
-    def _resolve(self, symbol: Sym) -> Value | None:
-        if symbol[0] == "ref":
-            return self._resolve_name(symbol[1])
-        if symbol[0] == "near":
-            return self._resolve_near(symbol[1], symbol[2])
-        if symbol[0] == "funckey":
-            return ("func", symbol[1]) if symbol[1] in self.functions else None
-        if symbol[0] == "classkey":
-            return ("class", symbol[1]) if symbol[1] in self.classes else None
-        if symbol[0] == "inst":
-            return self._instance_of(self.resolve(symbol[1]))
-        if symbol[0] == "call":
-            return self.call_result(self.resolve(symbol[1]))
-        if symbol[0] == "attr":
-            return self.member(self.resolve(symbol[1]), symbol[2])
-        if symbol[0] == "item":
-            return self._item(self.resolve(symbol[1]))
-        if symbol[0] == "div":
-            base = self.resolve(symbol[1])
-            return base if base == ("extinst", PATH) else None
-        if symbol[0] == "dep":
-            return self.provided(self.resolve(symbol[1]))
-        if symbol[0] == "either":
-            return self.resolve(symbol[1]) or self.resolve(symbol[2])
-        if symbol[0] == "annotated":
-            declared = self.resolve(symbol[1]) or self.resolve(symbol[2])
-            return ("alias", declared) if declared else None
-        if symbol[0] == "param":
-            return self._passed_to(symbol[1], symbol[2], symbol[3])
-        return None
-
-    def _passed_to(self, function_id: str, position: int | None, name: str) -> Value | None:
-        """What the project's calls of a function pass to its unannotated parameter."""
-        located = self.functions.get(function_id)
-        if located is None:
-            return None
-        function = located.function
-        names = {function.name}
-        if function.name == "__init__" and function.class_id:
-            names.add(function.class_id.rpartition(".")[2])  # Service(db) calls __init__
-        for name_called in names:
-            for site in self._sites_by_name().get(name_called, ()):
-                if self._call_target(site) != function_id:
-                    continue
-                passed = dict(site.keywords).get(name)
-                index = None if position is None else position - function.first_argument
-                if passed is None and index is not None and 0 <= index < len(site.args):
-                    passed = site.args[index]
-                value = self.resolve(passed)
-                if value is not None:
-                    return value
-        return None
-
-    def _sites_by_name(self) -> dict[str, list[CallSite]]:
-        if self._by_name is None:
-            self._by_name = defaultdict(list)
-            for located in self.functions.values():
-                for site in located.function.calls:
-                    self._by_name[site.name].append(site)
-        return self._by_name
-
-    def _call_target(self, site: CallSite) -> str | None:
-        value = self.resolve(site.callee)
-        if value and value[0] == "class":
-            return self._callable_id(self._class_member(value[1], "__init__", instance=True))
-        return self._callable_id(value)
-
-    def _resolve_name(self, dotted: str) -> Value | None:
-        parts = dotted.split(".")
-        for end in range(len(parts), 0, -1):
-            module = ".".join(parts[:end])
-            if module not in self.modules and end > 1:
-                module = self.path_modules.get(module, module)
-            if module in self.modules:
-                value: Value | None = ("module", module)
-                for name in parts[end:]:
-                    value = self.member(value, name)
-                return value
-        return ("ext", dotted)
-
-    def _resolve_near(self, importer: str, dotted: str) -> Value | None:
-        """``import database`` in ``users_service/main.py``: when ``users_service/`` is not a
-        package it is the script's folder, first on ``sys.path``: its ``database.py`` wins."""
-        folder = self.script_folders.get(importer)
-        if folder is not None:
-            parts = dotted.split(".")
-            for end in range(len(parts), 0, -1):
-                module = self.module_at.get(folder.joinpath(*parts[:end]))
-                if module is not None:
-                    value: Value | None = ("module", module)
-                    for name in parts[end:]:
-                        value = self.member(value, name)
-                    return value
-        return self._resolve_name(dotted)
-
-    def _module_member(self, module: str, name: str) -> Value | None:
-        facts = self.modules[module]
-        if name in facts.symbols:
-            return self.resolve(facts.symbols[name])
-        if f"{module}.{name}" in self.modules:
-            return ("module", f"{module}.{name}")
-        for star in facts.star_imports:
-            found = self._module_member(star, name) if star in self.modules else None
-            if found:
-                return found
-        return None
-
-    def member(self, value: Value | None, name: str) -> Value | None:
-        if value is None:
-            return None
-        if value[0] == "module":
-            return self._module_member(value[1], name)
-        if value[0] == "ext":
-            return ("ext", f"{value[1]}.{name}")
-        if value[0] in ("class", "inst"):
-            return self._class_member(value[1], name, instance=value[0] == "inst")
-        if value[0] == "extinst":
-            return ("extbound", value[1], name)
-        if value[0] == "extbound":
-            return self.member(self._attribute_type(value[1], value[2]), name)
-        return None
-
-    def _class_member(self, class_id: str, name: str, instance: bool) -> Value | None:
-        for current in self._mro(class_id):
-            if isinstance(current, str):
-                class_facts = self.classes[current]
-                if name in class_facts.methods:
-                    method = class_facts.methods[name]
-                    if self._is_property(method):
-                        return self._property_value(method) if instance else None
-                    return ("func", method)
-                if instance and name in class_facts.attributes:
-                    return self.resolve(class_facts.attributes[name])
-            elif current[0] == "ext":  # a library base class: httpx.Client, APIRouter
-                base = canonical_type(current[1])
-                return ("extbound", base, name) if instance else ("ext", f"{base}.{name}")
-        return None
-
-    def _mro(self, class_id: str) -> Iterator[str | Value]:
-        """The project classes from ``class_id`` up, then the first library base."""
-        seen: set[str] = set()
-        pending: list[str | Value] = [class_id]
-        while pending:
-            current = pending.pop(0)
-            if isinstance(current, str):
-                if current in seen or current not in self.classes:
-                    continue
-                seen.add(current)
-                yield current
-                for base in self.classes[current].bases:
-                    resolved = self.resolve(base)
-                    if resolved and resolved[0] == "class":
-                        pending.append(resolved[1])
-                    elif resolved and resolved[0] == "ext":
-                        pending.append(resolved)
-            else:
-                yield current
-
-    def _is_property(self, function_id: str) -> bool:
-        return any(
-            (value := self.resolve(d.target)) is not None
-            and value[0] == "ext"
-            and value[1] in PROPERTIES
-            for d in self.functions[function_id].function.decorators
-        )
-
-    def _property_value(self, function_id: str) -> Value | None:
-        """What ``obj.users`` is when ``users`` is a property: what calling its getter gives."""
-        return self._returned_value(function_id)
-
-    def _returned_value(self, function_id: str) -> Value | None:
-        """What a function returns: its declared return type, else an instance of a project
-        class it returns (``return UserRepo(self.db)``)."""
-        function = self.functions[function_id].function
-        declared = self.resolve(function.returns)
-        if declared is not None:
-            return declared
-        returned = (self.resolve(symbol) for symbol in function.returned)
-        return next((value for value in returned if value is not None and value[0] == "inst"), None)
-
-    def _instance_of(self, value: Value | None) -> Value | None:
-        if value is None:
-            return None
-        if value[0] == "class":
-            return ("inst", value[1])
-        if value[0] == "ext":
-            return ("extinst", canonical_type(value[1]))
-        if value[0] == "alias":
-            return value[1]
-        return None
-
-    def _attribute_type(self, type_name: str, name: str) -> Value | None:
-        found = ATTRIBUTE_TYPES.get(f"{type_name}.{name}") or ATTRIBUTE_TYPES.get(f"{type_name}.*")
-        return ("extinst", found) if found else None
-
-    def _item(self, value: Value | None) -> Value | None:
-        if value and value[0] == "extinst":
-            return self._attribute_type(value[1], "*")
-        if value and value[0] == "extbound":
-            return self._item(self._attribute_type(value[1], value[2]))
-        return None
-
-    def call_result(self, value: Value | None) -> Value | None:
-        if value is None:
-            return None
-        if value[0] == "class":
-            return ("inst", value[1])
-        if value[0] == "ext":
-            name = canonical_type(value[1])
-            if name in CALL_RESULTS:
-                return ("extinst", CALL_RESULTS[name])
-            return ("extinst", name) if name.rpartition(".")[2][:1].isupper() else None
-        if value[0] == "func":
-            return self._returned_value(value[1])
-        if value[0] == "extinst":
-            result = CALL_RESULTS.get(f"{value[1]}()")
-            return ("extinst", result) if result else None
-        if value[0] == "extbound":
-            result = CALL_RESULTS.get(f"{value[1]}.{value[2]}")
-            if result:
-                return ("extinst", result)
-            return ("extinst", value[1]) if value[1] in STICKY_TYPES else None
-        if value[0] == "inst":
-            return self.call_result(self._class_member(value[1], "__call__", instance=True))
-        return None
-
-    def provided(self, value: Value | None) -> Value | None:
-        """What ``Depends(value)`` hands to the function that declares it."""
-        if value is None:
-            return None
-        if value[0] == "func":
-            function = self.functions[value[1]].function
-            if function.generator:
-                candidates = [function.yields_annotation, *function.yielded]
-            else:
-                candidates = [function.returns, *function.returned]
-            return next((found for found in map(self.resolve, candidates) if found), None)
-        if value[0] == "inst":
-            return self.provided(self._class_member(value[1], "__call__", instance=True))
-        return self.call_result(value)
-
-    def function_of(self, value: Value | None) -> str | None:
-        """The project function a value calls: itself, or a callable instance's ``__call__``."""
-        if value is None:
-            return None
-        if value[0] == "func":
-            return value[1]
-        if value[0] == "inst":
-            return self.function_of(self._class_member(value[1], "__call__", instance=True))
-        return None
 
     # -- call graph --------------------------------------------------------------------
 
@@ -544,10 +233,6 @@ class Project:
         if value[0] == "class":
             return self._callable_id(self._class_member(value[1], "__init__", instance=True))
         return self._callable_id(value)
-
-    def _callable_id(self, value: Value | None) -> str | None:
-        function_id = self.function_of(value)
-        return function_id if function_id in self.functions else None
 
     # -- what blocks -------------------------------------------------------------------
 
@@ -1025,30 +710,6 @@ def _propagate(
             if caller not in witness:
                 witness[caller] = Via(site, callee)
                 pending.append(caller)
-
-
-def _path_module_names(
-    facts: Mapping[SourceFile, ModuleFacts], modules: Mapping[str, ModuleFacts]
-) -> dict[str, str]:
-    """Dotted names a module may be imported by when its folders lack ``__init__.py``.
-
-    ``app/crud/user.py`` in a project run from ``app/`` is imported as ``crud.user``; only
-    names of two parts or more, and only unambiguous ones, so that a project file never
-    hides a library (``app/cache/redis.py`` does not become ``redis``).
-    """
-    found: dict[str, str] = {}
-    ambiguous: set[str] = set()
-    for file, module in facts.items():
-        parts = file.path.with_suffix("").parts
-        if parts[-1] == "__init__":
-            parts = parts[:-1]
-        for start in range(len(parts) - 1):
-            name = ".".join(parts[start:])
-            if name in modules:
-                continue
-            if found.setdefault(name, module.module) != module.module:
-                ambiguous.add(name)
-    return {name: module for name, module in found.items() if name not in ambiguous}
 
 
 def _identifiers(file: SourceFile) -> frozenset[str] | None:

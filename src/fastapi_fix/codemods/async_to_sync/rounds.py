@@ -41,9 +41,10 @@ from fastapi_fix.codemods.async_to_sync.facts import (
     ModuleFacts,
     Sym,
 )
-from fastapi_fix.codemods.async_to_sync.index import CALLED_BY_FASTAPI, Classified, Project, Value
+from fastapi_fix.codemods.async_to_sync.index import CALLED_BY_FASTAPI, Classified, Project
 from fastapi_fix.engine.codemod import SourceFile, Wanted
 from fastapi_fix.project.blocking import Catalogue
+from fastapi_fix.project.resolver import Value
 
 # Any of these in a file may make an async function one FastAPI calls: Depends and routers
 # come from ``fastapi``; the rest register a function whatever its module imports.
@@ -362,6 +363,6 @@ class _Users:
             return [("param", symbol[1])]
         if symbol[0] in ("either", "annotated"):
             return [*self.leaves(symbol[1]), *self.leaves(symbol[2])]
-        if symbol[0] in ("inst", "dep") or (symbol[0] == "call" and self.through_calls):
+        if symbol[0] in ("inst", "dep", "managed") or (symbol[0] == "call" and self.through_calls):
             return self.leaves(symbol[1])
         return []  # a library's item or path (``item``, ``div``); a call's result is an instance

@@ -61,8 +61,9 @@ from fastapi_fix.engine.codemod import (
 from fastapi_fix.engine.positions import statement_positions
 from fastapi_fix.engine.suppress import MARKER as SUPPRESSION_MARKER
 from fastapi_fix.engine.suppress import find_suppressions
-
-MAX_REEXPORT_HOPS = 8
+from fastapi_fix.project.resolver import Resolver, Value
+from fastapi_fix.project.symbols import CallSite, FunctionFacts, Sym
+from fastapi_fix.project.symbols import ModuleFacts as SymbolFacts
 
 # -- what is reported (decided over the whole project) ------------------------------------
 
@@ -153,6 +154,15 @@ def _decorated(qualified: str, where: str, decorator: str) -> str:
     )
 
 
+def _method(qualified: str, method: str, where: str) -> str:
+    return Problem(
+        f"the task `{qualified}` is the method `{method}` ({where}), which this codemod does "
+        f"not rewrite: {BY_HAND}, or register a module-level function",
+        TASK_NOT_A_FUNCTION,
+        f"task `{_short(qualified)}` is a method → see {TASK_NOT_A_FUNCTION}",
+    )
+
+
 def _defined_twice(qualified: str, where: str) -> str:
     return f"the task `{qualified}` is bound more than once in {where}: {BY_HAND}"
 
@@ -214,10 +224,14 @@ class _Needed:
 
 
 class _Project:
-    """Resolves qualified names to top-level functions across the gathered files."""
+    """What each task and each use names, through the project's `Resolver`: a top-level
+    function of the project (its file and name), or the problem to report."""
 
     def __init__(
-        self, facts: Mapping[SourceFile, ModuleFacts], unparsed: Sequence[SourceFile]
+        self,
+        facts: Mapping[SourceFile, ModuleFacts],
+        unparsed: Sequence[SourceFile],
+        needed: _Needed | None = None,
     ) -> None:
         self.facts = facts
         # Folders apps run from give several files one name (two services each importing
@@ -228,20 +242,72 @@ class _Project:
                 self.files.setdefault(name, []).append(file)
         self.unparsed = set(unparsed)
         self.packages = {name.partition(".")[0] for name in self.files if name}
-        self._cache: dict[tuple[str, Path], tuple[SourceFile, str] | str] = {}
+        symbols = {file: module_facts.symbols for file, module_facts in facts.items()}
+        self.resolver = Resolver(symbols) if needed is None else _RecordingResolver(symbols, needed)
+        self._sites: dict[SourceFile, dict[tuple[int, int], CallSite]] = {}
+
+    def resolve_task(
+        self, registration: Registration, file: SourceFile
+    ) -> tuple[SourceFile, str] | str:
+        """(defining file, function name) of a registration's task, or the problem message."""
+        assert registration.task is not None
+        site = self._site(file, registration.line, registration.column)
+        task: Sym | None = None
+        if site is not None:
+            task = site.args[0] if site.args else dict(site.keywords).get("func")
+        if task is None:
+            task = ("ref", registration.task)
+        value = self.resolver.resolve(task)
+        if registration.bound and (value is None or value[0] != "func"):
+            return registration.problem or _not_a_function(registration.task)
+        return self._located(value, registration.task, file)
 
     def resolve(self, qualified: str, near: SourceFile) -> tuple[SourceFile, str] | str:
         """(defining file, function name) of a name used in ``near``, or the problem message."""
-        key = (qualified, near.path.parent)
-        if key not in self._cache:
-            self._cache[key] = self._resolve(qualified, near)
-        return self._cache[key]
+        symbol: Sym = ("near", near.module_name, qualified)
+        return self._located(self.resolver.resolve(symbol), qualified, near)
 
-    def resolve_needing(
-        self, qualified: str, near: SourceFile, needed: _Needed
+    def _site(self, file: SourceFile, line: int, column: int) -> CallSite | None:
+        if file not in self._sites:
+            self._sites[file] = {
+                (site.line, site.col): site
+                for function in self.facts[file].symbols.functions
+                for site in function.calls
+            }
+        return self._sites[file].get((line, column))
+
+    def _located(
+        self, value: Value | None, qualified: str, near: SourceFile
     ) -> tuple[SourceFile, str] | str:
-        """`resolve` on the facts so far, recording in ``needed`` the files it reads."""
-        return self._resolve(qualified, near, needed)
+        if value is not None and value[0] == "func":
+            function = self.resolver.function_facts[value[1]]
+            module = function.key[: -len(function.qualname) - 1]
+            file = self._module_file(module, near) if module in self.files else None
+            if file is None:
+                return _ambiguous_module(qualified, module)
+            if function.class_id is not None:
+                return _method(qualified, function.key, _where(file, function.line))
+            if function.qualname in self.facts[file].functions:
+                return file, function.qualname
+            return _not_a_function(qualified)
+        unparsed = self._unparsed_module(qualified, near)
+        if unparsed is not None:
+            return _in_unparsed(qualified, unparsed.display_path)
+        named = value[1] if value is not None and value[0] == "ext" else qualified
+        in_project = value is not None and value[0] not in ("ext", "extinst", "extbound")
+        if in_project or named.partition(".")[0] in self.packages:
+            return _not_a_function(qualified)
+        return _library(qualified)
+
+    def _unparsed_module(self, qualified: str, near: SourceFile) -> SourceFile | None:
+        """The file the running Python cannot parse that a name's module is, if any."""
+        parts = qualified.split(".")
+        for end in range(len(parts) - 1, 0, -1):
+            module = ".".join(parts[:end])
+            if module in self.files:
+                file = self._module_file(module, near)
+                return file if file in self.unparsed else None
+        return None
 
     def _module_file(self, module: str, near: SourceFile) -> SourceFile | None:
         candidates = self.files[module]
@@ -250,42 +316,30 @@ class _Project:
         # Same module name in several folders: the one next to the user (`sys.path[0]`).
         return next((f for f in candidates if f.path.parent == near.path.parent), None)
 
-    def _resolve(
-        self, qualified: str, near: SourceFile, needed: _Needed | None = None
-    ) -> tuple[SourceFile, str] | str:
-        original = qualified
-        for _ in range(MAX_REEXPORT_HOPS):
-            parts = qualified.split(".")
-            if needed is not None:
-                # Every module the name may start with: the longest one there is decides.
-                needed.modules.update(".".join(parts[:i]) for i in range(1, len(parts)))
-            module = next(
-                (
-                    ".".join(parts[:i])
-                    for i in range(len(parts) - 1, 0, -1)
-                    if ".".join(parts[:i]) in self.files
-                ),
-                None,
-            )
-            if module is None:
-                in_project = parts[0] in self.packages
-                return _not_a_function(original) if in_project else _library(original)
-            file, rest = self._module_file(module, near), parts[len(module.split(".")) :]
-            if needed is not None:
-                # A file that defines or re-exports the name holds it as a word: this finds
-                # every file of a module name that several files share, to choose among them.
-                needed.names.add(rest[0])
-            if file is None:
-                return _ambiguous_module(original, module)
-            if file in self.unparsed:
-                return _in_unparsed(original, file.display_path)
-            module_facts = self.facts[file]
-            if len(rest) == 1 and rest[0] in module_facts.functions:
-                return file, rest[0]
-            if len(rest) != 1 or rest[0] not in module_facts.imported:
-                return _not_a_function(original)
-            qualified, near = module_facts.imported[rest[0]], file
-        return _not_a_function(original)
+
+class _RecordingResolver(Resolver[FunctionFacts]):
+    """A `Resolver` that writes down, in ``needed``, the files its lookups read: every
+    module a name may start with, and each name looked up in a module, as a word (so that
+    every file of a module name several files share is found, to choose among them)."""
+
+    def __init__(
+        self, facts: Mapping[SourceFile, SymbolFacts[FunctionFacts]], needed: _Needed
+    ) -> None:
+        super().__init__(facts)
+        self.needed = needed
+
+    def _resolve_name(self, dotted: str) -> Value | None:
+        parts = dotted.split(".")
+        self.needed.modules.update(".".join(parts[:i]) for i in range(1, len(parts)))
+        return super()._resolve_name(dotted)
+
+    def _module_member(self, module: str, name: str) -> Value | None:
+        self.needed.names.add(name)
+        facts = self.modules[module]
+        if name not in facts.symbols:
+            for star in facts.star_imports:
+                self.needed.modules.add(star)
+        return super()._module_member(module, name)
 
 
 def _reexported_as(facts: Mapping[SourceFile, ModuleFacts], names: set[str]) -> set[str]:
@@ -407,14 +461,14 @@ class BackgroundTaskLogging(Codemod):
           re-exported under, as a word (a direct use anywhere keeps it unwrapped), and where
           those uses lead in turn.
         """
-        project = _Project(facts, ())
         needed = _Needed()
+        project = _Project(facts, (), needed)
         tasks: set[str] = set()
         for file, module_facts in facts.items():
             for registration in module_facts.registrations:
                 if registration.task is None:
                     continue
-                resolved = project.resolve_needing(registration.task, file, needed)
+                resolved = project.resolve_task(registration, file)
                 if isinstance(resolved, tuple) and self._decide(project, *resolved)[0]:
                     tasks.add(resolved[1])
         if tasks and not self.option("reraise"):
@@ -423,7 +477,7 @@ class BackgroundTaskLogging(Codemod):
             for file, module_facts in facts.items():
                 for qualified in module_facts.uses:
                     if qualified.rpartition(".")[2] in names:
-                        project.resolve_needing(qualified, file, needed)
+                        project.resolve(qualified, file)
         return Wanted(frozenset(needed.names), frozenset(needed.modules))
 
     def build_index(
@@ -441,7 +495,7 @@ class BackgroundTaskLogging(Codemod):
             for registration in module_facts.registrations:
                 problem = registration.problem
                 if registration.task is not None:
-                    resolved = project.resolve(registration.task, file)
+                    resolved = project.resolve_task(registration, file)
                     if isinstance(resolved, str):
                         problem = resolved
                     else:

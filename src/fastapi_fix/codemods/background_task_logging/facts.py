@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, TypedDict
 
 from fastapi_fix.engine.codemod import SourceFile
+from fastapi_fix.project import symbols
 from fastapi_fix.project.fastapi import (
     BACKGROUND_TASK_CLASSES,
     BACKGROUND_TASKS_CLASSES,
@@ -128,6 +129,9 @@ class Registration:
     column: int
     task: str | None = None
     problem: str | None = None
+    # ``Users.cleanup`` of a module-level ``Users``: the index follows it to the method, and
+    # reports ``problem`` only when it cannot.
+    bound: bool = False
 
 
 class _TaskVerdict(TypedDict, total=False):
@@ -135,6 +139,7 @@ class _TaskVerdict(TypedDict, total=False):
 
     task: str  # the function's qualified name, when it can be followed
     problem: str  # else why not
+    bound: bool  # a method of a module-level object: ``problem`` unless the index finds it
     protected: bool  # a call of a function that protects the task itself: nothing to report
 
 
@@ -155,6 +160,8 @@ class ModuleFacts:
     registrations: tuple[Registration, ...]
     # Qualified name → its first use that is not a task registration.
     uses: Mapping[str, Use]
+    # The module's names as every codemod writes them down, for the project's resolver.
+    symbols: symbols.ModuleFacts[symbols.FunctionFacts]
 
 
 # -- the shape of a function (shared by gather and transform) ------------------------------------
@@ -621,9 +628,12 @@ class Gatherer(ast.NodeVisitor):
         task: str | None = None,
         problem: str | None = None,
         protected: bool = False,
+        bound: bool = False,
     ) -> None:
         if not protected:
-            self.registrations.append(Registration(call.lineno, call.col_offset, task, problem))
+            self.registrations.append(
+                Registration(call.lineno, call.col_offset, task, problem, bound)
+            )
 
     def _classify_task(self, task: ast.expr) -> _TaskVerdict:
         """``{"task": qualified}`` for a function we can follow, else ``{"problem": ...}``."""
@@ -645,6 +655,9 @@ class Gatherer(ast.NodeVisitor):
         binding, module_level = self._lookup(root.id)
         kind = binding.kind if binding else None
         if root is not task and kind != "import" and binding is not None:
+            qualified = self._qualified(task) if module_level else None
+            if qualified and kind == "value":  # ``Users.cleanup``, ``Users = UsersTable()``
+                return {"task": qualified, "problem": bound_method(text), "bound": True}
             return {"problem": bound_method(text)}
         if kind == "lambda":
             return {"problem": LAMBDA}
@@ -697,4 +710,6 @@ def gather_module(file: SourceFile, tree: ast.Module, protecting: frozenset[str]
         gatherer.imported(),
         tuple(gatherer.registrations),
         gatherer.uses,
+        # Call sites (what a registration passes) only where tasks are registered.
+        symbols.gather_symbols(file, tree, outline=not gatherer.registrations),
     )

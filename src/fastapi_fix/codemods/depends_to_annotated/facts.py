@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from fastapi_fix.engine.codemod import SourceFile
+from fastapi_fix.project import symbols
 from fastapi_fix.project.fastapi import (
     DEPENDENCY_FUNCTIONS,
     ImportTable,
@@ -214,6 +215,8 @@ class FileFacts:
     # annotations, subscripts, `TypeVar(...)`, `__all__`). A rewrite that removes every
     # occurrence leaves the import unused. Counted only in modules with `functions`.
     name_uses: dict[str, int] = field(default_factory=dict)
+    # The module's names as every codemod writes them down, for the project's resolver.
+    symbols: symbols.ModuleFacts[symbols.FunctionFacts] | None = None
 
 
 def gather_facts(file: SourceFile, tree: ast.Module) -> FileFacts:
@@ -246,6 +249,8 @@ def gather_facts(file: SourceFile, tree: ast.Module) -> FileFacts:
         calls=tuple(_calls(file, tree, names)),
         lambdas=tuple(_lambda_params(tree, names)) if fastapi else (),
         name_uses={name: uses[name] for name in imported},
+        # Function bodies only where `super()` is called (`Project._super_elsewhere`).
+        symbols=symbols.gather_symbols(file, tree, outline="super" not in identifiers),
     )
 
 

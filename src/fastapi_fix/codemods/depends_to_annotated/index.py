@@ -43,6 +43,9 @@ from fastapi_fix.project.fastapi import (
     FASTAPI_PARAM_MODULES,
     walk,
 )
+from fastapi_fix.project.resolver import Resolver
+from fastapi_fix.project.symbols import CallSite as SymbolCall
+from fastapi_fix.project.symbols import FunctionFacts as SymbolFunction
 
 Import = tuple[str, str]  # from <module> import <name>
 MAX_PLACES = 3
@@ -201,6 +204,9 @@ class Project:
         self.reexports = Reexports(self.modules.items())
         self._chains: dict[tuple[str, str], Chain] = {}
         self._imported_by_path = {f.display_path: f.imported_modules for f in facts.values()}
+        self._facts = facts
+        self._sites: dict[tuple[str, int | None, str], list[SymbolCall]] | None = None
+        self._shared: Resolver[SymbolFunction] | None = None
 
     # -- names and modules ---------------------------------------------------------------
 
@@ -292,11 +298,12 @@ class Project:
                         _Call(c, 1, False)
                         for c in self._reaching_by_name(module, display_path, cls)
                     )
-            # An instance goes anywhere: `x.method(...)` may be this method in any module.
+            # An instance goes anywhere: `x.method(...)` may be this method in any module,
+            # but `super().method(...)` only in the classes this one follows.
             yield from (
                 _Call(c, function.offset, False)
                 for c in self._by_name.get(function.name, [])
-                if c.attribute
+                if c.attribute and not self._super_elsewhere(c, function)
             )
             for where in self._unparsed_mentions(function.name):
                 yield _Call(_unparsed_call(where, function.name), 0, False)
@@ -306,6 +313,52 @@ class Project:
                 for c in self._by_name.get(function.name, [])
                 if not c.attribute and c.where.startswith(f"{display_path}:")
             )
+
+    def _super_elsewhere(self, call: CallSite, method: FunctionFacts) -> bool:
+        """Whether ``call`` is ``super().name(...)`` (each call of that name on its line) in
+        a class whose ``super()`` cannot reach ``method``: the class after it in its own
+        order defines another, and no project class puts ``method``'s class after it."""
+        sites = self._symbol_sites().get((call.path, call.line, call.name))
+        if not sites or method.qualified is None or self._shared_name(method.qualified):
+            return False
+        resolver = self._resolver()
+        owner = method.qualified.rpartition(".")[0]
+        for site in sites:
+            callee = site.callee
+            if callee is None or callee[0] != "attr" or callee[1] is None:
+                return False
+            receiver = resolver.resolve(callee[1]) if callee[1][0] == "super" else None
+            if receiver is None or receiver[0] != "super":
+                return False
+            target = resolver.member(receiver, call.name)
+            if target is None or target == ("func", method.qualified):
+                return False
+            if resolver.follows(receiver[1], owner):
+                return False  # cooperative multiple inheritance: it may be this one
+        return True
+
+    def _shared_name(self, qualified: str) -> bool:
+        """Whether the module of ``qualified`` is one several files claim (then the shared
+        resolver cannot tell their functions apart)."""
+        module = self.module_of(qualified)
+        return module is None or "@" in module
+
+    def _symbol_sites(self) -> dict[tuple[str, int | None, str], list[SymbolCall]]:
+        """(display path, line, callee's last name) → the calls the shared walk recorded."""
+        if self._sites is None:
+            self._sites = defaultdict(list)
+            for facts in self.modules.values():
+                for function in facts.symbols.functions if facts.symbols else ():
+                    for site in function.calls:
+                        self._sites[(facts.display_path, site.line, site.name)].append(site)
+        return self._sites
+
+    def _resolver(self) -> Resolver[SymbolFunction]:
+        if self._shared is None:
+            self._shared = Resolver(
+                {file: facts.symbols for file, facts in self._facts.items() if facts.symbols}
+            )
+        return self._shared
 
     def _reaching_by_name(self, module: str, display_path: str, name: str) -> Iterator[CallSite]:
         """Calls ``f(...)`` the index cannot resolve that may still call ``module.name``
