@@ -91,6 +91,9 @@ class Hidden(Exception):
     pass
 
 
+Unauthorized = HTTPException(status_code=401, detail="Log in first")
+
+
 def register(app: FastAPI) -> None:
     @app.exception_handler(OutOfStock)
     async def out_of_stock(request, exc):
@@ -104,6 +107,17 @@ from app.deps import current_user
 secured = APIRouter(dependencies=[Depends(current_user)])
 documented = APIRouter(responses={404: {"description": "Missing here"}})
 dynamic = APIRouter(responses=COMMON)
+inner = APIRouter()
+outer = APIRouter(responses={404: {"model": dict}})
+outer.include_router(inner, dependencies=[Depends(current_user)], responses={409: {}})
+"""
+APP = """\
+from fastapi import FastAPI
+
+from app.routers import outer
+
+app = FastAPI()
+app.include_router(outer, responses={418: {}})
 """
 CONTEXT = {
     "app/__init__.py": "",
@@ -111,6 +125,7 @@ CONTEXT = {
     "app/service.py": SERVICE,
     "app/errors.py": ERRORS,
     "app/routers.py": ROUTERS,
+    "app/app.py": APP,
 }
 HEAD = """\
 from fastapi import APIRouter, Depends, HTTPException, Security, status
@@ -121,8 +136,8 @@ from starlette import status as st
 
 from app import service
 from app.deps import CurrentUser, admin, current_user
-from app.errors import Flexible, Hidden, NotFound, OutOfStock, Teapot
-from app.routers import documented, dynamic, secured
+from app.errors import Flexible, Hidden, NotFound, OutOfStock, Teapot, Unauthorized
+from app.routers import documented, dynamic, inner, secured
 
 router = APIRouter()
 """
@@ -266,6 +281,30 @@ TRANSFORMED = [
             '        raise HTTPException(404, "Nope")\n    raise HTTPException(410, "Old")\n',
         ),
         id="code-documented-by-the-router-is-not-repeated",
+    ),
+    pytest.param(
+        *case(
+            '\n@inner.get("/a")\ndef a(x: int):\n    if x:\n'
+            "        raise HTTPException(404)\n    if x > 1:\n        raise HTTPException(409)\n"
+            '    if x > 2:\n        raise HTTPException(418)\n    raise HTTPException(410, "Old")\n',
+            '\n@inner.get("/a", responses={401: {"description": "Not authenticated"}, '
+            '410: {"description": "Old"}})\n'
+            "def a(x: int):\n    if x:\n"
+            "        raise HTTPException(404)\n    if x > 1:\n        raise HTTPException(409)\n"
+            '    if x > 2:\n        raise HTTPException(418)\n    raise HTTPException(410, "Old")\n',
+        ),
+        id="routers-including-the-router-document-and-depend-up-to-the-app",
+    ),
+    pytest.param(
+        *case(
+            '\nGone = HTTPException(410, "Gone for good")\n\n\n@router.get("/a")\ndef a(x: int):\n'
+            "    if x:\n        raise Unauthorized\n    raise Gone\n",
+            '\nGone = HTTPException(410, "Gone for good")\n\n\n'
+            '@router.get("/a", responses={401: {"description": "Log in first"}, '
+            '410: {"description": "Gone for good"}})\ndef a(x: int):\n'
+            "    if x:\n        raise Unauthorized\n    raise Gone\n",
+        ),
+        id="module-level-exception-instances-raised-by-name",
     ),
     pytest.param(
         *case(

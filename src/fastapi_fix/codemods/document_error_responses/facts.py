@@ -105,8 +105,10 @@ class ClassStatus(NamedTuple):
 class ModuleFacts(symbols.ModuleFacts[FunctionFacts]):
     handlers: list[Registration] = field(default_factory=list)
     routers: dict[str, RouterFacts] = field(default_factory=dict)  # module-level name ->
-    # ``include_router(router, responses=..., dependencies=...)``: (router, facts)
-    included: list[tuple[Sym | None, RouterFacts]] = field(default_factory=list)
+    # ``parent.include_router(router, responses=..., dependencies=...)``: (router, parent, facts)
+    included: list[tuple[Sym | None, Sym | None, RouterFacts]] = field(default_factory=list)
+    # ``NotFound = HTTPException(404, "...")`` at module level, raised by name: name ->
+    exception_instances: dict[str, tuple[Status | None, str | None]] = field(default_factory=dict)
     class_status: dict[str, ClassStatus] = field(default_factory=dict)  # class id ->
 
 
@@ -369,9 +371,13 @@ class _ErrorWalker(SymbolWalker[FunctionFacts]):
             self.facts.handlers.append(
                 Registration(self.sym(call.args[0], scope), self.sym(call.args[1], scope))
             )
-        if method == "include_router" and call.args:
+        if method == "include_router" and call.args and isinstance(call.func, ast.Attribute):
             self.facts.included.append(
-                (self.sym(call.args[0], scope), self._router_facts(call, scope))
+                (
+                    self.sym(call.args[0], scope),
+                    self.sym(call.func.value, scope),
+                    self._router_facts(call, scope),
+                )
             )
         for keyword in call.keywords:
             if keyword.arg == "exception_handlers" and isinstance(keyword.value, ast.Dict):
@@ -393,7 +399,15 @@ class _ErrorWalker(SymbolWalker[FunctionFacts]):
         """``router = APIRouter(dependencies=[...], responses={...})``, ``app = FastAPI(...)``."""
         if not (isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call)):
             return
-        made = self.import_table.qualified(statement.value.func) or ""
+        call = statement.value
+        made = self.import_table.qualified(call.func) or ""
+        if made.rpartition(".")[2] == "HTTPException":
+            status = status_of(call_argument(call, 0, "status_code"), self.import_table)
+            detail = _literal_string(call_argument(call, 1, "detail"))
+            for target in statement.targets:
+                if isinstance(target, ast.Name):
+                    self.facts.exception_instances[target.id] = (status, detail)
+            return
         if made.rpartition(".")[2] not in ("APIRouter", "FastAPI"):
             return
         for target in statement.targets:

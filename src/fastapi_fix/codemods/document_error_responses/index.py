@@ -102,17 +102,20 @@ class ErrorProject(Resolver[FunctionFacts]):
                 handler = self.function_of(self.resolve(registration.handler))
                 codes = set(self.function_facts[handler].response_status) if handler else set()
                 self.handler_status[exception[1]] = codes.pop() if len(codes) == 1 else None
-        self.included: dict[tuple[str, str], list[RouterFacts]] = {}
+        # router -> [(the router including it, or None when not known; the call's facts)]
+        self.included: dict[tuple[str, str], list[tuple[tuple[str, str] | None, RouterFacts]]] = {}
         for module in facts.values():
-            for router, router_facts in module.included:
+            for router, parent, router_facts in module.included:
                 key = self._router_key(router)
                 if key:
-                    self.included.setdefault(key, []).append(router_facts)
+                    entry = (self._router_key(parent), router_facts)
+                    self.included.setdefault(key, []).append(entry)
 
     # -- routers -----------------------------------------------------------------------
 
-    def _router_key(self, symbol: Sym | None, depth: int = 0) -> tuple[str, str] | None:
-        """(module, name) where a router is made, following imports and re-exports."""
+    def _definition(self, symbol: Sym | None, table: str, depth: int = 0) -> tuple[str, str] | None:
+        """(module, name) where a module-level router (``table`` "routers") or exception
+        instance ("exception_instances") is made, following imports and re-exports."""
         if symbol is None or depth > 8:
             return None
         if symbol[0] == "ref":
@@ -125,15 +128,30 @@ class ErrorProject(Resolver[FunctionFacts]):
         module = self.error_modules.get(module_name)
         if module is None:
             return None
-        if name in module.routers:
+        if name in getattr(module, table):
             return (module_name, name)
-        return self._router_key(module.symbols.get(name), depth + 1)
+        return self._definition(module.symbols.get(name), table, depth + 1)
+
+    def _router_key(self, symbol: Sym | None) -> tuple[str, str] | None:
+        return self._definition(symbol, "routers")
 
     def router_layers(self, route: RouteDecorator) -> list[RouterFacts]:
-        key = self._router_key(route.router)
-        if key is None:
-            return []
-        return [self.error_modules[key[0]].routers[key[1]], *self.included.get(key, [])]
+        """The route's router, every router that includes it (up to the app), and each
+        ``include_router`` call on the way: their ``dependencies=`` run for the route, and
+        their ``responses=`` document it."""
+        layers: list[RouterFacts] = []
+        pending = [self._router_key(route.router)]
+        seen: set[tuple[str, str]] = set()
+        while pending:
+            key = pending.pop()
+            if key is None or key in seen:
+                continue
+            seen.add(key)
+            layers.append(self.error_modules[key[0]].routers[key[1]])
+            for parent, call in self.included.get(key, []):
+                layers.append(call)
+                pending.append(parent)
+        return layers
 
     def is_router(self, symbol: Sym | None) -> bool:
         value = self.resolve(symbol)
@@ -209,6 +227,12 @@ class ErrorProject(Resolver[FunctionFacts]):
         """A `Raised` code, a message when the code is not known, or None: not an HTTP error."""
         file, _ = self.where[function_id]
         where = f"{file.display_path}:{raised.line}"
+        instance = self._definition(raised.exception, "exception_instances")
+        if instance is not None:  # ``raise NotFound`` where ``NotFound = HTTPException(404)``
+            status, detail = self.error_modules[instance[0]].exception_instances[instance[1]]
+            if status is None or status.code is None:
+                return f"{where}: the status code of `{instance[1]}` is not a literal"
+            return Raised(status.code, detail, where)
         value = self.resolve(raised.exception)
         if value is None:
             return None
