@@ -37,6 +37,19 @@ def admin(user: str = Depends(current_user)):
 
 
 CurrentUser = Annotated[str, Depends(current_user)]
+
+
+def _strict(key: str = ""):
+    if not key:
+        raise HTTPException(403, "Key required")
+
+
+def _lenient(key: str = ""):
+    return key
+
+
+def authorizer(*, required: bool = True):
+    return _strict if required else _lenient
 """
 SERVICE = """\
 from fastapi import HTTPException
@@ -135,7 +148,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette import status as st
 
 from app import service
-from app.deps import CurrentUser, admin, current_user
+from app.deps import CurrentUser, admin, authorizer, current_user
 from app.errors import Flexible, Hidden, NotFound, OutOfStock, Teapot, Unauthorized
 from app.routers import documented, dynamic, inner, secured
 
@@ -206,6 +219,14 @@ TRANSFORMED = [
             "def a(user=Security(current_user)):\n    return user\n",
         ),
         id="security-dependency",
+    ),
+    pytest.param(
+        *case(
+            '\n@router.get("/a")\ndef a(key=Depends(authorizer(required=True))):\n    return key\n',
+            '\n@router.get("/a", responses={403: {"description": "Key required"}})\n'
+            "def a(key=Depends(authorizer(required=True))):\n    return key\n",
+        ),
+        id="dependency-made-by-a-factory",
     ),
     pytest.param(
         *case(

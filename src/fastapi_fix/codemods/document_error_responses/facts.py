@@ -80,9 +80,10 @@ class FunctionFacts(symbols.FunctionFacts):
     # ``Depends(f)`` targets of the signature; annotations that may be Annotated aliases.
     dependencies: list[Sym] = field(default_factory=list)
     routes: list[RouteDecorator] = field(default_factory=list)
-    response_status: list[int] = field(
-        default_factory=list
-    )  # ``return JSONResponse(status_code=)``
+    # ``return a if required else b``: the callables a dependency factory may hand out.
+    returned_callables: list[Sym] = field(default_factory=list)
+    # ``return JSONResponse(..., status_code=409)``: what an exception handler responds with.
+    response_status: list[int] = field(default_factory=list)
 
 
 class Registration(NamedTuple):
@@ -273,6 +274,17 @@ class _ErrorWalker(SymbolWalker[FunctionFacts]):
             )
 
     def _record(self, node: ast.AST, scope: Scope, owner: FunctionFacts) -> bool:
+        if isinstance(node, ast.Return) and node.value is not None:
+            branches = (
+                [node.value.body, node.value.orelse]
+                if isinstance(node.value, ast.IfExp)
+                else [node.value]
+            )
+            for branch in branches:
+                if isinstance(branch, (ast.Name, ast.Attribute)):
+                    returned = self.sym(branch, scope)
+                    if returned is not None:
+                        owner.returned_callables.append(returned)
         if isinstance(node, ast.Return) and isinstance(node.value, ast.Call):
             status = status_of(call_argument(node.value, 1, "status_code"), self.import_table)
             if status and status.code:

@@ -186,6 +186,16 @@ class ErrorProject(Resolver[FunctionFacts]):
                 found = self.dependency_functions(raw, depth + 1)
                 if found:
                     return found
+        if symbol[0] == "call":  # ``Depends(authorizer(required=True))``: what it returns
+            factory = self._callees(self.resolve(symbol[1]))
+            made = [
+                found
+                for function_id in factory
+                for returned in self.function_facts[function_id].returned_callables
+                for found in self.dependency_functions(returned, depth + 1)
+            ]
+            if made:
+                return made
         return self._callees(self.resolve(symbol))
 
     def _callees(self, value: Value | None) -> list[str]:
