@@ -16,10 +16,13 @@ from click.testing import CliRunner
 
 from fastapi_fix import codemods
 from fastapi_fix.cli import main
+from fastapi_fix.codemods.document_error_responses import DocumentErrorResponses
+from fastapi_fix.codemods.document_error_responses.index import ErrorIndex
 from fastapi_fix.engine.codemod import Codemod, FileContext
 from fastapi_fix.engine.discover import source_file
 from fastapi_fix.engine.results import FileResult, Status
 from fastapi_fix.engine.verify import (
+    ADDED_RESPONSES,
     AppSnapshot,
     Rollback,
     differences,
@@ -355,3 +358,90 @@ def test_branch_without_verify_has_no_verify_object(project):
     _commit_all(project)
     doc = json.loads(invoke("--format", "json", "--branch", "migrate", "app").stdout)
     assert "verify" not in doc
+
+
+# -- a codemod that declares the API change it makes ----------------------------------------
+
+DOCUMENTED_APP = (
+    "from fastapi import FastAPI, HTTPException\n"
+    "\n"
+    "app = FastAPI()\n"
+    "\n"
+    "\n"
+    '@app.get("/items/{item_id}", responses={404: {"description": "Missing"}})\n'
+    "def read_item(item_id: int):\n"
+    "    if item_id > 3:\n"
+    '        raise HTTPException(403, "Forbidden item")\n'
+    '    raise HTTPException(404, "Missing")\n'
+)
+
+
+class AlterDocumentedResponse(DocumentErrorResponses):
+    """Wrong on purpose: documents the route's errors, and also rewrites the description of a
+    response that was already documented (an existing response altered)."""
+
+    name = "alter-documented-response"
+
+    def transform(self, ctx: FileContext, module: cst.Module, index: object) -> cst.Module:
+        class Alter(cst.CSTTransformer):
+            def leave_SimpleString(
+                self, original: cst.SimpleString, updated: cst.SimpleString
+            ) -> cst.SimpleString:
+                return updated.with_changes(value=updated.value.replace("Missing", "Gone"))
+
+        assert isinstance(index, ErrorIndex)
+        return super().transform(ctx, module, index).visit(Alter())
+
+
+class DocumentAndMove(DocumentErrorResponses):
+    """Wrong on purpose: documents the route's errors, and also changes its path."""
+
+    name = "document-and-move"
+
+    def transform(self, ctx: FileContext, module: cst.Module, index: object) -> cst.Module:
+        assert isinstance(index, ErrorIndex)
+        return MoveItemsRoute().transform(ctx, super().transform(ctx, module, index), index)
+
+
+@pytest.fixture
+def documented(tmp_path, monkeypatch):
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/__init__.py").write_bytes(b"")
+    (tmp_path / "app/main.py").write_text(DOCUMENTED_APP)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(
+        codemods,
+        "REGISTRY",
+        (RenameFoo, DocumentErrorResponses, AlterDocumentedResponse, DocumentAndMove),
+    )
+    return tmp_path
+
+
+def test_added_responses_are_accepted_from_a_codemod_that_declares_them(documented):
+    result = invoke("--verify", "app.main:app", "--select", "document-error-responses", "app")
+    assert result.exit_code == 0, result.output
+    assert "rolled back" not in result.stderr
+    assert '403: {"description": "Forbidden item"}' in (documented / "app/main.py").read_text()
+
+
+@pytest.mark.parametrize("wrong", ["alter-documented-response", "document-and-move"])
+def test_any_other_change_still_rolls_back(documented, wrong):
+    result = invoke("--verify", "app.main:app", "--select", wrong, "app")
+    assert result.exit_code == 3, result.output
+    assert "the rewrite changed the API; rolled back 1 file(s)" in result.stderr
+    assert (documented / "app/main.py").read_text() == DOCUMENTED_APP
+
+
+def test_added_responses_are_a_difference_unless_allowed():
+    def snapshot(responses: dict[str, object], path: str = "/a") -> AppSnapshot:
+        document = {"paths": {path: {"get": {"responses": responses}}}}
+        return AppSnapshot(("APIRoute GET /a name=a",), json.dumps(document, indent=2))
+
+    ok = {"200": {"description": "OK"}}
+    before = snapshot(ok)
+    added = snapshot({**ok, "404": {"description": "Not Found"}})
+    allowed = {ADDED_RESPONSES}
+    assert differences(before, added) != []
+    assert differences(before, added, allowed) == []
+    assert differences(before, snapshot({"200": {"description": "Fine"}}), allowed) != []
+    assert differences(before, snapshot({**ok, "x": 1}, path="/b"), allowed) != []

@@ -420,7 +420,12 @@ def _run_in_place(
 
     try:
         results, verification = apply_verified(
-            verify.app, Path.cwd(), verify.python, apply, progress=renderer.phase
+            verify.app,
+            Path.cwd(),
+            verify.python,
+            apply,
+            progress=renderer.phase,
+            allowed=frozenset().union(*(c.allowed_api_changes for c in instances)),
         )
     except VerifyError as exc:
         renderer.error(f"--verify: cannot inspect the app before the rewrite: {exc}")

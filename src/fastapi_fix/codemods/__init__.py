@@ -8,6 +8,7 @@ from fastapi_fix.codemods.async_to_sync import AsyncToSync
 from fastapi_fix.codemods.background_task_logging import BackgroundTaskLogging
 from fastapi_fix.codemods.blocking_to_threadpool import BlockingToThreadpool
 from fastapi_fix.codemods.depends_to_annotated import DependsToAnnotated
+from fastapi_fix.codemods.document_error_responses import DocumentErrorResponses
 from fastapi_fix.codemods.layered_layout.codemod import LayeredLayout
 from fastapi_fix.engine.codemod import Codemod
 
@@ -19,6 +20,7 @@ REGISTRY: tuple[type[Codemod], ...] = (
     AsyncToSync,
     BlockingToThreadpool,
     BackgroundTaskLogging,
+    DocumentErrorResponses,
     LayeredLayout,
 )
 

@@ -262,7 +262,13 @@ def _commit_codemods(
             )
             if verify is not None and baseline is not None and tree.has_staged_changes():
                 with import_phase(progress, f"verify {verify.app}: import after {codemod.name}"):
-                    step.differences = verify_rewrite(verify.app, app_root, baseline, verify.python)
+                    step.differences = verify_rewrite(
+                        verify.app,
+                        app_root,
+                        baseline,
+                        verify.python,
+                        codemod.allowed_api_changes,
+                    )
                 step.verified = True
                 say(f"{codemod.name}: {_verify_line(verify.app, step.differences)}", False)
                 if step.differences:

@@ -225,6 +225,9 @@ class Codemod:
     options: ClassVar[tuple[Option, ...]] = ()
     # Runs when no codemod is selected by name.
     default_enabled: ClassVar[bool] = True
+    # Changes to the API this codemod makes on purpose, which ``--verify`` then accepts (the
+    # names `engine.verify` knows, such as "added-responses"); every other change rolls back.
+    allowed_api_changes: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()

@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
@@ -192,14 +192,55 @@ def _check_imported_from(spec: str, module_file: str | None, root: Path) -> None
         )
 
 
-def differences(before: AppSnapshot, after: AppSnapshot) -> list[str]:
-    """Unified diffs of the route table and of the OpenAPI document; empty when identical."""
+# The changes to the API a codemod may declare it makes on purpose (`Codemod.allowed_api_changes`):
+# "added-responses": an operation's ``responses`` gains status codes (nothing else changes).
+ADDED_RESPONSES = "added-responses"
+
+
+def _without_added_responses(before: str, after: str) -> str:
+    """``after`` with the response codes no operation of ``before`` has taken out again, when
+    both are OpenAPI documents (else ``after`` as it is): what is left must equal ``before``."""
+    try:
+        old, new = json.loads(before), json.loads(after)
+    except ValueError:
+        return after
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return after
+    old_paths, new_paths = old.get("paths"), new.get("paths")
+    if not (isinstance(old_paths, dict) and isinstance(new_paths, dict)):
+        return after
+    for path, operations in new_paths.items():
+        old_operations = old_paths.get(path)
+        if not (isinstance(operations, dict) and isinstance(old_operations, dict)):
+            continue
+        for method, operation in operations.items():
+            old_operation = old_operations.get(method)
+            if not (isinstance(operation, dict) and isinstance(old_operation, dict)):
+                continue
+            responses, old_responses = operation.get("responses"), old_operation.get("responses")
+            if isinstance(responses, dict) and isinstance(old_responses, dict):
+                operation["responses"] = {
+                    code: value for code, value in responses.items() if code in old_responses
+                }
+    return json.dumps(new, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def differences(
+    before: AppSnapshot, after: AppSnapshot, allowed: Collection[str] = ()
+) -> list[str]:
+    """Unified diffs of the route table and of the OpenAPI document; empty when identical,
+    or when they differ only by what ``allowed`` names (see `ADDED_RESPONSES`)."""
     lines: list[str] = []
+    compared = after.openapi
+    if ADDED_RESPONSES in allowed:
+        compared = _without_added_responses(before.openapi, after.openapi)
     for label, old, new in (
         ("routes", before.routes, after.routes),
-        ("openapi", before.openapi.splitlines(), after.openapi.splitlines()),
+        ("openapi", before.openapi.splitlines(), compared.splitlines()),
     ):
         if old != new:
+            if label == "openapi" and compared is not after.openapi:
+                new = after.openapi.splitlines()  # show the whole change, not the part compared
             lines.extend(
                 difflib.unified_diff(
                     list(old), list(new), f"{label} before", f"{label} after", lineterm=""
@@ -247,14 +288,19 @@ class VerifyJson(TypedDict):
 
 
 def verify_rewrite(
-    spec: str, root: Path, before: AppSnapshot, python: str = sys.executable
+    spec: str,
+    root: Path,
+    before: AppSnapshot,
+    python: str = sys.executable,
+    allowed: Collection[str] = (),
 ) -> list[str]:
-    """The differences after the rewrite; an app that no longer imports is one."""
+    """The differences after the rewrite (but those ``allowed``); an app that no longer
+    imports is one."""
     try:
         after = snapshot_app(spec, root, python)
     except VerifyError as exc:
         return [f"after the rewrite: {exc}"]
-    return differences(before, after)
+    return differences(before, after, allowed)
 
 
 class Rollback:
@@ -336,9 +382,12 @@ def apply_verified(
     python: str,
     apply: Callable[[Rollback], list[FileResult]],
     progress: Progress | None = None,
+    allowed: Collection[str] = (),
 ) -> tuple[list[FileResult], Verification]:
     """Snapshot the app, ``apply`` the rewrite (keeping what it overwrites), snapshot again, and
-    roll the rewrite back if the API changed. `VerifyError` if the app cannot be inspected first.
+    roll the rewrite back if the API changed (but for the changes ``allowed``: those the
+    codemods run declare, `Codemod.allowed_api_changes`). `VerifyError` if the app cannot be
+    inspected first.
     ``progress`` hears of each import of the app (phase, done, total), as a runner's does."""
     with import_phase(progress, f"verify {app}: import before the rewrite"):
         baseline = snapshot_app(app, app_root, python)
@@ -348,7 +397,7 @@ def apply_verified(
     if rollback:
         try:
             with import_phase(progress, f"verify {app}: import after the rewrite"):
-                verification.differences = verify_rewrite(app, app_root, baseline, python)
+                verification.differences = verify_rewrite(app, app_root, baseline, python, allowed)
         except Interrupted as exc:  # not verified: not kept
             restored, not_restored = rollback.restore()
             exc.details.append(f"the rewrite was not verified: {len(restored)} file(s) restored")
