@@ -3324,3 +3324,34 @@ def test_a_class_reexported_by_its_package_is_named_by_its_own_module() -> None:
             """,
     }
     assert check_project(before, after) == []
+
+
+def test_a_method_called_positionally_on_a_module_level_instance_is_refused() -> None:
+    """`service.helper(2, 3)` resolves (through the shared resolver) to `Service.helper`
+    called on an instance: it binds `self`, so 2 and 3 are `a` and `b`."""
+    before = {
+        "app/__init__.py": "",
+        "app/services.py": """\
+            from fastapi import Depends
+
+
+            def dep():
+                return 1
+
+
+            class Service:
+                def helper(self, a: int = 1, b: int = Depends(dep)):
+                    return a + b
+
+
+            service = Service()
+            """,
+        "app/main.py": """\
+            from app.services import service
+
+            VALUE = service.helper(2, 3)
+            """,
+    }
+    assert check_project(before, {}) == [
+        "app/services.py:9: `b` left as is: `helper` is called positionally at app/main.py:3",
+    ]

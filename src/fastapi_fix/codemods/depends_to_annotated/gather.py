@@ -40,6 +40,7 @@ from fastapi_fix.codemods.depends_to_annotated.facts import (
 )
 from fastapi_fix.codemods.depends_to_annotated.index import (
     Chain,
+    ProjectResolver,
     Reexports,
     converting_params,
     definition_in,
@@ -55,6 +56,7 @@ from fastapi_fix.project.fastapi import (
     FASTAPI_PARAM_MODULES,
     PARAM_FUNCTIONS,
 )
+from fastapi_fix.project.resolver import Value
 
 ANY = "typing.Any"
 ANNOTATED_OR_ANY = ("typing.Annotated", "typing_extensions.Annotated", ANY)
@@ -99,6 +101,7 @@ class _Rules:
     """One round's questions: what the facts gathered so far leave open."""
 
     def __init__(self, facts: Mapping[SourceFile, FileFacts]) -> None:
+        self.facts = facts
         self.files = list(facts.values())
         # For resolving names. Two files of one module name (discovery keeps them apart, but
         # a caller may not) resolve to neither in the index: following one only asks more.
@@ -172,13 +175,14 @@ class _Rules:
             if key.star_importers:
                 for offerer in chain:
                     self._star_importers(offerer)
-        # Resolving a call asks for every module on the way.
+        # Resolving a call (`Project._index_calls`) asks for every module on the way.
+        resolver = _RecordingResolver(self.facts, self.wanted_modules)
         for file_facts in self.files:
             for call in file_facts.calls:
                 if call.target and (
                     call.name in words or not words.isdisjoint(call.target.split("."))
                 ):
-                    self._resolve(call.target)
+                    resolver.resolve(("ref", call.target))
 
     def _function_callers(
         self, module: str, function: FunctionFacts, keys: dict[tuple[str, str], _Key]
@@ -371,6 +375,25 @@ class _Rules:
         if found is None or found[2].kind != "class":
             return set()
         return set(_roots(found[2].returns))
+
+
+class _RecordingResolver(ProjectResolver):
+    """A `ProjectResolver` that writes down, in ``wanted``, the modules its lookups read:
+    every prefix of each name it resolves (the longest one that is a module wins), the
+    submodule each member may be, the modules each star import may take a name from."""
+
+    def __init__(self, facts: Mapping[SourceFile, FileFacts], wanted: set[str]) -> None:
+        super().__init__(facts)
+        self.wanted = wanted
+
+    def _resolve_name(self, dotted: str) -> Value | None:
+        self.wanted.update(_prefixes(dotted))
+        return super()._resolve_name(dotted)
+
+    def _module_member(self, module: str, name: str) -> Value | None:
+        self.wanted.add(f"{module}.{name}")
+        self.wanted.update(self.modules[module].star_imports)
+        return super()._module_member(module, name)
 
 
 def _roots(type_expr: TypeExpr | None) -> Iterable[str]:

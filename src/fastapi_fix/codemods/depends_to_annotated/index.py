@@ -44,7 +44,7 @@ from fastapi_fix.project.fastapi import (
     param_function,
     walk,
 )
-from fastapi_fix.project.resolver import Resolver
+from fastapi_fix.project.resolver import Resolver, Value
 from fastapi_fix.project.symbols import CallSite as SymbolCall
 from fastapi_fix.project.symbols import FunctionFacts as SymbolFunction
 
@@ -181,6 +181,47 @@ def definition_in(
     return None if definition.ambiguous else (module, name, definition)
 
 
+class ProjectResolver(Resolver[SymbolFunction]):
+    """The project's shared `Resolver`, over the module facts every file's facts embed, with
+    depends-to-annotated's two rules about imports on top: a name a module's branches import
+    from different places (``try:``/``except ImportError:``) is unknown, and a name imported
+    only under ``if TYPE_CHECKING:`` is not there when the module runs."""
+
+    def __init__(self, facts: Mapping[SourceFile, FileFacts]) -> None:
+        super().__init__({file: f.symbols for file, f in facts.items() if f.symbols})
+        self.files = {f.module: f for f in facts.values()}
+
+    def _module_member(self, module: str, name: str) -> Value | None:
+        facts = self.files.get(module)
+        if facts is not None and name not in facts.definitions:
+            binding = facts.bindings.get(name)
+            if binding is not None and binding.qualified is None:
+                return None  # bound differently on different paths (`Binding`)
+            symbol = self.modules[module].symbols.get(name)
+            if binding is None and symbol is not None and symbol[0] in ("ref", "near"):
+                return None  # an import the module does not run (TYPE_CHECKING)
+        return super()._module_member(module, name)
+
+    def on_instance(self, qualified: str) -> bool:
+        """Whether a call of ``qualified`` is made on an instance (so binds ``self``)."""
+        receiver = qualified.rpartition(".")[0]
+        value = self.resolve(("ref", receiver)) if receiver else None
+        return value is not None and value[0] == "inst"
+
+    def location(self, value: Value | None) -> tuple[str, str] | None:
+        """(module, qualified name there) of a project function or class."""
+        if value is None:
+            return None
+        if value[0] == "func" and value[1] in self.function_facts:
+            function = self.function_facts[value[1]]
+            module = function.key[: len(function.key) - len(function.qualname) - 1]
+            return (module, function.qualname) if module in self.files else None
+        if value[0] == "class" and value[1] in self.classes:
+            owner = module_in(self.files, value[1])
+            return (owner, value[1][len(owner) + 1 :]) if owner else None
+        return None
+
+
 class Project:
     """The modules of the project and how they import and call each other."""
 
@@ -198,7 +239,10 @@ class Project:
             m: self._imported(f.runtime_imports) for m, f in self.modules.items()
         }
         self._reach: dict[str, set[str]] = {}
-        self._by_target: dict[tuple[str, str], list[CallSite]] = defaultdict(list)
+        self._shared = ProjectResolver(facts)
+        # (module, qualified name) → the calls resolving to it, each with whether it is made
+        # on an instance (``service.method(...)`` binds ``self``).
+        self._by_target: dict[tuple[str, str], list[tuple[CallSite, bool]]] = defaultdict(list)
         self._by_name: dict[str, list[CallSite]] = defaultdict(list)
         for module_facts in facts.values():
             self._index_calls(module_facts.calls)
@@ -208,9 +252,7 @@ class Project:
         self.reexports = Reexports(self.modules.items())
         self._chains: dict[tuple[str, str], Chain] = {}
         self._imported_by_path = {f.display_path: f.imported_modules for f in facts.values()}
-        self._facts = facts
         self._sites: dict[tuple[str, int | None, str], list[SymbolCall]] | None = None
-        self._shared: Resolver[SymbolFunction] | None = None
 
     # -- names and modules ---------------------------------------------------------------
 
@@ -265,9 +307,13 @@ class Project:
 
     def _index_calls(self, calls: Iterable[CallSite]) -> None:
         for call in calls:
-            resolved = self.resolve(call.target) if call.target else None
-            if resolved is not None:
-                self._by_target[resolved].append(call)
+            value = self._shared.resolve(("ref", call.target)) if call.target else None
+            where = self._shared.location(value)
+            if where is not None:
+                assert call.target is not None
+                self._by_target[where].append((call, self._shared.on_instance(call.target)))
+            elif value is not None and value[0] != "ext":
+                pass  # a library object's method (`router.get`), or no function at all
             elif call.target is None or call.target.partition(".")[0] in self.first_party:
                 self._by_name[call.name].append(call)
             # else: a library function, which cannot be ours
@@ -283,7 +329,9 @@ class Project:
         """Every call that may reach ``function``: exactly when names resolve, else by name
         where a name can lead to it."""
         if function.kind == "function":
-            yield from (_Call(c, 0, True) for c in self._by_target.get((module, function.name), []))
+            yield from (
+                _Call(c, 0, True) for c, _ in self._by_target.get((module, function.name), [])
+            )
             yield from (
                 _Call(c, 0, False)
                 for c in self._reaching_by_name(module, display_path, function.name)
@@ -293,11 +341,17 @@ class Project:
         elif function.kind == "method":
             if function.qualified:
                 rest = function.qualified[len(module) + 1 :]
-                # C.method(obj, ...) passes self itself; C.classmethod(...) binds cls.
-                yield from (_Call(c, 0, False) for c in self._by_target.get((module, rest), []))
+                # C.method(obj, ...) passes self itself; C.classmethod(...) binds cls;
+                # service.method(...) on an instance binds self.
+                yield from (
+                    _Call(c, function.offset if bound else 0, False)
+                    for c, bound in self._by_target.get((module, rest), [])
+                )
                 if function.name == "__init__":
                     cls = rest.rpartition(".")[0]
-                    yield from (_Call(c, 1, True) for c in self._by_target.get((module, cls), []))
+                    yield from (
+                        _Call(c, 1, True) for c, _ in self._by_target.get((module, cls), [])
+                    )
                     yield from (
                         _Call(c, 1, False)
                         for c in self._reaching_by_name(module, display_path, cls)
@@ -358,10 +412,6 @@ class Project:
         return self._sites
 
     def _resolver(self) -> Resolver[SymbolFunction]:
-        if self._shared is None:
-            self._shared = Resolver(
-                {file: facts.symbols for file, facts in self._facts.items() if facts.symbols}
-            )
         return self._shared
 
     def _reaching_by_name(self, module: str, display_path: str, name: str) -> Iterator[CallSite]:
