@@ -52,6 +52,7 @@ Bound = tuple[Literal["extbound"], str, str]  # (kind, library type, attribute n
 Alias = tuple[Literal["alias"], "Value"]
 Value = Named | Bound | Alias
 PROPERTIES = frozenset({"builtins.property", "functools.cached_property"})
+MAX_REEXPORTS = 8  # how many imports `Resolver.defined_at` follows
 _MANAGER_DECORATORS: frozenset[Value | None] = frozenset(
     ("ext", name) for name in CONTEXT_MANAGER_DECORATORS
 )
@@ -224,10 +225,14 @@ class Resolver(Generic[F]):
                     return value
         return self._resolve_name(dotted)
 
+    def _symbol_of(self, module: str, name: str) -> Sym | None:
+        """What a module-level name of ``module`` is bound to (a codemod may know better)."""
+        return self.modules[module].symbols.get(name)
+
     def _module_member(self, module: str, name: str) -> Value | None:
         facts = self.modules[module]
         if name in facts.symbols:
-            return self.resolve(facts.symbols[name])
+            return self.resolve(self._symbol_of(module, name))
         if f"{module}.{name}" in self.modules:
             return ("module", f"{module}.{name}")
         if (module, name) in self._starring:
@@ -241,6 +246,47 @@ class Resolver(Generic[F]):
         finally:
             self._starring.discard((module, name))
         return None
+
+    def defined_at(self, dotted: str, depth: int = 0) -> tuple[str, str] | None:
+        """(module, rest) where the module-level statement binding the first name after
+        ``dotted``'s module is, following imports, re-exports and star imports:
+        ``("app.services", "user_service.get_current_user")`` for
+        ``app.api.deps.user_service.get_current_user`` when ``app.api.deps`` imports
+        ``user_service`` from ``app.services``, which defines it. None for a module itself,
+        a name no module binds, a chain longer than `MAX_REEXPORTS` (or a cycle). Modules
+        go by the names the run gave them (not `path_modules`): a codemod writes imports of
+        what this finds."""
+        parts = dotted.split(".")
+        for end in range(len(parts) - 1, 0, -1):
+            module = ".".join(parts[:end])
+            if module in self.modules:
+                return self._defined_in(module, parts[end], parts[end + 1 :], depth)
+        return None
+
+    def _defined_in(
+        self, module: str, name: str, tail: list[str], depth: int
+    ) -> tuple[str, str] | None:
+        if depth > MAX_REEXPORTS:
+            return None
+        rest = ".".join(tail)
+        symbol = self._symbol_of(module, name)
+        if symbol is None:
+            if name in self.modules[module].symbols:
+                return None  # bound, but to nothing known
+            if f"{module}.{name}" in self.modules:
+                return self.defined_at(f"{module}.{name}.{rest}", depth + 1) if rest else None
+            stars = [
+                star for star in self.modules[module].star_imports if self._exports(star, name)
+            ]
+            for star in stars:
+                found = self._defined_in(star, name, tail, depth + 1)
+                if found is not None:
+                    return found
+            return None
+        if symbol[0] in ("ref", "near"):  # an import (or ``x = y``): where it comes from
+            target = symbol[1] if symbol[0] == "ref" else symbol[2]
+            return self.defined_at(f"{target}.{rest}" if rest else target, depth + 1)
+        return module, f"{name}.{rest}" if rest else name
 
     def _exports(self, module: str, name: str) -> bool:
         """Whether ``from module import *`` takes ``name``: what a literal ``__all__`` lists,

@@ -43,11 +43,9 @@ from fastapi_fix.codemods.depends_to_annotated.index import (
     ProjectResolver,
     Reexports,
     converting_params,
-    definition_in,
     import_words,
     losing_params,
     reexport_chain,
-    resolve_in,
     star_position,
 )
 from fastapi_fix.engine.codemod import SourceFile, Wanted
@@ -57,6 +55,7 @@ from fastapi_fix.project.fastapi import (
     PARAM_FUNCTIONS,
 )
 from fastapi_fix.project.resolver import Value
+from fastapi_fix.project.symbols import Sym
 
 ANY = "typing.Any"
 ANNOTATED_OR_ANY = ("typing.Annotated", "typing_extensions.Annotated", ANY)
@@ -101,7 +100,6 @@ class _Rules:
     """One round's questions: what the facts gathered so far leave open."""
 
     def __init__(self, facts: Mapping[SourceFile, FileFacts]) -> None:
-        self.facts = facts
         self.files = list(facts.values())
         # For resolving names. Two files of one module name (discovery keeps them apart, but
         # a caller may not) resolve to neither in the index: following one only asks more.
@@ -111,6 +109,7 @@ class _Rules:
         self.wanted_modules: set[str] = set()
         self.together: set[frozenset[str]] = set()
         self.within: set[tuple[str, frozenset[str]]] = set()
+        self.resolver = _RecordingResolver(facts, self.wanted_modules)
 
     def wanted(self) -> Wanted:
         self._project_packages()
@@ -130,12 +129,11 @@ class _Rules:
         self.wanted_modules.update(_prefixes(dotted))
 
     def _resolve(self, qualified: str) -> tuple[str, str] | None:
-        """`Project.resolve` on the facts so far. The index picks the longest prefix that is a
-        module, so every prefix is asked for; each re-export followed, likewise."""
-        return resolve_in(self.modules, qualified, self._ask)
+        """`Project.resolve` on the facts so far, asking for every module it reads."""
+        return self.resolver.located(qualified)
 
     def _definition(self, qualified: str | None) -> tuple[str, str, Definition] | None:
-        return definition_in(self.modules, qualified, self._ask)
+        return self.resolver.definition(qualified)
 
     # -- which top-level packages are the project's ---------------------------------------
 
@@ -176,13 +174,12 @@ class _Rules:
                 for offerer in chain:
                     self._star_importers(offerer)
         # Resolving a call (`Project._index_calls`) asks for every module on the way.
-        resolver = _RecordingResolver(self.facts, self.wanted_modules)
         for file_facts in self.files:
             for call in file_facts.calls:
                 if call.target and (
                     call.name in words or not words.isdisjoint(call.target.split("."))
                 ):
-                    resolver.resolve(("ref", call.target))
+                    self.resolver.resolve(("ref", call.target))
 
     def _function_callers(
         self, module: str, function: FunctionFacts, keys: dict[tuple[str, str], _Key]
@@ -390,10 +387,21 @@ class _RecordingResolver(ProjectResolver):
         self.wanted.update(_prefixes(dotted))
         return super()._resolve_name(dotted)
 
+    def defined_at(self, dotted: str, depth: int = 0) -> tuple[str, str] | None:
+        self.wanted.update(_prefixes(dotted))
+        return super().defined_at(dotted, depth)
+
+    def _symbol_of(self, module: str, name: str) -> Sym | None:
+        self._looked_in(module, name)
+        return super()._symbol_of(module, name)
+
     def _module_member(self, module: str, name: str) -> Value | None:
+        self._looked_in(module, name)
+        return super()._module_member(module, name)
+
+    def _looked_in(self, module: str, name: str) -> None:
         self.wanted.add(f"{module}.{name}")
         self.wanted.update(self.modules[module].star_imports)
-        return super()._module_member(module, name)
 
 
 def _roots(type_expr: TypeExpr | None) -> Iterable[str]:

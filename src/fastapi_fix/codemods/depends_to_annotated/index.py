@@ -47,6 +47,7 @@ from fastapi_fix.project.fastapi import (
 from fastapi_fix.project.resolver import Resolver, Value
 from fastapi_fix.project.symbols import CallSite as SymbolCall
 from fastapi_fix.project.symbols import FunctionFacts as SymbolFunction
+from fastapi_fix.project.symbols import Sym
 
 Import = tuple[str, str]  # from <module> import <name>
 MAX_PLACES = 3
@@ -191,16 +192,34 @@ class ProjectResolver(Resolver[SymbolFunction]):
         super().__init__({file: f.symbols for file, f in facts.items() if f.symbols})
         self.files = {f.module: f for f in facts.values()}
 
-    def _module_member(self, module: str, name: str) -> Value | None:
+    def _symbol_of(self, module: str, name: str) -> Sym | None:
+        symbol = super()._symbol_of(module, name)
         facts = self.files.get(module)
         if facts is not None and name not in facts.definitions:
             binding = facts.bindings.get(name)
             if binding is not None and binding.qualified is None:
                 return None  # bound differently on different paths (`Binding`)
-            symbol = self.modules[module].symbols.get(name)
             if binding is None and symbol is not None and symbol[0] in ("ref", "near"):
                 return None  # an import the module does not run (TYPE_CHECKING)
-        return super()._module_member(module, name)
+        return symbol
+
+    def definition(self, qualified: str | None) -> tuple[str, str, Definition] | None:
+        """Where ``qualified`` is defined, and what it is, if it is one unambiguous
+        top-level definition (def, class, ``name = Callee(...)``)."""
+        found = self.defined_at(qualified) if qualified else None
+        if found is None or "." in found[1]:
+            return None
+        module, name = found
+        definition = self.files[module].definitions.get(name)
+        return None if definition is None or definition.ambiguous else (module, name, definition)
+
+    def located(self, qualified: str) -> tuple[str, str] | None:
+        """(module, rest) where ``qualified`` is defined (`Resolver.defined_at`), when that is
+        one of the module's definitions (``Class.method``, ``instance.method`` included)."""
+        found = self.defined_at(qualified)
+        if found is None or found[1].partition(".")[0] not in self.files[found[0]].definitions:
+            return None
+        return found
 
     def on_instance(self, qualified: str) -> bool:
         """Whether a call of ``qualified`` is made on an instance (so binds ``self``)."""
@@ -262,10 +281,10 @@ class Project:
 
     def resolve(self, qualified: str) -> tuple[str, str] | None:
         """(module, name) where ``qualified`` is defined, following re-exports."""
-        return resolve_in(self.modules, qualified)
+        return self._shared.located(qualified)
 
     def definition(self, qualified: str | None) -> tuple[str, str, Definition] | None:
-        return definition_in(self.modules, qualified)
+        return self._shared.definition(qualified)
 
     # -- the import graph ----------------------------------------------------------------
 
