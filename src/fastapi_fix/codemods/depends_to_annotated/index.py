@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -129,9 +129,6 @@ class _Use:
     type: TypeExpr
 
 
-MAX_REEXPORTS = 8  # how many re-exports a name is followed through
-
-
 def module_in(modules: Mapping[str, FileFacts], dotted: str) -> str | None:
     """The longest prefix of ``dotted`` that is one of ``modules``."""
     parts = dotted.split(".")
@@ -140,46 +137,6 @@ def module_in(modules: Mapping[str, FileFacts], dotted: str) -> str | None:
         if candidate in modules:
             return candidate
     return None
-
-
-def resolve_in(
-    modules: Mapping[str, FileFacts],
-    qualified: str,
-    looked_up: Callable[[str], None] | None = None,
-    depth: int = 0,
-) -> tuple[str, str] | None:
-    """(module, name) where ``qualified`` is defined, following re-exports; ``looked_up`` is
-    told every name looked for (the gather rounds ask for the modules it could be in)."""
-    if looked_up is not None:
-        looked_up(qualified)
-    module = module_in(modules, qualified)
-    if module is None or module == qualified or depth > MAX_REEXPORTS:
-        return None
-    rest = qualified[len(module) + 1 :]
-    head, _, tail = rest.partition(".")
-    facts = modules[module]
-    if head in facts.definitions:
-        return module, rest
-    binding = facts.bindings.get(head)
-    if binding is not None and binding.qualified and binding.kind != "local":
-        return resolve_in(
-            modules, binding.qualified + (f".{tail}" if tail else ""), looked_up, depth + 1
-        )
-    return None
-
-
-def definition_in(
-    modules: Mapping[str, FileFacts],
-    qualified: str | None,
-    looked_up: Callable[[str], None] | None = None,
-) -> tuple[str, str, Definition] | None:
-    """Where ``qualified`` is defined, and what it is, if it is one unambiguous definition."""
-    found = resolve_in(modules, qualified, looked_up) if qualified else None
-    if found is None or "." in found[1]:
-        return None
-    module, name = found
-    definition = modules[module].definitions[name]
-    return None if definition.ambiguous else (module, name, definition)
 
 
 class ProjectResolver(Resolver[SymbolFunction]):
