@@ -256,6 +256,8 @@ class Resolver(Generic[F]):
         a name no module binds, a chain longer than `MAX_REEXPORTS` (or a cycle). Modules
         go by the names the run gave them (not `path_modules`): a codemod writes imports of
         what this finds."""
+        if dotted in self.modules:
+            return None
         parts = dotted.split(".")
         for end in range(len(parts) - 1, 0, -1):
             module = ".".join(parts[:end])
