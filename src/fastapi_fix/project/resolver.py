@@ -103,6 +103,9 @@ class Resolver(Generic[F]):
         self._linearized: dict[str, list[str | Value]] = {}
         self._linearizing: set[str] = set()
         self._starring: set[tuple[str, str]] = set()  # (module, name) looked up through stars
+        self._links: (
+            tuple[dict[tuple[str, str], list[tuple[str, str]]], dict[str, list[str]]] | None
+        ) = None
 
     def resolve(self, symbol: Sym | None) -> Value | None:
         if symbol is None:
@@ -289,6 +292,50 @@ class Resolver(Generic[F]):
             target = symbol[1] if symbol[0] == "ref" else symbol[2]
             return self.defined_at(f"{target}.{rest}" if rest else target, depth + 1)
         return module, f"{name}.{rest}" if rest else name
+
+    def offered(self, module: str, name: str) -> dict[str, set[str]]:
+        """Every module a caller may take ``module.name`` from, with the names it goes by
+        there (what `defined_at` follows, backwards): the module itself, each module that
+        imports it from one of these (under its own name or another; ``x = name`` too),
+        each module whose star import of one of these takes it."""
+        importers, stars = self._importers()
+        chain: dict[str, set[str]] = {module: {name}}
+        todo = [module]
+        while todo:
+            offerer = todo.pop()
+            offered = chain[offerer]
+            for imported in list(offered):
+                for importer, local in importers.get((offerer, imported), ()):
+                    if local not in chain.setdefault(importer, set()):
+                        chain[importer].add(local)
+                        todo.append(importer)
+            taken = {each for each in offered if self._exports(offerer, each)}
+            for importer in stars.get(offerer, ()):
+                if not taken <= chain.get(importer, set()):
+                    chain.setdefault(importer, set()).update(taken)
+                    todo.append(importer)
+        return chain
+
+    def _importers(
+        self,
+    ) -> tuple[dict[tuple[str, str], list[tuple[str, str]]], dict[str, list[str]]]:
+        """(module, name) → (module importing it, the name it binds), and module → modules
+        star-importing it: the links `offered` walks, built once."""
+        if self._links is None:
+            importers: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+            stars: dict[str, list[str]] = defaultdict(list)
+            for module, facts in self.modules.items():
+                for local in facts.symbols:
+                    symbol = self._symbol_of(module, local)
+                    if symbol is not None and symbol[0] in ("ref", "near"):
+                        dotted = symbol[1] if symbol[0] == "ref" else symbol[2]
+                        source, _, imported = dotted.rpartition(".")
+                        if source:
+                            importers[source, imported].append((module, local))
+                for star in facts.star_imports:
+                    stars[star].append(module)
+            self._links = (importers, stars)
+        return self._links
 
     def _exports(self, module: str, name: str) -> bool:
         """Whether ``from module import *`` takes ``name``: what a literal ``__all__`` lists,

@@ -10,7 +10,7 @@ until nothing new is wanted:
 - who calls a rewritten function (`Project.calls_of`): a call it resolves to the function,
   or one it cannot resolve but counts as one (`f(...)` where ``f`` may be it: in a module
   importing from one that offers it), imports from a module of the function's re-export
-  chain (`reexport_chain`): that import holds the module's own name and the name called
+  chain (`Resolver.offered`): that import holds the module's own name and the name called
   (inside a package, `from . import name` holds the name alone); modules joining the
   chain are found the same way, star-importers by the module's name alone (where calls
   count by name); every module such a call resolves through is asked for; methods are
@@ -41,11 +41,9 @@ from fastapi_fix.codemods.depends_to_annotated.facts import (
 from fastapi_fix.codemods.depends_to_annotated.index import (
     Chain,
     ProjectResolver,
-    Reexports,
     converting_params,
     import_words,
     losing_params,
-    reexport_chain,
     star_position,
 )
 from fastapi_fix.engine.codemod import SourceFile, Wanted
@@ -156,7 +154,6 @@ class _Rules:
     # -- who calls a function whose signature changes, who imports from its module -----------
 
     def _callers(self) -> None:
-        reexports = Reexports((file_facts.module, file_facts) for file_facts in self.files)
         keys: dict[tuple[str, str], _Key] = {}
         for file_facts in self.files:
             if file_facts.functions:
@@ -166,7 +163,7 @@ class _Rules:
         # Names under which a key may be imported or called: its own, and its aliases.
         words: set[str] = set()
         for (module, name), key in keys.items():
-            chain = reexport_chain(module, _head(name), reexports)
+            chain = self.resolver.offered(module, _head(name))
             words.update((_head(name), _last(name)), *chain.values())
             if key.importers:
                 self._importers(chain, _last(name) if "." in name else None)
@@ -382,6 +379,15 @@ class _RecordingResolver(ProjectResolver):
     def __init__(self, facts: Mapping[SourceFile, FileFacts], wanted: set[str]) -> None:
         super().__init__(facts)
         self.wanted = wanted
+
+    def offered(self, module: str, name: str) -> dict[str, set[str]]:
+        # Its links come from every module at hand, and ask for none: the words of
+        # `_Rules._importers` find the files that join the chain.
+        wanted, self.wanted = self.wanted, set()
+        try:
+            return super().offered(module, name)
+        finally:
+            self.wanted = wanted
 
     def _resolve_name(self, dotted: str) -> Value | None:
         self.wanted.update(_prefixes(dotted))

@@ -225,7 +225,6 @@ class Project:
         self.reexported = {
             (module, name) for f in facts.values() for module, name in f.from_imports
         }
-        self.reexports = Reexports(self.modules.items())
         self._chains: dict[tuple[str, str], Chain] = {}
         self._imported_by_path = {f.display_path: f.imported_modules for f in facts.values()}
         self._sites: dict[tuple[str, int | None, str], list[SymbolCall]] | None = None
@@ -295,10 +294,10 @@ class Project:
             # else: a library function, which cannot be ours
 
     def chain(self, module: str, name: str) -> Chain:
-        """The modules a caller may take ``module.name`` from (`reexport_chain`)."""
+        """The modules a caller may take ``module.name`` from (`Resolver.offered`)."""
         key = (module, name)
         if key not in self._chains:
-            self._chains[key] = reexport_chain(module, name, self.reexports)
+            self._chains[key] = self._shared.offered(module, name)
         return self._chains[key]
 
     def calls_of(self, module: str, display_path: str, function: FunctionFacts) -> Iterator[_Call]:
@@ -463,50 +462,6 @@ def _unparsed_call(where: str, name: str) -> CallSite:
 # -- re-exports ----------------------------------------------------------------------------
 
 Chain = dict[str, set[str]]  # module → the names it offers one function (or class) under
-
-
-class Reexports:
-    """How names travel between modules: the module-level from-imports of every module, by
-    the name they import, and the modules that star-import each module."""
-
-    def __init__(self, modules: Iterable[tuple[str, FileFacts]]) -> None:
-        # imported name → (importing module, local name, module imported from)
-        self.by_name: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-        self.stars: dict[str, list[str]] = defaultdict(list)  # module → modules star-importing it
-        for key, facts in modules:
-            for local, binding in facts.bindings.items():
-                if binding.kind == "from" and binding.source:
-                    source_module, imported = binding.source
-                    self.by_name[imported].append((key, local, source_module))
-            for source_module, imported in facts.from_imports:
-                if imported == "*":
-                    self.stars[source_module].append(key)
-
-
-def reexport_chain(module: str, name: str, reexports: Reexports) -> Chain:
-    """Every module a caller may import ``module.name`` from, with the names it goes by there:
-    the module itself, each module that from-imports it from one of these (under its own
-    name or an alias), each module that star-imports one of these.
-
-    Shared by the index (which calls may reach a function) and the gather rounds (which
-    files to read for them), so both follow the same links.
-    """
-    chain: Chain = {module: {name}}
-    todo = [module]
-    while todo:
-        offerer = todo.pop()
-        offered = chain[offerer]
-        for imported in list(offered):
-            for importer, local, source_module in reexports.by_name.get(imported, ()):
-                if source_module == offerer and local not in chain.setdefault(importer, set()):
-                    chain[importer].add(local)
-                    todo.append(importer)
-        for importer in reexports.stars.get(offerer, ()):
-            names = chain.setdefault(importer, set())
-            if not offered <= names:
-                names.update(offered)
-                todo.append(importer)
-    return chain
 
 
 def import_words(module: str, is_package: bool) -> Iterator[tuple[str | None, tuple[str, ...]]]:
