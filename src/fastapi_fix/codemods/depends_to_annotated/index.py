@@ -374,7 +374,7 @@ class Project:
         """Whether the module of ``qualified`` is one several files claim (then the shared
         resolver cannot tell their functions apart)."""
         module = self.module_of(qualified)
-        return module is None or "@" in module
+        return module is None or module in self._shared.shared_names
 
     def _symbol_sites(self) -> dict[tuple[str, int | None, str], list[SymbolCall]]:
         """(display path, line, callee's last name) → the calls the shared walk recorded."""
@@ -469,7 +469,7 @@ def import_words(module: str, is_package: bool) -> Iterator[tuple[str | None, tu
     module's name it then holds: anywhere, all (``from a.b.c import x``); inside package
     ``a``, at least ``b`` and ``c`` (``from .b.c import x``); ...; inside ``a.b``, ``c``
     (``from . import c``); inside a package itself, none (``from . import x``)."""
-    parts = module.partition("@")[0].split(".")
+    parts = module.split(".")
     for depth in range(len(parts)):
         yield ".".join(parts[:depth]) or None, tuple(parts[depth:])
     if is_package:
