@@ -17,7 +17,11 @@ None is "unknown". Names follow re-exports and star imports (a literal ``__all__
 what a star takes, else every public name), module-level instances reach their class's
 methods (``Users = UsersTable()``; ``Users.get_user_by_id``), class members follow the C3
 method resolution order of project classes, calls give what the callee returns, and ``with``
-targets what their context manager enters as (`Resolver.enter`). Every
+targets what their context manager enters as (`Resolver.enter`). Where a name
+is bound rather than what it is: `Resolver.defined_at` (the module whose own statement
+binds it) and, backwards, `Resolver.offered` (every module a caller may import it from,
+under which names). A codemod refines what a module-level name is bound to by overriding
+`Resolver._symbol_of` (depends-to-annotated's `ProjectResolver`). Every
 lookup is memoised, and a cycle (``x = x.y``, ``from a import *`` in both ``a`` and ``b``)
 resolves to unknown instead of looping.
 """

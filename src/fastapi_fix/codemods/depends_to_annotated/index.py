@@ -1,8 +1,10 @@
 """Index step of depends-to-annotated: what the whole project decides for each file.
 
-Resolves dependencies across modules (following re-exports), checks how each function is
-called, picks the type of unannotated parameters, and plans aliases: where each is defined,
-how each module names it, and which imports that takes without adding an import cycle.
+Resolves dependencies and calls across modules through the project's shared resolver
+(`ProjectResolver`: `fastapi_fix.project.resolver` with this codemod's import rules on
+top), checks how each function is called, picks the type of unannotated parameters, and
+plans aliases: where each is defined, how each module names it, and which imports that
+takes without adding an import cycle.
 
 Files the run will not write (`FixedPoints`: not named, excluded, read-only, ...) are planned
 around here, never patched afterwards: a new alias is only defined next to a dependency whose
