@@ -3324,3 +3324,133 @@ def test_a_class_reexported_by_its_package_is_named_by_its_own_module() -> None:
             """,
     }
     assert check_project(before, after) == []
+
+
+def test_a_method_called_positionally_on_a_module_level_instance_is_refused() -> None:
+    """`service.helper(2, 3)` resolves (through the shared resolver) to `Service.helper`
+    called on an instance: it binds `self`, so 2 and 3 are `a` and `b`."""
+    before = {
+        "app/__init__.py": "",
+        "app/services.py": """\
+            from fastapi import Depends
+
+
+            def dep():
+                return 1
+
+
+            class Service:
+                def helper(self, a: int = 1, b: int = Depends(dep)):
+                    return a + b
+
+
+            service = Service()
+            """,
+        "app/main.py": """\
+            from app.services import service
+
+            VALUE = service.helper(2, 3)
+            """,
+    }
+    assert check_project(before, {}) == [
+        "app/services.py:9: `b` left as is: `helper` is called positionally at app/main.py:3",
+    ]
+
+
+STAR_REEXPORTED_DEPENDENCY = {
+    "app/__init__.py": "",
+    "app/deps.py": """\
+        def get_token() -> str:
+            return "t"
+        """,
+    "app/api/__init__.py": "from app.deps import *  # noqa: F403\n",
+    "app/routes.py": """\
+        from fastapi import Depends
+
+        from app.api import get_token
+
+
+        def a(token: str = Depends(get_token)):
+            return token
+
+
+        def b(token: str = Depends(get_token)):
+            return token
+        """,
+}
+
+
+def test_a_dependency_reexported_by_a_star_import_gets_its_alias() -> None:
+    """The shared resolver follows `from app.deps import *` to where `get_token` is."""
+    after = {
+        "app/deps.py": """\
+            from typing import Annotated
+
+            from fastapi import Depends
+
+
+            def get_token() -> str:
+                return "t"
+
+
+            TokenDep = Annotated[str, Depends(get_token)]
+            """,
+        "app/routes.py": """\
+            from app.deps import TokenDep
+
+
+            def a(token: TokenDep):
+                return token
+
+
+            def b(token: TokenDep):
+                return token
+            """,
+    }
+    assert check_project(STAR_REEXPORTED_DEPENDENCY, after) == []
+
+
+@pytest.mark.parametrize(
+    "reexport",
+    [
+        pytest.param(
+            "try:\n    from app.deps import get_token\n"
+            "except ImportError:\n    from app.legacy import get_token\n",
+            id="branches-disagree",
+        ),
+        pytest.param(
+            "from typing import TYPE_CHECKING\n\n"
+            "if TYPE_CHECKING:\n    from app.deps import get_token\n",
+            id="type-checking-only",
+        ),
+    ],
+)
+def test_a_dependency_reexported_only_on_some_paths_is_not_followed(reexport: str) -> None:
+    """Which `get_token` `app.api` has when it runs is not known (the branches import two
+    different ones; only a type checker runs the other import): no alias for it."""
+    before = {
+        **STAR_REEXPORTED_DEPENDENCY,
+        "app/legacy.py": 'def get_token() -> str:\n    return "old"\n',
+        "app/api/__init__.py": reexport,
+    }
+    after = {
+        "app/routes.py": """\
+            from typing import Annotated
+
+            from fastapi import Depends
+
+            from app.api import get_token
+
+
+            def a(token: Annotated[str, Depends(get_token)]):
+                return token
+
+
+            def b(token: Annotated[str, Depends(get_token)]):
+                return token
+            """,
+    }
+    findings = check_project(before, after)
+    assert [f.partition(": ")[2].split(":")[0] for f in findings] == [
+        "no alias for `Depends(get_token)`, used 2 times"
+    ]

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import pytest
 
 from fastapi_fix.codemods.depends_to_annotated import DependsToAnnotated
-from fastapi_fix.codemods.depends_to_annotated.index import Reexports, reexport_chain
+from fastapi_fix.codemods.depends_to_annotated.index import ProjectResolver
 from fastapi_fix.engine.codemod import Wanted
 from fastapi_fix.engine.discover import discover
 from fastapi_fix.engine.results import Status
@@ -679,26 +679,32 @@ def test_a_reexport_joins_the_chain_under_its_alias() -> None:
     assert asked.names == []
 
 
-def test_reexport_chain_follows_from_imports_and_star_imports() -> None:
+def test_the_modules_offering_a_function_follow_imports_and_star_imports() -> None:
+    """`Resolver.offered`: from-imports under any name, star imports taking the name (not
+    one a literal `__all__` leaves out), not an import only under TYPE_CHECKING."""
     sources = {
         "app/deps.py": PAGINATE,
         "app/api.py": "from app.deps import get_token, paginate as pages\n",
         "app/everything.py": "from app.api import *\n",
         "app/other.py": "from app.deps import get_token\n",
         "app/unrelated.py": "from app.other import *\n",
+        "app/listed.py": "from app.deps import paginate\n\n__all__ = ['other']\n",
+        "app/from_listed.py": "from app.listed import *\n",
+        "app/typed.py": (
+            "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n"
+            "    from app.deps import paginate\n"
+        ),
     }
     codemod = DependsToAnnotated()
-    facts = [
-        (
-            in_memory_file(path).module_name,
-            codemod.gather(in_memory_file(path), ast.parse(textwrap.dedent(code))),
-        )
+    facts = {
+        in_memory_file(path): codemod.gather(in_memory_file(path), ast.parse(textwrap.dedent(code)))
         for path, code in sources.items()
-    ]
-    assert reexport_chain("app.deps", "paginate", Reexports(facts)) == {
+    }
+    assert ProjectResolver(facts).offered("app.deps", "paginate") == {
         "app.deps": {"paginate"},
         "app.api": {"pages"},
         "app.everything": {"pages"},
+        "app.listed": {"paginate"},
     }
 
 

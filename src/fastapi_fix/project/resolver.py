@@ -17,7 +17,11 @@ None is "unknown". Names follow re-exports and star imports (a literal ``__all__
 what a star takes, else every public name), module-level instances reach their class's
 methods (``Users = UsersTable()``; ``Users.get_user_by_id``), class members follow the C3
 method resolution order of project classes, calls give what the callee returns, and ``with``
-targets what their context manager enters as (`Resolver.enter`). Every
+targets what their context manager enters as (`Resolver.enter`). Where a name
+is bound rather than what it is: `Resolver.defined_at` (the module whose own statement
+binds it) and, backwards, `Resolver.offered` (every module a caller may import it from,
+under which names). A codemod refines what a module-level name is bound to by overriding
+`Resolver._symbol_of` (depends-to-annotated's `ProjectResolver`). Every
 lookup is memoised, and a cycle (``x = x.y``, ``from a import *`` in both ``a`` and ``b``)
 resolves to unknown instead of looping.
 """
@@ -52,6 +56,7 @@ Bound = tuple[Literal["extbound"], str, str]  # (kind, library type, attribute n
 Alias = tuple[Literal["alias"], "Value"]
 Value = Named | Bound | Alias
 PROPERTIES = frozenset({"builtins.property", "functools.cached_property"})
+MAX_REEXPORTS = 8  # how many imports `Resolver.defined_at` follows
 _MANAGER_DECORATORS: frozenset[Value | None] = frozenset(
     ("ext", name) for name in CONTEXT_MANAGER_DECORATORS
 )
@@ -102,6 +107,9 @@ class Resolver(Generic[F]):
         self._linearized: dict[str, list[str | Value]] = {}
         self._linearizing: set[str] = set()
         self._starring: set[tuple[str, str]] = set()  # (module, name) looked up through stars
+        self._links: (
+            tuple[dict[tuple[str, str], list[tuple[str, str]]], dict[str, list[str]]] | None
+        ) = None
 
     def resolve(self, symbol: Sym | None) -> Value | None:
         if symbol is None:
@@ -224,10 +232,14 @@ class Resolver(Generic[F]):
                     return value
         return self._resolve_name(dotted)
 
+    def _symbol_of(self, module: str, name: str) -> Sym | None:
+        """What a module-level name of ``module`` is bound to (a codemod may know better)."""
+        return self.modules[module].symbols.get(name)
+
     def _module_member(self, module: str, name: str) -> Value | None:
         facts = self.modules[module]
         if name in facts.symbols:
-            return self.resolve(facts.symbols[name])
+            return self.resolve(self._symbol_of(module, name))
         if f"{module}.{name}" in self.modules:
             return ("module", f"{module}.{name}")
         if (module, name) in self._starring:
@@ -241,6 +253,93 @@ class Resolver(Generic[F]):
         finally:
             self._starring.discard((module, name))
         return None
+
+    def defined_at(self, dotted: str, depth: int = 0) -> tuple[str, str] | None:
+        """(module, rest) where the module-level statement binding the first name after
+        ``dotted``'s module is, following imports, re-exports and star imports:
+        ``("app.services", "user_service.get_current_user")`` for
+        ``app.api.deps.user_service.get_current_user`` when ``app.api.deps`` imports
+        ``user_service`` from ``app.services``, which defines it. None for a module itself,
+        a name no module binds, a chain longer than `MAX_REEXPORTS` (or a cycle). Modules
+        go by the names the run gave them (not `path_modules`): a codemod writes imports of
+        what this finds."""
+        if dotted in self.modules:
+            return None
+        parts = dotted.split(".")
+        for end in range(len(parts) - 1, 0, -1):
+            module = ".".join(parts[:end])
+            if module in self.modules:
+                return self._defined_in(module, parts[end], parts[end + 1 :], depth)
+        return None
+
+    def _defined_in(
+        self, module: str, name: str, tail: list[str], depth: int
+    ) -> tuple[str, str] | None:
+        if depth > MAX_REEXPORTS:
+            return None
+        rest = ".".join(tail)
+        symbol = self._symbol_of(module, name)
+        if symbol is None:
+            if name in self.modules[module].symbols:
+                return None  # bound, but to nothing known
+            if f"{module}.{name}" in self.modules:
+                return self.defined_at(f"{module}.{name}.{rest}", depth + 1) if rest else None
+            stars = [
+                star for star in self.modules[module].star_imports if self._exports(star, name)
+            ]
+            for star in stars:
+                found = self._defined_in(star, name, tail, depth + 1)
+                if found is not None:
+                    return found
+            return None
+        if symbol[0] in ("ref", "near"):  # an import (or ``x = y``): where it comes from
+            target = symbol[1] if symbol[0] == "ref" else symbol[2]
+            return self.defined_at(f"{target}.{rest}" if rest else target, depth + 1)
+        return module, f"{name}.{rest}" if rest else name
+
+    def offered(self, module: str, name: str) -> dict[str, set[str]]:
+        """Every module a caller may take ``module.name`` from, with the names it goes by
+        there (what `defined_at` follows, backwards): the module itself, each module that
+        imports it from one of these (under its own name or another; ``x = name`` too),
+        each module whose star import of one of these takes it."""
+        importers, stars = self._importers()
+        chain: dict[str, set[str]] = {module: {name}}
+        todo = [module]
+        while todo:
+            offerer = todo.pop()
+            offered = chain[offerer]
+            for imported in list(offered):
+                for importer, local in importers.get((offerer, imported), ()):
+                    if local not in chain.setdefault(importer, set()):
+                        chain[importer].add(local)
+                        todo.append(importer)
+            taken = {each for each in offered if self._exports(offerer, each)}
+            for importer in stars.get(offerer, ()):
+                if not taken <= chain.get(importer, set()):
+                    chain.setdefault(importer, set()).update(taken)
+                    todo.append(importer)
+        return chain
+
+    def _importers(
+        self,
+    ) -> tuple[dict[tuple[str, str], list[tuple[str, str]]], dict[str, list[str]]]:
+        """(module, name) → (module importing it, the name it binds), and module → modules
+        star-importing it: the links `offered` walks, built once."""
+        if self._links is None:
+            importers: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+            stars: dict[str, list[str]] = defaultdict(list)
+            for module, facts in self.modules.items():
+                for local in facts.symbols:
+                    symbol = self._symbol_of(module, local)
+                    if symbol is not None and symbol[0] in ("ref", "near"):
+                        dotted = symbol[1] if symbol[0] == "ref" else symbol[2]
+                        source, _, imported = dotted.rpartition(".")
+                        if source:
+                            importers[source, imported].append((module, local))
+                for star in facts.star_imports:
+                    stars[star].append(module)
+            self._links = (importers, stars)
+        return self._links
 
     def _exports(self, module: str, name: str) -> bool:
         """Whether ``from module import *`` takes ``name``: what a literal ``__all__`` lists,

@@ -10,7 +10,7 @@ until nothing new is wanted:
 - who calls a rewritten function (`Project.calls_of`): a call it resolves to the function,
   or one it cannot resolve but counts as one (`f(...)` where ``f`` may be it: in a module
   importing from one that offers it), imports from a module of the function's re-export
-  chain (`reexport_chain`): that import holds the module's own name and the name called
+  chain (`Resolver.offered`): that import holds the module's own name and the name called
   (inside a package, `from . import name` holds the name alone); modules joining the
   chain are found the same way, star-importers by the module's name alone (where calls
   count by name); every module such a call resolves through is asked for; methods are
@@ -40,13 +40,10 @@ from fastapi_fix.codemods.depends_to_annotated.facts import (
 )
 from fastapi_fix.codemods.depends_to_annotated.index import (
     Chain,
-    Reexports,
+    ProjectResolver,
     converting_params,
-    definition_in,
     import_words,
     losing_params,
-    reexport_chain,
-    resolve_in,
     star_position,
 )
 from fastapi_fix.engine.codemod import SourceFile, Wanted
@@ -55,6 +52,8 @@ from fastapi_fix.project.fastapi import (
     FASTAPI_PARAM_MODULES,
     PARAM_FUNCTIONS,
 )
+from fastapi_fix.project.resolver import Value
+from fastapi_fix.project.symbols import Sym
 
 ANY = "typing.Any"
 ANNOTATED_OR_ANY = ("typing.Annotated", "typing_extensions.Annotated", ANY)
@@ -108,6 +107,7 @@ class _Rules:
         self.wanted_modules: set[str] = set()
         self.together: set[frozenset[str]] = set()
         self.within: set[tuple[str, frozenset[str]]] = set()
+        self.resolver = _RecordingResolver(facts, self.wanted_modules)
 
     def wanted(self) -> Wanted:
         self._project_packages()
@@ -127,12 +127,11 @@ class _Rules:
         self.wanted_modules.update(_prefixes(dotted))
 
     def _resolve(self, qualified: str) -> tuple[str, str] | None:
-        """`Project.resolve` on the facts so far. The index picks the longest prefix that is a
-        module, so every prefix is asked for; each re-export followed, likewise."""
-        return resolve_in(self.modules, qualified, self._ask)
+        """`Project.resolve` on the facts so far, asking for every module it reads."""
+        return self.resolver.located(qualified)
 
     def _definition(self, qualified: str | None) -> tuple[str, str, Definition] | None:
-        return definition_in(self.modules, qualified, self._ask)
+        return self.resolver.definition(qualified)
 
     # -- which top-level packages are the project's ---------------------------------------
 
@@ -155,7 +154,6 @@ class _Rules:
     # -- who calls a function whose signature changes, who imports from its module -----------
 
     def _callers(self) -> None:
-        reexports = Reexports((file_facts.module, file_facts) for file_facts in self.files)
         keys: dict[tuple[str, str], _Key] = {}
         for file_facts in self.files:
             if file_facts.functions:
@@ -165,20 +163,20 @@ class _Rules:
         # Names under which a key may be imported or called: its own, and its aliases.
         words: set[str] = set()
         for (module, name), key in keys.items():
-            chain = reexport_chain(module, _head(name), reexports)
+            chain = self.resolver.offered(module, _head(name))
             words.update((_head(name), _last(name)), *chain.values())
             if key.importers:
                 self._importers(chain, _last(name) if "." in name else None)
             if key.star_importers:
                 for offerer in chain:
                     self._star_importers(offerer)
-        # Resolving a call asks for every module on the way.
+        # Resolving a call (`Project._index_calls`) asks for every module on the way.
         for file_facts in self.files:
             for call in file_facts.calls:
                 if call.target and (
                     call.name in words or not words.isdisjoint(call.target.split("."))
                 ):
-                    self._resolve(call.target)
+                    self.resolver.resolve(("ref", call.target))
 
     def _function_callers(
         self, module: str, function: FunctionFacts, keys: dict[tuple[str, str], _Key]
@@ -371,6 +369,45 @@ class _Rules:
         if found is None or found[2].kind != "class":
             return set()
         return set(_roots(found[2].returns))
+
+
+class _RecordingResolver(ProjectResolver):
+    """A `ProjectResolver` that writes down, in ``wanted``, the modules its lookups read:
+    every prefix of each name it resolves (the longest one that is a module wins), the
+    submodule each member may be, the modules each star import may take a name from."""
+
+    def __init__(self, facts: Mapping[SourceFile, FileFacts], wanted: set[str]) -> None:
+        super().__init__(facts)
+        self.wanted = wanted
+
+    def offered(self, module: str, name: str) -> dict[str, set[str]]:
+        # Its links come from every module at hand, and ask for none: the words of
+        # `_Rules._importers` find the files that join the chain.
+        wanted, self.wanted = self.wanted, set()
+        try:
+            return super().offered(module, name)
+        finally:
+            self.wanted = wanted
+
+    def _resolve_name(self, dotted: str) -> Value | None:
+        self.wanted.update(_prefixes(dotted))
+        return super()._resolve_name(dotted)
+
+    def defined_at(self, dotted: str, depth: int = 0) -> tuple[str, str] | None:
+        self.wanted.update(_prefixes(dotted))
+        return super().defined_at(dotted, depth)
+
+    def _symbol_of(self, module: str, name: str) -> Sym | None:
+        self._looked_in(module, name)
+        return super()._symbol_of(module, name)
+
+    def _module_member(self, module: str, name: str) -> Value | None:
+        self._looked_in(module, name)
+        return super()._module_member(module, name)
+
+    def _looked_in(self, module: str, name: str) -> None:
+        self.wanted.add(f"{module}.{name}")
+        self.wanted.update(self.modules[module].star_imports)
 
 
 def _roots(type_expr: TypeExpr | None) -> Iterable[str]:

@@ -1,8 +1,10 @@
 """Index step of depends-to-annotated: what the whole project decides for each file.
 
-Resolves dependencies across modules (following re-exports), checks how each function is
-called, picks the type of unannotated parameters, and plans aliases: where each is defined,
-how each module names it, and which imports that takes without adding an import cycle.
+Resolves dependencies and calls across modules through the project's shared resolver
+(`ProjectResolver`: `fastapi_fix.project.resolver` with this codemod's import rules on
+top), checks how each function is called, picks the type of unannotated parameters, and
+plans aliases: where each is defined, how each module names it, and which imports that
+takes without adding an import cycle.
 
 Files the run will not write (`FixedPoints`: not named, excluded, read-only, ...) are planned
 around here, never patched afterwards: a new alias is only defined next to a dependency whose
@@ -20,7 +22,7 @@ from __future__ import annotations
 import ast
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -44,9 +46,10 @@ from fastapi_fix.project.fastapi import (
     param_function,
     walk,
 )
-from fastapi_fix.project.resolver import Resolver
+from fastapi_fix.project.resolver import Resolver, Value
 from fastapi_fix.project.symbols import CallSite as SymbolCall
 from fastapi_fix.project.symbols import FunctionFacts as SymbolFunction
+from fastapi_fix.project.symbols import Sym
 
 Import = tuple[str, str]  # from <module> import <name>
 MAX_PLACES = 3
@@ -128,9 +131,6 @@ class _Use:
     type: TypeExpr
 
 
-MAX_REEXPORTS = 8  # how many re-exports a name is followed through
-
-
 def module_in(modules: Mapping[str, FileFacts], dotted: str) -> str | None:
     """The longest prefix of ``dotted`` that is one of ``modules``."""
     parts = dotted.split(".")
@@ -141,44 +141,63 @@ def module_in(modules: Mapping[str, FileFacts], dotted: str) -> str | None:
     return None
 
 
-def resolve_in(
-    modules: Mapping[str, FileFacts],
-    qualified: str,
-    looked_up: Callable[[str], None] | None = None,
-    depth: int = 0,
-) -> tuple[str, str] | None:
-    """(module, name) where ``qualified`` is defined, following re-exports; ``looked_up`` is
-    told every name looked for (the gather rounds ask for the modules it could be in)."""
-    if looked_up is not None:
-        looked_up(qualified)
-    module = module_in(modules, qualified)
-    if module is None or module == qualified or depth > MAX_REEXPORTS:
-        return None
-    rest = qualified[len(module) + 1 :]
-    head, _, tail = rest.partition(".")
-    facts = modules[module]
-    if head in facts.definitions:
-        return module, rest
-    binding = facts.bindings.get(head)
-    if binding is not None and binding.qualified and binding.kind != "local":
-        return resolve_in(
-            modules, binding.qualified + (f".{tail}" if tail else ""), looked_up, depth + 1
-        )
-    return None
+class ProjectResolver(Resolver[SymbolFunction]):
+    """The project's shared `Resolver`, over the module facts every file's facts embed, with
+    depends-to-annotated's two rules about imports on top: a name a module's branches import
+    from different places (``try:``/``except ImportError:``) is unknown, and a name imported
+    only under ``if TYPE_CHECKING:`` is not there when the module runs."""
 
+    def __init__(self, facts: Mapping[SourceFile, FileFacts]) -> None:
+        super().__init__({file: f.symbols for file, f in facts.items() if f.symbols})
+        self.files = {f.module: f for f in facts.values()}
 
-def definition_in(
-    modules: Mapping[str, FileFacts],
-    qualified: str | None,
-    looked_up: Callable[[str], None] | None = None,
-) -> tuple[str, str, Definition] | None:
-    """Where ``qualified`` is defined, and what it is, if it is one unambiguous definition."""
-    found = resolve_in(modules, qualified, looked_up) if qualified else None
-    if found is None or "." in found[1]:
+    def _symbol_of(self, module: str, name: str) -> Sym | None:
+        symbol = super()._symbol_of(module, name)
+        facts = self.files.get(module)
+        if facts is not None and name not in facts.definitions:
+            binding = facts.bindings.get(name)
+            if binding is not None and binding.qualified is None:
+                return None  # bound differently on different paths (`Binding`)
+            if binding is None and symbol is not None and symbol[0] in ("ref", "near"):
+                return None  # an import the module does not run (TYPE_CHECKING)
+        return symbol
+
+    def definition(self, qualified: str | None) -> tuple[str, str, Definition] | None:
+        """Where ``qualified`` is defined, and what it is, if it is one unambiguous
+        top-level definition (def, class, ``name = Callee(...)``)."""
+        found = self.defined_at(qualified) if qualified else None
+        if found is None or "." in found[1]:
+            return None
+        module, name = found
+        definition = self.files[module].definitions.get(name)
+        return None if definition is None or definition.ambiguous else (module, name, definition)
+
+    def located(self, qualified: str) -> tuple[str, str] | None:
+        """(module, rest) where ``qualified`` is defined (`Resolver.defined_at`), when that is
+        one of the module's definitions (``Class.method``, ``instance.method`` included)."""
+        found = self.defined_at(qualified)
+        if found is None or found[1].partition(".")[0] not in self.files[found[0]].definitions:
+            return None
+        return found
+
+    def on_instance(self, qualified: str) -> bool:
+        """Whether a call of ``qualified`` is made on an instance (so binds ``self``)."""
+        receiver = qualified.rpartition(".")[0]
+        value = self.resolve(("ref", receiver)) if receiver else None
+        return value is not None and value[0] == "inst"
+
+    def location(self, value: Value | None) -> tuple[str, str] | None:
+        """(module, qualified name there) of a project function or class."""
+        if value is None:
+            return None
+        if value[0] == "func" and value[1] in self.function_facts:
+            function = self.function_facts[value[1]]
+            module = function.key[: len(function.key) - len(function.qualname) - 1]
+            return (module, function.qualname) if module in self.files else None
+        if value[0] == "class" and value[1] in self.classes:
+            owner = module_in(self.files, value[1])
+            return (owner, value[1][len(owner) + 1 :]) if owner else None
         return None
-    module, name = found
-    definition = modules[module].definitions[name]
-    return None if definition.ambiguous else (module, name, definition)
 
 
 class Project:
@@ -198,19 +217,19 @@ class Project:
             m: self._imported(f.runtime_imports) for m, f in self.modules.items()
         }
         self._reach: dict[str, set[str]] = {}
-        self._by_target: dict[tuple[str, str], list[CallSite]] = defaultdict(list)
+        self._shared = ProjectResolver(facts)
+        # (module, qualified name) → the calls resolving to it, each with whether it is made
+        # on an instance (``service.method(...)`` binds ``self``).
+        self._by_target: dict[tuple[str, str], list[tuple[CallSite, bool]]] = defaultdict(list)
         self._by_name: dict[str, list[CallSite]] = defaultdict(list)
         for module_facts in facts.values():
             self._index_calls(module_facts.calls)
         self.reexported = {
             (module, name) for f in facts.values() for module, name in f.from_imports
         }
-        self.reexports = Reexports(self.modules.items())
         self._chains: dict[tuple[str, str], Chain] = {}
         self._imported_by_path = {f.display_path: f.imported_modules for f in facts.values()}
-        self._facts = facts
         self._sites: dict[tuple[str, int | None, str], list[SymbolCall]] | None = None
-        self._shared: Resolver[SymbolFunction] | None = None
 
     # -- names and modules ---------------------------------------------------------------
 
@@ -220,10 +239,10 @@ class Project:
 
     def resolve(self, qualified: str) -> tuple[str, str] | None:
         """(module, name) where ``qualified`` is defined, following re-exports."""
-        return resolve_in(self.modules, qualified)
+        return self._shared.located(qualified)
 
     def definition(self, qualified: str | None) -> tuple[str, str, Definition] | None:
-        return definition_in(self.modules, qualified)
+        return self._shared.definition(qualified)
 
     # -- the import graph ----------------------------------------------------------------
 
@@ -265,25 +284,31 @@ class Project:
 
     def _index_calls(self, calls: Iterable[CallSite]) -> None:
         for call in calls:
-            resolved = self.resolve(call.target) if call.target else None
-            if resolved is not None:
-                self._by_target[resolved].append(call)
+            value = self._shared.resolve(("ref", call.target)) if call.target else None
+            where = self._shared.location(value)
+            if where is not None:
+                assert call.target is not None
+                self._by_target[where].append((call, self._shared.on_instance(call.target)))
+            elif value is not None and value[0] != "ext":
+                pass  # a library object's method (`router.get`), or no function at all
             elif call.target is None or call.target.partition(".")[0] in self.first_party:
                 self._by_name[call.name].append(call)
             # else: a library function, which cannot be ours
 
     def chain(self, module: str, name: str) -> Chain:
-        """The modules a caller may take ``module.name`` from (`reexport_chain`)."""
+        """The modules a caller may take ``module.name`` from (`Resolver.offered`)."""
         key = (module, name)
         if key not in self._chains:
-            self._chains[key] = reexport_chain(module, name, self.reexports)
+            self._chains[key] = self._shared.offered(module, name)
         return self._chains[key]
 
     def calls_of(self, module: str, display_path: str, function: FunctionFacts) -> Iterator[_Call]:
         """Every call that may reach ``function``: exactly when names resolve, else by name
         where a name can lead to it."""
         if function.kind == "function":
-            yield from (_Call(c, 0, True) for c in self._by_target.get((module, function.name), []))
+            yield from (
+                _Call(c, 0, True) for c, _ in self._by_target.get((module, function.name), [])
+            )
             yield from (
                 _Call(c, 0, False)
                 for c in self._reaching_by_name(module, display_path, function.name)
@@ -293,11 +318,17 @@ class Project:
         elif function.kind == "method":
             if function.qualified:
                 rest = function.qualified[len(module) + 1 :]
-                # C.method(obj, ...) passes self itself; C.classmethod(...) binds cls.
-                yield from (_Call(c, 0, False) for c in self._by_target.get((module, rest), []))
+                # C.method(obj, ...) passes self itself; C.classmethod(...) binds cls;
+                # service.method(...) on an instance binds self.
+                yield from (
+                    _Call(c, function.offset if bound else 0, False)
+                    for c, bound in self._by_target.get((module, rest), [])
+                )
                 if function.name == "__init__":
                     cls = rest.rpartition(".")[0]
-                    yield from (_Call(c, 1, True) for c in self._by_target.get((module, cls), []))
+                    yield from (
+                        _Call(c, 1, True) for c, _ in self._by_target.get((module, cls), [])
+                    )
                     yield from (
                         _Call(c, 1, False)
                         for c in self._reaching_by_name(module, display_path, cls)
@@ -345,7 +376,7 @@ class Project:
         """Whether the module of ``qualified`` is one several files claim (then the shared
         resolver cannot tell their functions apart)."""
         module = self.module_of(qualified)
-        return module is None or "@" in module
+        return module is None or module in self._shared.shared_names
 
     def _symbol_sites(self) -> dict[tuple[str, int | None, str], list[SymbolCall]]:
         """(display path, line, callee's last name) → the calls the shared walk recorded."""
@@ -358,10 +389,6 @@ class Project:
         return self._sites
 
     def _resolver(self) -> Resolver[SymbolFunction]:
-        if self._shared is None:
-            self._shared = Resolver(
-                {file: facts.symbols for file, facts in self._facts.items() if facts.symbols}
-            )
         return self._shared
 
     def _reaching_by_name(self, module: str, display_path: str, name: str) -> Iterator[CallSite]:
@@ -439,56 +466,12 @@ def _unparsed_call(where: str, name: str) -> CallSite:
 Chain = dict[str, set[str]]  # module → the names it offers one function (or class) under
 
 
-class Reexports:
-    """How names travel between modules: the module-level from-imports of every module, by
-    the name they import, and the modules that star-import each module."""
-
-    def __init__(self, modules: Iterable[tuple[str, FileFacts]]) -> None:
-        # imported name → (importing module, local name, module imported from)
-        self.by_name: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-        self.stars: dict[str, list[str]] = defaultdict(list)  # module → modules star-importing it
-        for key, facts in modules:
-            for local, binding in facts.bindings.items():
-                if binding.kind == "from" and binding.source:
-                    source_module, imported = binding.source
-                    self.by_name[imported].append((key, local, source_module))
-            for source_module, imported in facts.from_imports:
-                if imported == "*":
-                    self.stars[source_module].append(key)
-
-
-def reexport_chain(module: str, name: str, reexports: Reexports) -> Chain:
-    """Every module a caller may import ``module.name`` from, with the names it goes by there:
-    the module itself, each module that from-imports it from one of these (under its own
-    name or an alias), each module that star-imports one of these.
-
-    Shared by the index (which calls may reach a function) and the gather rounds (which
-    files to read for them), so both follow the same links.
-    """
-    chain: Chain = {module: {name}}
-    todo = [module]
-    while todo:
-        offerer = todo.pop()
-        offered = chain[offerer]
-        for imported in list(offered):
-            for importer, local, source_module in reexports.by_name.get(imported, ()):
-                if source_module == offerer and local not in chain.setdefault(importer, set()):
-                    chain[importer].add(local)
-                    todo.append(importer)
-        for importer in reexports.stars.get(offerer, ()):
-            names = chain.setdefault(importer, set())
-            if not offered <= names:
-                names.update(offered)
-                todo.append(importer)
-    return chain
-
-
 def import_words(module: str, is_package: bool) -> Iterator[tuple[str | None, tuple[str, ...]]]:
     """Where an import of ``module`` (or of a name from it) can be, and the words of the
     module's name it then holds: anywhere, all (``from a.b.c import x``); inside package
     ``a``, at least ``b`` and ``c`` (``from .b.c import x``); ...; inside ``a.b``, ``c``
     (``from . import c``); inside a package itself, none (``from . import x``)."""
-    parts = module.partition("@")[0].split(".")
+    parts = module.split(".")
     for depth in range(len(parts)):
         yield ".".join(parts[:depth]) or None, tuple(parts[depth:])
     if is_package:
