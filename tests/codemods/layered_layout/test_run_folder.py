@@ -385,6 +385,7 @@ def test_a_root_app_beside_a_package_holding_the_layers_is_already_layered(
         pytest.param(
             {
                 "src/shop/main.py": "from shop import crud\n",
+                "src/shop/crud.py": "",
                 "tests/test_a.py": "from tests import helpers\n",
                 "tests/helpers.py": "",
             },
@@ -397,6 +398,18 @@ def test_a_root_app_beside_a_package_holding_the_layers_is_already_layered(
             "main.py",
             "the default",
             id="stdlib-names-are-not-evidence",
+        ),
+        pytest.param(
+            # The template's migrations folder is named after the library it imports: inside
+            # `app/alembic/`, `import alembic` is the library, not the folder holding the file.
+            {
+                "backend/app/main.py": "from app.api import router\n",
+                "backend/app/api.py": "",
+                "backend/app/alembic/env.py": "from alembic import context\n\nfrom app import api\n",
+            },
+            "backend/app/main.py",
+            "backend",
+            id="a-folder-holding-the-importing-file-is-no-evidence",
         ),
     ],
 )

@@ -66,11 +66,13 @@ def find_run_folder(
     for path, tree in sorted(trees.items()):
         if tree is None or any(_inside(path, folder) is not None for folder in others):
             continue
-        for line, first in _absolute_imports(tree):
+        for line, first, then in _absolute_imports(tree):
             holding = [f for f in _folders_above(path) if first in names_in.get(f, ())]
             # Held by several folders above it (`utils` beside the file and at the root):
             # it resolves from either, so it says nothing of which one runs the app.
             folder = holding[0] if len(holding) == 1 else None
+            if folder is not None and _shadows(folder, first, then, path, names_in):
+                continue  # `from alembic import context` in `alembic/env.py`: the library
             if folder is not None and (folder in app_folders or (folder, first) in app_names):
                 votes[folder].append(f"{path}:{line} ({first})")
     if not votes:
@@ -113,6 +115,18 @@ def named_from(
     return named
 
 
+def _shadows(
+    folder: str, name: str, then: tuple[str, ...], rel_path: str, names_in: Mapping[str, set[str]]
+) -> bool:
+    """Whether module ``name`` of ``folder`` holds the importing file yet has none of the
+    names imported from it: a folder named after the library it imports (the template's
+    `app/alembic/env.py` doing `from alembic import context`), which says nothing of where
+    the app runs."""
+    target = f"{folder}/{name}" if folder else name
+    holds_the_file = rel_path == f"{target}.py" or rel_path.startswith(f"{target}/")
+    return holds_the_file and not any(part in names_in.get(target, ()) for part in then)
+
+
 def _inside(rel_path: str, folder: str) -> str | None:
     if not folder:
         return rel_path
@@ -140,16 +154,18 @@ def _importable_names(sources: Iterable[str]) -> dict[str, set[str]]:
     return names
 
 
-def _absolute_imports(tree: ast.Module) -> Iterable[tuple[int, str]]:
-    """(line, first name) of each absolute import, standard library ones left out (a
-    project file named like one does not make the stdlib import a project one)."""
+def _absolute_imports(tree: ast.Module) -> Iterable[tuple[int, str, tuple[str, ...]]]:
+    """(line, first name, the names imported from it) of each absolute import, standard
+    library ones left out (a project file named like one does not make the stdlib import a
+    project one)."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                first = alias.name.partition(".")[0]
+                first, _, rest = alias.name.partition(".")
                 if first not in sys.stdlib_module_names:
-                    yield node.lineno, first
+                    yield node.lineno, first, (rest.partition(".")[0],) if rest else ()
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            first = node.module.partition(".")[0]
+            first, _, rest = node.module.partition(".")
             if first not in sys.stdlib_module_names and first != "__future__":
-                yield node.lineno, first
+                then = (rest.partition(".")[0],) if rest else tuple(a.name for a in node.names)
+                yield node.lineno, first, then
