@@ -7,9 +7,13 @@ Every case goes through the shared helper (LF, CRLF, BOM, compile, second run is
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from fastapi_fix.codemods import REGISTRY
+from fastapi_fix.codemods import REGISTRY, by_name
+from fastapi_fix.engine.codemod import SourceFile
+from fastapi_fix.engine.pipeline import gather_file
 from tests.helpers import check_noop, check_transformed, run_project
 
 CODEMOD = "blocking-to-threadpool"
@@ -666,3 +670,15 @@ def test_an_in_memory_test_engine_decides_sqlalchemy_offloads(engine: str, offlo
     else:
         (finding,) = check_noop(CODEMOD, before, context=context)
         assert "`tests.conftest` line 4 makes an in-memory SQLite engine" in finding.message
+
+
+def test_one_walk_of_a_file_for_both_codemods() -> None:
+    """blocking-to-threadpool reads async-to-sync's facts of a file: gathered for both in one
+    run, the file is walked once and both hold the same facts."""
+    codemods = [by_name()[name]() for name in ("async-to-sync", CODEMOD)]
+    file = SourceFile(Path("/project/app/main.py"), "app/main.py", "app.main")
+    source = b"from fastapi import APIRouter\n\nrouter = APIRouter()\n\n\n"
+    source += b"@router.get('/')\nasync def read():\n    return open('x').read()\n"
+    outcome = gather_file(file, source, codemods)
+    assert outcome.gathered == {"async-to-sync", CODEMOD}
+    assert outcome.facts["async-to-sync"] is outcome.facts[CODEMOD][0]

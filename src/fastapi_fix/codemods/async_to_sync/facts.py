@@ -199,8 +199,20 @@ class ModuleFacts(symbols.ModuleFacts[FunctionFacts]):
     mutable_globals: dict[str, str] = field(default_factory=dict)
 
 
+# blocking-to-threadpool gathers these same facts from the same tree, right after
+# async-to-sync (the engine parses a file once for every codemod): the walk is done once and
+# its facts, which nothing changes after the gather, are shared. The tree is held, so that
+# its identity cannot be taken by another tree meanwhile.
+_last_gathered: tuple[ast.Module, SourceFile, ModuleFacts] | None = None
+
+
 def gather_module(file: SourceFile, tree: ast.Module) -> ModuleFacts:
-    return _Gatherer(file, tree).run()
+    global _last_gathered
+    if _last_gathered is not None and _last_gathered[0] is tree and _last_gathered[1] == file:
+        return _last_gathered[2]
+    facts = _Gatherer(file, tree).run()
+    _last_gathered = (tree, file, facts)
+    return facts
 
 
 class _Gatherer(SymbolWalker[FunctionFacts]):

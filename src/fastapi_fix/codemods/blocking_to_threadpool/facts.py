@@ -85,15 +85,17 @@ def gather_extras(file: SourceFile, tree: ast.Module) -> ThreadpoolFacts:
     )
     facts.offloader = imports.names.get(RUN_IN_THREADPOOL, "")
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and _per_thread_sqlite_engine(node, imports):
-            facts.per_thread_sqlite = facts.per_thread_sqlite or node.lineno
-        if isinstance(node, ast.Call) and imports.qualified(node.func) == "sqlite3.connect":
-            facts.sqlite_shared |= any(
-                k.arg == "check_same_thread"
-                and isinstance(k.value, ast.Constant)
-                and k.value.value is False
-                for k in node.keywords
-            )
+        if isinstance(node, ast.Call):
+            callee = imports.qualified(node.func)  # once per call: most calls are neither
+            if callee in ENGINE_FACTORIES and _per_thread_sqlite_engine(node):
+                facts.per_thread_sqlite = facts.per_thread_sqlite or node.lineno
+            if callee == "sqlite3.connect":
+                facts.sqlite_shared |= any(
+                    k.arg == "check_same_thread"
+                    and isinstance(k.value, ast.Constant)
+                    and k.value.value is False
+                    for k in node.keywords
+                )
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             facts.functions[(node.lineno, node.col_offset)] = _function_extras(node, imports)
             if node.name == RUN_IN_THREADPOOL:
@@ -114,11 +116,13 @@ def gather_extras(file: SourceFile, tree: ast.Module) -> ThreadpoolFacts:
     return facts
 
 
-def _per_thread_sqlite_engine(call: ast.Call, imports: ImportTable) -> bool:
-    """``create_engine("sqlite://")`` or ``":memory:"`` without a ``poolclass``: its default
-    ``SingletonThreadPool`` opens one in-memory database per thread."""
-    if imports.qualified(call.func) not in ("sqlalchemy.create_engine", "sqlmodel.create_engine"):
-        return False
+ENGINE_FACTORIES = ("sqlalchemy.create_engine", "sqlmodel.create_engine")
+
+
+def _per_thread_sqlite_engine(call: ast.Call) -> bool:
+    """``create_engine("sqlite://")`` or ``":memory:"`` (a call of one of `ENGINE_FACTORIES`)
+    without a ``poolclass``: its default ``SingletonThreadPool`` opens one in-memory database
+    per thread."""
     url = call.args[0] if call.args else None
     if not (isinstance(url, ast.Constant) and isinstance(url.value, str)):
         return False
