@@ -147,17 +147,24 @@ def _rewrite(ctx: FileContext, original: cst.Module, plan: FilePlan) -> cst.Modu
             module, ctx.file, [i for i in plan.removable if (i[2] or i[1]) in unused]
         )
     if module is not original:
-        module = remove_imports(module, ctx.file, _fastapi_left_unused(plan, module))
+        module = remove_imports(module, ctx.file, _fastapi_left_unused(plan, rewriter, module))
     return module
 
 
-def _fastapi_left_unused(plan: FilePlan, module: cst.Module) -> list[tuple[str, str, str | None]]:
+def _fastapi_left_unused(
+    plan: FilePlan, rewriter: SignatureRewriter, module: cst.Module
+) -> list[tuple[str, str, str | None]]:
     """Imports of FastAPI's parameter functions the module used before its rewrite and no
     longer uses (``Depends`` once every use is an alias); one that was unused before stays."""
+    # Only a parameter now written with an alias loses its uses (an inline ``Annotated``
+    # keeps its ``Depends(...)``): where none lost one of these names, none can be unused, and
+    # the module need not be printed and parsed again.
+    lost = {name for step in rewriter.aliased for name, _ in step.uses}
     used_before = {
         imported
         for imported in plan.fastapi_imports
         if plan.name_uses.get(imported[2] or imported[1], 0) > 0
+        and (imported[2] or imported[1]) in lost
     }
     if not used_before:
         return []
