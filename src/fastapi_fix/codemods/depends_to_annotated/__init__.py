@@ -27,7 +27,6 @@ from fastapi_fix.codemods.depends_to_annotated.facts import (
     FileFacts,
     gather_facts,
     name_uses,
-    uses_in,
 )
 from fastapi_fix.codemods.depends_to_annotated.gather import more_to_gather
 from fastapi_fix.codemods.depends_to_annotated.imports import (
@@ -147,33 +146,25 @@ def _rewrite(ctx: FileContext, original: cst.Module, plan: FilePlan) -> cst.Modu
             module, ctx.file, [i for i in plan.removable if (i[2] or i[1]) in unused]
         )
     if module is not original:
-        module = remove_imports(module, ctx.file, _fastapi_left_unused(plan, rewriter, module))
+        module = remove_imports(module, ctx.file, _fastapi_left_unused(plan, rewriter, inserted))
     return module
 
 
 def _fastapi_left_unused(
-    plan: FilePlan, rewriter: SignatureRewriter, module: cst.Module
+    plan: FilePlan, rewriter: SignatureRewriter, inserted: Sequence[AliasDefinition]
 ) -> list[tuple[str, str, str | None]]:
     """Imports of FastAPI's parameter functions the module used before its rewrite and no
-    longer uses (``Depends`` once every use is an alias); one that was unused before stays."""
-    # Only a parameter now written with an alias loses its uses (an inline ``Annotated``
-    # keeps its ``Depends(...)``): where none lost one of these names, none can be unused, and
-    # the module need not be printed and parsed again.
-    lost = {name for step in rewriter.aliased for name, _ in step.uses}
+    longer uses (``Depends`` once every use is an alias); one that was unused before stays.
+    Counted as `_left_unused` counts, without printing and parsing the module again."""
     used_before = {
         imported
         for imported in plan.fastapi_imports
         if plan.name_uses.get(imported[2] or imported[1], 0) > 0
-        and (imported[2] or imported[1]) in lost
     }
-    if not used_before:
+    if not used_before or not rewriter.aliased:  # an inline Annotated keeps its Depends(...)
         return []
-    try:
-        tree = ast.parse(module.code)
-    except SyntaxError:  # syntax newer than the running Python (`def f[T]`): keep them
-        return []
-    left = uses_in(tree, {asname or name for _, name, asname in used_before})
-    return [i for i in sorted(used_before) if left[i[2] or i[1]] == 0]
+    unused = _left_unused(plan, rewriter, inserted)
+    return [i for i in sorted(used_before) if (i[2] or i[1]) in unused]
 
 
 def _left_unused(

@@ -528,11 +528,6 @@ def _last_name(expr: ast.expr) -> str | None:
     )
 
 
-def uses_in(tree: ast.Module, names: set[str]) -> Counter[str]:
-    """How often each of ``names`` occurs in a module, counted as `FileFacts.name_uses` is."""
-    return _identifiers(tree, names)[1]
-
-
 def name_uses(annotation: ast.expr | None, rest: Iterable[ast.AST] = ()) -> Counter[str]:
     """How often each name occurs: as a name anywhere, as a word of a string in ``annotation``
     only (never more than `_identifiers` counts for the same nodes)."""
