@@ -279,10 +279,12 @@ class Scope:
 
 
 class SymbolWalker(Generic[F]):
-    """One module's walk: subclasses say which `FunctionFacts` they fill
-    (`_new_function_facts`) and may record more (`_record`, `_record_uses`,
-    `_function_started`)."""
+    """One module's walk: subclasses say which facts they fill (`function_facts_type`,
+    `module_facts_type`: subclasses of `FunctionFacts` and `ModuleFacts`) and may record more
+    (`_record`, `_record_uses`, `_function_started`)."""
 
+    function_facts_type: type[F]
+    module_facts_type: type[ModuleFacts[F]]
     facts: ModuleFacts[F]
 
     def __init__(self, file: SourceFile, tree: ast.Module, outline: bool = False) -> None:
@@ -292,7 +294,7 @@ class SymbolWalker(Generic[F]):
         self.tree = tree
         self.module = file.module_name
         self.imports = ImportTable(file, tree)
-        self.facts = self._new_module_facts()
+        self.facts = self.module_facts_type(self.module, self.file.display_path)
         self.globals: set[str] = set()
         self.global_symbols: dict[str, Sym | None] = {}
         self.seen_keys: dict[str, int] = {}
@@ -304,23 +306,6 @@ class SymbolWalker(Generic[F]):
         self.chain_parts: set[int] = set()  # ``crud`` of ``crud.get_user``
         self.self_names: dict[str, str] = {}  # method id -> its ``self`` parameter
         self.symbols: dict[Sym, Sym] = {}
-
-    def _new_module_facts(self) -> ModuleFacts[F]:
-        return ModuleFacts(self.module, self.file.display_path)
-
-    def _new_function_facts(
-        self,
-        id: str,
-        key: str,
-        qualname: str,
-        ordinal: int,
-        name: str,
-        line: int,
-        col: int,
-        is_async: bool,
-        class_id: str | None = None,
-    ) -> F:
-        raise NotImplementedError
 
     # -- names -------------------------------------------------------------------------
 
@@ -463,7 +448,7 @@ class SymbolWalker(Generic[F]):
         self.globals = _module_bindings(self.tree.body)
         self.global_symbols.clear()
         scope = Scope(self, None, "")
-        owner = self._new_function_facts(  # module-level code
+        owner = self.function_facts_type(  # module-level code
             id=self.qualify("<module>"),
             key=self.qualify("<module>"),
             qualname="<module>",
@@ -491,7 +476,7 @@ class SymbolWalker(Generic[F]):
         key = self.qualify(qualname)
         ordinal = self.seen_keys.get(key, 0)
         self.seen_keys[key] = ordinal + 1
-        return self._new_function_facts(
+        return self.function_facts_type(
             id=key if ordinal == 0 else f"{key}#{ordinal}",
             key=key,
             qualname=qualname,
@@ -721,20 +706,7 @@ class SymbolWalker(Generic[F]):
     ) -> None:
         arguments = node.args
         positional = [*arguments.posonlyargs, *arguments.args]
-        defaults: dict[str, ast.expr] = dict(
-            zip(
-                [a.arg for a in positional][len(positional) - len(arguments.defaults) :],
-                arguments.defaults,
-                strict=True,
-            )
-        )
-        defaults.update(
-            {
-                a.arg: d
-                for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)
-                if d
-            }
-        )
+        defaults = parameter_defaults(arguments)
         kinds = {ref_name(self.sym(d, outer)) for d in node.decorator_list}
         for index, argument in enumerate([*positional, *arguments.kwonlyargs]):
             if (
@@ -1007,22 +979,22 @@ def _literal_strings(value: ast.expr | None) -> list[str] | None:
     return strings if len(strings) == len(value.elts) else None
 
 
+def parameter_defaults(arguments: ast.arguments) -> dict[str, ast.expr]:
+    """Each parameter with a default, by name (``def f(a, b=1, *, c=2)``: b and c)."""
+    positional = [*arguments.posonlyargs, *arguments.args]
+    named = [a.arg for a in positional][len(positional) - len(arguments.defaults) :]
+    defaults = dict(zip(named, arguments.defaults, strict=True))
+    defaults.update(
+        {a.arg: d for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True) if d}
+    )
+    return defaults
+
+
 class ModuleWalker(SymbolWalker[FunctionFacts]):
     """The walk every consumer shares, with nothing of its own."""
 
-    def _new_function_facts(
-        self,
-        id: str,
-        key: str,
-        qualname: str,
-        ordinal: int,
-        name: str,
-        line: int,
-        col: int,
-        is_async: bool,
-        class_id: str | None = None,
-    ) -> FunctionFacts:
-        return FunctionFacts(id, key, qualname, ordinal, name, line, col, is_async, class_id)
+    function_facts_type = FunctionFacts
+    module_facts_type = ModuleFacts[FunctionFacts]
 
 
 def gather_symbols(

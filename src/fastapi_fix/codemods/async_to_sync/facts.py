@@ -257,22 +257,8 @@ class _Gatherer(SymbolWalker[FunctionFacts]):
         if owner.qualname != "<module>":
             self._record_mutation(call, scope, owner)
 
-    def _new_module_facts(self) -> ModuleFacts:
-        return ModuleFacts(self.module, self.file.display_path)
-
-    def _new_function_facts(
-        self,
-        id: str,
-        key: str,
-        qualname: str,
-        ordinal: int,
-        name: str,
-        line: int,
-        col: int,
-        is_async: bool,
-        class_id: str | None = None,
-    ) -> FunctionFacts:
-        return FunctionFacts(id, key, qualname, ordinal, name, line, col, is_async, class_id)
+    function_facts_type = FunctionFacts
+    module_facts_type = ModuleFacts
 
     def _function_started(
         self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope, facts: FunctionFacts

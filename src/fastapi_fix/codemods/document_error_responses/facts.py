@@ -28,6 +28,7 @@ from fastapi_fix.project.symbols import (
     SymbolWalker,
     call_argument,
     own_statements,
+    parameter_defaults,
     ref_name,
 )
 
@@ -177,26 +178,11 @@ class _ErrorWalker(SymbolWalker[FunctionFacts]):
 
     def __init__(self, file: SourceFile, tree: ast.Module) -> None:
         super().__init__(file, tree)
-        self.import_table = ImportTable(file, tree)
         self.raise_nodes: dict[int, ast.Raise] = {}  # id of the raised expression ->
         self.caught_nodes: set[int] = set()  # ids of expressions inside a catching ``try``
 
-    def _new_module_facts(self) -> ModuleFacts:
-        return ModuleFacts(self.module, self.file.display_path)
-
-    def _new_function_facts(
-        self,
-        id: str,
-        key: str,
-        qualname: str,
-        ordinal: int,
-        name: str,
-        line: int,
-        col: int,
-        is_async: bool,
-        class_id: str | None = None,
-    ) -> FunctionFacts:
-        return FunctionFacts(id, key, qualname, ordinal, name, line, col, is_async, class_id)
+    function_facts_type = FunctionFacts
+    module_facts_type = ModuleFacts
 
     def run(self) -> ModuleFacts:
         self._mark_body(self.tree.body, caught=False)
@@ -252,7 +238,7 @@ class _ErrorWalker(SymbolWalker[FunctionFacts]):
         if id(call) in self.caught_nodes:
             owner.caught_calls.add((call.lineno, call.col_offset))
         if id(call) in self.raise_nodes:
-            status = status_of(call_argument(call, 0, "status_code"), self.import_table)
+            status = status_of(call_argument(call, 0, "status_code"), self.imports)
             detail = _literal_string(call_argument(call, 1, "detail"))
             owner.raises.append(
                 RaiseFacts(
@@ -286,7 +272,7 @@ class _ErrorWalker(SymbolWalker[FunctionFacts]):
                     if returned is not None:
                         owner.returned_callables.append(returned)
         if isinstance(node, ast.Return) and isinstance(node.value, ast.Call):
-            status = status_of(call_argument(node.value, 1, "status_code"), self.import_table)
+            status = status_of(call_argument(node.value, 1, "status_code"), self.imports)
             if status and status.code:
                 owner.response_status.append(status.code)
         return super()._record(node, scope, owner)
@@ -298,20 +284,7 @@ class _ErrorWalker(SymbolWalker[FunctionFacts]):
     ) -> None:
         arguments = node.args
         positional = [*arguments.posonlyargs, *arguments.args]
-        defaults = dict(
-            zip(
-                [a.arg for a in positional][len(positional) - len(arguments.defaults) :],
-                arguments.defaults,
-                strict=True,
-            )
-        )
-        defaults.update(
-            {
-                a.arg: d
-                for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)
-                if d
-            }
-        )
+        defaults = parameter_defaults(arguments)
         for argument in [*positional, *arguments.kwonlyargs]:
             default = defaults.get(argument.arg)
             annotation = unquoted(argument.annotation) if argument.annotation else None
@@ -370,7 +343,7 @@ class _ErrorWalker(SymbolWalker[FunctionFacts]):
                 decorator.func.attr,
                 self.sym(decorator.func.value, scope),
                 self._dependency_list(keywords.get("dependencies"), scope),
-                responses_of(responses, self.import_table) if responses is not None else None,
+                responses_of(responses, self.imports) if responses is not None else None,
                 not (isinstance(in_schema, ast.Constant) and in_schema.value is False),
             )
         )
@@ -404,7 +377,7 @@ class _ErrorWalker(SymbolWalker[FunctionFacts]):
         responses = keywords.get("responses")
         return RouterFacts(
             self._dependency_list(keywords.get("dependencies"), scope),
-            responses_of(responses, self.import_table) if responses is not None else None,
+            responses_of(responses, self.imports) if responses is not None else None,
         )
 
     def _module_statement(self, statement: ast.stmt, scope: Scope) -> None:
@@ -412,9 +385,9 @@ class _ErrorWalker(SymbolWalker[FunctionFacts]):
         if not (isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call)):
             return
         call = statement.value
-        made = self.import_table.qualified(call.func) or ""
+        made = self.imports.qualified(call.func) or ""
         if made.rpartition(".")[2] == "HTTPException":
-            status = status_of(call_argument(call, 0, "status_code"), self.import_table)
+            status = status_of(call_argument(call, 0, "status_code"), self.imports)
             detail = _literal_string(call_argument(call, 1, "detail"))
             for target in statement.targets:
                 if isinstance(target, ast.Name):
@@ -446,7 +419,7 @@ class _ErrorWalker(SymbolWalker[FunctionFacts]):
                     statement.targets if isinstance(statement, ast.Assign) else [statement.target]
                 )
                 names = {t.id for t in targets if isinstance(t, ast.Name)}
-                status = status_of(statement.value, self.import_table) if statement.value else None
+                status = status_of(statement.value, self.imports) if statement.value else None
                 if "status_code" in names and status and status.code:
                     code = status.code
                 if "detail" in names:
@@ -458,22 +431,7 @@ class _ErrorWalker(SymbolWalker[FunctionFacts]):
         return ClassStatus(code, detail) if code is not None else None
 
     def _init_status(self, init: ast.FunctionDef) -> ClassStatus | None:
-        arguments = init.args
-        positional = [*arguments.posonlyargs, *arguments.args]
-        defaults: dict[str, ast.expr] = dict(
-            zip(
-                [a.arg for a in positional][len(positional) - len(arguments.defaults) :],
-                arguments.defaults,
-                strict=True,
-            )
-        )
-        defaults.update(
-            {
-                a.arg: d
-                for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)
-                if d
-            }
-        )
+        defaults = parameter_defaults(init.args)
         for node in own_statements(init.body):
             call = node.value if isinstance(node, ast.Expr) else None
             if not (
@@ -490,7 +448,7 @@ class _ErrorWalker(SymbolWalker[FunctionFacts]):
             detail = call_argument(call, 1, "detail")
             if isinstance(detail, ast.Name) and detail.id in defaults:
                 detail = defaults[detail.id]
-            status = status_of(given, self.import_table)
+            status = status_of(given, self.imports)
             if status and status.code:
                 return ClassStatus(status.code, _literal_string(detail))
         return None
