@@ -287,6 +287,8 @@ class Targets:
     config_root: Path | None = None
     # Display paths are relative to this folder (default: the current one).
     cwd: Path | None = None
+    # The cache folder of the run (`engine.cache`); None: no cache.
+    cache: Path | None = None
 
     def discover(self) -> Discovery:
         found = discover(self.paths, self.exclude, cwd=self.cwd)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pathspec
 
 from fastapi_fix.engine.codemod import SourceFile
+from fastapi_fix.engine.files import RealPaths
 
 # Folders no one wants rewritten: VCS data, environments, build output, caches.
 DEFAULT_EXCLUDED_DIRS = frozenset(
@@ -33,6 +34,7 @@ DEFAULT_EXCLUDED_DIRS = frozenset(
         ".mypy_cache",
         ".pytest_cache",
         ".ruff_cache",
+        ".fastapi-fix_cache",
     }
 )
 
@@ -151,10 +153,11 @@ def discover(
     seen: set[Path] = set()
     given = [Path(os.path.abspath(p)) for p in paths]
     result.roots = [Path(os.path.realpath(p)) for p in given]
+    real_path = RealPaths()
     for path in given:
         candidates = [path] if path.is_file() else _walk(path, rules)
         for file in candidates:
-            real = Path(os.path.realpath(file))
+            real = real_path(file)
             if real in seen:
                 continue
             seen.add(real)
@@ -244,8 +247,9 @@ def project_context(found: Discovery, project_root: Path | None, cwd: Path | Non
     usual folders still apply; ``--exclude`` globs do not: they only say what not to rewrite)."""
     if project_root is None:
         return
-    named = {Path(os.path.realpath(f.path)) for f in found.files}
+    real_path = RealPaths()
+    named = {real_path(f.path) for f in found.files}
     others = discover([project_root], cwd=cwd).files
-    context = [f for f in others if Path(os.path.realpath(f.path)) not in named]
+    context = [f for f in others if real_path(f.path) not in named]
     everything = distinct_module_names([*found.files, *context])
     found.files, found.context = everything[: len(found.files)], everything[len(found.files) :]

@@ -50,13 +50,30 @@ def is_within(path: Path, roots: list[Path]) -> bool:
     return any(real == root or root in real.parents for root in roots)
 
 
-def write_refusal(path: Path, roots: list[Path]) -> str | None:
+class RealPaths:
+    """``os.path.realpath`` of many files, each folder resolved once: ``realpath`` is pure
+    Python and stats every component of every path it is given."""
+
+    def __init__(self) -> None:
+        self._folders: dict[str, str] = {}
+
+    def __call__(self, path: Path | str) -> Path:
+        folder, name = os.path.split(os.path.abspath(path))
+        real_folder = self._folders.get(folder)
+        if real_folder is None:
+            real_folder = self._folders[folder] = os.path.realpath(folder)
+        real = os.path.join(real_folder, name)
+        return Path(os.path.realpath(real) if os.path.islink(real) else real)
+
+
+def write_refusal(path: Path, roots: list[Path], real_paths: RealPaths | None = None) -> str | None:
     """Why a run would refuse to write ``path`` as it is now, or None.
 
     ``roots`` empty: no confinement to check (a run that only previews). Read before any
     index is built, so that codemods plan around the files that will not be written.
+    ``real_paths``: for many files, one resolver shared by all.
     """
-    real = Path(os.path.realpath(path))
+    real = (real_paths or RealPaths())(path)
     if roots and not is_within(real, roots):
         return "resolves outside the paths given on the command line"
     try:

@@ -151,6 +151,9 @@ class AsyncToSync(Codemod):
     def targets(self, index: AsyncIndex) -> set[Path]:
         return set(index.plans)
 
+    def file_plan(self, index: AsyncIndex, file: SourceFile) -> object:
+        return index.plan(file.path)
+
     def transform(self, ctx: FileContext, module: cst.Module, index: AsyncIndex) -> cst.Module:
         plan = index.plan(ctx.file.path)
         if plan is None:

@@ -136,6 +136,9 @@ class BlockingToThreadpool(Codemod):
     def targets(self, index: ThreadpoolIndex) -> set[Path]:
         return set(index.plans)
 
+    def file_plan(self, index: ThreadpoolIndex, file: SourceFile) -> object:
+        return index.plans.get(file.path)
+
     def transform(self, ctx: FileContext, module: cst.Module, index: ThreadpoolIndex) -> cst.Module:
         file_plan = index.plans.get(ctx.file.path)
         if file_plan is None:

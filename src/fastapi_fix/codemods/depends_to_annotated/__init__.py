@@ -41,6 +41,7 @@ from fastapi_fix.codemods.depends_to_annotated.index import (
     Planner,
 )
 from fastapi_fix.codemods.depends_to_annotated.transform import SignatureRewriter
+from fastapi_fix.engine.cache import file_signature
 from fastapi_fix.engine.codemod import (
     NO_FIXED_POINTS,
     Codemod,
@@ -51,7 +52,7 @@ from fastapi_fix.engine.codemod import (
     Wanted,
 )
 from fastapi_fix.project.fastapi import cst_param_function
-from fastapi_fix.project.metadata import too_old_by_file
+from fastapi_fix.project.metadata import declaration_inputs, too_old_by_file
 
 
 class DependsToAnnotated(Codemod):
@@ -112,8 +113,17 @@ class DependsToAnnotated(Codemod):
         )
         return planner.plan()
 
+    def external_state(self, files: Sequence[SourceFile]) -> object:
+        # The FastAPI version the project declares decides whether a file is rewritten at all:
+        # the files it is read from, by their stat (parsing a large lock file is what it saves).
+        inputs = declaration_inputs(file.path for file in files)
+        return [(str(path), file_signature(path)) for path in inputs]
+
     def targets(self, index: Index) -> Collection[Path]:
         return set(index.files)
+
+    def file_plan(self, index: Index, file: SourceFile) -> object:
+        return (index.files.get(file.path), file.path in index.unparsed)
 
     def transform(self, ctx: FileContext, module: cst.Module, index: Index) -> cst.Module:
         plan = index.files.get(ctx.file.path)

@@ -130,6 +130,9 @@ class DocumentErrorResponses(Codemod):
     def targets(self, index: ErrorIndex) -> set[Path]:
         return set(index.plans)
 
+    def file_plan(self, index: ErrorIndex, file: SourceFile) -> object:
+        return index.plans.get(file.path)
+
     def transform(self, ctx: FileContext, module: cst.Module, index: ErrorIndex) -> cst.Module:
         plans = index.plans.get(ctx.file.path, [])
         keyed: dict[PlanKey, RoutePlan] = {
