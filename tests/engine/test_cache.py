@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -328,3 +329,22 @@ def test_a_plan_holding_an_unknown_object_is_not_fingerprinted() -> None:
         fingerprint((1, frozenset({"a"}), object()))
     assert fingerprint({"a": (1, 2)}) != fingerprint({"a": (1, 3)})
     assert fingerprint([1, 2]) != fingerprint((1, 2))
+
+
+def test_entries_unused_for_thirty_days_are_pruned(project: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "c"
+    args = ["--dry-run", "--format", "json", "--cache-dir", str(cache), str(project)]
+    cold = _cli(*args)
+    (version,) = [p for p in cache.iterdir() if p.is_dir()]
+    entries = [p for p in version.rglob("*") if p.is_file() and p.parent != version]
+    stale = version / "gather" / "00" / "an-entry-of-a-file-long-gone"
+    stale.parent.mkdir(exist_ok=True)
+    stale.write_bytes(b"an entry no run reads any more")
+    long_ago = time.time() - 40 * 24 * 3600
+    os.utime(stale, (long_ago, long_ago))
+    assert _cli(*args) == cold
+    assert stale.exists()  # pruning runs at most once a day
+    (version / "pruned").unlink()
+    assert _cli(*args) == cold
+    assert not stale.exists()
+    assert all(entry.exists() for entry in entries)

@@ -322,9 +322,13 @@ class Cache:
     # -- reading and writing entries ----------------------------------------------------------
 
     def _read(self, path: Path) -> Any:
-        """The entry's value, or None when missing, truncated, foreign or unreadable."""
+        """The entry's value, or None when missing, truncated, foreign or unreadable. An entry
+        read a day after it was last written or read is marked as used, for `_prune`."""
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as entry:
+                data = entry.read()
+                if time.time() - os.fstat(entry.fileno()).st_mtime > _PRUNE_EVERY_SECONDS:
+                    os.utime(entry.fileno())
         except OSError:
             return None
         header = len(_MAGIC) + _DIGEST_SIZE

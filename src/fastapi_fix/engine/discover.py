@@ -99,8 +99,11 @@ class _IgnoreRules:
     """.gitignore files (from the repository root down) plus the user's --exclude globs."""
 
     def __init__(self, excludes: Iterable[str]) -> None:
-        self._excludes = pathspec.GitIgnoreSpec.from_lines(list(excludes))
+        patterns = list(excludes)
+        self._excludes = pathspec.GitIgnoreSpec.from_lines(patterns) if patterns else None
         self._by_dir: dict[Path, pathspec.GitIgnoreSpec | None] = {}
+        # (folder, walk root) -> the .gitignore files that apply to the folder's entries.
+        self._chains: dict[tuple[Path, Path], list[tuple[str, pathspec.GitIgnoreSpec]]] = {}
 
     def _spec(self, directory: Path) -> pathspec.GitIgnoreSpec | None:
         if directory not in self._by_dir:
@@ -114,15 +117,31 @@ class _IgnoreRules:
 
     def ignored(self, path: Path, root: Path, is_dir: bool) -> bool:
         suffix = "/" if is_dir else ""
-        if self._excludes.match_file(path.relative_to(root).as_posix() + suffix):
+        text = os.fspath(path)
+        if self._excludes is not None and self._excludes.match_file(
+            _below(text, os.fspath(root)) + suffix
+        ):
             return True
-        for directory in _gitignore_dirs(path.parent, root):
-            spec = self._spec(directory)
-            if spec is not None and spec.match_file(
-                path.relative_to(directory).as_posix() + suffix
-            ):
-                return True
-        return False
+        return any(
+            spec.match_file(_below(text, directory) + suffix)
+            for directory, spec in self._applying(path.parent, root)
+        )
+
+    def _applying(self, folder: Path, root: Path) -> list[tuple[str, pathspec.GitIgnoreSpec]]:
+        chain = self._chains.get((folder, root))
+        if chain is None:
+            chain = self._chains[folder, root] = [
+                (os.fspath(directory), spec)
+                for directory in _gitignore_dirs(folder, root)
+                if (spec := self._spec(directory)) is not None
+            ]
+        return chain
+
+
+def _below(path: str, folder: str) -> str:
+    """``path`` relative to ``folder`` (an absolute folder it is inside), with ``/``."""
+    relative = path[len(folder.rstrip(os.sep)) + 1 :]
+    return relative.replace(os.sep, "/") if os.sep != "/" else relative
 
 
 def repository_root(start: Path) -> Path | None:

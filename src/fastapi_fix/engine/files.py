@@ -46,8 +46,16 @@ def source_encoding(data: bytes) -> str:
 
 
 def is_within(path: Path, roots: list[Path]) -> bool:
-    real = Path(os.path.realpath(path))
-    return any(real == root or root in real.parents for root in roots)
+    return _real_is_within(Path(os.path.realpath(path)), roots)
+
+
+def _real_is_within(real: Path, roots: list[Path]) -> bool:
+    """``real`` (resolved) is one of ``roots`` (resolved) or below one."""
+    text = os.fspath(real)
+    return any(
+        text == (folder := os.fspath(root)) or text.startswith(folder.rstrip(os.sep) + os.sep)
+        for root in roots
+    )
 
 
 class RealPaths:
@@ -74,7 +82,7 @@ def write_refusal(path: Path, roots: list[Path], real_paths: RealPaths | None = 
     ``real_paths``: for many files, one resolver shared by all.
     """
     real = (real_paths or RealPaths())(path)
-    if roots and not is_within(real, roots):
+    if roots and not _real_is_within(real, roots):
         return "resolves outside the paths given on the command line"
     try:
         info = os.stat(real)

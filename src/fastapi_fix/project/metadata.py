@@ -113,7 +113,8 @@ def declaration_inputs(paths: Iterable[Path]) -> list[Path]:
     metadata, lock and requirements files, and the files they include (``-r``/``-c``,
     setuptools' dynamic dependencies). Lets a cache tell by their stat that the answer holds."""
     folders: dict[Path, Path | None] = {}
-    projects = {_project_folder(path.parent.resolve(), folders) for path in paths}
+    parents = {path.parent for path in paths}  # many files, few folders: each resolved once
+    projects = {_project_folder(parent.resolve(), folders) for parent in parents}
     found: set[Path] = set()
     for project in sorted(p for p in projects if p is not None):
         found.update(
