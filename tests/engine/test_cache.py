@@ -348,3 +348,23 @@ def test_entries_unused_for_thirty_days_are_pruned(project: Path, tmp_path: Path
     assert _cli(*args) == cold
     assert not stale.exists()
     assert all(entry.exists() for entry in entries)
+
+
+def test_files_added_removed_or_ignored_are_seen(project: Path) -> None:
+    args = ["--dry-run", "--format", "json", str(project)]
+    _cli(*args)
+    extra = project / "shop" / "sub" / "extra.py"
+    extra.parent.mkdir()
+    extra.write_bytes(PROJECT["shop/routes.py"])
+    warm = _cli(*args)
+    assert warm == _cli("--no-cache", *args)
+    assert "shop/sub/extra.py" in warm[1]
+    (project / ".gitignore").write_bytes(b"*.pyc\n")
+    assert _cli(*args) == _cli("--no-cache", *args)
+    (project / "shop" / ".gitignore").write_bytes(b"sub/\n")
+    warm = _cli(*args)
+    assert warm == _cli("--no-cache", *args)
+    assert "shop/sub/extra.py" not in warm[1]
+    (project / "shop" / ".gitignore").unlink()
+    extra.unlink()
+    assert _cli(*args) == _cli("--no-cache", *args)

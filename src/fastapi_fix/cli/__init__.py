@@ -579,7 +579,7 @@ def _discover(targets: Targets, cache: Cache | None = None) -> Discovery:
     """The files of the run, each named as the project imports it (one answer for every
     codemod: `fastapi_fix.project.modules`), by a function of their paths and bytes: a
     cache keeps its answer for the next run."""
-    found = targets.discover()
+    found = targets.discover(cache)
     if cache is None:
         return name_modules(found, targets.project_root)
     everything = [*found.files, *found.context]

@@ -259,12 +259,16 @@ class Cache:
     def store(self, kind: str, key: str, value: Any) -> None:
         self._write(self._entry_path(kind, key), value)
 
-    def remembered(self, kind: str, inputs: object, compute: Callable[[], T], type_: type[T]) -> T:
-        """``compute()``, or what it returned in an earlier run given the same ``inputs``
-        (anything whose ``repr`` tells every input apart: paths, content hashes, names)."""
+    def key(self, *inputs: object) -> str:
+        """A key for what the run's settings and ``inputs`` decide (anything whose ``repr``
+        tells every input apart: paths, content hashes, names)."""
         digest = hashlib.blake2b(self.settings.encode(), digest_size=_DIGEST_SIZE)
         digest.update(repr(inputs).encode())
-        key = digest.hexdigest()
+        return digest.hexdigest()
+
+    def remembered(self, kind: str, inputs: object, compute: Callable[[], T], type_: type[T]) -> T:
+        """``compute()``, or what it returned in an earlier run given the same ``inputs``."""
+        key = self.key(inputs)
         value = self.load(kind, key)
         if not isinstance(value, type_):
             value = compute()
