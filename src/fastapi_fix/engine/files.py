@@ -46,32 +46,43 @@ def source_encoding(data: bytes) -> str:
 
 
 def is_within(path: Path, roots: list[Path]) -> bool:
-    return _real_is_within(Path(os.path.realpath(path)), roots)
+    return _real_is_within(os.path.realpath(path), roots)
 
 
-def _real_is_within(real: Path, roots: list[Path]) -> bool:
+def _real_is_within(real: str, roots: list[Path]) -> bool:
     """``real`` (resolved) is one of ``roots`` (resolved) or below one."""
-    text = os.fspath(real)
     return any(
-        text == (folder := os.fspath(root)) or text.startswith(folder.rstrip(os.sep) + os.sep)
+        real == (folder := os.fspath(root)) or real.startswith(folder.rstrip(os.sep) + os.sep)
         for root in roots
     )
 
 
 class RealPaths:
-    """``os.path.realpath`` of many files, each folder resolved once: ``realpath`` is pure
-    Python and stats every component of every path it is given."""
+    """``os.path.realpath`` of many files: a folder is resolved from its resolved parent with
+    one ``lstat``, where ``realpath`` (pure Python) stats every component of every path."""
 
     def __init__(self) -> None:
         self._folders: dict[str, str] = {}
 
     def __call__(self, path: Path | str) -> Path:
+        return Path(self.text(path))
+
+    def text(self, path: Path | str) -> str:
         folder, name = os.path.split(os.path.abspath(path))
-        real_folder = self._folders.get(folder)
-        if real_folder is None:
-            real_folder = self._folders[folder] = os.path.realpath(folder)
-        real = os.path.join(real_folder, name)
-        return Path(os.path.realpath(real) if os.path.islink(real) else real)
+        real = os.path.join(self.folder(folder), name)
+        return os.path.realpath(real) if os.path.islink(real) else real
+
+    def folder(self, folder: str) -> str:
+        """The resolved form of an absolute, normalised ``folder``."""
+        real = self._folders.get(folder)
+        if real is None:
+            parent, name = os.path.split(folder)
+            if not name or os.path.islink(folder):
+                real = os.path.realpath(folder)
+            else:
+                real = os.path.join(self.folder(parent), name)
+            self._folders[folder] = real
+        return real
 
 
 def write_refusal(path: Path, roots: list[Path], real_paths: RealPaths | None = None) -> str | None:
@@ -81,7 +92,7 @@ def write_refusal(path: Path, roots: list[Path], real_paths: RealPaths | None = 
     index is built, so that codemods plan around the files that will not be written.
     ``real_paths``: for many files, one resolver shared by all.
     """
-    real = (real_paths or RealPaths())(path)
+    real = (real_paths or RealPaths()).text(path)
     if roots and not _real_is_within(real, roots):
         return "resolves outside the paths given on the command line"
     try:

@@ -33,6 +33,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from fastapi_fix.engine.config import ConfigError, load_pyproject, lookup
+from fastapi_fix.engine.files import RealPaths
 
 ANNOTATED_SINCE = Version("0.95")
 # `fastapi-slim` ships the same `fastapi` import package.
@@ -113,8 +114,9 @@ def declaration_inputs(paths: Iterable[Path]) -> list[Path]:
     metadata, lock and requirements files, and the files they include (``-r``/``-c``,
     setuptools' dynamic dependencies). Lets a cache tell by their stat that the answer holds."""
     folders: dict[Path, Path | None] = {}
-    parents = {path.parent for path in paths}  # many files, few folders: each resolved once
-    projects = {_project_folder(parent.resolve(), folders) for parent in parents}
+    real = RealPaths()  # many files, few folders: each resolved once
+    parents = {os.path.abspath(path.parent) for path in paths}
+    projects = {_project_folder(Path(real.folder(parent)), folders) for parent in parents}
     found: set[Path] = set()
     for project in sorted(p for p in projects if p is not None):
         found.update(
