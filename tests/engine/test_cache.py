@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from fastapi_fix.cli import main
-from fastapi_fix.engine import pipeline, runner
+from fastapi_fix.engine import pipeline
 from fastapi_fix.engine.cache import DEFAULT_FOLDER, ENV_VAR, NotFingerprintable, fingerprint
 from fastapi_fix.engine.codemod import Codemod, SourceFile
 from tests.helpers import make_project
@@ -94,7 +94,7 @@ def gathers(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Path]]:
         seen.append(file.path)
         return original(file, data, codemods, chosen)
 
-    monkeypatch.setattr(runner, "gather_file", counted)
+    monkeypatch.setattr(pipeline, "gather_file", counted)
     yield seen
 
 
@@ -141,7 +141,7 @@ def test_one_edited_file_is_the_only_one_gathered_again(project: Path, gathers: 
 def transforms(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Path]]:
     """The files rewritten by LibCST, one entry per transform."""
     seen: list[Path] = []
-    original = runner.transform_source
+    original = pipeline.transform_source
 
     def counted(
         file: SourceFile, data: bytes, plan: Sequence[tuple[Codemod, Any]], **options: bool
@@ -149,7 +149,7 @@ def transforms(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Path]]:
         seen.append(file.path)
         return original(file, data, plan, **options)
 
-    monkeypatch.setattr(runner, "transform_source", counted)
+    monkeypatch.setattr(pipeline, "transform_source", counted)
     yield seen
 
 

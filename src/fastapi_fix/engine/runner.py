@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi_fix.engine.cache import (
     GATHER,
@@ -29,10 +29,13 @@ from fastapi_fix.engine.cache import (
 from fastapi_fix.engine.codemod import Codemod, FixedPoints, SourceFile, Wanted
 from fastapi_fix.engine.deep import call_deep
 from fastapi_fix.engine.files import RealPaths, SkipFile, read_snapshot, write_refusal
-from fastapi_fix.engine.pipeline import GatherOutcome, gather_file, transform_source
 from fastapi_fix.engine.results import FileResult, Status
 from fastapi_fix.engine.signals import quiet_worker, signals_blocked, terminate_workers
 from fastapi_fix.engine.transaction import Gate, Transaction, change_sets
+
+if TYPE_CHECKING:  # the pipeline (LibCST) is imported by the runs that gather or transform:
+    # a run replayed from the cache starts without it
+    from fastapi_fix.engine.pipeline import GatherOutcome
 
 # (phase, files done, files in phase) -> None
 ProgressCallback = Callable[[str, int, int], None]
@@ -79,12 +82,14 @@ def _gather_job(job: _Job) -> GatherOutcome:
 
 
 def _gather_one(job: _Job) -> GatherOutcome:
+    from fastapi_fix.engine import pipeline
+
     try:
         data = job.data if job.data is not None else read_snapshot(job.file.path).data
     except SkipFile as exc:
-        return GatherOutcome(job.file, skip=str(exc))
+        return pipeline.GatherOutcome(job.file, skip=str(exc))
     chosen = [_codemods[name] for name in job.codemods] if job.codemods else None
-    outcome = gather_file(job.file, data, list(_codemods.values()), chosen)
+    outcome = pipeline.gather_file(job.file, data, list(_codemods.values()), chosen)
     # Stored by the process that gathered it, and only for the bytes the key was made for.
     if _cache and job.cache_key is not None and content_hash(data) == job.content:
         _cache[0].store(GATHER, job.cache_key, outcome)
@@ -96,6 +101,8 @@ def _transform_job(job: _Job) -> FileResult:
 
 
 def _transform_one(job: _Job) -> FileResult:
+    from fastapi_fix.engine import pipeline
+
     file = job.file
     data, snapshot = job.data, None
     if data is None:
@@ -106,7 +113,7 @@ def _transform_one(job: _Job) -> FileResult:
         data = snapshot.data
     plan = [(_codemods[name], _indexes.get(name)) for name in job.codemods]
     with _cyclic_gc_paused():  # a LibCST tree is many acyclic objects, freed by reference counting
-        outcome = transform_source(file, data, plan, nesting_checked=job.nesting_checked)
+        outcome = pipeline.transform_source(file, data, plan, nesting_checked=job.nesting_checked)
     result = FileResult(
         file.path,
         file.display_path,
@@ -334,6 +341,8 @@ class Runner:
         """The job's gather, as an earlier run stored it."""
         if self.cache is None or job.cache_key is None:
             return None
+        from fastapi_fix.engine.pipeline import GatherOutcome
+
         outcome = self.cache.load(GATHER, job.cache_key)
         if isinstance(outcome, GatherOutcome) and outcome.file == job.file:
             return outcome
