@@ -19,16 +19,16 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import libcst as cst
+from typing import TYPE_CHECKING, Any
 
 from fastapi_fix.engine.codemod import Codemod, FileContext, SourceFile
 from fastapi_fix.engine.diff import hunks
 from fastapi_fix.engine.files import SkipFile, read_snapshot
-from fastapi_fix.engine.parsing import compile_error
 from fastapi_fix.engine.results import Finding
 from fastapi_fix.engine.transaction import Gate, Transaction
+
+if TYPE_CHECKING:
+    import libcst as cst
 
 
 @dataclass(frozen=True)
@@ -366,6 +366,9 @@ def _remove_emptied_folders(root: Path, applied: Applied) -> None:
 
 
 def _preflight(root: Path, change: ProjectChange) -> None:
+    # Imported here: `parsing` brings LibCST, which the CLI does not import to start (start-up).
+    from fastapi_fix.engine.parsing import compile_error
+
     leaving = {f.old_path for f in change.files if f.old_path and f.new_path != f.old_path}
     for file in change.files:
         if file.old_path is not None:
@@ -398,6 +401,8 @@ def _preflight(root: Path, change: ProjectChange) -> None:
 
 def _check_compiles(path: str, data: bytes) -> None:
     """A rewrite of code that compiled must compile (new files were checked when planned)."""
+    from fastapi_fix.engine.parsing import compile_error
+
     problem = compile_error(data, path)
     if problem is not None:
         raise ApplyError(

@@ -56,6 +56,7 @@ from fastapi_fix.codemods.document_error_responses.index import (
 )
 from fastapi_fix.codemods.document_error_responses.rewrite import AddResponses, PlanKey
 from fastapi_fix.engine.codemod import (
+    ADDED_RESPONSES,
     NO_FIXED_POINTS,
     Codemod,
     FileContext,
@@ -63,7 +64,6 @@ from fastapi_fix.engine.codemod import (
     SourceFile,
     Wanted,
 )
-from fastapi_fix.engine.verify import ADDED_RESPONSES
 from fastapi_fix.project.symbols import ref_name
 
 UNDOCUMENTED = "error-response-undocumented"
