@@ -145,6 +145,24 @@ def _run_python(script: str) -> str:
 
 
 @pytest.mark.parametrize(
+    "args",
+    [["--version"], ["--help"], ["--list-codemods"], ["--list-codemods", "--format", "json"]],
+    ids=" ".join,
+)
+def test_version_help_and_list_start_without_the_rewriting_libraries(args):
+    """They need the codemods' names, summaries and options, not LibCST nor what reads a
+    project (pathspec, packaging): their start-up is a fraction of a run's."""
+    script = (
+        "import sys\n"
+        "from fastapi_fix.cli import main\n"
+        f"code = main({args!r}, standalone_mode=False)\n"
+        "heavy = {'libcst', 'pathspec', 'packaging'}\n"
+        "print('exit', code, sorted(heavy.intersection(m.partition('.')[0] for m in sys.modules)))\n"
+    )
+    assert _run_python(script).splitlines()[-1] == "exit 0 []"
+
+
+@pytest.mark.parametrize(
     "name",
     # A project-level codemod plans in the main process: it has no workers.
     [c.name for c in codemods.REGISTRY if not issubclass(c, ProjectCodemod)],
