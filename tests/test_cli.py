@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from fastapi_fix import codemods
 from fastapi_fix.cli import main
-from fastapi_fix.engine.project_change import ProjectCodemod
+from fastapi_fix.engine.codemod import ProjectCodemod
 from tests.engine.toy import RenameFoo, use_toy_codemods
 from tests.helpers import make_project
 

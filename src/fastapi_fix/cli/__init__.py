@@ -17,7 +17,6 @@ from fastapi_fix.engine import report
 from fastapi_fix.engine.codemod import Codemod, Option, Settings
 from fastapi_fix.engine.results import FileResult, Status
 from fastapi_fix.engine.signals import Interrupted, interrupts_raised, terminate_workers
-from fastapi_fix.engine.transaction import files_changed_by_this_process, recover
 
 # The engine's running parts (LibCST, pathspec, packaging, rich) are imported where a run
 # needs them: `--version`, `--help` and `--list-codemods` start without them (start-up).
@@ -123,6 +122,8 @@ class FastapiFixCommand(click.Command):
             try:
                 return super().invoke(ctx)
             except Interrupted as exc:
+                from fastapi_fix.engine.transaction import files_changed_by_this_process
+
                 terminate_workers()
                 message = exc.message(written_before=files_changed_by_this_process())
                 click.echo(f"fastapi-fix: {message}", err=True)
@@ -367,6 +368,8 @@ def journal_root(targets: Targets) -> Path:
 
 
 def _recover_interrupted_run(renderer: Renderer, targets: Targets) -> None:
+    from fastapi_fix.engine.transaction import recover
+
     root = journal_root(targets)
     recovery = recover(root)
     if recovery is not None:

@@ -30,6 +30,8 @@ from fastapi_fix.engine.results import Edit, Finding
 if TYPE_CHECKING:  # LibCST only in annotations: the CLI starts without importing it
     import libcst as cst
 
+    from fastapi_fix.engine.project_change import ProjectChange
+
 
 @dataclass(frozen=True)
 class SourceFile:
@@ -284,3 +286,23 @@ class Codemod:
 
     def transform(self, ctx: FileContext, module: cst.Module, index: Any) -> cst.Module:
         raise NotImplementedError
+
+
+class ProjectCodemod(Codemod):
+    """A codemod that plans a change of the whole project instead of rewriting files one by
+    one. The per-file pipeline never runs it (no markers). Its change and how it is applied:
+    `engine.project_change`, which only a run imports (start-up)."""
+
+    markers = ()
+    default_enabled = False
+
+    def plan_project(self, root: Path, files: Sequence[SourceFile]) -> ProjectChange:
+        raise NotImplementedError
+
+    def transform(self, ctx: FileContext, module: cst.Module, index: Any) -> cst.Module:
+        return module
+
+    def verify_applied(self, change: ProjectChange) -> list[str]:
+        """Problems with ``change`` once it is on disk (before the run ends): each rolls
+        the whole change back."""
+        return []

@@ -20,11 +20,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastapi_fix.engine.codemod import Option, SourceFile, check_identifier
-from fastapi_fix.engine.project_change import ProjectChange, ProjectCodemod, fingerprint
+from fastapi_fix.engine.codemod import Option, ProjectCodemod, SourceFile, check_identifier
 
 if TYPE_CHECKING:
     from fastapi_fix.codemods.layered_layout.project_index import ProjectIndex
+    from fastapi_fix.engine.project_change import ProjectChange
 
 
 class LayeredLayout(ProjectCodemod):
@@ -70,6 +70,7 @@ class LayeredLayout(ProjectCodemod):
         from fastapi_fix.codemods.layered_layout.plan import needs_analysis, propose
         from fastapi_fix.codemods.layered_layout.project_index import ProjectError, load_project
         from fastapi_fix.codemods.layered_layout.realize import realize
+        from fastapi_fix.engine.project_change import ProjectChange, fingerprint
 
         if self.option("write-plan"):  # refused before any work: it may not overwrite a file
             plan_file.check_plan_target(Path(self.option("write-plan")))
