@@ -6,6 +6,7 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,14 @@ import click
 from fastapi_fix import __version__, codemods
 from fastapi_fix.cli.errors import OptionError
 from fastapi_fix.engine import report
+from fastapi_fix.engine.cache import (
+    DEFAULT_FOLDER,
+    ENV_VAR,
+    REMEMBERED,
+    Cache,
+    cache_folder,
+    settings_key,
+)
 from fastapi_fix.engine.codemod import Codemod, Option, Settings
 from fastapi_fix.engine.results import FileResult, Status
 from fastapi_fix.engine.signals import Interrupted, interrupts_raised, terminate_workers
@@ -208,6 +217,17 @@ def _chosen_codemods(
     help="Processes to use [default: all cores].",
 )
 @click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Neither read nor write the cache of earlier runs.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=f"Keep the cache here [default: ${ENV_VAR}, else {DEFAULT_FOLDER}/ at the project's root].",
+)
+@click.option(
     "--branch",
     metavar="NAME",
     help="Apply on a new git branch NAME, one commit per codemod; your checkout is untouched.",
@@ -255,6 +275,8 @@ def main(
     exclude: tuple[str, ...],
     target_version: str | None,
     jobs: int | None,
+    no_cache: bool,
+    cache_dir: Path | None,
     branch: str | None,
     verify: str | None,
     verify_python: str,
@@ -310,6 +332,11 @@ def main(
     instances = [codemod(settings) for codemod in chosen]
     targets = Targets(paths, exclude, config.exclude, config.root)
     _recover_interrupted_run(renderer, targets)
+    # --branch rewrites a checkout of its own, codemod after codemod: nothing to reuse there.
+    if not (no_cache or branch):
+        targets = replace(
+            targets, cache=cache_folder(cache_dir, targets.project_root, paths[0], os.environ)
+        )
     if layout_cli.is_project_level(instances):  # moves files: its own plan/patch/apply flow
         if branch or verify:
             raise click.UsageError("layered-layout does not take --branch or --verify")
@@ -522,7 +549,8 @@ def run(
     from fastapi_fix.engine.import_gate import ImportGate
     from fastapi_fix.engine.runner import Runner
 
-    found = _discover(targets)
+    cache = Cache(targets.cache, settings_key(instances)) if targets.cache else None
+    found = _discover(targets, cache)
     # Files found but not processed (a symlink leading out of the paths) count in the summary.
     results = [
         FileResult(Path(display), display, Status.SKIPPED, reason)
@@ -534,7 +562,7 @@ def run(
     # The static import gate: a change set that would leave a project import unresolved is
     # not written (its files are reported), whatever codemod made it.
     gate = ImportGate([*found.files, *found.context], targets.project_root).check if write else None
-    runner = Runner(instances, jobs=jobs, progress=renderer.phase, gate=gate)
+    runner = Runner(instances, jobs=jobs, progress=renderer.phase, gate=gate, cache=cache)
     changed: list[FileResult] = []
     for result in runner.run(
         found.files,
@@ -553,6 +581,8 @@ def run(
             changed.append(result)
         result.old = result.new = None  # rendered: keep memory flat in the project's size
         results.append(result)
+    if cache is not None and cache.problem and renderer.verbose:
+        renderer.note(f"cache not written: {cache.problem}")
     if show:  # the writes happen once every file is transformed: now it is known which did
         for result in changed:
             if result.written:
@@ -562,12 +592,22 @@ def run(
     return results
 
 
-def _discover(targets: Targets) -> Discovery:
+def _discover(targets: Targets, cache: Cache | None = None) -> Discovery:
     """The files of the run, each named as the project imports it (one answer for every
-    codemod: `fastapi_fix.project.modules`)."""
+    codemod: `fastapi_fix.project.modules`), by a function of their paths and bytes: a
+    cache keeps its answer for the next run."""
+    from fastapi_fix.engine.discover import Discovery
     from fastapi_fix.project.modules import name_modules
 
-    return name_modules(targets.discover(), targets.project_root)
+    found = targets.discover(cache)
+    if cache is None:
+        return name_modules(found, targets.project_root)
+    everything = [*found.files, *found.context]
+    hashes = cache.content_hashes(f.path for f in everything)
+    inputs = (targets.project_root, found, [hashes[f.path] for f in everything])
+    return cache.remembered(
+        REMEMBERED, inputs, lambda: name_modules(found, targets.project_root), Discovery
+    )
 
 
 def _render_result(renderer: Renderer, result: FileResult, *, write: bool, check: bool) -> None:

@@ -249,6 +249,17 @@ class Codemod:
     def option(self, name: str) -> Any:
         return self.option_values[name]
 
+    def cache_key(self) -> object:
+        """What of this codemod's settings can change what it finds (a key of the run cache,
+        `engine.cache`): its name, its options and the target version."""
+        return (self.name, sorted(self.option_values.items()), self.settings.target_version)
+
+    def external_state(self, files: Sequence[SourceFile]) -> object:
+        """What this codemod reads besides the bytes of ``files`` (the project's metadata, say),
+        as a value equal from run to run while that stays the same: a cached run is replayed
+        only then (`engine.cache`). Computed on every run, so it must be cheap."""
+        return None
+
     def may_apply(self, source: bytes) -> bool:
         return any(marker in source for marker in self.markers)
 
@@ -282,6 +293,14 @@ class Codemod:
 
     def targets(self, index: Any) -> Collection[Path] | None:
         """Files to transform; ``None`` means every file that ``may_apply``."""
+        return None
+
+    def file_plan(self, index: Any, file: SourceFile) -> object:
+        """Everything ``transform`` reads of ``index`` for ``file``, as plain data (dataclasses,
+        tuples, sets, mappings, strings, numbers, paths). The engine keeps a transform's result
+        for the file's bytes and this plan, and reuses it while both stay the same: an edit
+        elsewhere that leaves the plan as it was re-transforms nothing here. None: the plan
+        cannot be told apart this way (the default), so the transform is never reused."""
         return None
 
     def transform(self, ctx: FileContext, module: cst.Module, index: Any) -> cst.Module:

@@ -17,6 +17,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from fastapi_fix.engine.cache import Cache
 from fastapi_fix.engine.codemod import Codemod, SourceFile
 from fastapi_fix.engine.discover import Discovery, discover, project_context, repository_root
 
@@ -287,13 +288,15 @@ class Targets:
     config_root: Path | None = None
     # Display paths are relative to this folder (default: the current one).
     cwd: Path | None = None
+    # The cache folder of the run (`engine.cache`); None: no cache.
+    cache: Path | None = None
 
-    def discover(self) -> Discovery:
-        found = discover(self.paths, self.exclude, cwd=self.cwd)
+    def discover(self, cache: Cache | None = None) -> Discovery:
+        found = discover(self.paths, self.exclude, cwd=self.cwd, cache=cache)
         if self.config_root is not None:
             found.files = without_excluded(found.files, self.config_exclude, self.config_root)
         if not self._covers_whole_project():  # else every project file is named already
-            project_context(found, self.project_root, cwd=self.cwd)
+            project_context(found, self.project_root, cwd=self.cwd, cache=cache)
         return found
 
     def _covers_whole_project(self) -> bool:

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pathspec
 
+from fastapi_fix.engine.cache import REMEMBERED, Cache, file_signature
 from fastapi_fix.engine.codemod import SourceFile
+from fastapi_fix.engine.files import RealPaths
 
 # Folders no one wants rewritten: VCS data, environments, build output, caches.
 DEFAULT_EXCLUDED_DIRS = frozenset(
@@ -33,6 +35,7 @@ DEFAULT_EXCLUDED_DIRS = frozenset(
         ".mypy_cache",
         ".pytest_cache",
         ".ruff_cache",
+        ".fastapi-fix_cache",
     }
 )
 
@@ -93,16 +96,37 @@ def _valid_glob(line: str) -> bool:
     return True
 
 
+@dataclass
+class _Looked:
+    """What a discovery looked at: each folder it listed, each ``.gitignore`` it read or found
+    missing, each path it was given. While they stand as they were, a discovery finds the same
+    files (a folder's times move whenever an entry is added, removed or renamed in it)."""
+
+    signatures: dict[str, tuple[int, int, int, int] | None] = field(default_factory=dict)
+
+    def record(self, path: Path) -> None:
+        self.signatures[os.fspath(path)] = file_signature(path)
+
+    def unchanged(self) -> bool:
+        return all(file_signature(Path(p)) == s for p, s in self.signatures.items())
+
+
 class _IgnoreRules:
     """.gitignore files (from the repository root down) plus the user's --exclude globs."""
 
-    def __init__(self, excludes: Iterable[str]) -> None:
-        self._excludes = pathspec.GitIgnoreSpec.from_lines(list(excludes))
+    def __init__(self, excludes: Iterable[str], looked: _Looked | None = None) -> None:
+        self._looked = looked
+        patterns = list(excludes)
+        self._excludes = pathspec.GitIgnoreSpec.from_lines(patterns) if patterns else None
         self._by_dir: dict[Path, pathspec.GitIgnoreSpec | None] = {}
+        # (folder, walk root) -> the .gitignore files that apply to the folder's entries.
+        self._chains: dict[tuple[Path, Path], list[tuple[str, pathspec.GitIgnoreSpec]]] = {}
 
     def _spec(self, directory: Path) -> pathspec.GitIgnoreSpec | None:
         if directory not in self._by_dir:
             gitignore = directory / ".gitignore"
+            if self._looked is not None:
+                self._looked.record(gitignore)
             spec = None
             if gitignore.is_file():
                 lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -112,15 +136,31 @@ class _IgnoreRules:
 
     def ignored(self, path: Path, root: Path, is_dir: bool) -> bool:
         suffix = "/" if is_dir else ""
-        if self._excludes.match_file(path.relative_to(root).as_posix() + suffix):
+        text = os.fspath(path)
+        if self._excludes is not None and self._excludes.match_file(
+            _below(text, os.fspath(root)) + suffix
+        ):
             return True
-        for directory in _gitignore_dirs(path.parent, root):
-            spec = self._spec(directory)
-            if spec is not None and spec.match_file(
-                path.relative_to(directory).as_posix() + suffix
-            ):
-                return True
-        return False
+        return any(
+            spec.match_file(_below(text, directory) + suffix)
+            for directory, spec in self._applying(path.parent, root)
+        )
+
+    def _applying(self, folder: Path, root: Path) -> list[tuple[str, pathspec.GitIgnoreSpec]]:
+        chain = self._chains.get((folder, root))
+        if chain is None:
+            chain = self._chains[folder, root] = [
+                (os.fspath(directory), spec)
+                for directory in _gitignore_dirs(folder, root)
+                if (spec := self._spec(directory)) is not None
+            ]
+        return chain
+
+
+def _below(path: str, folder: str) -> str:
+    """``path`` relative to ``folder`` (an absolute folder it is inside), with ``/``."""
+    relative = path[len(folder.rstrip(os.sep)) + 1 :]
+    return relative.replace(os.sep, "/") if os.sep != "/" else relative
 
 
 def repository_root(start: Path) -> Path | None:
@@ -143,18 +183,44 @@ def _gitignore_dirs(directory: Path, root: Path) -> tuple[Path, ...]:
 
 
 def discover(
-    paths: Iterable[Path], excludes: Iterable[str] = (), cwd: Path | None = None
+    paths: Iterable[Path],
+    excludes: Iterable[str] = (),
+    cwd: Path | None = None,
+    cache: Cache | None = None,
 ) -> Discovery:
+    """The files below ``paths``; with a ``cache``, the files an earlier run found, as long as
+    nothing it looked at moved."""
     cwd = cwd or Path.cwd()
-    rules = _IgnoreRules(excludes)
+    paths, excludes = list(paths), list(excludes)
+    if cache is None:
+        return _discover(paths, excludes, cwd, None)
+    key = cache.key("discover", [os.fspath(p) for p in paths], excludes, os.fspath(cwd))
+    stored = cache.load(REMEMBERED, key)
+    if isinstance(stored, tuple) and len(stored) == 2:
+        found, looked = stored
+        if isinstance(found, Discovery) and isinstance(looked, _Looked) and looked.unchanged():
+            return found
+    looked = _Looked()
+    found = _discover(paths, excludes, cwd, looked)
+    cache.store(REMEMBERED, key, (found, looked))
+    return found
+
+
+def _discover(
+    paths: list[Path], excludes: list[str], cwd: Path, looked: _Looked | None
+) -> Discovery:
+    rules = _IgnoreRules(excludes, looked)
     result = Discovery()
     seen: set[Path] = set()
     given = [Path(os.path.abspath(p)) for p in paths]
     result.roots = [Path(os.path.realpath(p)) for p in given]
+    real_path = RealPaths()
     for path in given:
-        candidates = [path] if path.is_file() else _walk(path, rules)
+        if looked is not None:
+            looked.record(path)
+        candidates = [path] if path.is_file() else _walk(path, rules, looked)
         for file in candidates:
-            real = Path(os.path.realpath(file))
+            real = real_path(file)
             if real in seen:
                 continue
             seen.add(real)
@@ -218,7 +284,7 @@ def _shortest_distinct_suffixes(
     return [".".join(p) for p in parts]
 
 
-def _walk(root: Path, rules: _IgnoreRules) -> Iterator[Path]:
+def _walk(root: Path, rules: _IgnoreRules, looked: _Looked | None = None) -> Iterator[Path]:
     for directory, dirnames, filenames in os.walk(root):
         here = Path(directory)
         dirnames[:] = sorted(
@@ -229,6 +295,9 @@ def _walk(root: Path, rules: _IgnoreRules) -> Iterator[Path]:
             and not (here / name / "pyvenv.cfg").exists()  # a virtual environment by any name
             and not rules.ignored(here / name, root, is_dir=True)
         )
+        if looked is not None:  # before they are listed: a later change moves their times
+            for name in dirnames:
+                looked.record(here / name)
         for name in sorted(filenames):
             file = here / name
             if (
@@ -239,13 +308,16 @@ def _walk(root: Path, rules: _IgnoreRules) -> Iterator[Path]:
                 yield file
 
 
-def project_context(found: Discovery, project_root: Path | None, cwd: Path | None = None) -> None:
+def project_context(
+    found: Discovery, project_root: Path | None, cwd: Path | None = None, cache: Cache | None = None
+) -> None:
     """Fill ``found.context`` with the project's other Python files (``.gitignore`` and the
     usual folders still apply; ``--exclude`` globs do not: they only say what not to rewrite)."""
     if project_root is None:
         return
-    named = {Path(os.path.realpath(f.path)) for f in found.files}
-    others = discover([project_root], cwd=cwd).files
-    context = [f for f in others if Path(os.path.realpath(f.path)) not in named]
+    real_path = RealPaths()
+    named = {real_path(f.path) for f in found.files}
+    others = discover([project_root], cwd=cwd, cache=cache).files
+    context = [f for f in others if real_path(f.path) not in named]
     everything = distinct_module_names([*found.files, *context])
     found.files, found.context = everything[: len(found.files)], everything[len(found.files) :]

@@ -46,18 +46,54 @@ def source_encoding(data: bytes) -> str:
 
 
 def is_within(path: Path, roots: list[Path]) -> bool:
-    real = Path(os.path.realpath(path))
-    return any(real == root or root in real.parents for root in roots)
+    return _real_is_within(os.path.realpath(path), roots)
 
 
-def write_refusal(path: Path, roots: list[Path]) -> str | None:
+def _real_is_within(real: str, roots: list[Path]) -> bool:
+    """``real`` (resolved) is one of ``roots`` (resolved) or below one."""
+    return any(
+        real == (folder := os.fspath(root)) or real.startswith(folder.rstrip(os.sep) + os.sep)
+        for root in roots
+    )
+
+
+class RealPaths:
+    """``os.path.realpath`` of many files: a folder is resolved from its resolved parent with
+    one ``lstat``, where ``realpath`` (pure Python) stats every component of every path."""
+
+    def __init__(self) -> None:
+        self._folders: dict[str, str] = {}
+
+    def __call__(self, path: Path | str) -> Path:
+        return Path(self.text(path))
+
+    def text(self, path: Path | str) -> str:
+        folder, name = os.path.split(os.path.abspath(path))
+        real = os.path.join(self.folder(folder), name)
+        return os.path.realpath(real) if os.path.islink(real) else real
+
+    def folder(self, folder: str) -> str:
+        """The resolved form of an absolute, normalised ``folder``."""
+        real = self._folders.get(folder)
+        if real is None:
+            parent, name = os.path.split(folder)
+            if not name or os.path.islink(folder):
+                real = os.path.realpath(folder)
+            else:
+                real = os.path.join(self.folder(parent), name)
+            self._folders[folder] = real
+        return real
+
+
+def write_refusal(path: Path, roots: list[Path], real_paths: RealPaths | None = None) -> str | None:
     """Why a run would refuse to write ``path`` as it is now, or None.
 
     ``roots`` empty: no confinement to check (a run that only previews). Read before any
     index is built, so that codemods plan around the files that will not be written.
+    ``real_paths``: for many files, one resolver shared by all.
     """
-    real = Path(os.path.realpath(path))
-    if roots and not is_within(real, roots):
+    real = (real_paths or RealPaths()).text(path)
+    if roots and not _real_is_within(real, roots):
         return "resolves outside the paths given on the command line"
     try:
         info = os.stat(real)

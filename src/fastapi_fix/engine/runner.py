@@ -5,18 +5,30 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import hashlib
 import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from fastapi_fix.engine.cache import (
+    GATHER,
+    TRANSFORM,
+    Cache,
+    CachedResult,
+    NotFingerprintable,
+    RunRecord,
+    content_hash,
+    file_identity,
+    fingerprint,
+)
 from fastapi_fix.engine.codemod import Codemod, FixedPoints, SourceFile, Wanted
 from fastapi_fix.engine.deep import call_deep
-from fastapi_fix.engine.files import SkipFile, read_snapshot, write_refusal
+from fastapi_fix.engine.files import RealPaths, SkipFile, read_snapshot, write_refusal
 from fastapi_fix.engine.pipeline import GatherOutcome, gather_file, transform_source
 from fastapi_fix.engine.results import FileResult, Status
 from fastapi_fix.engine.signals import quiet_worker, signals_blocked, terminate_workers
@@ -38,20 +50,28 @@ class _Job:
     data: bytes | None = None
     # Transform: the gather measured the file's nesting already (see `GatherOutcome`).
     nesting_checked: bool = False
+    # The key of its cache entry (`Cache.entry_key`) and the content hash it is for; None
+    # when the run keeps no cache (or, for a transform, a plan cannot be fingerprinted).
+    cache_key: str | None = None
+    content: str | None = None
 
 
-# Per-process state: the codemods and their project indexes, set once per worker.
+# Per-process state: the codemods, their project indexes and the run's cache, set once per worker.
 _codemods: dict[str, Codemod] = {}
 _indexes: dict[str, Any] = {}
+_cache: list[Cache] = []
 
 
-def _init_worker(codemods: Sequence[Codemod], indexes: Mapping[str, Any]) -> None:
+def _init_worker(
+    codemods: Sequence[Codemod], indexes: Mapping[str, Any], cache: Cache | None = None
+) -> None:
     if multiprocessing.parent_process() is not None:
         quiet_worker()
     _codemods.clear()
     _codemods.update({cm.name: cm for cm in codemods})
     _indexes.clear()
     _indexes.update(indexes)
+    _cache[:] = [cache] if cache is not None else []
 
 
 def _gather_job(job: _Job) -> GatherOutcome:
@@ -64,7 +84,11 @@ def _gather_one(job: _Job) -> GatherOutcome:
     except SkipFile as exc:
         return GatherOutcome(job.file, skip=str(exc))
     chosen = [_codemods[name] for name in job.codemods] if job.codemods else None
-    return gather_file(job.file, data, list(_codemods.values()), chosen)
+    outcome = gather_file(job.file, data, list(_codemods.values()), chosen)
+    # Stored by the process that gathered it, and only for the bytes the key was made for.
+    if _cache and job.cache_key is not None and content_hash(data) == job.content:
+        _cache[0].store(GATHER, job.cache_key, outcome)
+    return outcome
 
 
 def _transform_job(job: _Job) -> FileResult:
@@ -99,6 +123,8 @@ def _transform_one(job: _Job) -> FileResult:
     elif outcome.new is not None:
         result.status, result.new = Status.CHANGED, outcome.new
     result.snapshot = snapshot
+    if _cache and job.cache_key is not None and content_hash(data) == job.content:
+        _cache[0].store(TRANSFORM, job.cache_key, CachedResult.of(result))
     return result
 
 
@@ -115,11 +141,14 @@ class Runner:
         jobs: int | None = None,
         progress: ProgressCallback | None = None,
         gate: Gate | None = None,
+        cache: Cache | None = None,
     ) -> None:
         self.codemods = list(codemods)
         self.jobs = jobs or os.cpu_count() or 1
         self.progress = progress or (lambda phase, done, total: None)
         self.gate = gate
+        # Where what this run gathers and finds is kept for the next one (see `engine.cache`).
+        self.cache = cache
 
     def run(
         self,
@@ -142,9 +171,41 @@ class Runner:
 
         ``context``: other files of the project, gathered (so the codemods know every caller)
         but never transformed.
+
+        With a cache, a run whose every input is as in the cached run replays its results, and
+        otherwise gathers only the files whose gather is not cached.
         """
         sources = sources or {}
-        jobs = [_Job(f, data=sources.get(f)) for f in (*files, *context)]
+        hashes = self._content_hashes((*files, *context), sources)
+        digest = self._run_digest(files, context, roots, sources, hashes)
+        replayed = self._replayed(digest, files, hashes) if digest else None
+        results = (
+            self._computed(files, context, roots, sources, hashes)
+            if replayed is None
+            else iter(replayed)
+        )
+        recorded: list[tuple[str | None, CachedResult]] | None = [] if digest else None
+        root = journal_root or (roots[0] if roots else Path.cwd())
+        for result in self._delivered(results, write, roots, root):
+            if recorded is not None:
+                recorded.append((hashes.get(result.path), _cached(result)))
+            yield result
+        if self.cache is not None:
+            # A run that wrote files changed its own inputs: its record would never match.
+            if digest and recorded is not None and not (write and _changes(recorded)):
+                self.cache.store_run(RunRecord(digest, recorded))
+            self.cache.close()
+
+    def _computed(
+        self,
+        files: Sequence[SourceFile],
+        context: Sequence[SourceFile],
+        roots: Sequence[Path],
+        sources: Mapping[SourceFile, bytes],
+        hashes: Mapping[Path, str | None],
+    ) -> Iterator[FileResult]:
+        """Each file's result, from gather, index and transform."""
+        jobs = [self._gather_job_for(f, sources.get(f), hashes) for f in (*files, *context)]
         codemods = self._seeded(jobs)
         with _cyclic_gc_paused():
             gathered = self._gather(jobs, codemods)
@@ -157,30 +218,172 @@ class Runner:
         }
         checked = {o.file for o in outcomes if o.nesting_checked}
         transform_jobs = [
-            _Job(f, names, sources.get(f), f in checked) for f, names in planned.items() if names
-        ]
-        # Results arrive in file order: stream them, so memory stays flat in the project's size.
-        transformed = iter(
-            self._progress(
-                "transform",
-                _streamed(_Workers(self.jobs, codemods, indexes), _transform_job, transform_jobs),
-                len(transform_jobs),
+            self._transform_job_for(
+                _Job(f, names, sources.get(f), f in checked), codemods, indexes, hashes
             )
+            for f, names in planned.items()
+            if names
+        ]
+        stored = {job.file: self._cached_transform(job) for job in transform_jobs}
+        fresh = [job for job in transform_jobs if stored[job.file] is None]
+        # Results arrive in file order: stream them, so memory stays flat in the project's size.
+        transformed = _streamed(
+            _Workers(self.jobs, codemods, indexes, self.cache), _transform_job, fresh
         )
+        results = (
+            next(transformed) if (hit := stored[job.file]) is None else hit
+            for job in transform_jobs
+        )
+        in_order = iter(self._progress("transform", results, len(transform_jobs)))
+        for outcome in outcomes:
+            yield next(in_order) if planned.get(outcome.file) else self._result(outcome)
+
+    def _delivered(
+        self, results: Iterable[FileResult], write: bool, roots: Sequence[Path], journal_root: Path
+    ) -> Iterator[FileResult]:
+        """The results as they come; when writing, each change staged, then all committed."""
         if not write:
-            for outcome in outcomes:
-                yield next(transformed) if planned.get(outcome.file) else self._result(outcome)
+            yield from results
             return
-        root = journal_root or (roots[0] if roots else Path.cwd())
-        with Transaction(root, roots) as transaction:
+        with Transaction(journal_root, roots) as transaction:
             changed: list[FileResult] = []
-            for outcome in outcomes:
-                result = next(transformed) if planned.get(outcome.file) else self._result(outcome)
+            for result in results:
                 if result.status is Status.CHANGED:
                     self._stage(transaction, result)
                     changed.append(result)
                 yield result
             self._commit(transaction, changed)
+
+    # -- the cache ------------------------------------------------------------------------------
+
+    def _content_hashes(
+        self, files: Sequence[SourceFile], sources: Mapping[SourceFile, bytes]
+    ) -> dict[Path, str | None]:
+        if self.cache is None:
+            return {}
+        hashes = self.cache.content_hashes(f.path for f in files if f not in sources)
+        hashes.update({f.path: content_hash(data) for f, data in sources.items()})
+        return hashes
+
+    def _run_digest(
+        self,
+        files: Sequence[SourceFile],
+        context: Sequence[SourceFile],
+        roots: Sequence[Path],
+        sources: Mapping[SourceFile, bytes],
+        hashes: Mapping[Path, str | None],
+    ) -> str | None:
+        """Every input of the run's outcome, hashed: each file's place and bytes, which files
+        may be written, and what the codemods read besides (None: not all are known, such
+        as an unreadable file, so the run is not replayed)."""
+        if self.cache is None or any(hashes.get(f.path) is None for f in (*files, *context)):
+            return None
+        digest = hashlib.blake2b(self.cache.settings.encode(), digest_size=20)
+        real_paths = RealPaths()
+        for kind, group in ((b"file", files), (b"context", context)):
+            for file in group:
+                # (A context file is never written, whatever its state.)
+                writable = kind == b"file" and file not in sources
+                refusal = write_refusal(file.path, list(roots), real_paths) if writable else None
+                digest.update(kind + file_identity(file) + repr(refusal).encode())
+                digest.update(str(hashes[file.path]).encode())
+        everything = [*files, *context]
+        for codemod in self.codemods:
+            digest.update(repr(codemod.external_state(everything)).encode())
+        return digest.hexdigest()
+
+    def _replayed(
+        self,
+        digest: str,
+        files: Sequence[SourceFile],
+        hashes: Mapping[Path, str | None],
+    ) -> list[FileResult] | None:
+        """The cached run's results, when its digest is this run's (None otherwise). A change
+        comes with the file's bytes read again, and is replayed only if they are still the
+        bytes it was computed from."""
+        assert self.cache is not None
+        record = self.cache.load_run()
+        if record is None or record.digest != digest or len(record.results) != len(files):
+            return None
+        results = []
+        for file, (content, cached) in zip(files, record.results, strict=True):
+            result = cached.result(file)
+            if result.status is Status.CHANGED:
+                try:
+                    snapshot = read_snapshot(file.path)
+                except SkipFile:
+                    return None
+                if content_hash(snapshot.data) != content or content != hashes.get(file.path):
+                    return None
+                result.old, result.snapshot = snapshot.data, snapshot
+            results.append(result)
+        self.progress("replay", len(results), len(results))
+        return results
+
+    def _gather_job_for(
+        self, file: SourceFile, data: bytes | None, hashes: Mapping[Path, str | None]
+    ) -> _Job:
+        content = hashes.get(file.path)
+        if self.cache is None or content is None:
+            return _Job(file, data=data)
+        return _Job(
+            file, data=data, cache_key=self.cache.entry_key(file, content, ()), content=content
+        )
+
+    def _cached_gather(self, job: _Job) -> GatherOutcome | None:
+        """The job's gather, as an earlier run stored it."""
+        if self.cache is None or job.cache_key is None:
+            return None
+        outcome = self.cache.load(GATHER, job.cache_key)
+        if isinstance(outcome, GatherOutcome) and outcome.file == job.file:
+            return outcome
+        return None
+
+    def _transform_job_for(
+        self,
+        job: _Job,
+        codemods: Sequence[Codemod],
+        indexes: Mapping[str, Any],
+        hashes: Mapping[Path, str | None],
+    ) -> _Job:
+        """The job, keyed for the cache by the file's bytes and every plan its codemods read."""
+        content = hashes.get(job.file.path)
+        if self.cache is None or content is None:
+            return job
+        by_name = {codemod.name: codemod for codemod in codemods}
+        try:
+            plans = []
+            for name in job.codemods:
+                plan = by_name[name].file_plan(indexes[name], job.file)
+                if plan is None:
+                    return job
+                plans.append(fingerprint(plan))
+        except NotFingerprintable:
+            return job
+        key = self.cache.entry_key(job.file, content, job.codemods, *plans)
+        return replace(job, cache_key=key, content=content)
+
+    def _cached_transform(self, job: _Job) -> FileResult | None:
+        """The job's result as an earlier run stored it; a change comes with the file as read
+        now, if it still holds the bytes the result was computed from."""
+        if self.cache is None or job.cache_key is None:
+            return None
+        cached = self.cache.load(TRANSFORM, job.cache_key)
+        if not isinstance(cached, CachedResult):
+            return None
+        result = cached.result(job.file)
+        if result.status is Status.CHANGED:
+            if job.data is not None:
+                result.old = job.data
+            else:
+                try:
+                    result.snapshot = read_snapshot(job.file.path)
+                except SkipFile:
+                    return None
+                result.old = result.snapshot.data
+            if content_hash(result.old) != job.content:
+                return None
+        return result
 
     def _seeded(self, jobs: Sequence[_Job]) -> list[Codemod]:
         """The codemods that have something to do in this project (see ``Codemod.seed_markers``).
@@ -199,13 +402,13 @@ class Runner:
     def _gather(self, jobs: Sequence[_Job], codemods: Sequence[Codemod]) -> list[GatherOutcome]:
         """Gather rounds: first the files each codemod wants by their bytes, then, until no
         codemod wants more, the further files each asks for (`Codemod.more_to_gather`)."""
-        with _Workers(self.jobs, codemods, {}) as workers:
+        with _Workers(self.jobs, codemods, {}, self.cache) as workers:
             return self._gather_rounds(workers, jobs, codemods)
 
     def _gather_rounds(
         self, workers: _Workers, jobs: Sequence[_Job], codemods: Sequence[Codemod]
     ) -> list[GatherOutcome]:
-        outcomes = list(self._progress("gather", workers.map(_gather_job, jobs), len(jobs)))
+        outcomes = list(self._progress("gather", self._gathered(workers, jobs), len(jobs)))
         by_module: dict[str, list[GatherOutcome]] = {}
         rounds = 1
         for outcome in outcomes:
@@ -224,17 +427,32 @@ class Runner:
                 break
             rounds += 1
             more = [
-                _Job(job.file, tuple(wanted[job.file]), job.data)
-                for job in jobs
-                if job.file in wanted
+                self._later_job(job, tuple(wanted[job.file])) for job in jobs if job.file in wanted
             ]
             positions = {o.file: o for o in outcomes}
             phase = f"gather, round {rounds}"
-            for later in self._progress(phase, workers.map(_gather_job, more), len(more)):
+            for later in self._progress(phase, self._gathered(workers, more), len(more)):
                 positions[later.file].merge(later)
         for outcome in outcomes:
             outcome.words = frozenset()
         return outcomes
+
+    def _gathered(self, workers: _Workers, jobs: Sequence[_Job]) -> Iterator[GatherOutcome]:
+        """Each job's outcome, in order: from the cache where an earlier run stored it, else
+        gathered now (in processes only when the files left are worth starting them)."""
+        stored = [self._cached_gather(job) for job in jobs]
+        fresh = workers.map(
+            _gather_job, [job for job, hit in zip(jobs, stored, strict=True) if hit is None]
+        )
+        for hit in stored:
+            yield hit if hit is not None else next(fresh)
+
+    def _later_job(self, job: _Job, codemods: tuple[str, ...]) -> _Job:
+        """A later gather round's job: the same file, for these codemods."""
+        if self.cache is None or job.content is None:
+            return _Job(job.file, codemods, job.data)
+        key = self.cache.entry_key(job.file, job.content, codemods)
+        return _Job(job.file, codemods, job.data, cache_key=key, content=job.content)
 
     def _build_indexes(
         self,
@@ -342,6 +560,7 @@ def _fixed_points(
     to rewrite, the others context. Checked before any index is built (see `FixedPoints`);
     a file given in memory (``sources``) has no disk state to check."""
     fixed: dict[Path, str] = {}
+    real_paths = RealPaths()
     for position, outcome in enumerate(outcomes):
         file = outcome.file
         if position >= named:
@@ -349,10 +568,18 @@ def _fixed_points(
         else:
             reason = outcome.skip or outcome.failure
             if reason is None and file not in sources:
-                reason = write_refusal(file.path, list(roots))
+                reason = write_refusal(file.path, list(roots), real_paths)
         if reason is not None:
             fixed[file.path] = reason
     return fixed
+
+
+def _cached(result: FileResult) -> CachedResult:
+    return CachedResult.of(result)
+
+
+def _changes(recorded: Sequence[tuple[str | None, CachedResult]]) -> bool:
+    return any(cached.status is Status.CHANGED for _, cached in recorded)
 
 
 def _refuse(transaction: Transaction, results: Sequence[FileResult], reason: str) -> None:
@@ -372,9 +599,15 @@ class _Workers:
     """The processes of one phase: started when a batch is worth it, kept for its later
     batches (gather rounds), stopped on exit. Small batches run in this process."""
 
-    def __init__(self, jobs: int, codemods: Sequence[Codemod], indexes: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        jobs: int,
+        codemods: Sequence[Codemod],
+        indexes: Mapping[str, Any],
+        cache: Cache | None = None,
+    ) -> None:
         self.jobs = jobs
-        self.initargs = (codemods, indexes)
+        self.initargs = (codemods, indexes, cache)
         self.executor: ProcessPoolExecutor | None = None
         self.processes = 1
 

@@ -33,6 +33,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from fastapi_fix.engine.config import ConfigError, load_pyproject, lookup
+from fastapi_fix.engine.files import RealPaths
 
 ANNOTATED_SINCE = Version("0.95")
 # `fastapi-slim` ships the same `fastapi` import package.
@@ -106,6 +107,54 @@ def too_old_by_file(
         for verdict in [verdicts[project]]
         if verdict is not None
     }
+
+
+def declaration_inputs(paths: Iterable[Path]) -> list[Path]:
+    """Every file `too_old_by_file` may read for these ``paths``: each project folder's
+    metadata, lock and requirements files, and the files they include (``-r``/``-c``,
+    setuptools' dynamic dependencies). Lets a cache tell by their stat that the answer holds."""
+    folders: dict[Path, Path | None] = {}
+    real = RealPaths()  # many files, few folders: each resolved once
+    parents = {os.path.abspath(path.parent) for path in paths}
+    projects = {_project_folder(Path(real.folder(parent)), folders) for parent in parents}
+    found: set[Path] = set()
+    for project in sorted(p for p in projects if p is not None):
+        found.update(
+            project / name
+            for name in _names_in(project)
+            if name in METADATA_FILES or _is_requirements_file(name)
+        )
+        if (project / "requirements").is_dir():
+            found.update(
+                project / "requirements" / name for name in _names_in(project / "requirements")
+            )
+        if (project / "pyproject.toml").is_file():
+            data = _toml(project / "pyproject.toml")
+            dynamic = lookup(data, "tool", "setuptools", "dynamic", "dependencies", "file")
+            for name in [dynamic] if isinstance(dynamic, str) else dynamic or []:
+                if isinstance(name, str):
+                    found.add((project / name).resolve())
+    # Requirements files (any name: setuptools' dynamic ones too) may include others.
+    pending = sorted(path for path in found if path.name not in METADATA_FILES)
+    while pending:
+        for included in _includes(pending.pop()):
+            if included not in found:
+                found.add(included)
+                pending.append(included)
+    return sorted(found)
+
+
+def _includes(path: Path) -> list[Path]:
+    """The files a requirements file names with ``-r``/``-c``."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    return [
+        (path.parent / os.path.expandvars(included)).resolve()
+        for _, line in _logical_lines(text)
+        if line.startswith("-") and (included := _included(line)) is not None
+    ]
 
 
 def _common_folder(paths: list[Path]) -> Path | None:

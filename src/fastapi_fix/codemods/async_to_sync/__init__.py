@@ -163,6 +163,9 @@ class AsyncToSync(Codemod):
     def targets(self, index: AsyncIndex) -> set[Path]:
         return set(index.plans)
 
+    def file_plan(self, index: AsyncIndex, file: SourceFile) -> object:
+        return index.plan(file.path)
+
     def transform(self, ctx: FileContext, module: cst.Module, index: AsyncIndex) -> cst.Module:
         from libcst.codemod import CodemodContext
         from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor

@@ -240,6 +240,10 @@ class BackgroundTaskLogging(Codemod):
     def targets(self, index: TaskIndex) -> set[Path]:
         return set(index.wrap) | set(index.findings)
 
+    def file_plan(self, index: TaskIndex, file: SourceFile) -> object:
+        path = file.path
+        return (path in index.unparsed, index.findings.get(path), index.wrap.get(path))
+
     def transform(self, ctx: FileContext, module: cst.Module, index: TaskIndex) -> cst.Module:
         self._report_findings(ctx, module, index)
         tasks = index.wrap.get(ctx.file.path)

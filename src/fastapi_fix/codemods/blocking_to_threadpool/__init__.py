@@ -143,6 +143,9 @@ class BlockingToThreadpool(Codemod):
     def targets(self, index: ThreadpoolIndex) -> set[Path]:
         return set(index.plans)
 
+    def file_plan(self, index: ThreadpoolIndex, file: SourceFile) -> object:
+        return index.plans.get(file.path)
+
     def transform(self, ctx: FileContext, module: cst.Module, index: ThreadpoolIndex) -> cst.Module:
         from fastapi_fix.codemods.async_to_sync.index import BLOCKING_TO_THREADPOOL
         from fastapi_fix.codemods.blocking_to_threadpool.rewrite import (

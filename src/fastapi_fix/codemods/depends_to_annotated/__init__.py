@@ -112,8 +112,20 @@ class DependsToAnnotated(Codemod):
         )
         return planner.plan()
 
+    def external_state(self, files: Sequence[SourceFile]) -> object:
+        # The FastAPI version the project declares decides whether a file is rewritten at all:
+        # the files it is read from, by their stat (parsing a large lock file is what it saves).
+        from fastapi_fix.engine.cache import file_signature
+        from fastapi_fix.project.metadata import declaration_inputs
+
+        inputs = declaration_inputs(file.path for file in files)
+        return [(str(path), file_signature(path)) for path in inputs]
+
     def targets(self, index: Index) -> Collection[Path]:
         return set(index.files)
+
+    def file_plan(self, index: Index, file: SourceFile) -> object:
+        return (index.files.get(file.path), file.path in index.unparsed)
 
     def transform(self, ctx: FileContext, module: cst.Module, index: Index) -> cst.Module:
         from fastapi_fix.codemods.depends_to_annotated.rewrite import _report_unanalysed, _rewrite

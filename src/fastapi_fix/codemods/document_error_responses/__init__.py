@@ -142,6 +142,9 @@ class DocumentErrorResponses(Codemod):
     def targets(self, index: ErrorIndex) -> set[Path]:
         return set(index.plans)
 
+    def file_plan(self, index: ErrorIndex, file: SourceFile) -> object:
+        return index.plans.get(file.path)
+
     def transform(self, ctx: FileContext, module: cst.Module, index: ErrorIndex) -> cst.Module:
         from fastapi_fix.codemods.document_error_responses.rewrite import AddResponses
 
