@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from fastapi_fix import codemods
 from fastapi_fix.cli import main
+from fastapi_fix.engine.codemod import ProjectCodemod
 from tests.engine.toy import RenameFoo, use_toy_codemods
 from tests.helpers import make_project
 
@@ -132,6 +133,57 @@ def test_console_script_and_module_entry_points():
             [*command, "--version"], capture_output=True, text=True, env=os.environ
         )
         assert out.returncode == 0 and "fastapi-fix" in out.stdout
+
+
+def _run_python(script: str) -> str:
+    """``script`` run by a fresh interpreter (nothing imported yet); its stdout."""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=os.environ
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--version"], ["--help"], ["--list-codemods"], ["--list-codemods", "--format", "json"]],
+    ids=" ".join,
+)
+def test_version_help_and_list_start_without_the_rewriting_libraries(args):
+    """They need the codemods' names, summaries and options, not LibCST nor what reads a
+    project (pathspec, packaging): their start-up is a fraction of a run's."""
+    script = (
+        "import sys\n"
+        "from fastapi_fix.cli import main\n"
+        f"code = main({args!r}, standalone_mode=False)\n"
+        "heavy = {'libcst', 'pathspec', 'packaging'}\n"
+        "print('exit', code, sorted(heavy.intersection(m.partition('.')[0] for m in sys.modules)))\n"
+    )
+    assert _run_python(script).splitlines()[-1] == "exit 0 []"
+
+
+@pytest.mark.parametrize(
+    "name",
+    # A project-level codemod plans in the main process: it has no workers.
+    [c.name for c in codemods.REGISTRY if not issubclass(c, ProjectCodemod)],
+)
+def test_creating_a_codemod_for_a_run_imports_what_its_workers_use(name):
+    """Forked workers share the modules imported before the pool starts: a codemod a run
+    creates has imported every module of its package (its steps import them only when they
+    first run), LibCST with them."""
+    script = (
+        "import pkgutil, sys\n"
+        "from fastapi_fix import codemods\n"
+        f"codemod = codemods.by_name()[{name!r}]\n"
+        "package = sys.modules[codemod.__module__]\n"
+        "codemod()\n"
+        "prefix = package.__name__ + '.'\n"
+        "modules = [m.name for m in pkgutil.iter_modules(package.__path__, prefix)]\n"
+        "missing = [m for m in modules if m not in sys.modules]\n"
+        "print(len(modules), missing)\n"
+    )
+    count, missing = _run_python(script).split(" ", 1)
+    assert int(count) > 1 and missing == "[]\n"
 
 
 class CountUses(RenameFoo):

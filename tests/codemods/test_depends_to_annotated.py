@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider
 
 from fastapi_fix.cli import main
-from fastapi_fix.codemods.depends_to_annotated import DependsToAnnotated, _report_unanalysed
+from fastapi_fix.codemods.depends_to_annotated import DependsToAnnotated
+from fastapi_fix.codemods.depends_to_annotated.rewrite import _report_unanalysed
 from fastapi_fix.engine.codemod import FileContext, SourceFile
 from fastapi_fix.engine.results import Status
 from fastapi_fix.engine.runner import Runner

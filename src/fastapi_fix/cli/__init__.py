@@ -5,20 +5,16 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import traceback
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from fastapi_fix import __version__, codemods
-from fastapi_fix.cli import layout as layout_cli
 from fastapi_fix.cli.errors import OptionError
-from fastapi_fix.cli.render import Renderer
 from fastapi_fix.engine import report
-from fastapi_fix.engine.branch import BranchRefused, VerifyRequest, build_branch
 from fastapi_fix.engine.cache import (
     DEFAULT_FOLDER,
     ENV_VAR,
@@ -28,32 +24,17 @@ from fastapi_fix.engine.cache import (
     settings_key,
 )
 from fastapi_fix.engine.codemod import Codemod, Option, Settings
-from fastapi_fix.engine.config import (
-    ConfigError,
-    Targets,
-    ToolConfig,
-    check_globs,
-    effective_options,
-    effective_selection,
-    load_tool_config,
-    parse_target_version,
-)
-from fastapi_fix.engine.diff import unified_diff
-from fastapi_fix.engine.discover import Discovery
-from fastapi_fix.engine.git import GitError
-from fastapi_fix.engine.import_gate import ImportGate
 from fastapi_fix.engine.results import FileResult, Status
-from fastapi_fix.engine.runner import Runner
 from fastapi_fix.engine.signals import Interrupted, interrupts_raised, terminate_workers
-from fastapi_fix.engine.transaction import files_changed_by_this_process, recover
-from fastapi_fix.engine.verify import (
-    Rollback,
-    Verification,
-    VerifyError,
-    apply_verified,
-    parse_app_spec,
-)
-from fastapi_fix.project.modules import name_modules
+
+# The engine's running parts (LibCST, pathspec, packaging, rich) are imported where a run
+# needs them: `--version`, `--help` and `--list-codemods` start without them (start-up).
+if TYPE_CHECKING:
+    from fastapi_fix.cli.render import Renderer
+    from fastapi_fix.engine.branch import VerifyRequest
+    from fastapi_fix.engine.config import Targets, ToolConfig
+    from fastapi_fix.engine.discover import Discovery
+    from fastapi_fix.engine.verify import Rollback, Verification
 
 EXIT_OK, EXIT_PENDING, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 123
 # --verify found the API changed: the rewrite was rolled back (or the branch stopped).
@@ -86,6 +67,8 @@ def _option_param(codemod: type[Codemod], option: Option) -> click.Option:
 
 def _codemod_options(params: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The codemod options given on the command line, checked as the configuration's are."""
+    from fastapi_fix.engine.config import ConfigError
+
     chosen: dict[str, dict[str, Any]] = {}
     for codemod in codemods.REGISTRY:
         for option in codemod.options:
@@ -129,6 +112,8 @@ class FastapiFixCommand(click.Command):
             code = 130 if isinstance(exc.__context__, KeyboardInterrupt) else 1
         except Exception as exc:  # noqa: BLE001 -- the last resort: a bug still ends in one line
             if "-v" in argv or "--verbose" in argv:
+                import traceback  # only for a bug: the CLI starts without it
+
                 traceback.print_exc()
             message = f"internal error: {type(exc).__name__}: {exc}"
             click.echo(f"fastapi-fix: {message}", err=True)
@@ -146,6 +131,8 @@ class FastapiFixCommand(click.Command):
             try:
                 return super().invoke(ctx)
             except Interrupted as exc:
+                from fastapi_fix.engine.transaction import files_changed_by_this_process
+
                 terminate_workers()
                 message = exc.message(written_before=files_changed_by_this_process())
                 click.echo(f"fastapi-fix: {message}", err=True)
@@ -184,12 +171,16 @@ def _echo_error_document(message: str, code: int) -> None:
 
 
 def _target_version(given: str | None, config: ToolConfig) -> tuple[int, int] | None:
+    from fastapi_fix.engine.config import parse_target_version
+
     return parse_target_version(given) if given else config.target_version
 
 
 def _chosen_codemods(
     config: ToolConfig, select: tuple[str, ...], ignore: tuple[str, ...]
 ) -> list[type[Codemod]]:
+    from fastapi_fix.engine.config import effective_selection
+
     return codemods.select(*effective_selection(config, select, ignore))
 
 
@@ -298,6 +289,8 @@ def main(
 
     Settings come from [tool.fastapi-fix] in the nearest pyproject.toml; options given here win.
     """
+    from fastapi_fix.cli.render import Renderer
+
     text = output_format == "text"
     renderer = Renderer(
         quiet=quiet or not text,
@@ -310,6 +303,17 @@ def main(
         else:
             click.echo(report.dumps(report.codemods_document(codemods.REGISTRY)), nl=False)
         ctx.exit(EXIT_OK)
+    # A run from here on: what it needs is imported now (see the module's imports).
+    from fastapi_fix.cli import layout as layout_cli
+    from fastapi_fix.engine.branch import VerifyRequest
+    from fastapi_fix.engine.config import (
+        ConfigError,
+        Targets,
+        check_globs,
+        effective_options,
+        load_tool_config,
+    )
+
     if not paths:
         raise click.UsageError("give at least one PATH (for example: fastapi-fix --dry-run .)")
     _check_combinations(dry_run, check, branch, verify)
@@ -391,6 +395,8 @@ def journal_root(targets: Targets) -> Path:
 
 
 def _recover_interrupted_run(renderer: Renderer, targets: Targets) -> None:
+    from fastapi_fix.engine.transaction import recover
+
     root = journal_root(targets)
     recovery = recover(root)
     if recovery is not None:
@@ -412,6 +418,8 @@ def _check_combinations(dry_run: bool, check: bool, branch: str | None, verify: 
                 "--verify checks a rewrite it applies; it cannot be combined with "
                 "--dry-run or --check"
             )
+        from fastapi_fix.engine.verify import parse_app_spec
+
         try:
             parse_app_spec(verify)
         except ValueError as exc:
@@ -429,6 +437,8 @@ def _run_in_place(
     write: bool,
     check: bool,
 ) -> tuple[int, list[FileResult], dict[str, Any]]:
+    from fastapi_fix.engine.verify import VerifyError, apply_verified
+
     if verify is None:
         results = run(instances, targets, jobs, renderer, write=write, check=check, show=text)
         return _exit_code(results, write=write), results, {}
@@ -489,6 +499,9 @@ def _run_on_branch(
     verify: VerifyRequest | None,
     text: bool,
 ) -> tuple[int, list[FileResult], dict[str, Any]]:
+    from fastapi_fix.engine.branch import BranchRefused, build_branch
+    from fastapi_fix.engine.git import GitError
+
     def apply(selected: Sequence[Codemod], where: Targets) -> list[FileResult]:
         return run(list(selected), where, jobs, renderer, write=True, check=False, show=text)
 
@@ -532,6 +545,10 @@ def run(
     rollback: Rollback | None = None,
 ) -> list[FileResult]:
     """Discover, transform, write (if asked) and render each file as its result comes."""
+    from fastapi_fix.engine.diff import unified_diff
+    from fastapi_fix.engine.import_gate import ImportGate
+    from fastapi_fix.engine.runner import Runner
+
     cache = Cache(targets.cache, settings_key(instances)) if targets.cache else None
     found = _discover(targets, cache)
     # Files found but not processed (a symlink leading out of the paths) count in the summary.
@@ -579,6 +596,9 @@ def _discover(targets: Targets, cache: Cache | None = None) -> Discovery:
     """The files of the run, each named as the project imports it (one answer for every
     codemod: `fastapi_fix.project.modules`), by a function of their paths and bytes: a
     cache keeps its answer for the next run."""
+    from fastapi_fix.engine.discover import Discovery
+    from fastapi_fix.project.modules import name_modules
+
     found = targets.discover(cache)
     if cache is None:
         return name_modules(found, targets.project_root)

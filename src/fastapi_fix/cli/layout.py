@@ -20,13 +20,12 @@ from rich.text import Text
 from fastapi_fix.cli.errors import OptionError
 from fastapi_fix.cli.render import Renderer
 from fastapi_fix.engine import report
-from fastapi_fix.engine.codemod import Codemod, SourceFile
+from fastapi_fix.engine.codemod import Codemod, ProjectCodemod, SourceFile
 from fastapi_fix.engine.config import ConfigError
 from fastapi_fix.engine.deep import call_deep, too_deep
 from fastapi_fix.engine.project_change import (
     ApplyError,
     ProjectChange,
-    ProjectCodemod,
     apply_change,
     change_patch,
 )

@@ -9,24 +9,18 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from types import TracebackType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
 from fastapi_fix.engine.codemod import Codemod
 from fastapi_fix.engine.diff import unified_diff
 from fastapi_fix.engine.results import FINDING_WIDTH, FileResult, Finding, Status
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 # Progress shows once a command has run this long (seconds): a quick run never flickers.
 PROGRESS_DELAY = 0.5
@@ -222,6 +216,16 @@ class PhaseProgress:
     `PROGRESS_DELAY`, so a quick run prints nothing of it; a finished phase's line goes away."""
 
     def __init__(self, console: Console) -> None:
+        # Imported here: only a run shows progress; --list-codemods starts without it.
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),

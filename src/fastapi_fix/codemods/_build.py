@@ -8,6 +8,10 @@ import keyword
 
 import libcst as cst
 
+# A statement of a module's body, as LibCST types ``Module.body`` (its ``BaseStatement`` has no
+# ``leading_lines``): what a codemod inserting or moving top-level statements works with.
+BodyStatement = cst.SimpleStatementLine | cst.BaseCompoundStatement
+
 
 def is_module_path(dotted: str) -> bool:
     """Whether ``dotted`` (``app.db``) can be written in an import: each part a name."""

@@ -18,19 +18,19 @@ steps, so that a large project is parsed by LibCST only where something will cha
 from __future__ import annotations
 
 import ast
+import importlib
 import keyword
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
-
-import libcst as cst
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from fastapi_fix.engine.results import Edit, Finding
 
-# A statement of a module's body, as LibCST types ``Module.body`` (its ``BaseStatement`` has no
-# ``leading_lines``): what a codemod inserting or moving top-level statements works with.
-BodyStatement = cst.SimpleStatementLine | cst.BaseCompoundStatement
+if TYPE_CHECKING:  # LibCST only in annotations: the CLI starts without importing it
+    import libcst as cst
+
+    from fastapi_fix.engine.project_change import ProjectChange
 
 
 @dataclass(frozen=True)
@@ -208,6 +208,11 @@ class FileContext:
             self.requires.add(path)
 
 
+# The changes to the API a codemod may declare it makes on purpose (`Codemod.allowed_api_changes`):
+# "added-responses": an operation's ``responses`` gains status codes (nothing else changes).
+ADDED_RESPONSES = "added-responses"
+
+
 class Codemod:
     """Base class of every codemod. Subclasses set the class attributes and override steps."""
 
@@ -226,13 +231,20 @@ class Codemod:
     # Runs when no codemod is selected by name.
     default_enabled: ClassVar[bool] = True
     # Changes to the API this codemod makes on purpose, which ``--verify`` then accepts (the
-    # names `engine.verify` knows, such as "added-responses"); every other change rolls back.
+    # names `engine.verify` knows, such as `ADDED_RESPONSES`); every other change rolls back.
     allowed_api_changes: ClassVar[frozenset[str]] = frozenset()
+    # The modules the steps import when they first run rather than with the class (the CLI
+    # lists the codemods and builds its options without them: start-up). Creating a codemod,
+    # which only a run does, imports them, before any worker process starts: forked workers
+    # then share them instead of each importing its own.
+    implementation: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         given = self.settings.options.get(self.name, {})
         self.option_values = {opt.name: given.get(opt.name, opt.default) for opt in self.options}
+        for module in self.implementation:
+            importlib.import_module(module)
 
     def option(self, name: str) -> Any:
         return self.option_values[name]
@@ -293,3 +305,23 @@ class Codemod:
 
     def transform(self, ctx: FileContext, module: cst.Module, index: Any) -> cst.Module:
         raise NotImplementedError
+
+
+class ProjectCodemod(Codemod):
+    """A codemod that plans a change of the whole project instead of rewriting files one by
+    one. The per-file pipeline never runs it (no markers). Its change and how it is applied:
+    `engine.project_change`, which only a run imports (start-up)."""
+
+    markers = ()
+    default_enabled = False
+
+    def plan_project(self, root: Path, files: Sequence[SourceFile]) -> ProjectChange:
+        raise NotImplementedError
+
+    def transform(self, ctx: FileContext, module: cst.Module, index: Any) -> cst.Module:
+        return module
+
+    def verify_applied(self, change: ProjectChange) -> list[str]:
+        """Problems with ``change`` once it is on disk (before the run ends): each rolls
+        the whole change back."""
+        return []

@@ -1,11 +1,11 @@
 """Codemods that change the project as a whole: files move, appear and disappear.
 
-A `ProjectCodemod` does not work file by file: it reads the whole project and returns one
-`ProjectChange` (moves, new contents, removals, findings, and the plan rows that explain
-them). The engine shows it as a git-style patch and applies it transactionally:
-everything is computed in memory, checked, then applied with a journal (``git mv`` for
-renames inside a git repository, so history follows), and any failure rolls every step
-back: the user's tree is left as it was.
+A `ProjectCodemod` (declared in `engine.codemod`) does not work file by file: it reads the
+whole project and returns one `ProjectChange` (moves, new contents, removals, findings, and
+the plan rows that explain them). The engine shows it as a git-style patch and applies it
+transactionally: everything is computed in memory, checked, then applied with a journal
+(``git mv`` for renames inside a git repository, so history follows), and any failure rolls
+every step back: the user's tree is left as it was.
 """
 
 from __future__ import annotations
@@ -19,11 +19,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import libcst as cst
-
-from fastapi_fix.engine.codemod import Codemod, FileContext, SourceFile
 from fastapi_fix.engine.diff import hunks
 from fastapi_fix.engine.files import SkipFile, read_snapshot
 from fastapi_fix.engine.parsing import compile_error
@@ -82,25 +78,6 @@ class ProjectChange:
     @property
     def is_empty(self) -> bool:
         return not self.files
-
-
-class ProjectCodemod(Codemod):
-    """A codemod that plans a change of the whole project instead of rewriting files one by
-    one. The per-file pipeline never runs it (no markers)."""
-
-    markers = ()
-    default_enabled = False
-
-    def plan_project(self, root: Path, files: Sequence[SourceFile]) -> ProjectChange:
-        raise NotImplementedError
-
-    def transform(self, ctx: FileContext, module: cst.Module, index: Any) -> cst.Module:
-        return module
-
-    def verify_applied(self, change: ProjectChange) -> list[str]:
-        """Problems with ``change`` once it is on disk (before the run ends): each rolls
-        the whole change back."""
-        return []
 
 
 # -- showing a change --------------------------------------------------------------------

@@ -6,8 +6,6 @@ terminates them."""
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import multiprocessing
 import os
 import signal
 import sys
@@ -104,6 +102,11 @@ def _die_with_parent() -> None:
     instead; elsewhere the pool's own checks are all there is."""
     if sys.platform != "linux":
         return
+    # Imported here, as in `terminate_workers`: only runs with worker processes need them, and
+    # the CLI starts without them (start-up).
+    import ctypes
+    import multiprocessing
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -116,6 +119,8 @@ def _die_with_parent() -> None:
 
 def terminate_workers(timeout: float = 5.0) -> None:
     """Stop every worker process this process started (the pools of a run being abandoned)."""
+    import multiprocessing
+
     children = multiprocessing.active_children()
     for child in children:
         child.terminate()

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
+from fastapi_fix.engine.codemod import ADDED_RESPONSES
 from fastapi_fix.engine.files import SkipFile, read_snapshot
 from fastapi_fix.engine.results import FileResult, Status
 from fastapi_fix.engine.signals import Interrupted
@@ -190,11 +191,6 @@ def _check_imported_from(spec: str, module_file: str | None, root: Path) -> None
             f"{module} was imported from {module_file}, not from the project at {root}; "
             "run fastapi-fix from the folder the app is imported from (src/ layout: cd src)"
         )
-
-
-# The changes to the API a codemod may declare it makes on purpose (`Codemod.allowed_api_changes`):
-# "added-responses": an operation's ``responses`` gains status codes (nothing else changes).
-ADDED_RESPONSES = "added-responses"
 
 
 def _without_added_responses(before: str, after: str) -> str:

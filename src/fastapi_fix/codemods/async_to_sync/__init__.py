@@ -40,6 +40,10 @@ thread, so objects bound to one thread break: a SQLite connection made with the 
 ``check_same_thread=True`` in one thread and used in another raises ``ProgrammingError``
 (a session per request from a ``Depends`` generator is fine; a module-level connection is
 not).
+
+The steps import what they run with when they first run (``facts``, ``rounds``, ``index``,
+LibCST's ``rewrite``): the CLI builds its options from this class and lists the codemods
+without them (start-up).
 """
 
 from __future__ import annotations
@@ -47,21 +51,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-
-from fastapi_fix.codemods.async_to_sync.facts import ModuleFacts, gather_module
-from fastapi_fix.codemods.async_to_sync.index import (
-    KIND_DETAILS,
-    AnnotationRewrite,
-    AsyncIndex,
-    FilePlan,
-    Project,
-)
-from fastapi_fix.codemods.async_to_sync.rounds import wanted_after, wants_first_round
 from fastapi_fix.engine.codemod import (
     NO_FIXED_POINTS,
     Codemod,
@@ -72,8 +63,12 @@ from fastapi_fix.engine.codemod import (
     Wanted,
     check_patterns,
 )
-from fastapi_fix.project.blocking import Catalogue
-from fastapi_fix.project.decorators import SafeDecorators
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from fastapi_fix.codemods.async_to_sync.facts import ModuleFacts
+    from fastapi_fix.codemods.async_to_sync.index import AsyncIndex
 
 
 class AsyncToSync(Codemod):
@@ -91,6 +86,12 @@ class AsyncToSync(Codemod):
         "    return crud.get_user(db, id)\n",
     )
     markers = (b"async",)
+    implementation = (
+        "fastapi_fix.codemods.async_to_sync.facts",
+        "fastapi_fix.codemods.async_to_sync.rounds",
+        "fastapi_fix.codemods.async_to_sync.index",
+        "fastapi_fix.codemods.async_to_sync.rewrite",
+    )
     options = (
         Option(
             "blocking-calls",
@@ -121,12 +122,19 @@ class AsyncToSync(Codemod):
     )
 
     def wants_gather(self, source: bytes) -> bool:
+        from fastapi_fix.codemods.async_to_sync.rounds import wants_first_round
+
         return wants_first_round(source)
 
     def gather(self, file: SourceFile, tree: ast.Module) -> ModuleFacts:
+        from fastapi_fix.codemods.async_to_sync.facts import gather_module
+
         return gather_module(file, tree)
 
     def more_to_gather(self, facts: Mapping[SourceFile, Any]) -> Wanted:
+        from fastapi_fix.codemods.async_to_sync.rounds import wanted_after
+        from fastapi_fix.project.blocking import Catalogue
+
         # The service layer that blocks is often in files without any `async`: followed here.
         return wanted_after(facts, Catalogue(self.option("blocking-calls")))
 
@@ -138,6 +146,10 @@ class AsyncToSync(Codemod):
     ) -> AsyncIndex:
         # `fixed` changes nothing here: a conversion never needs another file to change
         # (a function anything in the project calls, awaits or passes on stays async).
+        from fastapi_fix.codemods.async_to_sync.index import Project
+        from fastapi_fix.project.blocking import Catalogue
+        from fastapi_fix.project.decorators import SafeDecorators
+
         catalogue = Catalogue(self.option("blocking-calls"))
         return Project(
             facts,
@@ -155,6 +167,12 @@ class AsyncToSync(Codemod):
         return index.plan(file.path)
 
     def transform(self, ctx: FileContext, module: cst.Module, index: AsyncIndex) -> cst.Module:
+        from libcst.codemod import CodemodContext
+        from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+
+        from fastapi_fix.codemods.async_to_sync.index import KIND_DETAILS
+        from fastapi_fix.codemods.async_to_sync.rewrite import _character_column, _DropAsync
+
         plan = index.plan(ctx.file.path)
         if plan is None:
             return module
@@ -184,124 +202,3 @@ class AsyncToSync(Codemod):
             return module
         module = AddImportsVisitor(context).transform_module(module)
         return RemoveImportsVisitor(context).transform_module(module)
-
-
-def _character_column(lines: list[str], line: int, byte_offset: int) -> int:
-    """ast counts columns in UTF-8 bytes; findings count characters."""
-    if not 0 < line <= len(lines):
-        return byte_offset
-    text = lines[line - 1].lstrip("\ufeff") if line == 1 else lines[line - 1]
-    return len(text.encode("utf-8")[:byte_offset].decode("utf-8", "ignore"))
-
-
-_WITHOUT_FUNCTIONS = (
-    cst.SimpleStatementLine,
-    cst.SimpleStatementSuite,
-    cst.BaseExpression,
-    cst.Parameters,
-    cst.Decorator,
-    cst.Annotation,
-    cst.EmptyLine,
-    cst.TrailingWhitespace,
-    cst.BaseParenthesizableWhitespace,
-)
-
-
-class _DropAsync(cst.CSTTransformer):
-    """Removes ``async`` from the planned functions, found by qualified name and ordinal."""
-
-    def __init__(self, ctx: FileContext, plan: FilePlan, imports: CodemodContext) -> None:
-        super().__init__()
-        self.ctx = ctx
-        self.plan = plan
-        self.imports = imports  # AsyncGenerator → Generator changes them
-        self.scopes: list[tuple[str, bool]] = []  # (name, is a function)
-        self.seen: dict[str, int] = {}
-        self.functions: list[tuple[str, int]] = []
-        self.converted = False
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        # A function is a statement: none hides below a simple statement or an expression,
-        # and a large module is mostly those; their nodes are neither visited nor rebuilt.
-        if isinstance(node, _WITHOUT_FUNCTIONS):
-            return False
-        return super().on_visit(node)
-
-    def _qualname(self, name: str) -> str:
-        parts: list[str] = []
-        for scope, is_function in self.scopes:
-            parts.append(scope)
-            if is_function:
-                parts.append("<locals>")
-        return ".".join([*parts, name])
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.scopes.append((node.name.value, False))
-
-    def leave_ClassDef(
-        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
-    ) -> cst.ClassDef:
-        self.scopes.pop()
-        return updated_node
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        qualname = self._qualname(node.name.value)
-        ordinal = self.seen.get(qualname, 0)
-        self.seen[qualname] = ordinal + 1
-        self.functions.append((qualname, ordinal))
-        self.scopes.append((node.name.value, True))
-
-    def leave_FunctionDef(
-        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
-    ) -> cst.FunctionDef:
-        self.scopes.pop()
-        planned = self.plan.conversions.get(self.functions.pop())
-        if planned is None or updated_node.asynchronous is None:
-            return updated_node
-        rewrite = planned.annotation
-        self.converted = True
-        self.ctx.record_edit(
-            planned.line, rewrite.end_line if rewrite else planned.line, planned.description
-        )
-        if rewrite is None or updated_node.returns is None:
-            return updated_node.with_changes(asynchronous=None)
-        self._change_imports(rewrite)
-        returns = updated_node.returns.with_changes(
-            annotation=_sync_annotation(updated_node.returns.annotation, rewrite)
-        )
-        return updated_node.with_changes(asynchronous=None, returns=returns)
-
-    def _change_imports(self, rewrite: AnnotationRewrite) -> None:
-        if rewrite.new_import:
-            AddImportsVisitor.add_needed_import(self.imports, *rewrite.new_import)
-        if rewrite.old_import:
-            module, name, asname = rewrite.old_import
-            RemoveImportsVisitor.remove_unused_import(self.imports, module, name, asname)
-
-
-def _sync_annotation(
-    annotation: cst.BaseExpression, rewrite: AnnotationRewrite
-) -> cst.BaseExpression:
-    """``AsyncGenerator[X, None]`` → ``Generator[X, None, None]``; ``typing.AsyncIterator[X]`` →
-    ``typing.Iterator[X]``: the last name of the head changes, ``None`` send/return types join."""
-    head = annotation.value if isinstance(annotation, cst.Subscript) else annotation
-    if isinstance(head, cst.Attribute):
-        head = head.with_changes(attr=head.attr.with_changes(value=rewrite.sync_name))
-    elif isinstance(head, cst.Name):
-        head = head.with_changes(value=rewrite.sync_name)
-    if not isinstance(annotation, cst.Subscript):
-        return head
-    elements = list(annotation.slice)
-    if rewrite.added_nones:
-        comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-        last = elements[-1]
-        if not isinstance(last.comma, cst.Comma) or last.comma.whitespace_after.deep_equals(
-            cst.SimpleWhitespace("")
-        ):
-            elements[-1] = last.with_changes(comma=comma)
-        added = [
-            cst.SubscriptElement(cst.Index(cst.Name("None")), comma=comma)
-            for _ in range(rewrite.added_nones)
-        ]
-        elements += [*added[:-1], added[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
-    return annotation.with_changes(value=head, slice=elements)

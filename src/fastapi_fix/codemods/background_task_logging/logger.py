@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from fastapi_fix.codemods._build import assign_call
+from fastapi_fix.codemods._build import BodyStatement, assign_call
 from fastapi_fix.codemods.background_task_logging.facts import STDLIB_MODULES
-from fastapi_fix.engine.codemod import BodyStatement
 
 # Names under which a module's logger is reused (plus the configured `logger-name`); a
 # differently named logger (``audit_log``) may have another purpose, so it is not reused.

@@ -35,6 +35,10 @@ on) runs the call in a copy of the caller's context (by hand up to 0.18, through
 since 0.19, which Starlette requires), so a ContextVar read in the worker sees the request's
 value whatever versions the project declares; a ContextVar *set* there is lost, so callees that
 set one are refused.
+
+The steps import what they run with when they first run (async-to-sync's analysis, ``facts``,
+``plan``, LibCST's ``rewrite``): the CLI builds its options from this class and lists the
+codemods without them (start-up).
 """
 
 from __future__ import annotations
@@ -42,31 +46,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
-
-from fastapi_fix.codemods.async_to_sync.facts import ModuleFacts, gather_module
-from fastapi_fix.codemods.async_to_sync.index import BLOCKING_TO_THREADPOOL
-from fastapi_fix.codemods.async_to_sync.rounds import wanted_after, wants_first_round
-from fastapi_fix.codemods.blocking_to_threadpool.facts import (
-    RUN_IN_THREADPOOL,
-    ThreadpoolFacts,
-    gather_extras,
-)
-from fastapi_fix.codemods.blocking_to_threadpool.plan import (
-    FilePlan,
-    ThreadpoolIndex,
-    plan_offloads,
-)
-from fastapi_fix.codemods.blocking_to_threadpool.rewrite import (
-    Located,
-    Offload,
-    locate,
-    parenthesised_positions,
-)
 from fastapi_fix.engine.codemod import (
     NO_FIXED_POINTS,
     Codemod,
@@ -75,7 +56,15 @@ from fastapi_fix.engine.codemod import (
     SourceFile,
     Wanted,
 )
-from fastapi_fix.project.blocking import Catalogue
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from fastapi_fix.codemods.async_to_sync.facts import ModuleFacts
+    from fastapi_fix.codemods.blocking_to_threadpool.facts import ThreadpoolFacts
+    from fastapi_fix.codemods.blocking_to_threadpool.plan import FilePlan, ThreadpoolIndex
+    from fastapi_fix.codemods.blocking_to_threadpool.rewrite import Located
+    from fastapi_fix.project.blocking import Catalogue
 
 LEFT_ON_LOOP = "blocking-left-on-loop"
 ENGINE_MARKERS = (b"create_engine", b"check_same_thread")
@@ -107,21 +96,37 @@ class BlockingToThreadpool(Codemod):
         "    await audit.log(user)\n    return user\n",
     )
     markers = (b"async",)
+    implementation = (
+        "fastapi_fix.codemods.async_to_sync.rounds",
+        "fastapi_fix.codemods.blocking_to_threadpool.facts",
+        "fastapi_fix.codemods.blocking_to_threadpool.plan",
+        "fastapi_fix.codemods.blocking_to_threadpool.rewrite",
+        "libcst.codemod.visitors",
+    )
     # No options of its own: what blocks is async-to-sync's `blocking-calls` (one analysis,
     # one setting; a second option of that name would also clash on the command line).
 
     def _catalogue(self) -> Catalogue:
+        from fastapi_fix.project.blocking import Catalogue
+
         given = self.settings.options.get("async-to-sync", {})
         return Catalogue(given.get("blocking-calls", []))
 
     def wants_gather(self, source: bytes) -> bool:
         # Also where engines and connections are made: a test engine decides what is safe.
+        from fastapi_fix.codemods.async_to_sync.rounds import wants_first_round
+
         return wants_first_round(source) or any(marker in source for marker in ENGINE_MARKERS)
 
     def gather(self, file: SourceFile, tree: ast.Module) -> tuple[ModuleFacts, ThreadpoolFacts]:
+        from fastapi_fix.codemods.async_to_sync.facts import gather_module
+        from fastapi_fix.codemods.blocking_to_threadpool.facts import gather_extras
+
         return gather_module(file, tree), gather_extras(file, tree)
 
     def more_to_gather(self, facts: Mapping[SourceFile, Any]) -> Wanted:
+        from fastapi_fix.codemods.async_to_sync.rounds import wanted_after
+
         return wanted_after(_module_facts(facts), self._catalogue())
 
     def build_index(
@@ -131,6 +136,8 @@ class BlockingToThreadpool(Codemod):
         fixed: FixedPoints = NO_FIXED_POINTS,
     ) -> ThreadpoolIndex:
         # `fixed` changes nothing: every rewrite stays in its own file.
+        from fastapi_fix.codemods.blocking_to_threadpool.plan import plan_offloads
+
         return plan_offloads(facts, unparsed, self._catalogue())
 
     def targets(self, index: ThreadpoolIndex) -> set[Path]:
@@ -140,6 +147,13 @@ class BlockingToThreadpool(Codemod):
         return index.plans.get(file.path)
 
     def transform(self, ctx: FileContext, module: cst.Module, index: ThreadpoolIndex) -> cst.Module:
+        from fastapi_fix.codemods.async_to_sync.index import BLOCKING_TO_THREADPOOL
+        from fastapi_fix.codemods.blocking_to_threadpool.rewrite import (
+            Offload,
+            locate,
+            parenthesised_positions,
+        )
+
         file_plan = index.plans.get(ctx.file.path)
         if file_plan is None:
             return module
@@ -168,6 +182,11 @@ def _module_facts(facts: Mapping[SourceFile, Any]) -> dict[SourceFile, ModuleFac
 
 
 def _with_import(module: cst.Module, ctx: FileContext, file_plan: FilePlan) -> cst.Module:
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import AddImportsVisitor
+
+    from fastapi_fix.codemods.blocking_to_threadpool.facts import RUN_IN_THREADPOOL
+
     context = CodemodContext(
         full_module_name=ctx.file.module_name, full_package_name=ctx.file.package
     )

@@ -10,38 +10,19 @@ The work is split in three steps (see ``engine/codemod.py``): ``facts`` reads
 the files naming ``fastapi`` with stdlib ``ast``, then those ``gather`` asks for
 (where dependencies are defined, who calls a rewritten function, the import graph),
 ``index`` decides for the whole project, and ``transform`` /
-``imports`` rewrite the target files with LibCST.
+``imports`` rewrite the target files with LibCST (``rewrite``).
+
+Each step imports its modules when it first runs: the CLI builds its options from this
+class and lists the codemods without importing LibCST or the project model (start-up).
 """
 
 from __future__ import annotations
 
 import ast
-from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider
-
-from fastapi_fix.codemods.depends_to_annotated.facts import (
-    FileFacts,
-    gather_facts,
-    name_uses,
-)
-from fastapi_fix.codemods.depends_to_annotated.gather import more_to_gather
-from fastapi_fix.codemods.depends_to_annotated.imports import (
-    add_imports,
-    insert_aliases,
-    remove_imports,
-)
-from fastapi_fix.codemods.depends_to_annotated.index import (
-    AliasDefinition,
-    FilePlan,
-    Index,
-    Planner,
-)
-from fastapi_fix.codemods.depends_to_annotated.transform import SignatureRewriter
-from fastapi_fix.engine.cache import file_signature
 from fastapi_fix.engine.codemod import (
     NO_FIXED_POINTS,
     Codemod,
@@ -51,8 +32,12 @@ from fastapi_fix.engine.codemod import (
     SourceFile,
     Wanted,
 )
-from fastapi_fix.project.fastapi import cst_param_function
-from fastapi_fix.project.metadata import declaration_inputs, too_old_by_file
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from fastapi_fix.codemods.depends_to_annotated.facts import FileFacts
+    from fastapi_fix.codemods.depends_to_annotated.index import Index
 
 
 class DependsToAnnotated(Codemod):
@@ -77,6 +62,13 @@ class DependsToAnnotated(Codemod):
     markers = (b"fastapi",)
     # A parameter function resolves to FastAPI only through an import naming fastapi somewhere.
     seed_markers = markers
+    implementation = (
+        "fastapi_fix.codemods.depends_to_annotated.facts",
+        "fastapi_fix.codemods.depends_to_annotated.gather",
+        "fastapi_fix.codemods.depends_to_annotated.index",
+        "fastapi_fix.codemods.depends_to_annotated.rewrite",
+        "fastapi_fix.project.metadata",
+    )
     options = (
         Option(
             "aliases",
@@ -87,11 +79,15 @@ class DependsToAnnotated(Codemod):
     )
 
     def gather(self, file: SourceFile, tree: ast.Module) -> FileFacts:
+        from fastapi_fix.codemods.depends_to_annotated.facts import gather_facts
+
         return gather_facts(file, tree)
 
     def more_to_gather(self, facts: Mapping[SourceFile, FileFacts]) -> Wanted:
         # Where dependencies are defined, who calls a rewritten function, the import graph:
         # see `gather`.
+        from fastapi_fix.codemods.depends_to_annotated.gather import more_to_gather
+
         return more_to_gather(facts)
 
     def build_index(
@@ -100,6 +96,9 @@ class DependsToAnnotated(Codemod):
         unparsed: Sequence[SourceFile],
         fixed: FixedPoints = NO_FIXED_POINTS,
     ) -> Index:
+        from fastapi_fix.codemods.depends_to_annotated.index import Planner
+        from fastapi_fix.project.metadata import too_old_by_file
+
         planner = Planner(
             facts,
             unparsed,
@@ -116,6 +115,9 @@ class DependsToAnnotated(Codemod):
     def external_state(self, files: Sequence[SourceFile]) -> object:
         # The FastAPI version the project declares decides whether a file is rewritten at all:
         # the files it is read from, by their stat (parsing a large lock file is what it saves).
+        from fastapi_fix.engine.cache import file_signature
+        from fastapi_fix.project.metadata import declaration_inputs
+
         inputs = declaration_inputs(file.path for file in files)
         return [(str(path), file_signature(path)) for path in inputs]
 
@@ -126,108 +128,11 @@ class DependsToAnnotated(Codemod):
         return (index.files.get(file.path), file.path in index.unparsed)
 
     def transform(self, ctx: FileContext, module: cst.Module, index: Index) -> cst.Module:
+        from fastapi_fix.codemods.depends_to_annotated.rewrite import _report_unanalysed, _rewrite
+
         plan = index.files.get(ctx.file.path)
         if plan is None:
             if ctx.file.path in index.unparsed:
                 _report_unanalysed(ctx, module)
             return module
         return _rewrite(ctx, module, plan)
-
-
-def _rewrite(ctx: FileContext, original: cst.Module, plan: FilePlan) -> cst.Module:
-    module = original
-    for line, column, message in plan.left:
-        ctx.report(line, column, message)
-    rewriter = SignatureRewriter(ctx, plan, module)
-    module = rewriter.rewrite()
-    for step in rewriter.aliased:
-        if step.alias_provider is not None:  # a new alias, defined there: both or neither
-            ctx.require(step.alias_provider)
-    module, inserted = insert_aliases(module, plan.aliases)
-    imports = list(plan.annotated_imports) if rewriter.uses_annotated or inserted else []
-    imports.extend(rewriter.imports)
-    for alias in inserted:
-        imports.extend(alias.imports)
-        ctx.record_edit(alias.line, alias.line, f"new alias {alias.name} after {alias.after}")
-    module = add_imports(module, imports, ctx.file, plan.first_party)
-    if rewriter.uses_alias:
-        unused = _left_unused(plan, rewriter, inserted)
-        module = remove_imports(
-            module, ctx.file, [i for i in plan.removable if (i[2] or i[1]) in unused]
-        )
-    if module is not original:
-        module = remove_imports(module, ctx.file, _fastapi_left_unused(plan, rewriter, inserted))
-    return module
-
-
-def _fastapi_left_unused(
-    plan: FilePlan, rewriter: SignatureRewriter, inserted: Sequence[AliasDefinition]
-) -> list[tuple[str, str, str | None]]:
-    """Imports of FastAPI's parameter functions the module used before its rewrite and no
-    longer uses (``Depends`` once every use is an alias); one that was unused before stays.
-    Counted as `_left_unused` counts, without printing and parsing the module again."""
-    used_before = {
-        imported
-        for imported in plan.fastapi_imports
-        if plan.name_uses.get(imported[2] or imported[1], 0) > 0
-    }
-    if not used_before or not rewriter.aliased:  # an inline Annotated keeps its Depends(...)
-        return []
-    unused = _left_unused(plan, rewriter, inserted)
-    return [i for i in sorted(used_before) if (i[2] or i[1]) in unused]
-
-
-def _left_unused(
-    plan: FilePlan, rewriter: SignatureRewriter, inserted: Sequence[AliasDefinition]
-) -> set[str]:
-    """Local names of removable imports that nothing uses any more.
-
-    The gathered counts say how often each name occurs in the file; every occurrence inside a
-    parameter now written with an alias is gone, and the code this rewrite adds may use it again.
-    """
-    left = Counter(plan.name_uses)
-    left.update(rewriter.type_parameter_names)
-    for step in rewriter.aliased:
-        left.subtract(dict(step.uses))
-    added = [alias.code for alias in inserted]
-    added.extend(step.alias for step in rewriter.aliased if step.alias)
-    added.extend(rewriter.type_codes)
-    if rewriter.uses_annotated and plan.annotated:
-        added.append(plan.annotated)
-    for code in added:
-        left.update(name_uses(None, [ast.parse(code)]))
-    return {name for name, count in left.items() if count <= 0}
-
-
-def _report_unanalysed(ctx: FileContext, module: cst.Module) -> None:
-    """A file the running Python cannot parse: report its FastAPI defaults instead of guessing."""
-    if not _has_call_defaults(module):
-        return  # spare the scope analysis, the costly part
-
-    class Finder(cst.CSTVisitor):
-        METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider)
-
-        def visit_Param(self, node: cst.Param) -> None:
-            if isinstance(node.default, cst.Call) and cst_param_function(self, node.default):
-                start = self.get_metadata(PositionProvider, node.name).start
-                ctx.report(
-                    start.line,
-                    start.column,
-                    f"`{node.name.value}` left as is: this file uses syntax "
-                    "newer than the running Python; run fastapi-fix under a newer one",
-                )
-
-    # No copy: the tree is only read.
-    MetadataWrapper(module, unsafe_skip_copy=True).visit(Finder())
-
-
-def _has_call_defaults(module: cst.Module) -> bool:
-    class Finder(cst.CSTVisitor):
-        found = False
-
-        def visit_Param(self, node: cst.Param) -> None:
-            self.found = self.found or isinstance(node.default, cst.Call)
-
-    finder = Finder()
-    module.visit(finder)
-    return finder.found

@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable, Sequence
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from fastapi_fix.codemods._build import import_from
+from fastapi_fix.codemods._build import BodyStatement, import_from
 from fastapi_fix.codemods.depends_to_annotated.index import AliasDefinition, Import
 from fastapi_fix.codemods.depends_to_annotated.transform import insert_item
-from fastapi_fix.engine.codemod import BodyStatement, SourceFile
+from fastapi_fix.engine.codemod import SourceFile
 from fastapi_fix.project.fastapi import resolve_relative
 
 FUTURE, STDLIB, THIRD_PARTY, FIRST_PARTY = range(4)

@@ -37,6 +37,10 @@ subclass whose code is not fixed, a handler whose status is not a literal. A rai
 ``try`` whose ``except`` catches it (bare, ``Exception``, ``HTTPException``, or a project
 class, which may be a base of it) does not leave the function and is not documented; nor is
 what a call inside such a ``try`` raises.
+
+The steps import what they run with when they first run (``facts``, ``index``, LibCST's
+``rewrite``): the CLI builds its options from this class and lists the codemods without them
+(start-up).
 """
 
 from __future__ import annotations
@@ -44,18 +48,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import libcst as cst
-
-from fastapi_fix.codemods.document_error_responses.facts import ModuleFacts, gather_errors
-from fastapi_fix.codemods.document_error_responses.index import (
-    ErrorIndex,
-    RoutePlan,
-    plan_routes,
-)
-from fastapi_fix.codemods.document_error_responses.rewrite import AddResponses, PlanKey
 from fastapi_fix.engine.codemod import (
+    ADDED_RESPONSES,
     NO_FIXED_POINTS,
     Codemod,
     FileContext,
@@ -63,8 +59,13 @@ from fastapi_fix.engine.codemod import (
     SourceFile,
     Wanted,
 )
-from fastapi_fix.engine.verify import ADDED_RESPONSES
-from fastapi_fix.project.symbols import ref_name
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from fastapi_fix.codemods.document_error_responses.facts import ModuleFacts
+    from fastapi_fix.codemods.document_error_responses.index import ErrorIndex, RoutePlan
+    from fastapi_fix.codemods.document_error_responses.rewrite import PlanKey
 
 UNDOCUMENTED = "error-response-undocumented"
 UNDOCUMENTED_DETAIL = (
@@ -95,17 +96,26 @@ class DocumentErrorResponses(Codemod):
     )
     markers = _MARKERS
     default_enabled = False
+    implementation = (
+        "fastapi_fix.codemods.document_error_responses.facts",
+        "fastapi_fix.codemods.document_error_responses.index",
+        "fastapi_fix.codemods.document_error_responses.rewrite",
+    )
     allowed_api_changes: ClassVar[frozenset[str]] = frozenset({ADDED_RESPONSES})
 
     def wants_gather(self, source: bytes) -> bool:
         return any(marker in source for marker in _MARKERS)
 
     def gather(self, file: SourceFile, tree: ast.Module) -> ModuleFacts:
+        from fastapi_fix.codemods.document_error_responses.facts import gather_errors
+
         return gather_errors(file, tree)
 
     def more_to_gather(self, facts: Mapping[SourceFile, Any]) -> Wanted:
         """The modules the gathered functions call into or take dependencies from (a service
         that raises nothing itself may call one that does), and the project classes raised."""
+        from fastapi_fix.codemods.document_error_responses.facts import _root_name
+
         modules: set[str] = set()
         for module in facts.values():
             for function in module.functions:
@@ -125,6 +135,8 @@ class DocumentErrorResponses(Codemod):
         unparsed: Sequence[SourceFile],
         fixed: FixedPoints = NO_FIXED_POINTS,
     ) -> ErrorIndex:
+        from fastapi_fix.codemods.document_error_responses.index import plan_routes
+
         return plan_routes(facts)
 
     def targets(self, index: ErrorIndex) -> set[Path]:
@@ -134,6 +146,8 @@ class DocumentErrorResponses(Codemod):
         return index.plans.get(file.path)
 
     def transform(self, ctx: FileContext, module: cst.Module, index: ErrorIndex) -> cst.Module:
+        from fastapi_fix.codemods.document_error_responses.rewrite import AddResponses
+
         plans = index.plans.get(ctx.file.path, [])
         keyed: dict[PlanKey, RoutePlan] = {
             (plan.qualname, plan.ordinal, plan.decorator): plan for plan in plans
@@ -155,16 +169,6 @@ class DocumentErrorResponses(Codemod):
                 codes = ", ".join(str(code) for code, _ in plan.added)
                 ctx.record_edit(plan.line, plan.line, f"`{plan.name}`: responses += {codes}")
         return new
-
-
-def _root_name(symbol: Any) -> str | None:
-    """The dotted name a symbol starts from (``crud.get`` of ``crud.get(...).x``)."""
-    while isinstance(symbol, tuple) and symbol and symbol[0] not in ("ref", "near"):
-        inner = [part for part in symbol[1:] if isinstance(part, tuple)]
-        if not inner:
-            return None
-        symbol = inner[0]
-    return ref_name(symbol) if isinstance(symbol, tuple) else None
 
 
 def _report(ctx: FileContext, plan: RoutePlan, message: str) -> None:

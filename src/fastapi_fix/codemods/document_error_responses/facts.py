@@ -16,7 +16,7 @@ import ast
 import builtins
 import http
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from fastapi_fix.engine.codemod import SourceFile
 from fastapi_fix.project import symbols
@@ -466,3 +466,13 @@ __all__ = [
     "gather_errors",
     "status_of",
 ]
+
+
+def _root_name(symbol: Any) -> str | None:
+    """The dotted name a symbol starts from (``crud.get`` of ``crud.get(...).x``)."""
+    while isinstance(symbol, tuple) and symbol and symbol[0] not in ("ref", "near"):
+        inner = [part for part in symbol[1:] if isinstance(part, tuple)]
+        if not inner:
+            return None
+        symbol = inner[0]
+    return ref_name(symbol) if isinstance(symbol, tuple) else None

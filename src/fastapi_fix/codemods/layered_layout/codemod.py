@@ -20,13 +20,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastapi_fix.codemods.layered_layout.run_folder import named_from
-from fastapi_fix.engine.codemod import Option, SourceFile, check_identifier
-from fastapi_fix.engine.import_gate import ImportGate
-from fastapi_fix.engine.project_change import ProjectChange, ProjectCodemod, fingerprint
+from fastapi_fix.engine.codemod import Option, ProjectCodemod, SourceFile, check_identifier
 
 if TYPE_CHECKING:
     from fastapi_fix.codemods.layered_layout.project_index import ProjectIndex
+    from fastapi_fix.engine.project_change import ProjectChange
 
 
 class LayeredLayout(ProjectCodemod):
@@ -66,12 +64,13 @@ class LayeredLayout(ProjectCodemod):
     _gate: tuple[list[SourceFile], Path] | None = None
 
     def plan_project(self, root: Path, files: Sequence[SourceFile]) -> ProjectChange:
-        # Imported here: the registry imports every codemod, and the layout machinery
-        # itself uses the shared matchers of the codemods package.
+        # Imported here: the registry imports every codemod, and the CLI lists them and builds
+        # its options without the layout machinery (start-up).
         from fastapi_fix.codemods.layered_layout import plan_file
         from fastapi_fix.codemods.layered_layout.plan import needs_analysis, propose
         from fastapi_fix.codemods.layered_layout.project_index import ProjectError, load_project
         from fastapi_fix.codemods.layered_layout.realize import realize
+        from fastapi_fix.engine.project_change import ProjectChange, fingerprint
 
         if self.option("write-plan"):  # refused before any work: it may not overwrite a file
             plan_file.check_plan_target(Path(self.option("write-plan")))
@@ -123,6 +122,8 @@ class LayeredLayout(ProjectCodemod):
 def gate_files(project: ProjectIndex, files: Sequence[SourceFile]) -> list[SourceFile]:
     """Every file of the project (those the layout skips too: they import as well), named
     from the folder the app runs from."""
+    from fastapi_fix.codemods.layered_layout.run_folder import named_from
+
     inside = [f for f in files if project.root in f.path.parents]
     rel_paths = {f: f.path.relative_to(project.root).as_posix() for f in inside}
     return named_from(inside, rel_paths, project.run_folder)
@@ -151,6 +152,8 @@ def unresolved_imports(
 ) -> list[str]:
     """``path:line:col: ...`` for each project import the change leaves unresolved from
     ``run_folder``; ``read``: the new contents from disk (after applying) instead of the plan."""
+    from fastapi_fix.engine.import_gate import ImportGate
+
     root = change.root
     return ImportGate(files, root, import_root=run_folder).check(
         {

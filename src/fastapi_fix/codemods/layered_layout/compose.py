@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from fastapi_fix.codemods._build import string_literal
+from fastapi_fix.codemods._build import BodyStatement, string_literal
 from fastapi_fix.codemods.layered_layout import rewrite
 from fastapi_fix.codemods.layered_layout.imports import (
     ImportSpec,
@@ -32,7 +32,6 @@ from fastapi_fix.codemods.layered_layout.index import (
     Statement,
 )
 from fastapi_fix.codemods.layered_layout.rewrite import AliasRegistry, StringHook, Target
-from fastapi_fix.engine.codemod import BodyStatement
 from fastapi_fix.engine.results import Finding
 
 CODEMOD = "layered-layout"

@@ -23,7 +23,8 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from fastapi_fix.engine.codemod import BodyStatement, SourceFile
+from fastapi_fix.codemods._build import BodyStatement
+from fastapi_fix.engine.codemod import SourceFile
 from fastapi_fix.project.fastapi import resolve_relative
 
 

@@ -28,6 +28,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from fastapi_fix.codemods._build import BodyStatement
 from fastapi_fix.codemods.layered_layout.imports import (
     ImportSpec,
     Location,
@@ -38,7 +39,6 @@ from fastapi_fix.codemods.layered_layout.imports import (
     render_module_binding,
 )
 from fastapi_fix.codemods.layered_layout.index import ModuleInfo
-from fastapi_fix.engine.codemod import BodyStatement
 from fastapi_fix.engine.results import Finding
 from fastapi_fix.project.fastapi import ROUTE_DECORATORS, resolve_relative
 
