@@ -167,16 +167,16 @@ def test_version_help_and_list_start_without_the_rewriting_libraries(args):
     # A project-level codemod plans in the main process: it has no workers.
     [c.name for c in codemods.REGISTRY if not issubclass(c, ProjectCodemod)],
 )
-def test_creating_a_codemod_for_a_run_imports_what_its_workers_use(name):
+def test_a_loaded_codemod_has_imported_what_its_workers_use(name):
     """Forked workers share the modules imported before the pool starts: a codemod a run
-    creates has imported every module of its package (its steps import them only when they
+    loads has imported every module of its package (its steps import them only when they
     first run), LibCST with them."""
     script = (
         "import pkgutil, sys\n"
         "from fastapi_fix import codemods\n"
         f"codemod = codemods.by_name()[{name!r}]\n"
         "package = sys.modules[codemod.__module__]\n"
-        "codemod()\n"
+        "codemod().load()\n"
         "prefix = package.__name__ + '.'\n"
         "modules = [m.name for m in pkgutil.iter_modules(package.__path__, prefix)]\n"
         "missing = [m for m in modules if m not in sys.modules]\n"

@@ -368,3 +368,20 @@ def test_files_added_removed_or_ignored_are_seen(project: Path) -> None:
     (project / "shop" / ".gitignore").unlink()
     extra.unlink()
     assert _cli(*args) == _cli("--no-cache", *args)
+
+
+REPLAY_IMPORTS = """
+import sys
+from fastapi_fix.cli import main
+code = main(["--dry-run", "--format", "json", sys.argv[1]], standalone_mode=False)
+print(code, sorted(m for m in ("libcst", "fastapi_fix.engine.pipeline") if m in sys.modules))
+"""
+
+
+def test_a_replayed_run_does_not_import_the_rewriting_machinery(project: Path) -> None:
+    def run() -> str:
+        command = [sys.executable, "-c", REPLAY_IMPORTS, str(project)]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+    assert run().splitlines()[-1] == "1 ['fastapi_fix.engine.pipeline', 'libcst']"
+    assert run().splitlines()[-1] == "1 []"

@@ -23,7 +23,7 @@ from fastapi_fix.engine.cache import (
     cache_folder,
     settings_key,
 )
-from fastapi_fix.engine.codemod import Codemod, Option, Settings
+from fastapi_fix.engine.codemod import Codemod, Option, ProjectCodemod, Settings
 from fastapi_fix.engine.results import FileResult, Status
 from fastapi_fix.engine.signals import Interrupted, interrupts_raised, terminate_workers
 
@@ -304,7 +304,6 @@ def main(
             click.echo(report.dumps(report.codemods_document(codemods.REGISTRY)), nl=False)
         ctx.exit(EXIT_OK)
     # A run from here on: what it needs is imported now (see the module's imports).
-    from fastapi_fix.cli import layout as layout_cli
     from fastapi_fix.engine.branch import VerifyRequest
     from fastapi_fix.engine.config import (
         ConfigError,
@@ -337,7 +336,9 @@ def main(
         targets = replace(
             targets, cache=cache_folder(cache_dir, targets.project_root, paths[0], os.environ)
         )
-    if layout_cli.is_project_level(instances):  # moves files: its own plan/patch/apply flow
+    if any(isinstance(c, ProjectCodemod) for c in instances):  # its own plan/patch/apply flow
+        from fastapi_fix.cli import layout as layout_cli
+
         if branch or verify:
             raise click.UsageError("layered-layout does not take --branch or --verify")
         with renderer.phases():

@@ -34,10 +34,6 @@ from fastapi_fix.engine.results import FileResult, Status
 EXIT_OK, EXIT_PENDING, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 123
 
 
-def is_project_level(instances: Sequence[Codemod]) -> bool:
-    return any(isinstance(codemod, ProjectCodemod) for codemod in instances)
-
-
 def run_project_codemods(
     instances: Sequence[Codemod],
     paths: Sequence[Path],

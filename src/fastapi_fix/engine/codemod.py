@@ -234,15 +234,18 @@ class Codemod:
     # names `engine.verify` knows, such as `ADDED_RESPONSES`); every other change rolls back.
     allowed_api_changes: ClassVar[frozenset[str]] = frozenset()
     # The modules the steps import when they first run rather than with the class (the CLI
-    # lists the codemods and builds its options without them: start-up). Creating a codemod,
-    # which only a run does, imports them, before any worker process starts: forked workers
-    # then share them instead of each importing its own.
+    # lists the codemods and builds its options without them: start-up; a run the cache
+    # replays never needs them). `load` imports them before any worker process starts:
+    # forked workers then share them instead of each importing its own.
     implementation: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         given = self.settings.options.get(self.name, {})
         self.option_values = {opt.name: given.get(opt.name, opt.default) for opt in self.options}
+
+    def load(self) -> None:
+        """Import what the steps run (`implementation`)."""
         for module in self.implementation:
             importlib.import_module(module)
 

@@ -17,14 +17,17 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from fastapi_fix.engine.parsing import TooDeep
-
 # Room for DEEP_RECURSION_LIMIT frames of parser and visitor recursion, with a wide margin
 # (only the pages actually used are ever allocated).
 DEEP_STACK_BYTES = 512 * 1024 * 1024
 DEEP_RECURSION_LIMIT = 12_000
 
 Result = TypeVar("Result")
+
+
+class TooDeep(Exception):
+    """Code nested too deeply for the parsers; the message says how deep."""
+
 
 # (future, function, arguments) for the deep-stack thread.
 _Job = tuple["Future[Any]", Callable[..., Any], tuple[object, ...]]

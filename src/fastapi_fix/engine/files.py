@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import io
 import os
+import re
 import stat
 import tokenize
 from dataclasses import dataclass
@@ -43,6 +44,15 @@ def source_encoding(data: bytes) -> str:
     except (UnicodeDecodeError, LookupError) as exc:
         raise SkipFile(f"undecodable: {exc}") from None
     return encoding
+
+
+# Identifiers and keywords; ASCII only, which `Wanted` matching allows for.
+_WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def words_of(data: bytes) -> frozenset[bytes]:
+    """The words of a source: what a file may name, found without parsing it."""
+    return frozenset(_WORD.findall(data))
 
 
 def is_within(path: Path, roots: list[Path]) -> bool:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from fastapi_fix.engine.codemod import SourceFile
 from fastapi_fix.engine.discover import display_path
-from fastapi_fix.engine.pipeline import words_of
+from fastapi_fix.engine.files import words_of
 
 # Handlers that make an import optional: the code expects it may fail.
 _OPTIONAL = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})

@@ -17,6 +17,7 @@ import warnings
 
 import libcst as cst
 
+from fastapi_fix.engine.deep import TooDeep
 from fastapi_fix.engine.files import SkipFile
 
 # LibCST's parser takes time growing much faster than the nesting: 0.5 s for a sum of 1,000
@@ -56,10 +57,6 @@ def check_tree_nesting(tree: ast.AST, data: bytes) -> None:
         raise TooDeep(
             f"too deeply nested for the parser (more than {MAX_NESTING} levels of nesting)"
         )
-
-
-class TooDeep(Exception):
-    """Code nested too deeply for the parsers; the message says how deep."""
 
 
 # Nodes without a source span of their own inside a node (``Load``, ``arguments``, ``Expr``

@@ -6,7 +6,6 @@ read the file they are given, so the runner can call them in any process.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +14,10 @@ from typing import Any
 import libcst as cst
 
 from fastapi_fix.engine.codemod import Codemod, FileContext, SourceFile
-from fastapi_fix.engine.deep import too_deep
-from fastapi_fix.engine.files import SkipFile, source_encoding
+from fastapi_fix.engine.deep import TooDeep, too_deep
+from fastapi_fix.engine.files import SkipFile, source_encoding, words_of
 from fastapi_fix.engine.parsing import (
     NewerSyntax,
-    TooDeep,
     check_tree_nesting,
     compile_source,
     compiles,
@@ -68,14 +66,6 @@ class GatherOutcome:
         self.skip = self.skip or later.skip
         self.failure = self.failure or later.failure
         self.nesting_checked = self.nesting_checked or later.nesting_checked
-
-
-# Identifiers and keywords; ASCII only, which `Wanted` matching allows for.
-_WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def words_of(data: bytes) -> frozenset[bytes]:
-    return frozenset(_WORD.findall(data))
 
 
 def check_readable(data: bytes) -> None:

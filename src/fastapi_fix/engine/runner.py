@@ -212,6 +212,8 @@ class Runner:
         hashes: Mapping[Path, str | None],
     ) -> Iterator[FileResult]:
         """Each file's result, from gather, index and transform."""
+        for codemod in self.codemods:
+            codemod.load()
         jobs = [self._gather_job_for(f, sources.get(f), hashes) for f in (*files, *context)]
         codemods = self._seeded(jobs)
         with _cyclic_gc_paused():

@@ -39,7 +39,7 @@ from fastapi_fix.codemods.depends_to_annotated.facts import (
     TypeExpr,
 )
 from fastapi_fix.engine.codemod import NO_FIXED_POINTS, FixedPoints, SourceFile
-from fastapi_fix.engine.pipeline import words_of
+from fastapi_fix.engine.files import words_of
 from fastapi_fix.project.fastapi import (
     DEPENDENCY_FUNCTIONS,
     FASTAPI_PARAM_MODULES,

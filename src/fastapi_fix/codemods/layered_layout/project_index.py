@@ -19,9 +19,9 @@ from fastapi_fix.codemods.layered_layout.run_folder import (
     named_from,
 )
 from fastapi_fix.engine.codemod import SourceFile
-from fastapi_fix.engine.deep import too_deep
+from fastapi_fix.engine.deep import TooDeep, too_deep
 from fastapi_fix.engine.files import SkipFile, read_snapshot
-from fastapi_fix.engine.parsing import NewerSyntax, TooDeep, check_nesting, parse_ast
+from fastapi_fix.engine.parsing import NewerSyntax, check_nesting, parse_ast
 from fastapi_fix.engine.pipeline import check_readable
 from fastapi_fix.project.fastapi import ImportTable, resolve_relative
 
