@@ -304,7 +304,6 @@ def main(
             click.echo(report.dumps(report.codemods_document(codemods.REGISTRY)), nl=False)
         ctx.exit(EXIT_OK)
     # A run from here on: what it needs is imported now (see the module's imports).
-    from fastapi_fix.engine.branch import VerifyRequest
     from fastapi_fix.engine.config import (
         ConfigError,
         Targets,
@@ -352,7 +351,11 @@ def main(
                 json_output=not text,
             )
         ctx.exit(code)
-    verify_request = VerifyRequest(verify, verify_python) if verify else None
+    verify_request = None
+    if verify:
+        from fastapi_fix.engine.branch import VerifyRequest
+
+        verify_request = VerifyRequest(verify, verify_python)
     refused = False
     try:
         with renderer.phases():  # one progress display for the whole run
