@@ -22,8 +22,9 @@ from fastapi_fix.engine.results import FINDING_WIDTH, FileResult, Finding, Statu
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
-# Progress shows once a command has run this long (seconds): a quick run never flickers.
-PROGRESS_DELAY = 0.5
+# Progress shows once a command has run this long (seconds): a quick run never flickers,
+# even one that first imports the rewriting machinery (about half a second).
+PROGRESS_DELAY = 1.0
 # With -q, a kind of finding seen this many times or more is one line with its count.
 QUIET_KIND_THRESHOLD = 3
 # "listed": one line per finding, then each kind explained; "counted" (-q): the same, but a
