@@ -10,6 +10,7 @@ import importlib.util
 import json
 import math
 import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -154,3 +155,13 @@ def test_the_edit_goes_to_the_first_file_declaring_dependencies_else_routes(tmp_
     assert benchmark.edit_target(paths) == tmp_path / "c.py"
     assert benchmark.edit_target(paths[2:]) == tmp_path / "b.py"
     assert benchmark.edit_target(paths[3:]) is None
+
+
+def test_a_run_reports_its_own_peak_memory_not_the_benchmarks(tmp_path):
+    # A child forked straight from a large process would report that process's memory as its
+    # own (Linux keeps the high-water mark across exec).
+    ours = benchmark._max_rss_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    command = [sys.executable, "-c", "pass"]
+    timing = benchmark.run_child(command, dict(os.environ), tmp_path / "out", tmp_path / "err")
+    assert timing.exit_code == 0
+    assert 0 < timing.peak_rss_mb < min(ours / 2, 30)
