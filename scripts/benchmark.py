@@ -41,6 +41,7 @@ import argparse
 import ast
 import json
 import os
+import platform
 import resource
 import signal
 import subprocess
@@ -390,6 +391,7 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
     if not paths:
         raise SystemExit(f"{args.path}: no Python file to measure")
     caches_before = cache_folders(args.path)
+    load_before = os.getloadavg()[0]
     _log(f"{args.path}: {len(paths)} files, {lines:,} lines, {args.jobs} processes")
 
     floors = [
@@ -435,6 +437,10 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
         "repeat": args.repeat,
         "select": args.select,
         "command": runs.command,
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        # The one-minute load average before and after: how shared the machine was.
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "rows": {row.key: {"label": row.label, **timing_json(row.timing, floor)} for row in rows},
         "edited_file": None if target is None else str(target),
         "edited_file_restored": restored_exactly,
@@ -610,6 +616,9 @@ def render(report: dict[str, Any]) -> str:
         f"**{report['path']}**: {report['files']:,} files, {report['lines']:,} lines; "
         f"{report['jobs']} processes (`-j {report['jobs']}`); best of {report['repeat']}; "
         f"fastapi-fix {tool.get('version', '?')}; codemods: {selected}",
+        "",
+        f"Python {report['python']}, {report['cpus']} CPUs, load average "
+        f"{report['load_average'][0]:.1f} before, {report['load_average'][1]:.1f} after.",
         "",
         "| work | wall s | x floor | CPU s | CPU x floor | peak RSS MB |",
         "|---|--:|--:|--:|--:|--:|",
