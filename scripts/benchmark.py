@@ -702,7 +702,11 @@ def main() -> None:
         parser.error("--jobs, --repeat and --startup-runs take a number >= 1")
     # SIGTERM unwinds like Ctrl-C, so that the edited file is restored and the scratch removed.
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    report = measure(args)
+    try:
+        report = measure(args)
+    except KeyboardInterrupt:
+        _log("interrupted (any edited file is restored)")
+        raise SystemExit(130) from None
     print(json.dumps(report, indent=2) if args.json else render(report), flush=True)
     if args.phases:  # after the floors, whose peak memory is read from every child so far
         run_phases(args)
