@@ -339,13 +339,9 @@ class ChildRuns:
 
     def cold(self) -> tuple[Timing, Path, Path]:
         """Best of the cold runs, each on a fresh cache; the last one's cache and output."""
-        runs = [(self.run("cold", self.dry_run(), cache), cache) for cache in self._caches()]
-        (_, output), cache = runs[-1]
-        return best_of([timing for (timing, _), _ in runs]), cache, output
-
-    def _caches(self) -> Iterator[Path]:
-        for _ in range(self.repeat):
-            yield self.fresh_cache()
+        caches = [self.fresh_cache() for _ in range(self.repeat)]
+        runs = [self.run("cold", self.dry_run(), cache) for cache in caches]
+        return best_of([timing for timing, _ in runs]), caches[-1], runs[-1][1]
 
     def warm(self, cache: Path) -> tuple[Timing, Path]:
         runs = [self.run("warm", self.dry_run(), cache) for _ in range(self.repeat)]
