@@ -28,10 +28,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
+import itertools
 import os
 import pickle
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +58,7 @@ _PRUNE_EVERY_SECONDS = 24 * 3600
 # A file changed less than this long before its bytes were hashed may change again within
 # the same timestamp tick: its stat is not recorded (git's "racily clean" rule).
 _RACY_NANOSECONDS = 2_000_000_000
+_written = itertools.count()
 _CACHEDIR_TAG = (
     b"Signature: 8a477f597d28d172789f06886806bc55\n"
     b"# This file is a cache directory tag created by fastapi-fix.\n"
@@ -197,6 +198,8 @@ class Cache:
         self.problem: str | None = None
         self._stats: dict[str, tuple[int, int, int, int, str]] | None = None
         self._stats_changed = False
+        self._ready = False
+        self._folders: set[Path] = set()  # made already
 
     def __getstate__(self) -> dict[str, Any]:
         # Sent to worker processes, which only store gather entries: not the stat table.
@@ -358,22 +361,27 @@ class Cache:
             self.problem = f"cannot store an entry: {exc!r}"
             return
         digest = hashlib.blake2b(payload, digest_size=_DIGEST_SIZE).digest()
+        folder = path.parent
+        # Named by process and count: unique among the runs and workers writing at once.
+        temporary = folder / f".{os.getpid()}-{next(_written)}.tmp"
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+            if folder not in self._folders:
+                folder.mkdir(parents=True, exist_ok=True)
+                self._folders.add(folder)
             try:
-                with os.fdopen(handle, "wb") as out:
+                with open(temporary, "xb") as out:
                     out.write(_MAGIC + digest + payload)
                 os.replace(temporary, path)
             except BaseException:
-                os.unlink(temporary)
+                temporary.unlink(missing_ok=True)
                 raise
         except OSError as exc:
             self.problem = f"cannot write to {self.folder}: {exc.strerror or exc}"
 
     def _prepared(self) -> bool:
         """The cache folder exists, tagged as one (CACHEDIR.TAG, a .gitignore of ``*``)."""
-        if (self.folder / "CACHEDIR.TAG").is_file():
+        if self._ready or (self.folder / "CACHEDIR.TAG").is_file():
+            self._ready = True
             return True
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -386,6 +394,7 @@ class Cache:
         except OSError as exc:
             self.problem = f"cannot write to {self.folder}: {exc.strerror or exc}"
             return False
+        self._ready = True
         return True
 
 
