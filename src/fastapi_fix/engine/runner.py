@@ -425,10 +425,17 @@ class Runner:
         for outcome in outcomes:
             for name in (outcome.file.module_name, *outcome.file.aliases):
                 by_module.setdefault(name, []).append(outcome)
+        # How many files' facts each codemod had when last asked: a codemod whose facts did not
+        # grow since would ask for what it asked before, all gathered by now (facts only grow:
+        # a file is gathered again only for codemods that have not gathered it).
+        asked: dict[str, int] = {}
         while True:
             wanted: dict[SourceFile, list[str]] = {}
             for codemod in codemods:
                 facts = {o.file: o.facts[codemod.name] for o in outcomes if codemod.name in o.facts}
+                if asked.get(codemod.name) == len(facts):
+                    continue
+                asked[codemod.name] = len(facts)
                 for outcome in _wanted_files(codemod.more_to_gather(facts), outcomes, by_module):
                     if codemod.name not in outcome.gathered and not (
                         outcome.skip or outcome.failure
