@@ -223,7 +223,10 @@ def test_a_replayed_dry_run_applies_as_an_uncached_run_does(tmp_path: Path) -> N
     cached = make_project(tmp_path / "cached", PROJECT)
     plain = make_project(tmp_path / "plain", PROJECT)
     _cli("--dry-run", "--format", "json", str(cached))
-    assert _cli("--format", "json", str(cached))[0] == 0
+    code, output = _cli("--format", "json", str(cached))
+    assert code == 0
+    # Written, not previewed: no diffs, as in a run without the cache.
+    assert all(entry["diff"] is None for entry in json.loads(output)["files"])
     assert _cli("--no-cache", "--format", "json", str(plain))[0] == 0
     for name in PROJECT:
         assert (cached / name).read_bytes() == (plain / name).read_bytes(), name

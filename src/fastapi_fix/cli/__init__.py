@@ -577,7 +577,9 @@ def run(
     ):
         if show:
             _render_result(renderer, result, write=write, check=check)
-        elif not write and result.old is not None and result.new is not None:
+        elif (
+            not write and result.patch is None and result.old is not None and result.new is not None
+        ):
             result.patch = unified_diff(result.old, result.new, result.display_path)
         if rollback is not None:
             rollback.keep(result, found.roots, journal_root(targets))

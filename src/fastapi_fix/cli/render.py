@@ -47,8 +47,10 @@ class Renderer:
 
     # -- diffs -----------------------------------------------------------------
     def diff(self, result: FileResult) -> None:
-        assert result.old is not None and result.new is not None
-        self.patch(unified_diff(result.old, result.new, result.display_path))
+        if result.patch is None:  # the engine makes it where it rewrote the file
+            assert result.old is not None and result.new is not None
+            result.patch = unified_diff(result.old, result.new, result.display_path)
+        self.patch(result.patch)
 
     def patch(self, patch: bytes) -> None:
         """The bytes as they are when piped (so `git apply` gets them exactly), coloured on a terminal."""

@@ -153,6 +153,7 @@ class CachedResult:
     edits: list[Edit]
     requires: frozenset[Path]
     new: bytes | None
+    patch: bytes | None = None
 
     @classmethod
     def of(cls, result: FileResult) -> CachedResult:
@@ -163,6 +164,7 @@ class CachedResult:
             list(result.edits),
             result.requires,
             result.new,
+            result.patch,
         )
 
     def result(self, file: SourceFile) -> FileResult:
@@ -175,6 +177,7 @@ class CachedResult:
             findings=list(self.findings),
             edits=list(self.edits),
             requires=self.requires,
+            patch=self.patch,
         )
 
 

@@ -28,6 +28,7 @@ from fastapi_fix.engine.cache import (
 )
 from fastapi_fix.engine.codemod import Codemod, FixedPoints, SourceFile, Wanted
 from fastapi_fix.engine.deep import call_deep
+from fastapi_fix.engine.diff import unified_diff
 from fastapi_fix.engine.files import RealPaths, SkipFile, read_snapshot, write_refusal
 from fastapi_fix.engine.results import FileResult, Status
 from fastapi_fix.engine.signals import quiet_worker, signals_blocked, terminate_workers
@@ -57,6 +58,8 @@ class _Job:
     # when the run keeps no cache (or, for a transform, a plan cannot be fingerprinted).
     cache_key: str | None = None
     content: str | None = None
+    # Transform: a change comes with its unified diff (a preview), made where it was computed.
+    diff: bool = False
 
 
 # Per-process state: the codemods, their project indexes and the run's cache, set once per worker.
@@ -129,6 +132,8 @@ def _transform_one(job: _Job) -> FileResult:
         result.status, result.reason = Status.FAILED, outcome.failure
     elif outcome.new is not None:
         result.status, result.new = Status.CHANGED, outcome.new
+        if job.diff:
+            result.patch = unified_diff(data, outcome.new, file.display_path)
     result.snapshot = snapshot
     if _cache and job.cache_key is not None and content_hash(data) == job.content:
         _cache[0].store(TRANSFORM, job.cache_key, CachedResult.of(result))
@@ -187,13 +192,15 @@ class Runner:
         digest = self._run_digest(files, context, roots, sources, hashes)
         replayed = self._replayed(digest, files, hashes) if digest else None
         results = (
-            self._computed(files, context, roots, sources, hashes)
+            self._computed(files, context, roots, sources, hashes, diff=not write)
             if replayed is None
             else iter(replayed)
         )
         recorded: list[tuple[str | None, CachedResult]] | None = [] if digest else None
         root = journal_root or (roots[0] if roots else Path.cwd())
         for result in self._delivered(results, write, roots, root):
+            if write:  # a diff is a preview's (one from the cache may come with it)
+                result.patch = None
             if recorded is not None:
                 recorded.append((hashes.get(result.path), _cached(result)))
             yield result
@@ -210,8 +217,10 @@ class Runner:
         roots: Sequence[Path],
         sources: Mapping[SourceFile, bytes],
         hashes: Mapping[Path, str | None],
+        *,
+        diff: bool,
     ) -> Iterator[FileResult]:
-        """Each file's result, from gather, index and transform."""
+        """Each file's result, from gather, index and transform; with its diff if ``diff``."""
         for codemod in self.codemods:
             codemod.load()
         jobs = [self._gather_job_for(f, sources.get(f), hashes) for f in (*files, *context)]
@@ -228,7 +237,7 @@ class Runner:
         checked = {o.file for o in outcomes if o.nesting_checked}
         transform_jobs = [
             self._transform_job_for(
-                _Job(f, names, sources.get(f), f in checked), codemods, indexes, hashes
+                _Job(f, names, sources.get(f), f in checked, diff=diff), codemods, indexes, hashes
             )
             for f, names in planned.items()
             if names
