@@ -388,3 +388,27 @@ def test_a_replayed_run_does_not_import_the_rewriting_machinery(project: Path) -
 
     assert run().splitlines()[-1] == "1 ['fastapi_fix.engine.pipeline', 'libcst']"
     assert run().splitlines()[-1] == "1 []"
+
+
+def test_a_run_whose_files_change_while_it_reads_them_is_not_recorded(
+    project: Path, tmp_path: Path
+) -> None:
+    from fastapi_fix import codemods as registry
+    from fastapi_fix.engine.cache import Cache, settings_key
+    from fastapi_fix.engine.discover import source_file
+    from fastapi_fix.engine.runner import Runner
+
+    routes = project / "shop" / "routes.py"
+    files = [source_file(path, project) for path in sorted(project.rglob("*.py"))]
+    chosen = [registry.by_name()["depends-to-annotated"]()]
+    cache = Cache(tmp_path / "c", settings_key(chosen))
+
+    def edit_once(phase: str, done: int, total: int) -> None:
+        if phase == "transform" and routes.read_bytes() == PROJECT["shop/routes.py"]:
+            routes.write_bytes(PROJECT["shop/routes.py"] + b"# edited meanwhile\n")
+
+    list(Runner(chosen, jobs=1, progress=edit_once, cache=cache).run(files))
+    assert cache.load_run() is None
+    routes.write_bytes(PROJECT["shop/routes.py"])
+    list(Runner(chosen, jobs=1, cache=cache).run(files))
+    assert cache.load_run() is not None

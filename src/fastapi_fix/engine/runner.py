@@ -205,8 +205,14 @@ class Runner:
                 recorded.append((hashes.get(result.path), _cached(result)))
             yield result
         if self.cache is not None:
-            # A run that wrote files changed its own inputs: its record would never match.
-            if digest and recorded is not None and not (write and _changes(recorded)):
+            # A run that wrote files changed its own inputs: its record would never match. Nor
+            # is a run recorded whose files changed while it read them.
+            if (
+                digest
+                and recorded is not None
+                and not (write and _changes(recorded))
+                and self._content_hashes((*files, *context), sources) == hashes
+            ):
                 self.cache.store_run(RunRecord(digest, recorded))
             self.cache.close()
 
