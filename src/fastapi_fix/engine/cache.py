@@ -1,24 +1,29 @@
 """A cache of what runs found, so that a run over a tree that barely changed costs little.
 
-Two layers, each keyed so that a hit gives exactly what a cold run would have given
-(after ruff, mypy and black; research: project-model.md §4):
+Every entry is keyed so that a hit gives exactly what a cold run would have given (after ruff,
+mypy and black; research: project-model.md §4). The run's settings (`settings_key`: the tool
+and its sources, the Python, each codemod with every option) are part of every key.
 
 - **gather entries**: what the codemods gathered from one file in one gather step, keyed by
-  the file's bytes, its place in the project (path, display path, module name and aliases),
-  the codemods asked for and the run's settings (`Cache.settings_key`). Equal keys mean equal
-  values, so runs sharing the cache cannot disagree, and one edited file costs one re-gather.
-  The process that gathered a file writes its entry.
+  the file's bytes, its place in the project (path, display path, module name, aliases) and
+  the codemods asked for. One edited file costs one re-gather. The process that gathered a
+  file writes its entry.
+- **transform entries**: a file's rewrite, keyed by its bytes, its place and the plan each of
+  its codemods made for it (`Codemod.file_plan`, `fingerprint`): an edit elsewhere that leaves
+  a file's plans as they were re-transforms nothing there (mypy's early cut-off, on plans).
+- **remembered entries** (`Cache.remembered`): what a function of the whole tree answered
+  (discovery, module names), keyed by its inputs.
 - **run records**, one per settings key: the digest of every input of the last run (each
-  file's name and bytes, which files this run may write, the further files a codemod reads:
-  `Codemod.cache_inputs`) and its results. A run with the same digest replays the results:
-  nothing parsed, no index built.
+  file's place and bytes, which files it may write, what a codemod reads besides:
+  `Codemod.external_state`) and its results. The same digest replays them: nothing parsed,
+  no index built.
 
 On disk, under the cache folder (``.fastapi-fix_cache/`` at the project root): a
 ``CACHEDIR.TAG`` and a ``.gitignore`` of ``*``, then ``<SCHEMA>-<version>/`` holding
-``gather/<2 hex>/<rest>``, ``transform/<2 hex>/<rest>``, ``runs/<settings key>`` and ``stats`` (what a file's size, times
-and inode were when its bytes were hashed, so unchanged files are not read again). Every
-entry is written to a temp file then renamed, and starts with a magic line and the digest of
-its payload: a truncated or foreign entry is a miss and gets rewritten, never trusted. Entries
+``<kind>/<2 hex>/<rest>`` entries, ``runs/<settings key>`` and ``stats`` (a file's size, times
+and inode when its bytes were hashed: an unchanged file is not read again). Every entry is
+written to a temp file then renamed, and starts with a magic line and the digest of its
+payload: a truncated or foreign entry is a miss and gets rewritten, never trusted. Entries
 are pickles: the cache lives in the project and is as trusted as its code (as black's is).
 Entries unused for 30 days are removed, at most once a day (ruff's rule).
 """

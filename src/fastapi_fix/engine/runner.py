@@ -184,8 +184,9 @@ class Runner:
         ``context``: other files of the project, gathered (so the codemods know every caller)
         but never transformed.
 
-        With a cache, a run whose every input is as in the cached run replays its results, and
-        otherwise gathers only the files whose gather is not cached.
+        With a cache, a run whose every input is as in the cached run replays its results;
+        otherwise each file's gather, and each transform, is reused where the cache keeps one
+        for the same bytes (and plans).
         """
         sources = sources or {}
         hashes = self._content_hashes((*files, *context), sources)
@@ -202,7 +203,7 @@ class Runner:
             if write:  # a diff is a preview's (one from the cache may come with it)
                 result.patch = None
             if recorded is not None:
-                recorded.append((hashes.get(result.path), _cached(result)))
+                recorded.append((hashes.get(result.path), CachedResult.of(result)))
             yield result
         if self.cache is not None:
             # A run that wrote files changed its own inputs: its record would never match. Nor
@@ -605,10 +606,6 @@ def _fixed_points(
         if reason is not None:
             fixed[file.path] = reason
     return fixed
-
-
-def _cached(result: FileResult) -> CachedResult:
-    return CachedResult.of(result)
 
 
 def _changes(recorded: Sequence[tuple[str | None, CachedResult]]) -> bool:
