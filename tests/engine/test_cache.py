@@ -412,3 +412,25 @@ def test_a_run_whose_files_change_while_it_reads_them_is_not_recorded(
     routes.write_bytes(PROJECT["shop/routes.py"])
     list(Runner(chosen, jobs=1, cache=cache).run(files))
     assert cache.load_run() is not None
+
+
+def test_a_cache_kept_inside_the_project_is_not_walked(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its folders change on every run: walking them would make every discovery new."""
+    from fastapi_fix.engine import discover
+
+    walks: list[list[Path]] = []
+    original = discover._discover
+
+    def counted(paths: list[Path], *args: Any) -> discover.Discovery:
+        walks.append(paths)
+        return original(paths, *args)
+
+    monkeypatch.setattr(discover, "_discover", counted)
+    args = ["--dry-run", "--format", "json", "--cache-dir", str(project / "cache"), str(project)]
+    cold = _cli(*args)
+    assert walks
+    walks.clear()
+    assert _cli(*args) == cold
+    assert walks == []

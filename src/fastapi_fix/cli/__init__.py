@@ -554,6 +554,8 @@ def run(
     from fastapi_fix.engine.runner import Runner
 
     cache = Cache(targets.cache, settings_key(instances)) if targets.cache else None
+    if cache is not None:  # made before the walk, so the folder holding it stays as walked
+        cache.prepared()
     found = _discover(targets, cache)
     # Files found but not processed (a symlink leading out of the paths) count in the summary.
     results = [

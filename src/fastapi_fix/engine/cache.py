@@ -319,7 +319,7 @@ class Cache:
                 return
         except OSError:
             pass
-        if not self._prepared():
+        if not self.prepared():
             return
         try:
             marker.touch()
@@ -361,7 +361,7 @@ class Cache:
             return None
 
     def _write(self, path: Path, value: Any) -> None:
-        if self.problem is not None or not self._prepared():
+        if self.problem is not None or not self.prepared():
             return
         try:
             payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
@@ -386,8 +386,9 @@ class Cache:
         except OSError as exc:
             self.problem = f"cannot write to {self.folder}: {exc.strerror or exc}"
 
-    def _prepared(self) -> bool:
-        """The cache folder exists, tagged as one (CACHEDIR.TAG, a .gitignore of ``*``)."""
+    def prepared(self) -> bool:
+        """The cache folder exists, tagged as one (CACHEDIR.TAG, a .gitignore of ``*``); False
+        when it cannot be made (`problem` says why)."""
         if self._ready or (self.folder / "CACHEDIR.TAG").is_file():
             self._ready = True
             return True

@@ -293,6 +293,7 @@ def _walk(root: Path, rules: _IgnoreRules, looked: _Looked | None = None) -> Ite
             if name not in DEFAULT_EXCLUDED_DIRS
             and not name.endswith(".egg-info")
             and not (here / name / "pyvenv.cfg").exists()  # a virtual environment by any name
+            and not (here / name / "CACHEDIR.TAG").exists()  # a cache (ours, wherever it is)
             and not rules.ignored(here / name, root, is_dir=True)
         )
         if looked is not None:  # before they are listed: a later change moves their times
