@@ -40,9 +40,10 @@ set one are refused.
 from __future__ import annotations
 
 import ast
+import itertools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -65,7 +66,6 @@ from fastapi_fix.codemods.blocking_to_threadpool.rewrite import (
     Located,
     Offload,
     locate,
-    parenthesised_positions,
 )
 from fastapi_fix.engine.codemod import (
     NO_FIXED_POINTS,
@@ -156,8 +156,7 @@ class BlockingToThreadpool(Codemod):
             return module
         for located in units.values():
             ctx.record_edit(located.line, located.end_line, _description(located))
-        parents = parenthesised_positions(module, list(units.values()))
-        return module.visit(Offload(units, parents))
+        return module.visit(Offload(units))
 
 
 def _module_facts(facts: Mapping[SourceFile, Any]) -> dict[SourceFile, ModuleFacts]:
@@ -169,7 +168,34 @@ def _with_import(module: cst.Module, ctx: FileContext, file_plan: FilePlan) -> c
         full_module_name=ctx.file.module_name, full_package_name=ctx.file.package
     )
     AddImportsVisitor.add_needed_import(context, file_plan.offloader_module, RUN_IN_THREADPOOL)
-    return AddImportsVisitor(context).transform_module(module)
+    # Not `transform_module`: it copies the whole tree first, for metadata this visitor
+    # does not use.
+    return module.visit(_TopImportsAdder(context))
+
+
+_Node = TypeVar("_Node", bound=cst.CSTNode)
+
+
+class _TopImportsAdder(AddImportsVisitor):
+    """`AddImportsVisitor`, which only ever changes the module's first statements (the
+    imports at its top, and what it inserts among them), without rebuilding every
+    ``def``, ``class`` and other block: on a large module that is most of its cost."""
+
+    def visit_Module(self, node: cst.Module) -> None:
+        # Its first step walks the whole module for the imports at the top, which end at the
+        # first statement that is not an import (a block, at the latest).
+        leading = itertools.takewhile(
+            lambda statement: not isinstance(statement, cst.BaseCompoundStatement), node.body
+        )
+        super().visit_Module(node.with_changes(body=tuple(leading)))
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return not isinstance(node, cst.BaseCompoundStatement) and super().on_visit(node)
+
+    def on_leave(self, original_node: _Node, updated_node: _Node) -> _Node | cst.RemovalSentinel:
+        if isinstance(original_node, cst.BaseCompoundStatement):
+            return original_node
+        return super().on_leave(original_node, updated_node)
 
 
 def _description(located: Located) -> str:
