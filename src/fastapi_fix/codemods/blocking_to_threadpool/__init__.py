@@ -140,11 +140,11 @@ class BlockingToThreadpool(Codemod):
         file_plan = index.plans.get(ctx.file.path)
         if file_plan is None:
             return module
-        found, calls = locate(module, file_plan)
+        found, calls, locator = locate(module, file_plan)
         if any(located.refusal is None for located in found):
             # The import first, so that every line reported is a line of the file written.
             module = _with_import(module, ctx, file_plan)
-            found, calls = locate(module, file_plan)
+            found, calls, _ = locate(module, file_plan, locator)
         for located in calls:
             # Offloaded, or reported with why not: async-to-sync's advice to do it is answered.
             ctx.answer("async-to-sync", BLOCKING_TO_THREADPOOL, located.site.line)

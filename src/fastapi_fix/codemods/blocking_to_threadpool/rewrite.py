@@ -270,13 +270,30 @@ def _has_scope_sensitive(node: cst.CSTNode) -> bool:
     return visitor.found
 
 
-def locate(module: cst.Module, plan: FilePlan) -> tuple[list[Located], list[Located]]:
+def locate(
+    module: cst.Module, plan: FilePlan, previous: _Locator | None = None
+) -> tuple[list[Located], list[Located], _Locator]:
     """The planned calls found in the module: each unit to offload or report once (a call
-    inside a chain offloaded as a whole goes with it), and every call found."""
-    locator = _Locator(plan)
-    module.visit(locator)
+    inside a chain offloaded as a whole goes with it), every call found, and the locator.
+
+    ``previous``: the locator of this module before its leading statements changed (the
+    import added). Where every block holding a candidate is still the same object, so are
+    the candidates: only their positions are found again, without a second walk.
+    """
+    if previous is not None and _blocks_kept(previous, module):
+        locator = previous
+    else:
+        locator = _Locator(plan)
+        module.visit(locator)
     found = locator.located(module)
-    return _merge(found), found
+    return _merge(found), found, locator
+
+
+def _blocks_kept(locator: _Locator, module: cst.Module) -> bool:
+    """Whether the top-level statement of every candidate (a ``def``, ``class`` or other
+    block) is one of ``module``'s: a node never changes, so the whole block is the same."""
+    kept = {id(statement) for statement in module.body}
+    return all(id(candidate.ancestors[1]) in kept for candidate in locator.candidates)
 
 
 def _merge(found: list[Located]) -> list[Located]:
