@@ -47,6 +47,19 @@ class Located:
     parenthesised: bool = False
 
 
+# What holds the statements a ``def`` or ``class`` can be (or sit in).
+_SKELETON = (
+    cst.Module,
+    cst.BaseCompoundStatement,
+    cst.IndentedBlock,
+    cst.Else,
+    cst.ExceptHandler,
+    cst.ExceptStarHandler,
+    cst.Finally,
+    cst.MatchCase,
+)
+
+
 class _Candidate(NamedTuple):
     """A call in a planned function whose callee has a planned name: maybe a planned call."""
 
@@ -72,14 +85,21 @@ class _Locator(cst.CSTVisitor):
             tuple[FunctionPlan, dict[tuple[int, int, str], PlannedSite], cst.CSTNode] | None
         ] = []
         self.ancestors: list[cst.CSTNode] = []  # of the node being visited, and itself
+        self.passed: list[bool] = []  # per ancestor: passed by without a look inside
         self.candidates: list[_Candidate] = []
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         self.ancestors.append(node)
-        return super().on_visit(node)
+        # Outside the planned functions only where functions and classes are defined matters
+        # (their qualified names), and they are statements: expressions and simple
+        # statements there are passed by, most of a large module.
+        passed = (not self.stack or self.stack[-1] is None) and not isinstance(node, _SKELETON)
+        self.passed.append(passed)
+        return not passed and super().on_visit(node)
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
-        super().on_leave(original_node)
+        if not self.passed.pop():
+            super().on_leave(original_node)
         self.ancestors.pop()
 
     def _qualname(self, name: str) -> str:
