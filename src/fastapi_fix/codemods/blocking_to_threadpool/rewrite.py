@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import libcst as cst
 
@@ -45,6 +45,8 @@ class Located:
     # The unit is the value of an attribute or item, or a callee: its ``await`` needs
     # parentheses.
     parenthesised: bool = False
+    # The nodes from the top-level statement holding the unit down to the unit.
+    path: tuple[cst.CSTNode, ...] = ()
 
 
 # What holds the statements a ``def`` or ``class`` can be (or sit in).
@@ -192,6 +194,7 @@ class _Locator(cst.CSTVisitor):
                     lambda_form,
                     refusal,
                     _needs_parentheses(ancestors, at),
+                    ancestors[1 : at + 1],
                 )
             )
         return found
@@ -349,12 +352,27 @@ def _inside(node: cst.CSTNode, container: cst.CSTNode) -> bool:
     return finder.found
 
 
+_Node = TypeVar("_Node", bound=cst.CSTNode)
+
+
 class Offload(cst.CSTTransformer):
     """Replaces each unit with ``await run_in_threadpool(...)``."""
 
     def __init__(self, units: Mapping[int, Located]) -> None:
         super().__init__()
         self.units = units
+        # Only the nodes on the way to a unit change (nothing else is rebuilt).
+        self.on_path = {id(node) for located in units.values() for node in located.path}
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return (isinstance(node, cst.Module) or id(node) in self.on_path) and super().on_visit(node)
+
+    def on_leave(
+        self, original_node: _Node, updated_node: _Node
+    ) -> _Node | cst.RemovalSentinel | cst.FlattenSentinel[_Node]:
+        if not (isinstance(original_node, cst.Module) or id(original_node) in self.on_path):
+            return updated_node  # passed by (its visit said so): left as it is
+        return super().on_leave(original_node, updated_node)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         located = self.units.get(id(original_node))
