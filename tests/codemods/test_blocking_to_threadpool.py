@@ -682,3 +682,55 @@ def test_one_walk_of_a_file_for_both_codemods() -> None:
     outcome = gather_file(file, source, codemods)
     assert outcome.gathered == {"async-to-sync", CODEMOD}
     assert outcome.facts["async-to-sync"] is outcome.facts[CODEMOD][0]
+
+
+def test_one_answer_to_what_more_to_gather_for_both_codemods(monkeypatch) -> None:
+    """After a gather round both codemods ask which files they need more of, of the same
+    facts (one walk serves both): the project is resolved for it once, not twice."""
+    from fastapi_fix.codemods.async_to_sync import rounds
+
+    built: list[object] = []
+    recording = rounds._RecordingProject
+
+    class Counting(recording):
+        def __init__(self, *args, **kwargs) -> None:
+            built.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(rounds, "_RecordingProject", Counting)
+    monkeypatch.setattr(rounds, "_last_asked", None, raising=False)  # nothing asked yet
+    codemods = [by_name()[name]() for name in ("async-to-sync", CODEMOD)]
+    files = {**PROJECT, "app/main.py": route("user = service.get_user(db, user_id)\nawait x()")}
+    facts: dict[str, dict[SourceFile, object]] = {"async-to-sync": {}, CODEMOD: {}}
+    for path, code in files.items():
+        module = path.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
+        file = SourceFile(Path("/project") / path, path, module)
+        outcome = gather_file(file, code.encode(), codemods)
+        for name in outcome.facts:
+            facts[name][file] = outcome.facts[name]
+    first = codemods[0].more_to_gather(facts["async-to-sync"])
+    second = codemods[1].more_to_gather(facts[CODEMOD])
+    assert second == first
+    assert len(built) == 1
+
+
+def test_the_rewrite_makes_no_metadata_pass_over_the_module(monkeypatch) -> None:
+    """Finding the planned calls again and adding the import cost a walk of the module and
+    one rendering of it: no parent or position pass (several times that on a large file)."""
+    from libcst.metadata import MetadataWrapper
+
+    def refused(*args, **kwargs) -> None:
+        raise AssertionError("a metadata pass over the whole module")
+
+    monkeypatch.setattr(MetadataWrapper, "__init__", refused)
+    files = {
+        path: code.encode()
+        for path, code in {
+            **PROJECT,
+            "app/main.py": route("user = service.get_user(db, user_id).name\nawait x(user)"),
+        }.items()
+    }
+    result = run_project(CODEMOD, files)["app/main.py"]
+    new = (result.new or b"").decode()
+    assert "from fastapi.concurrency import run_in_threadpool" in new, result.reason
+    assert "user = (await run_in_threadpool(service.get_user, db, user_id)).name" in new

@@ -2,7 +2,7 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from fastapi_fix.engine.positions import statement_positions
+from fastapi_fix.engine.positions import node_positions, statement_positions
 
 SOURCES = [
     pytest.param("def f():\n    return 1\n", id="one function"),
@@ -37,6 +37,28 @@ def test_statement_positions_are_position_providers(source: str) -> None:
         positions = statement_positions(module, chosen)
         assert set(positions) == {node for statement in chosen for node in _nodes(statement)}
         assert all(span == everything[node] for node, span in positions.items())
+
+
+SOURCES_WITH_CALLS = [
+    *SOURCES,
+    pytest.param(
+        "class C:\n    async def m(self):\n        x = (await f(\n  a, g(b)))[0].h(  # c\n"
+        "        )\n        return [y(z) for z in 'é' + w()]\n",
+        id="calls nested in calls, parentheses, continuation lines, non-ASCII",
+    ),
+]
+
+
+@pytest.mark.parametrize("source", SOURCES_WITH_CALLS)
+def test_node_positions_are_position_providers(source: str) -> None:
+    module = cst.parse_module(source)
+    everything = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    nodes = [node for statement in module.body for node in _nodes(statement)]
+    calls = [node for node in nodes if isinstance(node, cst.Call)]
+    for chosen in [nodes, nodes[::3], nodes[-1:], calls, module.body]:
+        positions, code = node_positions(module, chosen)
+        assert code == module.code
+        assert positions == {node: everything[node] for node in chosen}
 
 
 def test_statement_positions_of_nothing() -> None:

@@ -85,8 +85,38 @@ def wants_first_round(source: bytes) -> bool:
     return _ROUTE_ALIAS.search(source) is not None
 
 
+# blocking-to-threadpool asks the same question right after async-to-sync, after every gather
+# round, most often of the same facts (one walk of a file serves both) with the same
+# catalogue: the answer is worked out once. (facts, the catalogue's patterns, the answer)
+_last_asked: tuple[dict[SourceFile, ModuleFacts], tuple[str, ...], Wanted] | None = None
+
+
 def wanted_after(facts: Mapping[SourceFile, ModuleFacts], catalogue: Catalogue) -> Wanted:
     """The files the index needs, given the facts gathered so far."""
+    global _last_asked
+    if (
+        _last_asked is not None
+        and _last_asked[1] == catalogue.extra
+        and _same_facts(_last_asked[0], facts)
+    ):
+        return _last_asked[2]
+    wanted = _wanted_after(facts, catalogue)
+    _last_asked = (dict(facts), catalogue.extra, wanted)
+    return wanted
+
+
+def _same_facts(
+    known: Mapping[SourceFile, ModuleFacts], facts: Mapping[SourceFile, ModuleFacts]
+) -> bool:
+    """Whether ``facts`` are ``known`` (most are the very same objects: the others, a file
+    gathered for each codemod in a different round, compare equal or not)."""
+    return len(known) == len(facts) and all(
+        file in facts and (facts[file] is module or facts[file] == module)
+        for file, module in known.items()
+    )
+
+
+def _wanted_after(facts: Mapping[SourceFile, ModuleFacts], catalogue: Catalogue) -> Wanted:
     project = _RecordingProject(facts, catalogue)
     _route_aliases(project)
     candidates = _candidates(project)

@@ -148,20 +148,16 @@ class BlockingToThreadpool(Codemod):
 
     def transform(self, ctx: FileContext, module: cst.Module, index: ThreadpoolIndex) -> cst.Module:
         from fastapi_fix.codemods.async_to_sync.index import BLOCKING_TO_THREADPOOL
-        from fastapi_fix.codemods.blocking_to_threadpool.rewrite import (
-            Offload,
-            locate,
-            parenthesised_positions,
-        )
+        from fastapi_fix.codemods.blocking_to_threadpool.rewrite import Offload, locate
 
         file_plan = index.plans.get(ctx.file.path)
         if file_plan is None:
             return module
-        found, calls = locate(module, file_plan)
+        found, calls, locator = locate(module, file_plan)
         if any(located.refusal is None for located in found):
             # The import first, so that every line reported is a line of the file written.
             module = _with_import(module, ctx, file_plan)
-            found, calls = locate(module, file_plan)
+            found, calls, _ = locate(module, file_plan, locator)
         for located in calls:
             # Offloaded, or reported with why not: async-to-sync's advice to do it is answered.
             ctx.answer("async-to-sync", BLOCKING_TO_THREADPOOL, located.site.line)
@@ -173,8 +169,7 @@ class BlockingToThreadpool(Codemod):
             return module
         for located in units.values():
             ctx.record_edit(located.line, located.end_line, _description(located))
-        parents = parenthesised_positions(module, list(units.values()))
-        return module.visit(Offload(units, parents))
+        return module.visit(Offload(units))
 
 
 def _module_facts(facts: Mapping[SourceFile, Any]) -> dict[SourceFile, ModuleFacts]:
@@ -186,12 +181,15 @@ def _with_import(module: cst.Module, ctx: FileContext, file_plan: FilePlan) -> c
     from libcst.codemod.visitors import AddImportsVisitor
 
     from fastapi_fix.codemods.blocking_to_threadpool.facts import RUN_IN_THREADPOOL
+    from fastapi_fix.codemods.blocking_to_threadpool.rewrite import TopImportsAdder
 
     context = CodemodContext(
         full_module_name=ctx.file.module_name, full_package_name=ctx.file.package
     )
     AddImportsVisitor.add_needed_import(context, file_plan.offloader_module, RUN_IN_THREADPOOL)
-    return AddImportsVisitor(context).transform_module(module)
+    # Not `transform_module`: it copies the whole tree first, for metadata this visitor
+    # does not use.
+    return module.visit(TopImportsAdder(context))
 
 
 def _description(located: Located) -> str:

@@ -11,7 +11,7 @@ import builtins
 from dataclasses import dataclass, field
 
 from fastapi_fix.engine.codemod import SourceFile
-from fastapi_fix.project.fastapi import ImportTable
+from fastapi_fix.project.fastapi import ImportTable, child_nodes, walk
 
 # Constructors of objects that only work in the thread that made them (or, for a
 # ``scoped_session`` without ``scopefunc``, that hand each thread its own object), or that
@@ -84,7 +84,7 @@ def gather_extras(file: SourceFile, tree: ast.Module) -> ThreadpoolFacts:
         qualified.partition(".")[0] == "fastapi" for qualified in imports.names.values()
     )
     facts.offloader = imports.names.get(RUN_IN_THREADPOOL, "")
-    for node in ast.walk(tree):
+    for node in walk(tree):  # the walk depends-to-annotated's gather makes of the tree too
         if isinstance(node, ast.Call):
             callee = imports.qualified(node.func)  # once per call: most calls are neither
             if callee in ENGINE_FACTORIES and _per_thread_sqlite_engine(node):
@@ -154,7 +154,7 @@ def _own_nodes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST
         found.append(node)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue
-        pending.extend(reversed(list(ast.iter_child_nodes(node))))
+        pending.extend(reversed(child_nodes(node)))
     return found
 
 

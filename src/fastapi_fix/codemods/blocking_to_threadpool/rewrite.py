@@ -14,14 +14,17 @@ keyword named ``func`` (run_in_threadpool's own parameter), ``run_in_threadpool(
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple, TypeVar
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+from libcst.codemod.visitors import AddImportsVisitor
 
 from fastapi_fix.codemods.blocking_to_threadpool.facts import RUN_IN_THREADPOOL
 from fastapi_fix.codemods.blocking_to_threadpool.plan import FilePlan, FunctionPlan, PlannedSite
+from fastapi_fix.engine.positions import node_positions
 
 COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 # Where ``await f()`` must be parenthesised: it would bind the attribute, item or call.
@@ -41,22 +44,67 @@ class Located:
     function: str
     lambda_form: bool = False
     refusal: str | None = None
+    # The unit is the value of an attribute or item, or a callee: its ``await`` needs
+    # parentheses.
+    parenthesised: bool = False
+    # The nodes from the top-level statement holding the unit down to the unit.
+    path: tuple[cst.CSTNode, ...] = ()
 
 
-class _Locator(cst.BatchableCSTVisitor):
-    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
+# What holds the statements a ``def`` or ``class`` can be (or sit in).
+_SKELETON = (
+    cst.Module,
+    cst.BaseCompoundStatement,
+    cst.IndentedBlock,
+    cst.Else,
+    cst.ExceptHandler,
+    cst.ExceptStarHandler,
+    cst.Finally,
+    cst.MatchCase,
+)
 
-    def __init__(self, plan: FilePlan, lines: Sequence[str]) -> None:
+
+class _Candidate(NamedTuple):
+    """A call in a planned function whose callee has a planned name: maybe a planned call."""
+
+    planned: FunctionPlan
+    sites: dict[tuple[int, int, str], PlannedSite]
+    first: cst.CSTNode  # the first statement of the function's body
+    ancestors: tuple[cst.CSTNode, ...]  # from the module down to the call itself
+
+
+class _Locator(cst.CSTVisitor):
+    """Finds the calls that may be planned, and their ancestors (which are all the parents
+    `_unit` and `_syntax_refusal` look at); then the positions of those calls only. No
+    parent and position passes over the whole module: on a large file they cost several
+    times this walk."""
+
+    def __init__(self, plan: FilePlan) -> None:
         super().__init__()
         self.plan = plan
-        self.lines = lines
         self.scopes: list[tuple[str, bool]] = []  # (name, is a function)
         self.seen: dict[str, int] = {}
-        # The function being searched: its plan, sites by key, body line; None elsewhere.
+        # The function being searched: its plan, sites by key, first statement; None elsewhere.
         self.stack: list[
-            tuple[FunctionPlan, dict[tuple[int, int, str], PlannedSite], int] | None
+            tuple[FunctionPlan, dict[tuple[int, int, str], PlannedSite], cst.CSTNode] | None
         ] = []
-        self.found: list[Located] = []
+        self.ancestors: list[cst.CSTNode] = []  # of the node being visited, and itself
+        self.passed: list[bool] = []  # per ancestor: passed by without a look inside
+        self.candidates: list[_Candidate] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.ancestors.append(node)
+        # Outside the planned functions only where functions and classes are defined matters
+        # (their qualified names), and they are statements: expressions and simple
+        # statements there are passed by, most of a large module.
+        passed = (not self.stack or self.stack[-1] is None) and not isinstance(node, _SKELETON)
+        self.passed.append(passed)
+        return not passed and super().on_visit(node)
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if not self.passed.pop():
+            super().on_leave(original_node)
+        self.ancestors.pop()
 
     def _qualname(self, name: str) -> str:
         parts: list[str] = []
@@ -85,9 +133,8 @@ class _Locator(cst.BatchableCSTVisitor):
             return
         body = node.body
         first = body.body[0] if isinstance(body, cst.IndentedBlock) else body
-        body_line = self.get_metadata(PositionProvider, first).start.line
         sites = {(s.relative_line, s.col, s.name): s for s in planned.sites}
-        self.stack.append((planned, sites, body_line))
+        self.stack.append((planned, sites, first))
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.scopes.pop()
@@ -103,84 +150,118 @@ class _Locator(cst.BatchableCSTVisitor):
         current = self.stack[-1] if self.stack else None
         if current is None:
             return
-        planned, sites, body_line = current
-        position = self.get_metadata(PositionProvider, node)
-        line = position.start.line
-        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
-        column = len(text[: position.start.column].encode("utf-8"))
-        site = sites.get((line - body_line, column, _last_name(node.func)))
-        if site is None:
-            return
-        unit, lambda_form = self._unit(node)
-        unit_range = self.get_metadata(PositionProvider, unit)
-        refusal = site.refusal or self._syntax_refusal(node, unit, lambda_form)
-        self.found.append(
-            Located(
-                site,
-                node,
-                unit,
-                line,
-                unit_range.end.line,
-                position.start.column,
-                planned.name,
-                lambda_form,
-                refusal,
-            )
-        )
+        planned, sites, first = current
+        name = _last_name(node.func)
+        if any(key[2] == name for key in sites):
+            self.candidates.append(_Candidate(planned, sites, first, tuple(self.ancestors)))
 
-    def _parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        try:
-            parent = self.get_metadata(ParentNodeProvider, node)
-        except KeyError:
-            return None
-        return parent if isinstance(parent, cst.CSTNode) else None
-
-    def _unit(self, call: cst.Call) -> tuple[cst.Call, bool]:
-        """The call, or the method chain it starts: ``db.query(X).filter(...).first()``."""
-        unit = call
-        chained = False
-        while True:
-            attribute = self._parent(unit)
-            outer = self._parent(attribute) if attribute is not None else None
-            if (
-                isinstance(attribute, cst.Attribute)
-                and attribute.value is unit
-                and isinstance(outer, cst.Call)
-                and outer.func is attribute
-            ):
-                unit, chained = outer, True
+    def located(self, module: cst.Module) -> list[Located]:
+        """The candidates that are planned calls, in the order of the module."""
+        if not self.candidates:
+            return []
+        units = [_unit(candidate.ancestors) for candidate in self.candidates]
+        wanted = {
+            node
+            for candidate, (at, _) in zip(self.candidates, units, strict=True)
+            for node in (candidate.ancestors[-1], candidate.ancestors[at], candidate.first)
+        }
+        positions, code = node_positions(module, wanted)
+        lines = code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        found: list[Located] = []
+        for (planned, sites, first, ancestors), (at, lambda_form) in zip(
+            self.candidates, units, strict=True
+        ):
+            node = ancestors[-1]
+            assert isinstance(node, cst.Call)
+            position = positions[node]
+            line = position.start.line
+            text = lines[line - 1] if 0 < line <= len(lines) else ""
+            column = len(text[: position.start.column].encode("utf-8"))
+            body_line = positions[first].start.line
+            site = sites.get((line - body_line, column, _last_name(node.func)))
+            if site is None:
                 continue
-            break
-        clash = any(arg.keyword is not None and arg.keyword.value == "func" for arg in unit.args)
-        return unit, chained or clash
-
-    def _syntax_refusal(
-        self, call: cst.Call, unit: cst.BaseExpression, lambda_form: bool
-    ) -> str | None:
-        node: cst.CSTNode | None = unit
-        while node is not None and not isinstance(node, cst.FunctionDef):
-            parent = self._parent(node)
-            if isinstance(parent, COMPREHENSIONS):
-                return (
-                    "it is inside a comprehension: an `await` there makes it an async "
-                    "comprehension (a generator expression then fails at run time); move the "
-                    "loop into a sync function and offload that"
+            unit = ancestors[at]
+            assert isinstance(unit, cst.Call)
+            refusal = site.refusal or _syntax_refusal(ancestors, at, lambda_form)
+            found.append(
+                Located(
+                    site,
+                    node,
+                    unit,
+                    line,
+                    positions[unit].end.line,
+                    position.start.column,
+                    planned.name,
+                    lambda_form,
+                    refusal,
+                    _needs_parentheses(ancestors, at),
+                    ancestors[1 : at + 1],
                 )
-            if isinstance(parent, cst.WithItem) and parent.item is node:
-                return (
-                    "it opens a `with` block: offloading the call alone leaves the block's "
-                    "reads, writes and exit on the event loop; move the whole block into a sync "
-                    "function and offload that"
-                )
-            if isinstance(parent, cst.Lambda):
-                return "it is inside a lambda, where `await` cannot go"
-            node = parent
-        if lambda_form and _has_scope_sensitive(unit):
-            return (
-                "the chain contains `await`, `yield`, `:=` or `super()`, which cannot move "
-                "into the `lambda` it would be offloaded in"
             )
-        return None
+        return found
+
+
+def _unit(ancestors: Sequence[cst.CSTNode]) -> tuple[int, bool]:
+    """Where in ``ancestors`` the unit to offload is: the call (the last), or the method chain
+    it starts (``db.query(X).filter(...).first()``); and whether it needs the lambda form."""
+    at = len(ancestors) - 1
+    chained = False
+    while at >= 2:
+        unit, attribute, outer = ancestors[at], ancestors[at - 1], ancestors[at - 2]
+        if (
+            isinstance(attribute, cst.Attribute)
+            and attribute.value is unit
+            and isinstance(outer, cst.Call)
+            and outer.func is attribute
+        ):
+            at, chained = at - 2, True
+            continue
+        break
+    unit = ancestors[at]
+    assert isinstance(unit, cst.Call)
+    clash = any(arg.keyword is not None and arg.keyword.value == "func" for arg in unit.args)
+    return at, chained or clash
+
+
+def _needs_parentheses(ancestors: Sequence[cst.CSTNode], at: int) -> bool:
+    """Whether the ``await`` replacing ``ancestors[at]`` needs parentheses: it is the value
+    of an attribute or item, or the callee of a call."""
+    if at == 0:
+        return False
+    parent, unit = ancestors[at - 1], ancestors[at]
+    return any(
+        isinstance(parent, kind) and getattr(parent, field_name) is unit
+        for kind, field_name in _NEEDS_PARENS
+    )
+
+
+def _syntax_refusal(ancestors: Sequence[cst.CSTNode], at: int, lambda_form: bool) -> str | None:
+    """Why the unit ``ancestors[at]`` cannot take an ``await`` where it is, if it cannot."""
+    unit = ancestors[at]
+    while at > 0 and not isinstance(ancestors[at], cst.FunctionDef):
+        node, parent = ancestors[at], ancestors[at - 1]
+        if isinstance(parent, COMPREHENSIONS):
+            return (
+                "it is inside a comprehension: an `await` there makes it an async "
+                "comprehension (a generator expression then fails at run time); move the "
+                "loop into a sync function and offload that"
+            )
+        if isinstance(parent, cst.WithItem) and parent.item is node:
+            return (
+                "it opens a `with` block: offloading the call alone leaves the block's "
+                "reads, writes and exit on the event loop; move the whole block into a sync "
+                "function and offload that"
+            )
+        if isinstance(parent, cst.Lambda):
+            return "it is inside a lambda, where `await` cannot go"
+        at -= 1
+    if lambda_form and _has_scope_sensitive(unit):
+        return (
+            "the chain contains `await`, `yield`, `:=` or `super()`, which cannot move "
+            "into the `lambda` it would be offloaded in"
+        )
+    return None
 
 
 def _last_name(func: cst.BaseExpression) -> str:
@@ -214,13 +295,30 @@ def _has_scope_sensitive(node: cst.CSTNode) -> bool:
     return visitor.found
 
 
-def locate(module: cst.Module, plan: FilePlan) -> tuple[list[Located], list[Located]]:
+def locate(
+    module: cst.Module, plan: FilePlan, previous: _Locator | None = None
+) -> tuple[list[Located], list[Located], _Locator]:
     """The planned calls found in the module: each unit to offload or report once (a call
-    inside a chain offloaded as a whole goes with it), and every call found."""
-    lines = module.code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    locator = _Locator(plan, lines)
-    MetadataWrapper(module, unsafe_skip_copy=True).visit_batched([locator])
-    return _merge(locator.found), locator.found
+    inside a chain offloaded as a whole goes with it), every call found, and the locator.
+
+    ``previous``: the locator of this module before its leading statements changed (the
+    import added). Where every block holding a candidate is still the same object, so are
+    the candidates: only their positions are found again, without a second walk.
+    """
+    if previous is not None and _blocks_kept(previous, module):
+        locator = previous
+    else:
+        locator = _Locator(plan)
+        module.visit(locator)
+    found = locator.located(module)
+    return _merge(found), found, locator
+
+
+def _blocks_kept(locator: _Locator, module: cst.Module) -> bool:
+    """Whether the top-level statement of every candidate (a ``def``, ``class`` or other
+    block) is one of ``module``'s: a node never changes, so the whole block is the same."""
+    kept = {id(statement) for statement in module.body}
+    return all(id(candidate.ancestors[1]) in kept for candidate in locator.candidates)
 
 
 def _merge(found: list[Located]) -> list[Located]:
@@ -256,21 +354,33 @@ def _inside(node: cst.CSTNode, container: cst.CSTNode) -> bool:
     return finder.found
 
 
+_Node = TypeVar("_Node", bound=cst.CSTNode)
+
+
 class Offload(cst.CSTTransformer):
     """Replaces each unit with ``await run_in_threadpool(...)``."""
 
-    def __init__(
-        self, units: Mapping[int, Located], parents: Mapping[int, tuple[type, str]]
-    ) -> None:
+    def __init__(self, units: Mapping[int, Located]) -> None:
         super().__init__()
         self.units = units
-        self.parents = parents
+        # Only the nodes on the way to a unit change (nothing else is rebuilt).
+        self.on_path = {id(node) for located in units.values() for node in located.path}
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return (isinstance(node, cst.Module) or id(node) in self.on_path) and super().on_visit(node)
+
+    def on_leave(
+        self, original_node: _Node, updated_node: _Node
+    ) -> _Node | cst.RemovalSentinel | cst.FlattenSentinel[_Node]:
+        if not (isinstance(original_node, cst.Module) or id(original_node) in self.on_path):
+            return updated_node  # passed by (its visit said so): left as it is
+        return super().on_leave(original_node, updated_node)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         located = self.units.get(id(original_node))
         if located is None:
             return updated_node
-        return offloaded(updated_node, located.lambda_form, id(original_node) in self.parents)
+        return offloaded(updated_node, located.lambda_form, located.parenthesised)
 
 
 def offloaded(unit: cst.Call, lambda_form: bool, needs_parens: bool) -> cst.Await:
@@ -308,22 +418,23 @@ def _callable_form(call: cst.Call) -> cst.Call:
     )
 
 
-def parenthesised_positions(
-    module: cst.Module, units: Sequence[Located]
-) -> dict[int, tuple[type, str]]:
-    """The units whose ``await`` needs parentheses: the value of an attribute or item, or
-    the callee of a call."""
-    wanted = {id(located.unit) for located in units}
-    found: dict[int, tuple[type, str]] = {}
+class TopImportsAdder(AddImportsVisitor):
+    """`AddImportsVisitor`, which only ever changes the module's first statements (the
+    imports at its top, and what it inserts among them), without rebuilding every
+    ``def``, ``class`` and other block: on a large module that is most of its cost."""
 
-    class _Parents(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            for kind, field_name in _NEEDS_PARENS:
-                if isinstance(node, kind):
-                    child = getattr(node, field_name)
-                    if id(child) in wanted:
-                        found[id(child)] = (kind, field_name)
-            return True
+    def visit_Module(self, node: cst.Module) -> None:
+        # Its first step walks the whole module for the imports at the top, which end at the
+        # first statement that is not an import (a block, at the latest).
+        leading = itertools.takewhile(
+            lambda statement: not isinstance(statement, cst.BaseCompoundStatement), node.body
+        )
+        super().visit_Module(node.with_changes(body=tuple(leading)))
 
-    module.visit(_Parents())
-    return found
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return not isinstance(node, cst.BaseCompoundStatement) and super().on_visit(node)
+
+    def on_leave(self, original_node: _Node, updated_node: _Node) -> _Node | cst.RemovalSentinel:
+        if isinstance(original_node, cst.BaseCompoundStatement):
+            return original_node
+        return super().on_leave(original_node, updated_node)
