@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import ast
 import keyword
+from collections.abc import Sequence
 
 import libcst as cst
 
 # A statement of a module's body, as LibCST types ``Module.body`` (its ``BaseStatement`` has no
 # ``leading_lines``): what a codemod inserting or moving top-level statements works with.
 BodyStatement = cst.SimpleStatementLine | cst.BaseCompoundStatement
+
+
+def qualified_name(scopes: Sequence[tuple[str, bool]], name: str) -> str:
+    """``name``'s ``__qualname__`` inside ``scopes`` (outermost first; True: a function's)."""
+    parts: list[str] = []
+    for scope, is_function in scopes:
+        parts.append(scope)
+        if is_function:
+            parts.append("<locals>")
+    return ".".join([*parts, name])
 
 
 def is_module_path(dotted: str) -> bool:

@@ -7,6 +7,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
+from fastapi_fix.codemods._build import qualified_name
 from fastapi_fix.codemods.async_to_sync.index import AnnotationRewrite, FilePlan
 from fastapi_fix.engine.codemod import FileContext
 
@@ -52,14 +53,6 @@ class _DropAsync(cst.CSTTransformer):
             return False
         return super().on_visit(node)
 
-    def _qualname(self, name: str) -> str:
-        parts: list[str] = []
-        for scope, is_function in self.scopes:
-            parts.append(scope)
-            if is_function:
-                parts.append("<locals>")
-        return ".".join([*parts, name])
-
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.scopes.append((node.name.value, False))
 
@@ -70,7 +63,7 @@ class _DropAsync(cst.CSTTransformer):
         return updated_node
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        qualname = self._qualname(node.name.value)
+        qualname = qualified_name(self.scopes, node.name.value)
         ordinal = self.seen.get(qualname, 0)
         self.seen[qualname] = ordinal + 1
         self.functions.append((qualname, ordinal))

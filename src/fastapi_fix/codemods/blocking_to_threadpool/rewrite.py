@@ -22,6 +22,7 @@ from typing import NamedTuple, TypeVar
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
+from fastapi_fix.codemods._build import qualified_name
 from fastapi_fix.codemods.blocking_to_threadpool.facts import RUN_IN_THREADPOOL
 from fastapi_fix.codemods.blocking_to_threadpool.plan import FilePlan, FunctionPlan, PlannedSite
 from fastapi_fix.engine.positions import node_positions
@@ -106,14 +107,6 @@ class _Locator(cst.CSTVisitor):
             super().on_leave(original_node)
         self.ancestors.pop()
 
-    def _qualname(self, name: str) -> str:
-        parts: list[str] = []
-        for scope, is_function in self.scopes:
-            parts.append(scope)
-            if is_function:
-                parts.append("<locals>")
-        return ".".join([*parts, name])
-
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.scopes.append((node.name.value, False))
         self.stack.append(None)
@@ -123,7 +116,7 @@ class _Locator(cst.CSTVisitor):
         self.stack.pop()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        qualname = self._qualname(node.name.value)
+        qualname = qualified_name(self.scopes, node.name.value)
         ordinal = self.seen.get(qualname, 0)
         self.seen[qualname] = ordinal + 1
         self.scopes.append((node.name.value, True))
