@@ -32,17 +32,18 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from fastapi_fix.engine.config import ConfigError, load_pyproject, lookup
-from fastapi_fix.engine.files import RealPaths
+from fastapi_fix.engine.config import lookup
+from fastapi_fix.project.declaration_files import (
+    LOCK_FILES,
+    included_file,
+    logical_lines,
+    project_folder,
+    read_toml,
+)
 
 ANNOTATED_SINCE = Version("0.95")
 # `fastapi-slim` ships the same `fastapi` import package.
 FASTAPI_DISTRIBUTIONS = frozenset({"fastapi", "fastapi-slim"})
-LOCK_FILES = ("uv.lock", "poetry.lock", "pdm.lock", "pylock.toml", "Pipfile.lock")
-# The files that make a folder a project's root for `_project_folder`.
-METADATA_FILES = frozenset(
-    {"pyproject.toml", "setup.cfg", "setup.py", "Pipfile", "requirements", *LOCK_FILES}
-)
 _OLD = VersionRange.from_bounds(upper=ANNOTATED_SINCE, include_upper=False, prereleases=False)
 _NOTHING_BELOW_ZERO = VersionRange.from_bounds(upper="0", prereleases=False)
 
@@ -87,11 +88,11 @@ def too_old_fastapi(paths: Iterable[Path], python: tuple[int, int] | None = None
 def too_old_by_file(
     paths: Iterable[Path], python: tuple[int, int] | None = None
 ) -> dict[Path, str]:
-    """Each file whose project (`_project_folder`) admits a FastAPI without Annotated
+    """Each file whose project (`project_folder`) admits a FastAPI without Annotated
     support → where it says so, relative to the folder holding all ``paths`` if it can be."""
     paths = list(paths)
     folders: dict[Path, Path | None] = {}
-    projects = {path: _project_folder(path.parent.resolve(), folders) for path in paths}
+    projects = {path: project_folder(path.parent.resolve(), folders) for path in paths}
     common = _common_folder(paths)
     environment = _environment(python)
     verdicts: dict[Path, str | None] = {}
@@ -109,91 +110,11 @@ def too_old_by_file(
     }
 
 
-def declaration_inputs(paths: Iterable[Path]) -> list[Path]:
-    """Every file `too_old_by_file` may read for these ``paths``: each project folder's
-    metadata, lock and requirements files, and the files they include (``-r``/``-c``,
-    setuptools' dynamic dependencies). Lets a cache tell by their stat that the answer holds."""
-    folders: dict[Path, Path | None] = {}
-    real = RealPaths()  # many files, few folders: each resolved once
-    parents = {os.path.abspath(path.parent) for path in paths}
-    projects = {_project_folder(Path(real.folder(parent)), folders) for parent in parents}
-    found: set[Path] = set()
-    for project in sorted(p for p in projects if p is not None):
-        found.update(
-            project / name
-            for name in _names_in(project)
-            if name in METADATA_FILES or _is_requirements_file(name)
-        )
-        if (project / "requirements").is_dir():
-            found.update(
-                project / "requirements" / name for name in _names_in(project / "requirements")
-            )
-        if (project / "pyproject.toml").is_file():
-            data = _toml(project / "pyproject.toml")
-            dynamic = lookup(data, "tool", "setuptools", "dynamic", "dependencies", "file")
-            for name in [dynamic] if isinstance(dynamic, str) else dynamic or []:
-                if isinstance(name, str):
-                    found.add((project / name).resolve())
-    # Requirements files (any name: setuptools' dynamic ones too) may include others.
-    pending = sorted(path for path in found if path.name not in METADATA_FILES)
-    while pending:
-        for included in _includes(pending.pop()):
-            if included not in found:
-                found.add(included)
-                pending.append(included)
-    return sorted(found)
-
-
-def _includes(path: Path) -> list[Path]:
-    """The files a requirements file names with ``-r``/``-c``."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return []
-    return [
-        (path.parent / os.path.expandvars(included)).resolve()
-        for _, line in _logical_lines(text)
-        if line.startswith("-") and (included := _included(line)) is not None
-    ]
-
-
 def _common_folder(paths: list[Path]) -> Path | None:
     try:
         return Path(os.path.commonpath([path.parent for path in paths])) if paths else None
     except ValueError:  # relative and absolute paths mixed
         return None
-
-
-def _project_folder(folder: Path, known: dict[Path, Path | None]) -> Path | None:
-    """The nearest folder at or above ``folder`` holding project metadata, not above the
-    repository's root (memoised)."""
-    walked = []
-    found: Path | None = None
-    for directory in (folder, *folder.parents):
-        if directory in known:
-            found = known[directory]
-            break
-        walked.append(directory)
-        names = _names_in(directory)
-        if any(name in METADATA_FILES or _is_requirements_file(name) for name in names):
-            found = directory
-            break
-        if ".git" in names:
-            break
-    for directory in walked:
-        known[directory] = found
-    return found
-
-
-def _names_in(folder: Path) -> list[str]:
-    try:
-        return os.listdir(folder)
-    except OSError:
-        return []
-
-
-def _is_requirements_file(name: str) -> bool:
-    return name.startswith("requirements") and name.endswith((".txt", ".in"))
 
 
 def _environment(python: tuple[int, int] | None) -> dict[str, str]:
@@ -225,7 +146,7 @@ def _locked(folder: Path) -> Iterator[Declaration]:
         if name == "Pipfile.lock":
             yield from _pipfile_locked(path)
             continue
-        data = _toml(path)
+        data = read_toml(path)
         packages = data.get("packages" if name == "pylock.toml" else "package")
         for package in packages if isinstance(packages, list) else []:
             if not isinstance(package, dict):
@@ -322,7 +243,7 @@ def _requirements(folder: Path) -> Iterator[_Requirement]:
 
 
 def _pyproject_requirements(path: Path) -> Iterator[_Requirement]:
-    data = _toml(path)
+    data = read_toml(path)
     strings = [
         lookup(data, "project", "dependencies"),
         *_tables(lookup(data, "project", "optional-dependencies")),
@@ -422,47 +343,15 @@ def requirements_file(path: Path, seen: set[Path]) -> Iterator[_Requirement]:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return
-    for number, line in _logical_lines(text):
+    for number, line in logical_lines(text):
         if line.startswith("-"):
-            included = _included(line)
+            included = included_file(line)
             if included is not None:
                 yield from requirements_file(
                     (path.parent / os.path.expandvars(included)).resolve(), seen
                 )
             continue
         yield _Requirement(path, line.split(" --")[0].strip(), line=number)
-
-
-def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
-    """(first line number, text) of each requirement line: ``\\`` continuations joined,
-    comments and blank lines left out, whitespace runs made one space."""
-    pending: list[str] = []
-    first = 0
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = "" if raw.lstrip().startswith("#") else raw.split(" #")[0].split("\t#")[0]
-        if not pending:
-            first = number
-        if line.endswith("\\"):
-            pending.append(line[:-1])
-            continue
-        joined = " ".join(" ".join([*pending, line]).split())
-        pending = []
-        if joined:
-            yield first, joined
-    joined = " ".join(" ".join(pending).split())
-    if joined:
-        yield first, joined
-
-
-def _included(line: str) -> str | None:
-    """The file ``-r x``, ``--requirement=x``, ``-c x`` or ``--constraint x`` names."""
-    for option in ("--requirement", "--constraint", "-r", "-c"):
-        if line.startswith(option):
-            rest = line[len(option) :]
-            if option.startswith("--") and rest[:1] not in ("=", " ", "\t"):
-                return None
-            return rest.lstrip("= \t").strip() or None
-    return None
 
 
 def _setup_cfg(path: Path) -> Iterator[_Requirement]:
@@ -526,7 +415,7 @@ def _setup_py(path: Path) -> Iterator[_Requirement]:
 
 
 def _pipfile(path: Path) -> Iterator[_Requirement]:
-    data = _toml(path)
+    data = read_toml(path)
     for section in ("packages", "dev-packages"):
         table = data.get(section)
         for name, spec in table.items() if isinstance(table, dict) else ():
@@ -540,13 +429,6 @@ def _pipfile(path: Path) -> Iterator[_Requirement]:
 
 def _is_fastapi(name: object) -> bool:
     return isinstance(name, str) and canonicalize_name(name) in FASTAPI_DISTRIBUTIONS
-
-
-def _toml(path: Path) -> dict[str, Any]:
-    try:
-        return load_pyproject(path)
-    except ConfigError:
-        return {}
 
 
 def _line_of(path: Path, *needles: str) -> int | None:

@@ -116,7 +116,7 @@ class DependsToAnnotated(Codemod):
         # The FastAPI version the project declares decides whether a file is rewritten at all:
         # the files it is read from, by their stat (parsing a large lock file is what it saves).
         from fastapi_fix.engine.cache import file_signature
-        from fastapi_fix.project.metadata import declaration_inputs
+        from fastapi_fix.project.declaration_files import declaration_inputs
 
         inputs = declaration_inputs(file.path for file in files)
         return [(str(path), file_signature(path)) for path in inputs]
