@@ -22,9 +22,9 @@ from fastapi_fix.engine.results import FINDING_WIDTH, FileResult, Finding, Statu
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
-# Progress shows once a command has run this long (seconds): a quick run never flickers,
-# even one that first imports the rewriting machinery (about half a second).
-PROGRESS_DELAY = 1.0
+# Progress shows once a command's first phase has run this long (seconds): a quick run never
+# flickers, however long it took to start (a run imports the rewriting machinery first).
+PROGRESS_DELAY = 0.5
 # With -q, a kind of finding seen this many times or more is one line with its count.
 QUIET_KIND_THRESHOLD = 3
 # "listed": one line per finding, then each kind explained; "counted" (-q): the same, but a
@@ -216,7 +216,8 @@ class Renderer:
 class PhaseProgress:
     """One transient line per phase under way (gather, index, transform, write, --verify's
     imports, --branch's steps), on stderr. It appears only once the command has run for
-    `PROGRESS_DELAY`, so a quick run prints nothing of it; a finished phase's line goes away."""
+    `PROGRESS_DELAY` after its first phase began, so a quick run prints nothing of it; a
+    finished phase's line goes away."""
 
     def __init__(self, console: Console) -> None:
         # Imported here: only a run shows progress; --list-codemods starts without it.
@@ -240,13 +241,12 @@ class PhaseProgress:
         )
         self.tasks: dict[str, TaskID] = {}
         self._lock = threading.Lock()
-        self._shown = self._closed = False
+        self._shown = self._closed = self._timing = False
         # A phase may report nothing for seconds (an index, an import): a timer shows it.
         self._timer = threading.Timer(PROGRESS_DELAY, self._show)
         self._timer.daemon = True
 
     def __enter__(self) -> PhaseProgress:
-        self._timer.start()
         return self
 
     def __exit__(
@@ -281,6 +281,10 @@ class PhaseProgress:
                     self.progress.start()
 
     def update(self, phase: str, done: int, total: int) -> None:
+        with self._lock:
+            if not (self._timing or self._closed):
+                self._timing = True  # from the first phase on: start-up and imports do not count
+                self._timer.start()
         task = self.tasks.get(phase)
         if task is None:
             task = self.tasks[phase] = self.progress.add_task(phase, total=total)
