@@ -407,11 +407,11 @@ def test_a_run_whose_files_change_while_it_reads_them_is_not_recorded(
         if phase == "transform" and routes.read_bytes() == PROJECT["shop/routes.py"]:
             routes.write_bytes(PROJECT["shop/routes.py"] + b"# edited meanwhile\n")
 
-    list(Runner(chosen, jobs=1, progress=edit_once, cache=cache).run(files))
-    assert cache.load_run() is None
+    list(Runner(chosen, jobs=1, progress=edit_once, cache=cache).run(files, roots=[project]))
+    assert cache.load_run([str(project)]) is None
     routes.write_bytes(PROJECT["shop/routes.py"])
-    list(Runner(chosen, jobs=1, cache=cache).run(files))
-    assert cache.load_run() is not None
+    list(Runner(chosen, jobs=1, cache=cache).run(files, roots=[project]))
+    assert cache.load_run([str(project)]) is not None
 
 
 def test_a_cache_kept_inside_the_project_is_not_walked(
@@ -434,3 +434,17 @@ def test_a_cache_kept_inside_the_project_is_not_walked(
     walks.clear()
     assert _cli(*args) == cold
     assert walks == []
+
+
+def test_two_projects_sharing_one_cache_each_keep_their_last_run(
+    tmp_path: Path, gathers: list[Path]
+) -> None:
+    first = make_project(tmp_path / "one", PROJECT)
+    second = make_project(tmp_path / "two", PROJECT)
+    env_cache = ["--cache-dir", str(tmp_path / "shared"), "--dry-run", "--format", "json"]
+    _cli(*env_cache, str(first))
+    _cli(*env_cache, str(second))
+    gathers.clear()
+    _cli(*env_cache, str(first))
+    _cli(*env_cache, str(second))
+    assert gathers == []  # both replayed

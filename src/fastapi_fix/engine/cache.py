@@ -13,14 +13,14 @@ and its sources, the Python, each codemod with every option) are part of every k
   a file's plans as they were re-transforms nothing there (mypy's early cut-off, on plans).
 - **remembered entries** (`Cache.remembered`): what a function of the whole tree answered
   (discovery, module names), keyed by its inputs.
-- **run records**, one per settings key: the digest of every input of the last run (each
+- **run records**, one per settings key and set of paths given: the digest of every input of the last run (each
   file's place and bytes, which files it may write, what a codemod reads besides:
   `Codemod.external_state`) and its results. The same digest replays them: nothing parsed,
   no index built.
 
 On disk, under the cache folder (``.fastapi-fix_cache/`` at the project root): a
 ``CACHEDIR.TAG`` and a ``.gitignore`` of ``*``, then ``<SCHEMA>-<version>/`` holding
-``<kind>/<2 hex>/<rest>`` entries, ``runs/<settings key>`` and ``stats`` (a file's size, times
+``<kind>/<2 hex>/<rest>`` entries, ``runs/<key>`` and ``stats`` (a file's size, times
 and inode when its bytes were hashed: an unchanged file is not read again). Every entry is
 written to a temp file then renamed, and starts with a magic line and the digest of its
 payload: a truncated or foreign entry is a miss and gets rewritten, never trusted. Entries
@@ -291,15 +291,17 @@ class Cache:
 
     # -- run records -----------------------------------------------------------------------------
 
-    def load_run(self) -> RunRecord | None:
-        record = self._read(self._run_path())
+    def load_run(self, scope: object = ()) -> RunRecord | None:
+        """The last run's record for ``scope`` (what was asked for: the paths given), so
+        that projects, or parts of one, sharing a cache each keep their own."""
+        record = self._read(self._run_path(scope))
         return record if isinstance(record, RunRecord) else None
 
-    def store_run(self, record: RunRecord) -> None:
-        self._write(self._run_path(), record)
+    def store_run(self, record: RunRecord, scope: object = ()) -> None:
+        self._write(self._run_path(scope), record)
 
-    def _run_path(self) -> Path:
-        return self.base / "runs" / self.settings
+    def _run_path(self, scope: object) -> Path:
+        return self.base / "runs" / self.key("run", scope)
 
     # -- the end of a run ----------------------------------------------------------------------
 

@@ -191,7 +191,7 @@ class Runner:
         sources = sources or {}
         hashes = self._content_hashes((*files, *context), sources)
         digest = self._run_digest(files, context, roots, sources, hashes)
-        replayed = self._replayed(digest, files, hashes) if digest else None
+        replayed = self._replayed(digest, files, roots, hashes) if digest else None
         results = (
             self._computed(files, context, roots, sources, hashes, diff=not write)
             if replayed is None
@@ -214,7 +214,7 @@ class Runner:
                 and not (write and _changes(recorded))
                 and self._content_hashes((*files, *context), sources) == hashes
             ):
-                self.cache.store_run(RunRecord(digest, recorded))
+                self.cache.store_run(RunRecord(digest, recorded), _scope(roots))
             self.cache.close()
 
     def _computed(
@@ -321,13 +321,14 @@ class Runner:
         self,
         digest: str,
         files: Sequence[SourceFile],
+        roots: Sequence[Path],
         hashes: Mapping[Path, str | None],
     ) -> list[FileResult] | None:
         """The cached run's results, when its digest is this run's (None otherwise). A change
         comes with the file's bytes read again, and is replayed only if they are still the
         bytes it was computed from."""
         assert self.cache is not None
-        record = self.cache.load_run()
+        record = self.cache.load_run(_scope(roots))
         if record is None or record.digest != digest or len(record.results) != len(files):
             return None
         results = []
@@ -606,6 +607,11 @@ def _fixed_points(
         if reason is not None:
             fixed[file.path] = reason
     return fixed
+
+
+def _scope(roots: Sequence[Path]) -> list[str]:
+    """What a run record is kept for: the paths the run was given."""
+    return sorted(os.fspath(root) for root in roots)
 
 
 def _changes(recorded: Sequence[tuple[str | None, CachedResult]]) -> bool:
