@@ -437,14 +437,24 @@ def test_a_cache_kept_inside_the_project_is_not_walked(
 
 
 def test_two_projects_sharing_one_cache_each_keep_their_last_run(
-    tmp_path: Path, gathers: list[Path]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from fastapi_fix.engine.runner import Runner
+
+    computed: list[int] = []
+    original = Runner._computed
+
+    def counted(self: Runner, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        computed.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Runner, "_computed", counted)
     first = make_project(tmp_path / "one", PROJECT)
     second = make_project(tmp_path / "two", PROJECT)
-    env_cache = ["--cache-dir", str(tmp_path / "shared"), "--dry-run", "--format", "json"]
-    _cli(*env_cache, str(first))
-    _cli(*env_cache, str(second))
-    gathers.clear()
-    _cli(*env_cache, str(first))
-    _cli(*env_cache, str(second))
-    assert gathers == []  # both replayed
+    shared = ["--cache-dir", str(tmp_path / "shared"), "--dry-run", "--format", "json"]
+    _cli(*shared, str(first))
+    _cli(*shared, str(second))
+    assert len(computed) == 2
+    _cli(*shared, str(first))
+    _cli(*shared, str(second))
+    assert len(computed) == 2  # both replayed
