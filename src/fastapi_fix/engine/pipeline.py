@@ -48,7 +48,7 @@ class GatherOutcome:
     ast_ok: bool = True
     skip: str | None = None
     failure: str | None = None
-    # The file's words, while a later gather round may still want it.
+    # The file's words, from the first round, for the runner's word index (later rounds may want it).
     words: frozenset[bytes] = frozenset()
     # Codemods a `# fastapi-fix: ignore` in the file names (None: every codemod).
     suppressed: frozenset[str] | None = frozenset()
