@@ -104,7 +104,9 @@ def settings_key(codemods: Sequence[Codemod]) -> str:
     digest = hashlib.blake2b(tool_fingerprint().encode(), digest_size=_DIGEST_SIZE)
     for codemod in codemods:
         digest.update(repr(codemod.cache_key()).encode())
-        digest.update(repr(sorted(codemod.settings.options.items())).encode())
+    # Every option given to the run: one codemod reads another's (blocking-calls).
+    for options in sorted({repr(sorted(codemod.settings.options.items())) for codemod in codemods}):
+        digest.update(options.encode())
     return digest.hexdigest()
 
 
@@ -208,20 +210,24 @@ class Cache:
         self._stats_changed = False
         self._ready = False
         self._folders: set[Path] = set()  # made already
+        self._hashed: dict[Path, str | None] = {}  # this run's content hashes
 
     def __getstate__(self) -> dict[str, Any]:
         # Sent to worker processes, which only store gather entries: not the stat table.
-        return {**self.__dict__, "_stats": None, "_stats_changed": False}
+        return {**self.__dict__, "_stats": None, "_stats_changed": False, "_hashed": {}}
 
     # -- files' content hashes -------------------------------------------------------------
 
-    def content_hashes(self, paths: Iterable[Path]) -> dict[Path, str | None]:
-        """Each file's content hash (None: unreadable), read only where its stat moved."""
+    def content_hashes(self, paths: Iterable[Path], again: bool = False) -> dict[Path, str | None]:
+        """Each file's content hash (None: unreadable), read only where its stat moved since
+        it was hashed. Looked up once per run, unless ``again`` (did a file change meanwhile?)."""
         stats = self._load_stats()
-        hashes: dict[Path, str | None] = {}
         now = time.time_ns()
+        hashes: dict[Path, str | None] = {}
         for path in paths:
-            hashes[path] = self._content_hash(path, stats, now)
+            if again or path not in self._hashed:
+                self._hashed[path] = self._content_hash(path, stats, now)
+            hashes[path] = self._hashed[path]
         return hashes
 
     def _content_hash(
@@ -307,6 +313,7 @@ class Cache:
 
     def close(self) -> None:
         """Save what was learnt of the files' stats, and prune once a day."""
+        self._hashed.clear()  # the next run looks again
         if self._stats is not None and self._stats_changed:
             self._write(self.base / "stats", self._stats)
             self._stats_changed = False

@@ -190,10 +190,11 @@ class Runner:
         """
         sources = sources or {}
         hashes = self._content_hashes((*files, *context), sources)
-        digest = self._run_digest(files, context, roots, sources, hashes)
-        replayed = self._replayed(digest, files, roots, hashes) if digest else None
+        refusals = _write_refusals(files, roots, sources)
+        digest = self._run_digest(files, context, refusals, hashes)
+        replayed = self._replayed(digest, files, roots, sources) if digest else None
         results = (
-            self._computed(files, context, roots, sources, hashes, diff=not write)
+            self._computed(files, context, sources, hashes, refusals, diff=not write)
             if replayed is None
             else iter(replayed)
         )
@@ -212,7 +213,7 @@ class Runner:
                 digest
                 and recorded is not None
                 and not (write and _changes(recorded))
-                and self._content_hashes((*files, *context), sources) == hashes
+                and self._content_hashes((*files, *context), sources, again=True) == hashes
             ):
                 self.cache.store_run(RunRecord(digest, recorded), _scope(roots))
             self.cache.close()
@@ -221,9 +222,9 @@ class Runner:
         self,
         files: Sequence[SourceFile],
         context: Sequence[SourceFile],
-        roots: Sequence[Path],
         sources: Mapping[SourceFile, bytes],
         hashes: Mapping[Path, str | None],
+        refusals: Mapping[Path, str | None],
         *,
         diff: bool,
     ) -> Iterator[FileResult]:
@@ -234,7 +235,7 @@ class Runner:
         codemods = self._seeded(jobs)
         with _cyclic_gc_paused():
             gathered = self._gather(jobs, codemods)
-            fixed = _fixed_points(gathered, len(files), roots, sources)
+            fixed = _fixed_points(gathered, len(files), refusals)
             indexes = self._build_indexes(codemods, gathered, fixed)
         outcomes = gathered[: len(files)]
         targets = {codemod.name: codemod.targets(indexes[codemod.name]) for codemod in codemods}
@@ -282,11 +283,11 @@ class Runner:
     # -- the cache ------------------------------------------------------------------------------
 
     def _content_hashes(
-        self, files: Sequence[SourceFile], sources: Mapping[SourceFile, bytes]
+        self, files: Sequence[SourceFile], sources: Mapping[SourceFile, bytes], again: bool = False
     ) -> dict[Path, str | None]:
         if self.cache is None:
             return {}
-        hashes = self.cache.content_hashes(f.path for f in files if f not in sources)
+        hashes = self.cache.content_hashes((f.path for f in files if f not in sources), again)
         hashes.update({f.path: content_hash(data) for f, data in sources.items()})
         return hashes
 
@@ -294,8 +295,7 @@ class Runner:
         self,
         files: Sequence[SourceFile],
         context: Sequence[SourceFile],
-        roots: Sequence[Path],
-        sources: Mapping[SourceFile, bytes],
+        refusals: Mapping[Path, str | None],
         hashes: Mapping[Path, str | None],
     ) -> str | None:
         """Every input of the run's outcome, hashed: each file's place and bytes, which files
@@ -304,12 +304,9 @@ class Runner:
         if self.cache is None or any(hashes.get(f.path) is None for f in (*files, *context)):
             return None
         digest = hashlib.blake2b(self.cache.settings.encode(), digest_size=20)
-        real_paths = RealPaths()
         for kind, group in ((b"file", files), (b"context", context)):
             for file in group:
-                # (A context file is never written, whatever its state.)
-                writable = kind == b"file" and file not in sources
-                refusal = write_refusal(file.path, list(roots), real_paths) if writable else None
+                refusal = refusals.get(file.path)
                 digest.update(kind + file_identity(file) + repr(refusal).encode())
                 digest.update(str(hashes[file.path]).encode())
         everything = [*files, *context]
@@ -322,7 +319,7 @@ class Runner:
         digest: str,
         files: Sequence[SourceFile],
         roots: Sequence[Path],
-        hashes: Mapping[Path, str | None],
+        sources: Mapping[SourceFile, bytes],
     ) -> list[FileResult] | None:
         """The cached run's results, when its digest is this run's (None otherwise). A change
         comes with the file's bytes read again, and is replayed only if they are still the
@@ -334,14 +331,8 @@ class Runner:
         results = []
         for file, (content, cached) in zip(files, record.results, strict=True):
             result = cached.result(file)
-            if result.status is Status.CHANGED:
-                try:
-                    snapshot = read_snapshot(file.path)
-                except SkipFile:
-                    return None
-                if content_hash(snapshot.data) != content or content != hashes.get(file.path):
-                    return None
-                result.old, result.snapshot = snapshot.data, snapshot
+            if not _read_again(result, file, sources.get(file), content):
+                return None
             results.append(result)
         self.progress("replay", len(results), len(results))
         return results
@@ -400,18 +391,7 @@ class Runner:
         if not isinstance(cached, CachedResult):
             return None
         result = cached.result(job.file)
-        if result.status is Status.CHANGED:
-            if job.data is not None:
-                result.old = job.data
-            else:
-                try:
-                    result.snapshot = read_snapshot(job.file.path)
-                except SkipFile:
-                    return None
-                result.old = result.snapshot.data
-            if content_hash(result.old) != job.content:
-                return None
-        return result
+        return result if _read_again(result, job.file, job.data, job.content) else None
 
     def _seeded(self, jobs: Sequence[_Job]) -> list[Codemod]:
         """The codemods that have something to do in this project (see ``Codemod.seed_markers``).
@@ -586,28 +566,50 @@ class Runner:
             yield result
 
 
+def _write_refusals(
+    files: Sequence[SourceFile], roots: Sequence[Path], sources: Mapping[SourceFile, bytes]
+) -> dict[Path, str | None]:
+    """Why this run would refuse to write each file it names, as they are before it starts (a
+    file given in memory, ``sources``, has no disk state to check)."""
+    real_paths = RealPaths()
+    return {
+        file.path: write_refusal(file.path, list(roots), real_paths)
+        for file in files
+        if file not in sources
+    }
+
+
 def _fixed_points(
-    outcomes: Sequence[GatherOutcome],
-    named: int,
-    roots: Sequence[Path],
-    sources: Mapping[SourceFile, bytes],
+    outcomes: Sequence[GatherOutcome], named: int, refusals: Mapping[Path, str | None]
 ) -> dict[Path, str]:
     """The files this run will not write, and why: the first ``named`` outcomes are the files
-    to rewrite, the others context. Checked before any index is built (see `FixedPoints`);
-    a file given in memory (``sources``) has no disk state to check."""
+    to rewrite, the others context. Known before any index is built (see `FixedPoints`)."""
     fixed: dict[Path, str] = {}
-    real_paths = RealPaths()
     for position, outcome in enumerate(outcomes):
-        file = outcome.file
         if position >= named:
             reason: str | None = "it is not among the files to rewrite (not named, or excluded)"
         else:
-            reason = outcome.skip or outcome.failure
-            if reason is None and file not in sources:
-                reason = write_refusal(file.path, list(roots), real_paths)
+            reason = outcome.skip or outcome.failure or refusals.get(outcome.file.path)
         if reason is not None:
-            fixed[file.path] = reason
+            fixed[outcome.file.path] = reason
     return fixed
+
+
+def _read_again(
+    result: FileResult, file: SourceFile, data: bytes | None, content: str | None
+) -> bool:
+    """A cached change gets the file as it is now (bytes, and the snapshot a write checks
+    against); False when those are no longer the bytes it was computed from."""
+    if result.status is not Status.CHANGED:
+        return True
+    if data is None:
+        try:
+            result.snapshot = read_snapshot(file.path)
+        except SkipFile:
+            return False
+        data = result.snapshot.data
+    result.old = data
+    return content_hash(data) == content
 
 
 def _scope(roots: Sequence[Path]) -> list[str]:
