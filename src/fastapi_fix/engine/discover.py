@@ -13,7 +13,7 @@ import pathspec
 
 from fastapi_fix.engine.cache import REMEMBERED, Cache, file_signature
 from fastapi_fix.engine.codemod import SourceFile
-from fastapi_fix.engine.files import RealPaths
+from fastapi_fix.engine.files import RealPaths, real_is_within
 
 # Folders no one wants rewritten: VCS data, environments, build output, caches.
 DEFAULT_EXCLUDED_DIRS = frozenset(
@@ -224,7 +224,7 @@ def _discover(
             if real in seen:
                 continue
             seen.add(real)
-            if file != path and not any(real == r or r in real.parents for r in result.roots):
+            if file != path and not real_is_within(os.fspath(real), result.roots):
                 result.skipped.append(
                     (display_path(file, cwd), "symlink to a file outside the given paths")
                 )

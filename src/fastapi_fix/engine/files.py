@@ -56,10 +56,10 @@ def words_of(data: bytes) -> frozenset[bytes]:
 
 
 def is_within(path: Path, roots: list[Path]) -> bool:
-    return _real_is_within(os.path.realpath(path), roots)
+    return real_is_within(os.path.realpath(path), roots)
 
 
-def _real_is_within(real: str, roots: list[Path]) -> bool:
+def real_is_within(real: str, roots: list[Path]) -> bool:
     """``real`` (resolved) is one of ``roots`` (resolved) or below one."""
     return any(
         real == (folder := os.fspath(root)) or real.startswith(folder.rstrip(os.sep) + os.sep)
@@ -103,7 +103,7 @@ def write_refusal(path: Path, roots: list[Path], real_paths: RealPaths | None = 
     ``real_paths``: for many files, one resolver shared by all.
     """
     real = (real_paths or RealPaths()).text(path)
-    if roots and not _real_is_within(real, roots):
+    if roots and not real_is_within(real, roots):
         return "resolves outside the paths given on the command line"
     try:
         info = os.stat(real)
