@@ -65,9 +65,9 @@ def _includes(path: Path) -> list[Path]:
     except OSError:
         return []
     return [
-        (path.parent / os.path.expandvars(included)).resolve()
+        included
         for _, line in logical_lines(text)
-        if line.startswith("-") and (included := included_file(line)) is not None
+        if (included := included_path(path, line)) is not None
     ]
 
 
@@ -124,7 +124,14 @@ def logical_lines(text: str) -> Iterator[tuple[int, str]]:
         yield first, joined
 
 
-def included_file(line: str) -> str | None:
+def included_path(requirements: Path, line: str) -> Path | None:
+    """The file a line of the ``requirements`` file includes (``-r``/``-c``), resolved from
+    that file's folder; None for any other line."""
+    name = _included_file(line) if line.startswith("-") else None
+    return None if name is None else (requirements.parent / os.path.expandvars(name)).resolve()
+
+
+def _included_file(line: str) -> str | None:
     """The file ``-r x``, ``--requirement=x``, ``-c x`` or ``--constraint x`` names."""
     for option in ("--requirement", "--constraint", "-r", "-c"):
         if line.startswith(option):

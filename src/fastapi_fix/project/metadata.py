@@ -35,7 +35,7 @@ from packaging.version import InvalidVersion, Version
 from fastapi_fix.engine.config import lookup
 from fastapi_fix.project.declaration_files import (
     LOCK_FILES,
-    included_file,
+    included_path,
     logical_lines,
     project_folder,
     read_toml,
@@ -345,11 +345,9 @@ def requirements_file(path: Path, seen: set[Path]) -> Iterator[_Requirement]:
         return
     for number, line in logical_lines(text):
         if line.startswith("-"):
-            included = included_file(line)
+            included = included_path(path, line)
             if included is not None:
-                yield from requirements_file(
-                    (path.parent / os.path.expandvars(included)).resolve(), seen
-                )
+                yield from requirements_file(included, seen)
             continue
         yield _Requirement(path, line.split(" --")[0].strip(), line=number)
 
