@@ -17,7 +17,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProv
 
 from fastapi_fix.cli import main
 from fastapi_fix.codemods.depends_to_annotated import DependsToAnnotated
-from fastapi_fix.codemods.depends_to_annotated.rewrite import _report_unanalysed
+from fastapi_fix.codemods.depends_to_annotated.rewrite import report_unanalysed
 from fastapi_fix.engine.codemod import FileContext, SourceFile
 from fastapi_fix.engine.results import Status
 from fastapi_fix.engine.runner import Runner
@@ -2040,7 +2040,7 @@ def test_defaults_in_a_file_this_python_cannot_parse_are_told_by_its_imports(
 ) -> None:
     module = cst.parse_module(code)
     ctx = FileContext(SourceFile(Path("/project/app/main.py"), "app/main.py", "app.main"), CODEMOD)
-    _report_unanalysed(ctx, module)
+    report_unanalysed(ctx, module)
     found = [f"{f.line}:{f.column} {f.message.split('`')[1]}" for f in ctx.findings]
     assert found == reported
     assert found == _told_by_qualified_names(module)

@@ -171,7 +171,7 @@ class AsyncToSync(Codemod):
         from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
         from fastapi_fix.codemods.async_to_sync.index import KIND_DETAILS
-        from fastapi_fix.codemods.async_to_sync.rewrite import _character_column, _DropAsync
+        from fastapi_fix.codemods.async_to_sync.rewrite import DropAsync, character_column
 
         plan = index.plan(ctx.file.path)
         if plan is None:
@@ -182,7 +182,7 @@ class AsyncToSync(Codemod):
         for finding in plan.findings:
             ctx.report(
                 finding.line,
-                _character_column(lines, finding.line, finding.col),
+                character_column(lines, finding.line, finding.col),
                 finding.message,
                 kind=finding.kind,
                 summary=finding.summary,
@@ -193,7 +193,7 @@ class AsyncToSync(Codemod):
         context = CodemodContext(
             full_module_name=ctx.file.module_name, full_package_name=ctx.file.package
         )
-        drop = _DropAsync(ctx, plan, context)
+        drop = DropAsync(ctx, plan, context)
         converted = module.visit(drop)
         if not drop.converted:
             return module  # the very tree it was given: the engine need not print it again

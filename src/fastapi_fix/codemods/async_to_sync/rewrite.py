@@ -12,7 +12,7 @@ from fastapi_fix.codemods.async_to_sync.index import AnnotationRewrite, FilePlan
 from fastapi_fix.engine.codemod import FileContext
 
 
-def _character_column(lines: list[str], line: int, byte_offset: int) -> int:
+def character_column(lines: list[str], line: int, byte_offset: int) -> int:
     """ast counts columns in UTF-8 bytes; findings count characters."""
     if not 0 < line <= len(lines):
         return byte_offset
@@ -33,7 +33,7 @@ _WITHOUT_FUNCTIONS = (
 )
 
 
-class _DropAsync(cst.CSTTransformer):
+class DropAsync(cst.CSTTransformer):
     """Removes ``async`` from the planned functions, found by qualified name and ordinal."""
 
     def __init__(self, ctx: FileContext, plan: FilePlan, imports: CodemodContext) -> None:

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from fastapi_fix.codemods.background_task_logging.facts import ModuleFacts, Registration, Use
-    from fastapi_fix.codemods.background_task_logging.index import TaskIndex, _Project
+    from fastapi_fix.codemods.background_task_logging.index import TaskIndex, TaskProject
 
 
 class BackgroundTaskLogging(Codemod):
@@ -106,19 +106,19 @@ class BackgroundTaskLogging(Codemod):
         `build_index` reads of other files, round after round:
 
         - where each task is defined: every module its name may start with, along its
-          re-exports, and the name each hop looks up, as a word (`_Project.resolve`);
+          re-exports, and the name each hop looks up, as a word (`TaskProject.resolve`);
         - for a task it would wrap, every file that may use it: its name, or a name it is
           re-exported under, as a word (a direct use anywhere keeps it unwrapped), and where
           those uses lead in turn.
         """
         from fastapi_fix.codemods.background_task_logging.index import (
-            _Needed,
-            _Project,
-            _reexported_as,
+            Needed,
+            TaskProject,
+            reexported_as,
         )
 
-        needed = _Needed()
-        project = _Project(facts, (), needed)
+        needed = Needed()
+        project = TaskProject(facts, (), needed)
         tasks: set[str] = set()
         for file, module_facts in facts.items():
             for registration in module_facts.registrations:
@@ -128,7 +128,7 @@ class BackgroundTaskLogging(Codemod):
                 if isinstance(resolved, tuple) and self._decide(project, *resolved)[0]:
                     tasks.add(resolved[1])
         if tasks and not self.option("reraise"):
-            names = _reexported_as(facts, tasks)
+            names = reexported_as(facts, tasks)
             needed.names |= names
             for file, module_facts in facts.items():
                 for qualified in module_facts.uses:
@@ -146,12 +146,12 @@ class BackgroundTaskLogging(Codemod):
         # nothing elsewhere changes with it (the registrations stay as they are).
         from fastapi_fix.codemods.background_task_logging.index import (
             TaskIndex,
-            _Project,
-            _used_elsewhere,
-            _where,
+            TaskProject,
+            place_of,
+            used_elsewhere_problem,
         )
 
-        project = _Project(facts, unparsed)
+        project = TaskProject(facts, unparsed)
         index = TaskIndex(unparsed=frozenset(f.path for f in unparsed))
         tasks: dict[tuple[SourceFile, str], list[tuple[SourceFile, Registration]]] = {}
         for file, module_facts in facts.items():
@@ -172,25 +172,27 @@ class BackgroundTaskLogging(Codemod):
             qualified = f"{file.module_name}.{name}" if file.module_name else name
             if (file, name) in used:
                 user, use = used[(file, name)]
-                message = _used_elsewhere(qualified, _where(user, use.line, use.column), use.call)
+                message = used_elsewhere_problem(
+                    qualified, place_of(user, use.line, use.column), use.call
+                )
                 for registration_file, registration in registrations:
                     self._report(index, registration_file, registration, message)
             else:
                 index.wrap.setdefault(file.path, {})[name] = qualified
         return index
 
-    def _decide(self, project: _Project, file: SourceFile, name: str) -> tuple[bool, str | None]:
+    def _decide(self, project: TaskProject, file: SourceFile, name: str) -> tuple[bool, str | None]:
         """Whether to wrap a task's definition, and what to report when it cannot be."""
         from fastapi_fix.codemods.background_task_logging.index import (
-            _decorated,
-            _defined_twice,
-            _generator,
-            _where,
+            decorated_problem,
+            defined_twice_problem,
+            generator_problem,
+            place_of,
         )
 
         function = project.facts[file].functions[name]
         qualified = f"{file.module_name}.{name}" if file.module_name else name
-        where = _where(file, function.line)
+        where = place_of(file, function.line)
         protecting = set(self.option("protecting-decorators"))
         if (
             function.shape.protected
@@ -199,16 +201,16 @@ class BackgroundTaskLogging(Codemod):
         ):
             return False, None
         if function.defined_twice:
-            return False, _defined_twice(qualified, file.display_path)
+            return False, defined_twice_problem(qualified, file.display_path)
         if function.shape.generator:
-            return False, _generator(qualified, where)
+            return False, generator_problem(qualified, where)
         if function.decorators:
-            return False, _decorated(qualified, where, function.decorators[0])
+            return False, decorated_problem(qualified, where, function.decorators[0])
         return True, None
 
     @staticmethod
     def _direct_uses(
-        project: _Project, tasks: set[tuple[SourceFile, str]]
+        project: TaskProject, tasks: set[tuple[SourceFile, str]]
     ) -> dict[tuple[SourceFile, str], tuple[SourceFile, Use]]:
         """For each task, its first use anywhere that is not a task registration."""
         found: dict[tuple[SourceFile, str], tuple[SourceFile, Use]] = {}

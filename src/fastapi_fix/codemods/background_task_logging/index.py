@@ -86,14 +86,14 @@ def _not_a_function(qualified: str) -> str:
     )
 
 
-def _generator(qualified: str, where: str) -> str:
+def generator_problem(qualified: str, where: str) -> str:
     return (
         f"the task `{qualified}` ({where}) is a generator function: Starlette calls it and drops "
         "the generator, so its body never runs; make it a plain function"
     )
 
 
-def _decorated(qualified: str, where: str, decorator: str) -> str:
+def decorated_problem(qualified: str, where: str, decorator: str) -> str:
     return Problem(
         f"the task `{qualified}` ({where}) is decorated with @{decorator}, which may rely on its "
         f"exceptions (retries, transactions): {BY_HAND}, or list the decorator in the "
@@ -112,7 +112,7 @@ def _method(qualified: str, method: str, where: str) -> str:
     )
 
 
-def _defined_twice(qualified: str, where: str) -> str:
+def defined_twice_problem(qualified: str, where: str) -> str:
     return f"the task `{qualified}` is bound more than once in {where}: {BY_HAND}"
 
 
@@ -124,7 +124,7 @@ def _ambiguous_module(qualified: str, module: str) -> str:
     return f"cannot tell which of several files named `{module}` defines the task `{qualified}`: {BY_HAND}"
 
 
-def _used_elsewhere(qualified: str, where: str, call: bool) -> str:
+def used_elsewhere_problem(qualified: str, where: str, call: bool) -> str:
     how = "called directly" if call else "used outside background tasks"
     return Problem(
         f"the task `{qualified}` is also {how} at {where}; wrapping it would swallow errors for "
@@ -165,14 +165,14 @@ class TaskIndex:
 
 
 @dataclass
-class _Needed:
+class Needed:
     """Files a resolution reads, as `Wanted` names them: modules, and names as words."""
 
     modules: set[str] = field(default_factory=set)
     names: set[str] = field(default_factory=set)
 
 
-class _Project:
+class TaskProject:
     """What each task and each use names, through the project's `Resolver`: a top-level
     function of the project (its file and name), or the problem to report."""
 
@@ -180,7 +180,7 @@ class _Project:
         self,
         facts: Mapping[SourceFile, ModuleFacts],
         unparsed: Sequence[SourceFile],
-        needed: _Needed | None = None,
+        needed: Needed | None = None,
     ) -> None:
         self.facts = facts
         # Folders apps run from give several files one name (two services each importing
@@ -235,7 +235,7 @@ class _Project:
             if file is None:
                 return _ambiguous_module(qualified, module)
             if function.class_id is not None:
-                return _method(qualified, function.key, _where(file, function.line))
+                return _method(qualified, function.key, place_of(file, function.line))
             if function.qualname in self.facts[file].functions:
                 return file, function.qualname
             return _not_a_function(qualified)
@@ -272,7 +272,7 @@ class _RecordingResolver(Resolver[FunctionFacts]):
     every file of a module name several files share is found, to choose among them)."""
 
     def __init__(
-        self, facts: Mapping[SourceFile, SymbolFacts[FunctionFacts]], needed: _Needed
+        self, facts: Mapping[SourceFile, SymbolFacts[FunctionFacts]], needed: Needed
     ) -> None:
         super().__init__(facts)
         self.needed = needed
@@ -291,7 +291,7 @@ class _RecordingResolver(Resolver[FunctionFacts]):
         return super()._module_member(module, name)
 
 
-def _reexported_as(facts: Mapping[SourceFile, ModuleFacts], names: set[str]) -> set[str]:
+def reexported_as(facts: Mapping[SourceFile, ModuleFacts], names: set[str]) -> set[str]:
     """``names`` and every name a module imports one of them under (``from app.tasks import
     send_email as notify``), then those in turn: a use of a task ends in one of these."""
     imports = [
@@ -307,5 +307,5 @@ def _reexported_as(facts: Mapping[SourceFile, ModuleFacts], names: set[str]) -> 
     return found
 
 
-def _where(file: SourceFile, line: int, column: int | None = None) -> str:
+def place_of(file: SourceFile, line: int, column: int | None = None) -> str:
     return f"{file.display_path}:{line}" + (f":{column + 1}" if column is not None else "")

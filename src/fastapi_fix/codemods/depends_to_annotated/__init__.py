@@ -128,11 +128,14 @@ class DependsToAnnotated(Codemod):
         return (index.files.get(file.path), file.path in index.unparsed)
 
     def transform(self, ctx: FileContext, module: cst.Module, index: Index) -> cst.Module:
-        from fastapi_fix.codemods.depends_to_annotated.rewrite import _report_unanalysed, _rewrite
+        from fastapi_fix.codemods.depends_to_annotated.rewrite import (
+            report_unanalysed,
+            rewrite_module,
+        )
 
         plan = index.files.get(ctx.file.path)
         if plan is None:
             if ctx.file.path in index.unparsed:
-                _report_unanalysed(ctx, module)
+                report_unanalysed(ctx, module)
             return module
-        return _rewrite(ctx, module, plan)
+        return rewrite_module(ctx, module, plan)

@@ -23,7 +23,7 @@ from fastapi_fix.engine.codemod import FileContext
 from fastapi_fix.project.fastapi import cst_param_function
 
 
-def _rewrite(ctx: FileContext, original: cst.Module, plan: FilePlan) -> cst.Module:
+def rewrite_module(ctx: FileContext, original: cst.Module, plan: FilePlan) -> cst.Module:
     module = original
     for line, column, message in plan.left:
         ctx.report(line, column, message)
@@ -88,7 +88,7 @@ def _left_unused(
     return {name for name, count in left.items() if count <= 0}
 
 
-def _report_unanalysed(ctx: FileContext, module: cst.Module) -> None:
+def report_unanalysed(ctx: FileContext, module: cst.Module) -> None:
     """A file the running Python cannot parse: report its FastAPI defaults instead of guessing."""
     if not _has_call_defaults(module):
         return  # spare the scope analysis, the costly part
